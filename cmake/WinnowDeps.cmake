@@ -33,6 +33,10 @@ add_library(winnow_xgboost INTERFACE)
 target_link_libraries(winnow_xgboost INTERFACE ${WINNOW_XGBOOST_LIB})
 
 find_path(WINNOW_HTTPLIB_INCLUDE NAMES httplib.h REQUIRED)
+find_package(OpenSSL REQUIRED)
+add_library(winnow_httplib INTERFACE)
+target_include_directories(winnow_httplib INTERFACE ${WINNOW_HTTPLIB_INCLUDE})
+target_link_libraries(winnow_httplib INTERFACE Threads::Threads)
 
 if(WINNOW_BUILD_TESTS)
     find_package(GTest REQUIRED)
@@ -44,14 +48,18 @@ endif()
 # Helper: winnow_add_module(<name> SOURCES ... DEPS ...)
 function(winnow_add_module name)
     cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
-    add_library(winnow_${name} STATIC ${ARG_SOURCES})
+    if(ARG_SOURCES)
+        add_library(winnow_${name} STATIC ${ARG_SOURCES})
+        set(scope PUBLIC)
+    else()
+        # A module with no sources yet (header-only or not started).
+        add_library(winnow_${name} INTERFACE)
+        set(scope INTERFACE)
+    endif()
     add_library(winnow::${name} ALIAS winnow_${name})
-    target_include_directories(winnow_${name}
-        PUBLIC ${PROJECT_SOURCE_DIR}/include
-        PRIVATE ${PROJECT_SOURCE_DIR}/src)
     # Modules include each other's internal headers as "module/file.h".
-    target_include_directories(winnow_${name} PUBLIC $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/src>)
-    target_link_libraries(winnow_${name} PUBLIC ${ARG_DEPS})
+    target_include_directories(winnow_${name} ${scope} ${PROJECT_SOURCE_DIR}/include ${PROJECT_SOURCE_DIR}/src)
+    target_link_libraries(winnow_${name} ${scope} ${ARG_DEPS})
 endfunction()
 
 # Helper: winnow_add_test(<name> LABEL <label> SOURCES ... DEPS ...)
