@@ -75,9 +75,8 @@ void ThreadPool::parallel_for(std::size_t n, const std::function<void(std::size_
 }
 
 ThreadPool& ThreadPool::global() {
-    static ThreadPool pool(std::max(1u, std::thread::hardware_concurrency()) - 1 > 0
-                               ? std::max(1u, std::thread::hardware_concurrency()) - 1
-                               : 1);
+    // The caller of parallel_for works too, so one worker fewer than cores (at least one).
+    static ThreadPool pool(std::max(2u, std::thread::hardware_concurrency()) - 1);
     return pool;
 }
 
