@@ -34,9 +34,13 @@ target_link_libraries(winnow_xgboost INTERFACE ${WINNOW_XGBOOST_LIB})
 
 find_path(WINNOW_HTTPLIB_INCLUDE NAMES httplib.h REQUIRED)
 find_package(OpenSSL REQUIRED)
+# Debian builds cpp-httplib as a compiled library (libcpp-httplib.so, "split" mode): the header only
+# declares, so link it, and compile with the same feature macros it was built with (class layouts
+# depend on them); pkg-config supplies both.
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
 add_library(winnow_httplib INTERFACE)
 target_include_directories(winnow_httplib INTERFACE ${WINNOW_HTTPLIB_INCLUDE})
-target_link_libraries(winnow_httplib INTERFACE Threads::Threads)
+target_link_libraries(winnow_httplib INTERFACE PkgConfig::HTTPLIB OpenSSL::SSL OpenSSL::Crypto Threads::Threads)
 
 if(WINNOW_BUILD_TESTS)
     find_package(GTest REQUIRED)
