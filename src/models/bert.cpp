@@ -1,0 +1,157 @@
+#include "models/bert.h"
+
+#include <cmath>
+#include <cstring>
+
+#include "models/architectures.h"
+#include "tensor/attention.h"
+#include "winnow/error.h"
+
+namespace winnow {
+
+namespace {
+// The prefix under which the encoder's tensors live: `preferred` (a *ForSequenceClassification
+// checkpoint) or none (a bare BertModel, as sentence-transformers saves it).
+std::string find_prefix(const WeightStore& weights, const std::string& preferred) {
+    if (weights.has(preferred + "embeddings.word_embeddings.weight")) return preferred;
+    if (weights.has("embeddings.word_embeddings.weight")) return "";
+    WINNOW_THROW(Errc::NotFound, "{}: tensor '{}embeddings.word_embeddings.weight' not found", weights.where(),
+                 preferred);
+}
+}  // namespace
+
+BertModel::BertModel(const ModelConfig& config, const WeightStore& weights, const LoadOptions& options,
+                     BertVariant variant)
+    : Model(ModelInfo{}), variant_(std::move(variant)) {
+    const std::size_t hidden = config.positive("hidden_size");
+    const std::size_t n_layers = config.positive("num_hidden_layers");
+    n_heads_ = config.positive("num_attention_heads");
+    const std::size_t intermediate = config.positive("intermediate_size");
+    const std::size_t vocab = config.positive("vocab_size");
+    const std::size_t max_positions = config.positive("max_position_embeddings");
+    const std::size_t type_vocab = config.get_or<std::size_t>("type_vocab_size", 2);
+    const auto eps = static_cast<float>(config.get_or<double>("layer_norm_eps", 1e-12));
+    activation_ = parse_activation(config.get_or<std::string>("hidden_act", "gelu"), config.where());
+    WINNOW_CHECK(hidden % n_heads_ == 0, Errc::Corrupt, "{}: hidden_size {} is not a multiple of num_attention_heads {}",
+                 config.where(), hidden, n_heads_);
+    const Precision precision = options.precision;
+
+    const std::string p = find_prefix(weights, variant_.prefix);
+    word_embeddings_ = weights.get(p + "embeddings.word_embeddings.weight", {vocab, hidden});
+    position_embeddings_ = weights.get(p + "embeddings.position_embeddings.weight", {max_positions, hidden});
+    if (type_vocab > 0) {
+        token_type_embeddings_ = weights.get(p + "embeddings.token_type_embeddings.weight", {type_vocab, hidden});
+    }
+    embeddings_norm_ = LayerNorm::load(weights, p + "embeddings.LayerNorm", hidden, true, eps);
+
+    for (std::size_t i = 0; i < n_layers; ++i) {
+        const std::string l = p + "encoder.layer." + std::to_string(i) + ".";
+        const std::string qkv_names[] = {l + "attention.self.query", l + "attention.self.key",
+                                         l + "attention.self.value"};
+        Layer layer;
+        layer.qkv = load_fused_linear(weights, qkv_names, hidden, hidden, true, precision);
+        layer.attn_out = load_linear(weights, l + "attention.output.dense", hidden, hidden, true, precision);
+        layer.attn_norm = LayerNorm::load(weights, l + "attention.output.LayerNorm", hidden, true, eps);
+        layer.ffn_up = load_linear(weights, l + "intermediate.dense", hidden, intermediate, true, precision);
+        layer.ffn_down = load_linear(weights, l + "output.dense", intermediate, hidden, true, precision);
+        layer.ffn_norm = LayerNorm::load(weights, l + "output.LayerNorm", hidden, true, eps);
+        layers_.push_back(std::move(layer));
+    }
+
+    std::size_t num_labels = 0;
+    if (config.has_architecture_suffix("ForSequenceClassification") && weights.has(variant_.classifier_weight)) {
+        const auto shape = weights.shape(variant_.classifier_weight);
+        WINNOW_CHECK(shape.size() == 2 && shape[0] > 0, Errc::Corrupt, "{}: tensor '{}' is not a [labels x hidden] matrix",
+                     weights.where(), variant_.classifier_weight);
+        num_labels = shape[0];
+        if (variant_.head == BertVariant::Head::Pooler) {
+            head_dense_ = load_linear(weights, p + "pooler.dense", hidden, hidden, true, precision);
+            head_out_ = load_linear(weights, "classifier", hidden, num_labels, true, precision);
+        } else {
+            head_dense_ = load_linear(weights, "classifier.dense", hidden, hidden, true, precision);
+            head_out_ = load_linear(weights, "classifier.out_proj", hidden, num_labels, true, precision);
+        }
+    }
+
+    std::size_t max_tokens = max_positions;
+    if (variant_.padding_idx) {
+        const auto first = static_cast<std::size_t>(*variant_.padding_idx) + 1;
+        WINNOW_CHECK(first < max_positions, Errc::Corrupt, "{}: pad_token_id {} leaves no positions", config.where(),
+                     *variant_.padding_idx);
+        max_tokens = max_positions - first;
+    }
+    info_ = ModelInfo{config.model_type(), config.folder(), hidden, vocab, type_vocab, max_tokens, num_labels,
+                      precision};
+}
+
+std::vector<std::int32_t> BertModel::position_ids(const TokenBatch& batch) const {
+    std::vector<std::int32_t> positions(batch.n_tokens());
+    for (std::size_t s = 0; s < batch.n_sequences(); ++s) {
+        std::int32_t count = 0;
+        for (std::size_t t = batch.cu_seqlens[s]; t < batch.cu_seqlens[s + 1]; ++t) {
+            if (variant_.padding_idx) {
+                // RoBERTa: pads keep padding_idx, other tokens count up from padding_idx + 1.
+                const std::int32_t pad = *variant_.padding_idx;
+                positions[t] = batch.input_ids[t] == pad ? pad : pad + (++count);
+            } else {
+                positions[t] = count++;
+            }
+        }
+    }
+    return positions;
+}
+
+Tensor BertModel::encode(const TokenBatch& batch) const {
+    const std::size_t n_tokens = batch.n_tokens();
+    const std::size_t hidden = info_.hidden_size;
+    const std::size_t head_dim = hidden / n_heads_;
+
+    Tensor x;
+    embedding_lookup(word_embeddings_, batch.input_ids, x);
+    const auto positions = position_ids(batch);
+    embedding_add(position_embeddings_, positions, x);
+    if (!token_type_embeddings_.empty()) {
+        const std::vector<std::int32_t> zeros(batch.token_type_ids.empty() ? n_tokens : 0, 0);
+        embedding_add(token_type_embeddings_, batch.token_type_ids.empty() ? zeros : batch.token_type_ids, x);
+    }
+    embeddings_norm_.apply(x);
+
+    const AttentionShape shape{n_heads_, n_heads_, head_dim, 1.0f / std::sqrt(static_cast<float>(head_dim))};
+    Tensor qkv, context, attn_out, ffn_hidden, ffn_out;
+    for (const Layer& layer : layers_) {
+        layer.qkv.forward(x, qkv);
+        context.resize(n_tokens, hidden);
+        attention_varlen({qkv.data(), qkv.cols()}, {qkv.data() + hidden, qkv.cols()},
+                         {qkv.data() + 2 * hidden, qkv.cols()}, batch.cu_seqlens, context.data(), hidden, shape);
+        layer.attn_out.forward(context, attn_out);
+        layer.attn_norm.add_apply(attn_out, x);  // attn_out = LN(attn_out + x)
+        layer.ffn_up.forward(attn_out, ffn_hidden, activation_);
+        layer.ffn_down.forward(ffn_hidden, ffn_out);
+        layer.ffn_norm.add_apply(ffn_out, attn_out);  // ffn_out = LN(ffn_out + attn_out)
+        std::swap(x, ffn_out);
+    }
+    return x;
+}
+
+Tensor BertModel::classify_hidden(const TokenBatch& batch, const Tensor& hidden) const {
+    // Both heads read the first token of each sequence ([CLS] / <s>).
+    const std::size_t n = batch.n_sequences();
+    Tensor first(n, info_.hidden_size);
+    for (std::size_t s = 0; s < n; ++s) {
+        std::memcpy(first.row(s), hidden.row(batch.cu_seqlens[s]), info_.hidden_size * sizeof(float));
+    }
+    Tensor pooled, logits;
+    head_dense_.forward(first, pooled, Activation::Tanh);
+    head_out_.forward(pooled, logits);
+    return logits;
+}
+
+std::unique_ptr<Model> create_bert(const ModelConfig& config, const WeightStore& weights, const LoadOptions& options) {
+    BertVariant variant;
+    variant.prefix = "bert.";
+    variant.head = BertVariant::Head::Pooler;
+    variant.classifier_weight = "classifier.weight";
+    return std::make_unique<BertModel>(config, weights, options, std::move(variant));
+}
+
+}  // namespace winnow

@@ -1,0 +1,64 @@
+// Model: a transformer loaded from a Hugging Face folder, run over unpadded batches.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "tensor/tensor.h"
+#include "winnow/reranker.h"
+
+namespace winnow {
+
+// Sequences of different lengths, concatenated: sequence s is rows cu_seqlens[s]..cu_seqlens[s+1].
+struct TokenBatch {
+    std::vector<std::int32_t> input_ids;
+    std::vector<std::int32_t> token_type_ids;  // empty: all zero
+    std::vector<std::uint32_t> cu_seqlens{0};
+
+    // Appends one sequence; type_ids may be empty (zeros) or match ids in length.
+    void add(std::span<const std::int32_t> ids, std::span<const std::int32_t> type_ids = {});
+    std::size_t n_sequences() const noexcept { return cu_seqlens.size() - 1; }
+    std::size_t n_tokens() const noexcept { return input_ids.size(); }
+    std::size_t length(std::size_t s) const noexcept { return cu_seqlens[s + 1] - cu_seqlens[s]; }
+};
+
+struct LoadOptions {
+    Precision precision = Precision::Fp32;  // of the linear layers
+};
+
+struct ModelInfo {
+    std::string model_type;
+    std::string folder;
+    std::size_t hidden_size = 0;
+    std::size_t vocab_size = 0;
+    std::size_t type_vocab_size = 0;  // 0: no token type embeddings
+    std::size_t max_tokens = 0;       // longest sequence the position scheme allows
+    std::size_t num_labels = 0;       // > 0 when a sequence-classification head was loaded
+    Precision precision = Precision::Fp32;
+};
+
+class Model {
+public:
+    virtual ~Model() = default;
+
+    const ModelInfo& info() const noexcept { return info_; }
+
+    // Final hidden states [n_tokens x hidden_size]. Validates the batch (token ids inside the
+    // vocabulary, lengths within max_tokens): Errc::InvalidArgument otherwise. Thread-safe.
+    Tensor forward(const TokenBatch& batch) const;
+    // Sequence-classification logits [n_sequences x num_labels] from forward()'s output.
+    // Errc::Unsupported when the model has no classification head.
+    Tensor classify(const TokenBatch& batch, const Tensor& hidden) const;
+
+protected:
+    explicit Model(ModelInfo info) : info_(std::move(info)) {}
+    virtual Tensor encode(const TokenBatch& batch) const = 0;
+    virtual Tensor classify_hidden(const TokenBatch& batch, const Tensor& hidden) const;
+
+    ModelInfo info_;
+};
+
+}  // namespace winnow

@@ -1,0 +1,134 @@
+#include "tensor/kernels.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace winnow {
+
+namespace {
+constexpr float kSqrtHalf = 0.70710678118654752440f;
+constexpr float kSqrt2OverPi = 0.79788456080286535588f;
+// Below this many values a kernel runs on one thread (thread start-up costs more than it saves).
+constexpr std::size_t kParallelMin = 1 << 14;
+}  // namespace
+
+ScopedThreads::ScopedThreads(std::size_t n_threads) : previous_(omp_get_max_threads()) {
+    if (n_threads > 0) omp_set_num_threads(static_cast<int>(n_threads));
+}
+
+ScopedThreads::~ScopedThreads() { omp_set_num_threads(previous_); }
+
+float activate(Activation activation, float x) noexcept {
+    switch (activation) {
+        case Activation::None:
+            return x;
+        case Activation::Gelu:
+            return 0.5f * x * (1.0f + std::erf(x * kSqrtHalf));
+        case Activation::GeluTanh:
+            return 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * (x + 0.044715f * x * x * x)));
+        case Activation::Relu:
+            return x > 0.0f ? x : 0.0f;
+        case Activation::Silu:
+            return x / (1.0f + std::exp(-x));
+        case Activation::Tanh:
+            return std::tanh(x);
+    }
+    return x;
+}
+
+void bias_activation(float* x, std::size_t rows, std::size_t cols, const float* bias, Activation activation) noexcept {
+    if (bias == nullptr && activation == Activation::None) return;
+#pragma omp parallel for schedule(static) if (rows * cols >= kParallelMin)
+    for (std::size_t r = 0; r < rows; ++r) {
+        float* row = x + r * cols;
+        if (bias != nullptr) {
+            for (std::size_t c = 0; c < cols; ++c) row[c] += bias[c];
+        }
+        if (activation != Activation::None) {
+            for (std::size_t c = 0; c < cols; ++c) row[c] = activate(activation, row[c]);
+        }
+    }
+}
+
+namespace {
+inline void layer_norm_row(const float* x, float* y, std::size_t cols, const float* gamma, const float* beta,
+                           float eps) noexcept {
+    // Two passes in double-free f32 with a shifted mean, like PyTorch's reduction (mean, then
+    // the variance of the centred values), to keep the 1e-5 parity on long rows.
+    float sum = 0.0f;
+    for (std::size_t c = 0; c < cols; ++c) sum += x[c];
+    const float mean = sum / static_cast<float>(cols);
+    float sq = 0.0f;
+    for (std::size_t c = 0; c < cols; ++c) {
+        const float d = x[c] - mean;
+        sq += d * d;
+    }
+    const float inv = 1.0f / std::sqrt(sq / static_cast<float>(cols) + eps);
+    if (beta != nullptr) {
+        for (std::size_t c = 0; c < cols; ++c) y[c] = (x[c] - mean) * inv * gamma[c] + beta[c];
+    } else {
+        for (std::size_t c = 0; c < cols; ++c) y[c] = (x[c] - mean) * inv * gamma[c];
+    }
+}
+}  // namespace
+
+void layer_norm(const float* x, float* y, std::size_t rows, std::size_t cols, const float* gamma, const float* beta,
+                float eps) noexcept {
+#pragma omp parallel for schedule(static) if (rows * cols >= kParallelMin)
+    for (std::size_t r = 0; r < rows; ++r) layer_norm_row(x + r * cols, y + r * cols, cols, gamma, beta, eps);
+}
+
+void add_layer_norm(float* x, const float* residual, std::size_t rows, std::size_t cols, const float* gamma,
+                    const float* beta, float eps) noexcept {
+#pragma omp parallel for schedule(static) if (rows * cols >= kParallelMin)
+    for (std::size_t r = 0; r < rows; ++r) {
+        float* row = x + r * cols;
+        const float* res = residual + r * cols;
+        for (std::size_t c = 0; c < cols; ++c) row[c] += res[c];
+        layer_norm_row(row, row, cols, gamma, beta, eps);
+    }
+}
+
+void rms_norm(const float* x, float* y, std::size_t rows, std::size_t cols, const float* gamma, float eps) noexcept {
+#pragma omp parallel for schedule(static) if (rows * cols >= kParallelMin)
+    for (std::size_t r = 0; r < rows; ++r) {
+        const float* in = x + r * cols;
+        float* out = y + r * cols;
+        float sq = 0.0f;
+        for (std::size_t c = 0; c < cols; ++c) sq += in[c] * in[c];
+        const float inv = 1.0f / std::sqrt(sq / static_cast<float>(cols) + eps);
+        for (std::size_t c = 0; c < cols; ++c) out[c] = in[c] * inv * gamma[c];
+    }
+}
+
+void add_inplace(float* x, const float* y, std::size_t n) noexcept {
+#pragma omp parallel for schedule(static) if (n >= kParallelMin)
+    for (std::size_t i = 0; i < n; ++i) x[i] += y[i];
+}
+
+void softmax_inplace(float* x, std::size_t n) noexcept {
+    if (n == 0) return;
+    float max_value = x[0];
+    for (std::size_t i = 1; i < n; ++i) max_value = std::max(max_value, x[i]);
+    float sum = 0.0f;
+    for (std::size_t i = 0; i < n; ++i) {
+        x[i] = std::exp(x[i] - max_value);
+        sum += x[i];
+    }
+    const float inv = 1.0f / sum;
+    for (std::size_t i = 0; i < n; ++i) x[i] *= inv;
+}
+
+void gated_activation(const float* x, float* out, std::size_t rows, std::size_t cols, Activation activation) noexcept {
+#pragma omp parallel for schedule(static) if (rows * cols >= kParallelMin)
+    for (std::size_t r = 0; r < rows; ++r) {
+        const float* input = x + r * 2 * cols;
+        const float* gate = input + cols;
+        float* o = out + r * cols;
+        for (std::size_t c = 0; c < cols; ++c) o[c] = activate(activation, input[c]) * gate[c];
+    }
+}
+
+}  // namespace winnow

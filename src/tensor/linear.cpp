@@ -1,0 +1,178 @@
+#include "tensor/linear.h"
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include <cstring>
+#include <map>
+#include <unordered_map>
+#include <mutex>
+#include <tuple>
+
+#include "winnow/error.h"
+
+namespace winnow {
+
+namespace {
+
+using dnnl::memory;
+using DataType = memory::data_type;
+using FormatTag = memory::format_tag;
+
+dnnl::engine& cpu_engine() {
+    static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+    return engine;
+}
+
+dnnl::algorithm eltwise_algorithm(Activation activation) {
+    switch (activation) {
+        case Activation::Gelu:
+            return dnnl::algorithm::eltwise_gelu_erf;
+        case Activation::GeluTanh:
+            return dnnl::algorithm::eltwise_gelu_tanh;
+        case Activation::Relu:
+            return dnnl::algorithm::eltwise_relu;
+        case Activation::Silu:
+            return dnnl::algorithm::eltwise_swish;
+        case Activation::Tanh:
+            return dnnl::algorithm::eltwise_tanh;
+        case Activation::None:
+            break;
+    }
+    return dnnl::algorithm::undef;
+}
+
+// Matmul primitives depend only on the shape, not on the weights: one process-wide cache shared
+// by every layer of the same shape, bounded (cleared when full; recreating one costs ~1 ms).
+struct PrimitiveKey {
+    memory::dim rows, in, out;
+    bool bias;
+    Activation activation;
+    auto tie() const { return std::tie(rows, in, out, bias, activation); }
+    bool operator<(const PrimitiveKey& other) const { return tie() < other.tie(); }
+};
+
+class PrimitiveCache {
+public:
+    dnnl::matmul get(const PrimitiveKey& key, const memory::desc& weights_desc) {
+        {
+            std::lock_guard lock(mutex_);
+            auto it = cache_.find(key);
+            if (it != cache_.end()) return it->second;
+        }
+        dnnl::matmul primitive(make_pd(key, weights_desc));
+        std::lock_guard lock(mutex_);
+        if (cache_.size() >= kCapacity) cache_.clear();
+        cache_.emplace(key, primitive);
+        return primitive;
+    }
+
+    static dnnl::matmul::primitive_desc make_pd(const PrimitiveKey& key, const memory::desc& weights_desc) {
+        const memory::desc src({key.rows, key.in}, DataType::f32, FormatTag::ab);
+        const memory::desc dst({key.rows, key.out}, DataType::f32, FormatTag::ab);
+        dnnl::primitive_attr attr;
+        if (key.activation != Activation::None) {
+            dnnl::post_ops ops;
+            ops.append_eltwise(1.0f, eltwise_algorithm(key.activation), key.activation == Activation::Silu ? 1.0f : 0.0f,
+                               0.0f);
+            attr.set_post_ops(ops);
+        }
+        if (key.bias) {
+            const memory::desc bias({1, key.out}, DataType::f32, FormatTag::ab);
+            return dnnl::matmul::primitive_desc(dnnl::matmul::desc(src, weights_desc, bias, dst), attr, cpu_engine());
+        }
+        return dnnl::matmul::primitive_desc(dnnl::matmul::desc(src, weights_desc, dst), attr, cpu_engine());
+    }
+
+private:
+    static constexpr std::size_t kCapacity = 256;
+    std::mutex mutex_;
+    std::map<PrimitiveKey, dnnl::matmul> cache_;
+};
+
+PrimitiveCache& primitive_cache() {
+    static PrimitiveCache cache;
+    return cache;
+}
+
+// The row count the weights layout is chosen for (the layout does not change with it on the
+// CPUs we measured, but the cache key carries the exact row count anyway).
+constexpr memory::dim kLayoutRows = 256;
+
+}  // namespace
+
+struct Linear::Impl {
+    memory::desc weights_desc;
+    memory weights;  // [in x out] in the layout oneDNN picked for this CPU
+    memory bias;     // [1 x out] or empty
+};
+
+Linear::Linear(const Tensor& weight, const Tensor& bias, Precision precision)
+    : in_features_(weight.cols()), out_features_(weight.rows()), has_bias_(!bias.empty()) {
+    if (precision == Precision::Auto) precision = Precision::Fp32;
+    WINNOW_CHECK(precision == Precision::Fp32, Errc::Unsupported,
+                 "linear layer: precision {} is not available in this build (fp32 only)",
+                 precision == Precision::Bf16 ? "bf16" : "int8");
+    precision_ = precision;
+    WINNOW_ASSERT(in_features_ > 0 && out_features_ > 0);
+    WINNOW_ASSERT(bias.empty() || bias.size() == out_features_);
+    auto& engine = cpu_engine();
+    const auto in = static_cast<memory::dim>(in_features_);
+    const auto out = static_cast<memory::dim>(out_features_);
+
+    auto impl = std::make_shared<Impl>();
+    const memory::desc any_weights({in, out}, DataType::f32, FormatTag::any);
+    const auto pd = PrimitiveCache::make_pd({kLayoutRows, in, out, has_bias_, Activation::None}, any_weights);
+    impl->weights_desc = pd.weights_desc();
+    // PyTorch's [out x in] row-major is the [in x out] matrix in "ba" order: reorder from there.
+    const memory::desc torch_layout({in, out}, DataType::f32, FormatTag::ba);
+    memory source(torch_layout, engine, const_cast<float*>(weight.data()));
+    impl->weights = memory(impl->weights_desc, engine);
+    dnnl::stream stream(engine);
+    dnnl::reorder(source, impl->weights).execute(stream, source, impl->weights);
+    if (has_bias_) {
+        impl->bias = memory({{1, out}, DataType::f32, FormatTag::ab}, engine);
+        std::memcpy(impl->bias.get_data_handle(), bias.data(), out_features_ * sizeof(float));
+    }
+    stream.wait();
+    impl_ = std::move(impl);
+}
+
+void Linear::forward(const float* x, std::size_t rows, float* y, Activation activation) const {
+    WINNOW_ASSERT(impl_ != nullptr);
+    if (rows == 0) return;
+    const auto m = static_cast<memory::dim>(rows);
+    const auto in = static_cast<memory::dim>(in_features_);
+    const auto out = static_cast<memory::dim>(out_features_);
+    auto primitive = primitive_cache().get({m, in, out, has_bias_, activation}, impl_->weights_desc);
+    auto& engine = cpu_engine();
+    memory src({{m, in}, DataType::f32, FormatTag::ab}, engine, const_cast<float*>(x));
+    memory dst({{m, out}, DataType::f32, FormatTag::ab}, engine, y);
+    dnnl::stream stream(engine);
+    std::unordered_map<int, memory> args{
+        {DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, impl_->weights}, {DNNL_ARG_DST, dst}};
+    if (has_bias_) args.emplace(DNNL_ARG_BIAS, impl_->bias);
+    primitive.execute(stream, args);
+    stream.wait();
+}
+
+void Linear::forward(const Tensor& x, Tensor& y, Activation activation) const {
+    WINNOW_ASSERT(x.cols() == in_features_);
+    y.resize(x.rows(), out_features_);
+    forward(x.data(), x.rows(), y.data(), activation);
+}
+
+void linear_reference(const float* x, std::size_t rows, const Tensor& weight, const float* bias, float* y,
+                      Activation activation) {
+    const std::size_t in = weight.cols();
+    const std::size_t out = weight.rows();
+    for (std::size_t r = 0; r < rows; ++r) {
+        for (std::size_t o = 0; o < out; ++o) {
+            double sum = bias != nullptr ? bias[o] : 0.0;
+            const float* w = weight.row(o);
+            for (std::size_t i = 0; i < in; ++i) sum += static_cast<double>(x[r * in + i]) * w[i];
+            y[r * out + o] = activate(activation, static_cast<float>(sum));
+        }
+    }
+}
+
+}  // namespace winnow
