@@ -1,0 +1,46 @@
+// CrossEncoder: a *ForSequenceClassification encoder (BERT, XLM-R, ModernBERT) scoring
+// (query, document) pairs, the way sentence-transformers' CrossEncoder does: pairs encoded with
+// longest_first truncation at max_length, one label, score = activation(logit).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "core/json.h"
+#include "models/model.h"
+#include "winnow/reranker.h"
+
+namespace winnow {
+
+enum class ScoreActivation { Sigmoid, Identity, Tanh };
+
+// sentence-transformers' choice for a model config: config.json sentence_transformers.activation_fn
+// (or the legacy sbert_ce_default_activation_function), else sigmoid for one label.
+ScoreActivation score_activation_from_config(const Json& config, std::string_view where);
+float apply_score_activation(ScoreActivation activation, float logit) noexcept;
+
+class CrossEncoder final : public Reranker {
+public:
+    // `folder` is a local model folder (already resolved).
+    CrossEncoder(const std::string& folder, const ModelOptions& options);
+
+    std::vector<PairScore> score_pairs(std::span<const std::pair<std::string, std::string>> pairs) const override;
+    std::vector<PairScore> score_tokenized(std::span<const TokenizedPair> pairs) const override;
+    const Tokenizer& tokenizer() const override { return tokenizer_; }
+    std::size_t max_length() const override { return max_length_; }
+    std::string name() const override { return folder_; }
+    Precision precision() const override { return model_->info().precision; }
+
+    ScoreActivation activation() const noexcept { return activation_; }
+    const Model& model() const noexcept { return *model_; }
+
+private:
+    std::string folder_;
+    ModelOptions options_;
+    std::unique_ptr<Model> model_;
+    Tokenizer tokenizer_;
+    std::size_t max_length_ = 0;
+    ScoreActivation activation_ = ScoreActivation::Sigmoid;
+};
+
+}  // namespace winnow

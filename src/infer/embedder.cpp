@@ -1,0 +1,20 @@
+// The Embedder facade: the load factory.
+#include "winnow/embedder.h"
+
+#include "infer/sentence_embedder.h"
+#include "models/model_path.h"
+
+namespace winnow {
+
+std::shared_ptr<Embedder> Embedder::load(const std::string& model, const ModelOptions& options) {
+    return std::make_shared<SentenceEmbedder>(resolve_model_path(model), options);
+}
+
+std::vector<std::vector<float>> Embedder::embed_with_stats(std::span<const std::string> texts, EmbedKind kind,
+                                                           std::size_t dimensions, EmbedStats& stats) const {
+    auto vectors = embed(texts, kind, dimensions);
+    stats.n_texts += texts.size();
+    return vectors;
+}
+
+}  // namespace winnow

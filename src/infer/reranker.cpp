@@ -1,0 +1,60 @@
+// The Reranker facade: precision names, score/rank over one query, and the load factory.
+#include "winnow/reranker.h"
+
+#include <algorithm>
+#include <numeric>
+
+#include "infer/cross_encoder.h"
+#include "models/model_path.h"
+#include "winnow/error.h"
+
+namespace winnow {
+
+Precision parse_precision(std::string_view name) {
+    if (name == "auto") return Precision::Auto;
+    if (name == "fp32") return Precision::Fp32;
+    if (name == "bf16") return Precision::Bf16;
+    if (name == "int8") return Precision::Int8;
+    WINNOW_THROW(Errc::InvalidArgument, "unknown precision '{}' (expected auto, fp32, bf16 or int8)", name);
+}
+
+std::string_view precision_name(Precision precision) noexcept {
+    switch (precision) {
+        case Precision::Auto:
+            return "auto";
+        case Precision::Fp32:
+            return "fp32";
+        case Precision::Bf16:
+            return "bf16";
+        case Precision::Int8:
+            return "int8";
+    }
+    return "?";
+}
+
+std::shared_ptr<Reranker> Reranker::load(const std::string& model, const ModelOptions& options) {
+    const std::string folder = resolve_model_path(model);
+    return std::make_shared<CrossEncoder>(folder, options);
+}
+
+std::vector<PairScore> Reranker::score(std::string_view query, std::span<const std::string> docs) const {
+    std::vector<std::pair<std::string, std::string>> pairs;
+    pairs.reserve(docs.size());
+    for (const auto& doc : docs) pairs.emplace_back(std::string(query), doc);
+    return score_pairs(pairs);
+}
+
+std::vector<RankedDocument> Reranker::rank(std::string_view query, std::span<const std::string> docs,
+                                           std::size_t top_n) const {
+    const auto scores = score(query, docs);
+    std::vector<RankedDocument> ranked(scores.size());
+    for (std::size_t i = 0; i < scores.size(); ++i) ranked[i] = {i, scores[i].score, scores[i].raw_score};
+    std::stable_sort(ranked.begin(), ranked.end(), [](const RankedDocument& a, const RankedDocument& b) {
+        if (a.score != b.score) return a.score > b.score;
+        return a.index < b.index;
+    });
+    if (top_n > 0 && ranked.size() > top_n) ranked.resize(top_n);
+    return ranked;
+}
+
+}  // namespace winnow
