@@ -1,0 +1,104 @@
+// Variable-length attention and RoPE against a naive per-sequence implementation.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "tensor/attention.h"
+#include "tensor/tensor.h"
+
+namespace winnow {
+namespace {
+
+// out for one query head over one sequence, straight from the definition.
+void naive_attention(const Tensor& q, const Tensor& k, const Tensor& v, std::size_t begin, std::size_t len,
+                     std::size_t h, std::size_t kv_h, const AttentionShape& shape, Tensor& out) {
+    const std::size_t d = shape.head_dim;
+    for (std::size_t i = 0; i < len; ++i) {
+        std::vector<double> w(len, 0.0);
+        double max_w = -1e300;
+        for (std::size_t j = 0; j < len; ++j) {
+            const bool visible = (shape.window == 0 || (i > j ? i - j : j - i) <= shape.window) && (!shape.causal || j <= i);
+            if (!visible) {
+                w[j] = -INFINITY;
+                continue;
+            }
+            double s = 0;
+            for (std::size_t c = 0; c < d; ++c) s += double(q.row(begin + i)[h * d + c]) * k.row(begin + j)[kv_h * d + c];
+            w[j] = s * shape.scale;
+            max_w = std::max(max_w, w[j]);
+        }
+        double sum = 0;
+        for (double& x : w) sum += (x = std::isinf(x) ? 0.0 : std::exp(x - max_w));
+        for (std::size_t c = 0; c < d; ++c) {
+            double o = 0;
+            for (std::size_t j = 0; j < len; ++j) o += w[j] / sum * v.row(begin + j)[kv_h * d + c];
+            out.row(begin + i)[h * d + c] = static_cast<float>(o);
+        }
+    }
+}
+
+struct AttentionCase {
+    std::size_t n_heads, n_kv_heads, head_dim, window;
+    bool causal;
+};
+
+class AttentionTest : public ::testing::TestWithParam<AttentionCase> {};
+
+TEST_P(AttentionTest, MatchesNaiveOnMixedLengths) {
+    const auto c = GetParam();
+    const std::vector<std::uint32_t> cu{0, 1, 8, 41, 44};
+    const std::size_t n_tokens = cu.back();
+    std::mt19937 rng(7);
+    std::normal_distribution<float> dist;
+    auto fill = [&](std::size_t cols) {
+        Tensor t(n_tokens, cols);
+        for (float& x : t.span()) x = dist(rng);
+        return t;
+    };
+    const Tensor q = fill(c.n_heads * c.head_dim);
+    const Tensor k = fill(c.n_kv_heads * c.head_dim);
+    const Tensor v = fill(c.n_kv_heads * c.head_dim);
+    AttentionShape shape{c.n_heads, c.n_kv_heads, c.head_dim, 1.0f / std::sqrt(float(c.head_dim)), c.window, c.causal};
+    Tensor out(n_tokens, c.n_heads * c.head_dim);
+    attention_varlen({q.data(), q.cols()}, {k.data(), k.cols()}, {v.data(), v.cols()}, cu, out.data(), out.cols(),
+                     shape);
+    Tensor expected(n_tokens, out.cols());
+    for (std::size_t s = 0; s + 1 < cu.size(); ++s) {
+        for (std::size_t h = 0; h < c.n_heads; ++h) {
+            naive_attention(q, k, v, cu[s], cu[s + 1] - cu[s], h, h / (c.n_heads / c.n_kv_heads), shape, expected);
+        }
+    }
+    for (std::size_t i = 0; i < out.size(); ++i) ASSERT_NEAR(out.data()[i], expected.data()[i], 1e-5f) << i;
+}
+
+INSTANTIATE_TEST_SUITE_P(Masks, AttentionTest,
+                         ::testing::Values(AttentionCase{4, 4, 16, 0, false}, AttentionCase{2, 2, 32, 3, false},
+                                           AttentionCase{4, 2, 8, 0, true}, AttentionCase{3, 1, 5, 2, true}));
+
+TEST(Rope, RotatesPairsByPositionWithinEachSequence) {
+    const std::size_t d = 8, n_heads = 2;
+    const RopeTable rope(d, 16, 10000.0);
+    const std::vector<std::uint32_t> cu{0, 3, 5};
+    std::mt19937 rng(9);
+    std::normal_distribution<float> dist;
+    Tensor x(5, n_heads * d);
+    for (float& v : x.span()) v = dist(rng);
+    const Tensor original = x.clone();
+    rope.apply(x.data(), x.cols(), n_heads, cu);
+    for (std::size_t t = 0; t < 5; ++t) {
+        const std::size_t pos = t < 3 ? t : t - 3;
+        for (std::size_t h = 0; h < n_heads; ++h) {
+            for (std::size_t c = 0; c < d / 2; ++c) {
+                const double angle = pos * std::pow(10000.0, -2.0 * c / d);
+                const double a = original.row(t)[h * d + c], b = original.row(t)[h * d + c + d / 2];
+                ASSERT_NEAR(x.row(t)[h * d + c], a * std::cos(angle) - b * std::sin(angle), 1e-5);
+                ASSERT_NEAR(x.row(t)[h * d + c + d / 2], b * std::cos(angle) + a * std::sin(angle), 1e-5);
+            }
+        }
+    }
+}
+
+}  // namespace
+}  // namespace winnow
