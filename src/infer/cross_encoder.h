@@ -6,18 +6,11 @@
 #include <memory>
 #include <string>
 
-#include "core/json.h"
+#include "infer/score_activation.h"
 #include "models/model.h"
 #include "winnow/reranker.h"
 
 namespace winnow {
-
-enum class ScoreActivation { Sigmoid, Identity, Tanh };
-
-// sentence-transformers' choice for a model config: config.json sentence_transformers.activation_fn
-// (or the legacy sbert_ce_default_activation_function), else sigmoid for one label.
-ScoreActivation score_activation_from_config(const Json& config, std::string_view where);
-float apply_score_activation(ScoreActivation activation, float logit) noexcept;
 
 class CrossEncoder final : public Reranker {
 public:
