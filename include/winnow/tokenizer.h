@@ -91,7 +91,11 @@ public:
 
 private:
     explicit Tokenizer(std::shared_ptr<Impl> impl);
-    std::shared_ptr<Impl> impl_;  // the pipeline is immutable after load; copies share it
+    Encoding finish(Encoding a, std::optional<Encoding> b, const std::optional<TruncationOptions>& truncation,
+                    bool add_special_tokens) const;
+    std::shared_ptr<const Impl> impl_;  // the pipeline is immutable after load; copies share it
+    std::optional<TruncationOptions> truncation_;  // per-copy settings (start as configured in the file)
+    std::optional<PaddingOptions> padding_;
 };
 
 }  // namespace winnow
