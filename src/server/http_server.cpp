@@ -1,0 +1,603 @@
+// winnow::Server over cpp-httplib: routes, errors, auth, CORS, limits, deadlines, cancellation,
+// metrics, and the two batch schedulers (rerank pairs, embedding texts).
+#include <httplib.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <dirent.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdlib>
+#include <random>
+
+#include "core/json.h"
+#include "core/log.h"
+#include "server/auth.h"
+#include "server/batch_scheduler.h"
+#include "server/metrics.h"
+#include "server/requests.h"
+#include "server/ui_page.h"
+#include "winnow/server.h"
+
+namespace winnow {
+
+namespace srv = winnow::server;
+using srv::Clock;
+
+namespace {
+
+constexpr auto kPollInterval = std::chrono::milliseconds(20);
+
+// --- client-disconnect detection ---------------------------------------------------------------
+// cpp-httplib 0.11 does not expose a request's socket. A connection is served start to end on one
+// pool thread, so we find the socket once per connection (matching the peer and local ports) and
+// cache it per thread; poll() then tells whether the peer hung up while its request is queued.
+struct SocketCache {
+    int fd = -1;
+    int remote_port = -1;
+    int local_port = -1;
+};
+thread_local SocketCache t_socket;
+
+int port_of(const sockaddr_storage& addr) {
+    if (addr.ss_family == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in&>(addr).sin_port);
+    if (addr.ss_family == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6&>(addr).sin6_port);
+    return -1;
+}
+
+bool socket_matches(int fd, int remote_port, int local_port) {
+    sockaddr_storage peer{}, local{};
+    socklen_t len = sizeof(peer);
+    if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) != 0) return false;
+    len = sizeof(local);
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) != 0) return false;
+    return port_of(peer) == remote_port && port_of(local) == local_port;
+}
+
+int find_request_socket(const httplib::Request& req) {
+    if (t_socket.fd >= 0 && t_socket.remote_port == req.remote_port && t_socket.local_port == req.local_port &&
+        socket_matches(t_socket.fd, req.remote_port, req.local_port)) {
+        return t_socket.fd;
+    }
+    t_socket = {};
+    DIR* dir = opendir("/proc/self/fd");
+    if (!dir) return -1;
+    int found = -1;
+    while (dirent* entry = readdir(dir)) {
+        char* end = nullptr;
+        const long fd = std::strtol(entry->d_name, &end, 10);
+        if (end == entry->d_name || *end != '\0' || fd == dirfd(dir)) continue;
+        if (socket_matches(static_cast<int>(fd), req.remote_port, req.local_port)) {
+            found = static_cast<int>(fd);
+            break;
+        }
+    }
+    closedir(dir);
+    if (found >= 0) t_socket = {found, req.remote_port, req.local_port};
+    return found;
+}
+
+bool peer_hung_up(int fd) {
+    if (fd < 0) return false;
+    pollfd p{fd, POLLIN | POLLRDHUP, 0};
+    if (::poll(&p, 1, 0) <= 0) return false;
+    return (p.revents & (POLLHUP | POLLERR | POLLRDHUP)) != 0;
+}
+
+// --- small helpers ------------------------------------------------------------------------------
+std::string dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
+
+void write_json(httplib::Response& res, const Json& body, int status = 200) {
+    res.status = status;
+    res.set_content(dump(body), "application/json");
+}
+
+void write_error(httplib::Response& res, int status, std::string_view type, std::string_view message) {
+    write_json(res, Json{{"error", {{"type", type}, {"message", message}}}}, status);
+}
+
+std::string random_id() {
+    thread_local std::mt19937_64 rng{std::random_device{}()};
+    return fmt::format("{:016x}{:016x}", rng(), rng());
+}
+
+// Token estimate for raw pairs when the model's tokenizer is not used in the HTTP threads.
+std::uint32_t estimate_tokens(std::size_t bytes) { return static_cast<std::uint32_t>(bytes / 4 + 3); }
+
+// Cuts `text` to about `max_tokens` tokens at a UTF-8 boundary (raw mode's max_tokens_per_doc).
+std::string cut_utf8(const std::string& text, std::size_t max_bytes) {
+    if (text.size() <= max_bytes) return text;
+    std::size_t end = max_bytes;
+    while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+    return text.substr(0, end);
+}
+
+void l2_normalize(std::vector<float>& v) {
+    double sum = 0.0;
+    for (float x : v) sum += double(x) * x;
+    if (sum <= 0.0) return;
+    const float inv = static_cast<float>(1.0 / std::sqrt(sum));
+    for (float& x : v) x *= inv;
+}
+
+struct RerankUnit {
+    std::shared_ptr<const std::string> query;
+    std::string doc;
+    TokenizedPair tokens;  // empty in raw mode
+    std::uint32_t n_tokens = 0;
+    bool truncated = false;
+};
+
+struct EmbedUnit {
+    std::string text;
+};
+
+using RerankScheduler = srv::BatchScheduler<RerankUnit, PairScore>;
+using EmbedScheduler = srv::BatchScheduler<EmbedUnit, std::vector<float>>;
+
+}  // namespace
+
+struct Server::Impl {
+    ServerOptions options;
+    std::shared_ptr<Reranker> reranker;
+    std::shared_ptr<Embedder> embedder;
+    srv::RequestLimits limits;
+    srv::ApiKeys keys;
+    srv::Metrics metrics;
+    httplib::Server http;
+    std::unique_ptr<RerankScheduler> rerank_queue;
+    std::unique_ptr<EmbedScheduler> embed_queue;
+    std::atomic<bool> rerank_pretokenized{false};
+    int bound_port = -1;
+    std::atomic<bool> stop_requested{false};
+    std::mutex run_mutex;
+
+    Impl(ServerOptions opts, std::shared_ptr<Reranker> r, std::shared_ptr<Embedder> e)
+        : options(std::move(opts)), reranker(std::move(r)), embedder(std::move(e)), keys(options.api_keys) {
+        limits.max_documents = options.max_documents;
+        limits.max_text_bytes = options.max_text_bytes;
+        limits.max_request_tokens = options.max_request_tokens;
+        srv::SchedulerOptions so;
+        so.token_budget = options.batch_token_budget;
+        so.max_batch_units = options.max_batch_items;
+        so.max_queue_units = options.max_queue_items;
+        if (reranker) {
+            rerank_queue = std::make_unique<RerankScheduler>(
+                so, [this](std::uint64_t, const std::vector<const RerankUnit*>& units) { return run_rerank(units); },
+                [this](const srv::BatchStats& s) {
+                    metrics.observe_batch("rerank", s.units, s.tokens, s.requests, s.seconds);
+                });
+            metrics.add_gauge("winnow_queue_depth", "Items waiting for a model batch.", "model=\"rerank\"",
+                              [this] { return double(rerank_queue->queued_units()); });
+        }
+        if (embedder) {
+            embed_queue = std::make_unique<EmbedScheduler>(
+                so,
+                [this](std::uint64_t key, const std::vector<const EmbedUnit*>& units) { return run_embed(key, units); },
+                [this](const srv::BatchStats& s) {
+                    metrics.observe_batch("embed", s.units, s.tokens, s.requests, s.seconds);
+                });
+            metrics.add_gauge("winnow_queue_depth", "Items waiting for a model batch.", "model=\"embed\"",
+                              [this] { return double(embed_queue->queued_units()); });
+        }
+        setup_routes();
+    }
+
+    ~Impl() {
+        if (rerank_queue) rerank_queue->stop();
+        if (embed_queue) embed_queue->stop();
+    }
+
+    // --- model batches (worker threads) ---------------------------------------------------------
+    std::vector<PairScore> run_rerank(const std::vector<const RerankUnit*>& units) {
+        if (rerank_pretokenized.load()) {
+            std::vector<TokenizedPair> pairs;
+            pairs.reserve(units.size());
+            for (const auto* u : units) pairs.push_back(u->tokens);
+            try {
+                auto scores = reranker->score_tokenized(pairs);
+                for (std::size_t i = 0; i < scores.size() && i < units.size(); ++i) {
+                    scores[i].n_tokens = units[i]->n_tokens;
+                    scores[i].truncated = units[i]->truncated;
+                }
+                return scores;
+            } catch (const Error& e) {
+                if (e.code() != Errc::Unsupported) throw;
+                log::warn("server: model {} does not take token ids ({}); scoring text pairs", reranker->name(),
+                          e.what());
+                rerank_pretokenized.store(false);
+            }
+        }
+        std::vector<std::pair<std::string, std::string>> pairs;
+        pairs.reserve(units.size());
+        for (const auto* u : units) pairs.emplace_back(*u->query, u->doc);
+        return reranker->score_pairs(pairs);
+    }
+
+    std::vector<std::vector<float>> run_embed(std::uint64_t key, const std::vector<const EmbedUnit*>& units) {
+        std::vector<std::string> texts;
+        texts.reserve(units.size());
+        for (const auto* u : units) texts.push_back(u->text);
+        const EmbedKind kind = (key & 1) ? EmbedKind::Query : EmbedKind::Document;
+        const std::size_t dims = static_cast<std::size_t>(key >> 1);
+        return embedder->embed(texts, kind, dims);
+    }
+
+    // --- waiting on a ticket, with the deadline and client-disconnect checks --------------------
+    template <typename Scheduler>
+    auto await(Scheduler& scheduler, const typename Scheduler::TicketPtr& ticket, const httplib::Request& req,
+               std::string_view route) {
+        int fd = -2;  // looked up lazily: most requests finish before the first poll interval
+        while (!ticket->wait_for(kPollInterval)) {
+            if (Clock::now() >= ticket->deadline()) {
+                scheduler.cancel(ticket, Errc::Timeout,
+                                 fmt::format("request took longer than {} ms", options.request_timeout.count()));
+                break;
+            }
+            if (fd == -2) fd = find_request_socket(req);
+            if (peer_hung_up(fd)) {
+                metrics.add_cancelled(route);
+                scheduler.cancel(ticket, Errc::Cancelled, "client disconnected");
+                break;
+            }
+        }
+        return ticket->take();
+    }
+
+    Clock::time_point deadline() const { return Clock::now() + options.request_timeout; }
+
+    // --- rerank ---------------------------------------------------------------------------------
+    std::vector<PairScore> rerank(const srv::RerankRequest& r, const httplib::Request& req, std::string_view route) {
+        WINNOW_CHECK(reranker, Errc::NotFound, "no rerank model loaded (start the server with --rerank-model)");
+        auto query = std::make_shared<const std::string>(r.query);
+        const std::size_t max_length = reranker->max_length();
+        std::vector<RerankUnit> units;
+        std::vector<std::uint32_t> costs;
+        units.reserve(r.documents.size());
+        costs.reserve(r.documents.size());
+        std::size_t total = 0;
+        for (std::size_t i = 0; i < r.documents.size(); ++i) {
+            RerankUnit u;
+            u.query = query;
+            u.doc = r.max_tokens_per_doc > 0 ? cut_utf8(r.documents[i], r.max_tokens_per_doc * 4) : r.documents[i];
+            u.truncated = u.doc.size() < r.documents[i].size();
+            u.n_tokens = estimate_tokens(query->size() + u.doc.size());
+            if (max_length > 0 && u.n_tokens > max_length) u.n_tokens = static_cast<std::uint32_t>(max_length);
+            total += u.n_tokens;
+            costs.push_back(u.n_tokens);
+            units.push_back(std::move(u));
+        }
+        WINNOW_CHECK(total <= limits.max_request_tokens, Errc::TooLarge,
+                     "request has about {} tokens, the limit is {}", total, limits.max_request_tokens);
+        auto ticket = rerank_queue->submit(std::move(units), std::move(costs), 0, deadline());
+        auto scores = await(*rerank_queue, ticket, req, route);
+        std::uint64_t tokens = 0, truncated = 0;
+        for (std::size_t i = 0; i < scores.size(); ++i) {
+            tokens += scores[i].n_tokens;
+            truncated += scores[i].truncated ? 1 : 0;
+            WINNOW_CHECK(r.truncate || !scores[i].truncated, Errc::TooLarge,
+                         "field 'texts[{}]': the input is longer than the model's {} tokens and 'truncate' is false",
+                         i, max_length);
+        }
+        metrics.add_tokens("rerank", tokens);
+        metrics.add_truncations("rerank", truncated);
+        return scores;
+    }
+
+    static std::vector<std::size_t> order_by_score(const std::vector<PairScore>& scores, bool raw) {
+        std::vector<std::size_t> order(scores.size());
+        for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+        std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+            const float sa = raw ? scores[a].raw_score : scores[a].score;
+            const float sb = raw ? scores[b].raw_score : scores[b].score;
+            return sa > sb;
+        });
+        return order;
+    }
+
+    void handle_rerank(const httplib::Request& req, httplib::Response& res, srv::RerankDialect dialect,
+                       std::string_view route) {
+        const Json body = srv::parse_request_body(req.body);
+        const auto r = srv::parse_rerank_request(body, dialect, limits);
+        const auto scores = rerank(r, req, route);
+        if (dialect == srv::RerankDialect::Tei) {
+            const auto order = order_by_score(scores, r.raw_scores);
+            Json out = Json::array();
+            for (std::size_t i : order) {
+                Json item{{"index", i}, {"score", r.raw_scores ? scores[i].raw_score : scores[i].score}};
+                if (r.return_documents) item["text"] = r.documents[i];
+                out.push_back(std::move(item));
+            }
+            write_json(res, out);
+            return;
+        }
+        auto order = order_by_score(scores, false);
+        if (r.top_n > 0 && r.top_n < order.size()) order.resize(r.top_n);
+        Json results = Json::array();
+        std::uint64_t tokens = 0;
+        for (const auto& s : scores) tokens += s.n_tokens;
+        for (std::size_t i : order) {
+            Json item{{"index", i}, {"relevance_score", scores[i].score}};
+            if (r.return_documents) item["document"] = Json{{"text", r.documents[i]}};
+            results.push_back(std::move(item));
+        }
+        Json out{{"id", random_id()},
+                 {"model", reranker->name()},
+                 {"results", std::move(results)},
+                 {"usage", {{"total_tokens", tokens}}}};
+        if (dialect == srv::RerankDialect::CohereV2 || dialect == srv::RerankDialect::CohereV1) {
+            out["meta"] = Json{{"billed_units", {{"search_units", 1}}}, {"tokens", {{"input_tokens", tokens}}}};
+        }
+        write_json(res, out);
+    }
+
+    // --- embeddings -----------------------------------------------------------------------------
+    std::vector<std::vector<float>> embed(const srv::EmbedRequest& r, const httplib::Request& req,
+                                          std::string_view route, std::uint64_t& tokens) {
+        WINNOW_CHECK(embedder, Errc::NotFound, "no embedding model loaded (start the server with --embed-model)");
+        WINNOW_CHECK(r.dimensions <= embedder->dimension(), Errc::InvalidArgument,
+                     "field 'dimensions': {} is more than the model's {}", r.dimensions, embedder->dimension());
+        const std::size_t max_length = embedder->max_length();
+        std::vector<EmbedUnit> units;
+        std::vector<std::uint32_t> costs;
+        units.reserve(r.inputs.size());
+        tokens = 0;
+        for (std::size_t i = 0; i < r.inputs.size(); ++i) {
+            std::uint32_t cost = estimate_tokens(r.inputs[i].size());
+            if (max_length > 0 && cost > max_length) {
+                WINNOW_CHECK(r.truncate || r.dialect == srv::EmbedDialect::OpenAI, Errc::TooLarge,
+                             "field 'inputs[{}]': about {} tokens, over the model's {}, and 'truncate' is false", i,
+                             cost, max_length);
+                cost = static_cast<std::uint32_t>(max_length);
+            }
+            tokens += cost;
+            costs.push_back(cost);
+            units.push_back({r.inputs[i]});
+        }
+        WINNOW_CHECK(tokens <= limits.max_request_tokens, Errc::TooLarge,
+                     "request has about {} tokens, the limit is {}", tokens, limits.max_request_tokens);
+        const std::uint64_t key = (std::uint64_t(r.dimensions) << 1) | (r.kind == EmbedKind::Query ? 1u : 0u);
+        auto ticket = embed_queue->submit(std::move(units), std::move(costs), key, deadline());
+        auto vectors = await(*embed_queue, ticket, req, route);
+        metrics.add_tokens("embed", tokens);
+        return vectors;
+    }
+
+    void handle_openai_embeddings(const httplib::Request& req, httplib::Response& res) {
+        const Json body = srv::parse_request_body(req.body);
+        const auto r = srv::parse_embed_request(body, srv::EmbedDialect::OpenAI, limits);
+        std::uint64_t tokens = 0;
+        const auto vectors = embed(r, req, "/v1/embeddings", tokens);
+        Json data = Json::array();
+        for (std::size_t i = 0; i < vectors.size(); ++i) {
+            Json item{{"object", "embedding"}, {"index", i}};
+            if (r.base64) {
+                item["embedding"] = srv::base64_floats(vectors[i]);
+            } else {
+                item["embedding"] = vectors[i];
+            }
+            data.push_back(std::move(item));
+        }
+        write_json(res, Json{{"object", "list"},
+                             {"data", std::move(data)},
+                             {"model", embedder->name()},
+                             {"usage", {{"prompt_tokens", tokens}, {"total_tokens", tokens}}}});
+    }
+
+    void handle_tei_embed(const httplib::Request& req, httplib::Response& res) {
+        const Json body = srv::parse_request_body(req.body);
+        const auto r = srv::parse_embed_request(body, srv::EmbedDialect::Tei, limits);
+        std::uint64_t tokens = 0;
+        auto vectors = embed(r, req, "/embed", tokens);
+        if (r.normalize) {
+            for (auto& v : vectors) l2_normalize(v);
+        }
+        write_json(res, Json(vectors));
+    }
+
+    // --- info routes ----------------------------------------------------------------------------
+    void handle_health(httplib::Response& res) {
+        Json models = Json::object();
+        if (reranker) models["rerank"] = reranker->name();
+        if (embedder) models["embed"] = embedder->name();
+        write_json(res, Json{{"status", "ok"}, {"models", models}});
+    }
+
+    void handle_models(httplib::Response& res) {
+        Json data = Json::array();
+        const auto created = 0;
+        if (reranker) {
+            data.push_back({{"id", reranker->name()}, {"object", "model"}, {"created", created},
+                            {"owned_by", "winnow"}, {"type", "rerank"}, {"max_length", reranker->max_length()}});
+        }
+        if (embedder) {
+            data.push_back({{"id", embedder->name()}, {"object", "model"}, {"created", created},
+                            {"owned_by", "winnow"}, {"type", "embed"}, {"max_length", embedder->max_length()},
+                            {"dimension", embedder->dimension()}});
+        }
+        write_json(res, Json{{"object", "list"}, {"data", std::move(data)}});
+    }
+
+    // --- plumbing -------------------------------------------------------------------------------
+    double retry_after_seconds() const {
+        double worst = 1.0;
+        auto estimate = [&](std::size_t queued, double rate) {
+            if (rate > 0) worst = std::max(worst, std::ceil(double(queued) / rate));
+        };
+        if (rerank_queue) estimate(rerank_queue->queued_units(), rerank_queue->throughput());
+        if (embed_queue) estimate(embed_queue->queued_units(), embed_queue->throughput());
+        return std::min(worst, 60.0);
+    }
+
+    using Handler = std::function<void(const httplib::Request&, httplib::Response&)>;
+
+    httplib::Server::Handler wrap(Handler fn) {
+        return [this, fn = std::move(fn)](const httplib::Request& req, httplib::Response& res) {
+            try {
+                fn(req, res);
+            } catch (const srv::BadJson& e) {
+                metrics.add_rejected("invalid_json");
+                write_error(res, 400, "invalid_json", e.what());
+            } catch (const Error& e) {
+                const int status = http_status(e.code());
+                if (e.code() == Errc::Overloaded) {
+                    res.set_header("Retry-After", fmt::format("{}", static_cast<int>(retry_after_seconds())));
+                }
+                if (e.code() == Errc::Overloaded || e.code() == Errc::TooLarge || e.code() == Errc::Timeout) {
+                    metrics.add_rejected(errc_name(e.code()));
+                }
+                write_error(res, status, errc_name(e.code()), e.what());
+            } catch (const std::exception& e) {
+                log::error("server: {} {}: {}", req.method, req.path, e.what());
+                write_error(res, 500, "internal", e.what());
+            }
+        };
+    }
+
+    static bool is_public_path(const std::string& path) {
+        return path == "/health" || path == "/ui" || path == "/ui/" || path == "/";
+    }
+
+    static std::string route_label(const std::string& path) {
+        static const char* const kRoutes[] = {"/v1/rerank", "/v2/rerank", "/rerank", "/embed", "/v1/embeddings",
+                                              "/v1/search", "/v1/ask", "/health", "/v1/models", "/metrics",
+                                              "/ui", "/v1/labels", "/"};
+        for (const char* r : kRoutes) {
+            if (path == r) return path;
+        }
+        return "other";
+    }
+
+    void setup_routes();
+};
+
+namespace {
+thread_local Clock::time_point t_request_start{};
+}
+
+void Server::Impl::setup_routes() {
+    http.new_task_queue = [n = std::max<std::size_t>(options.http_threads, 2)] { return new httplib::ThreadPool(n); };
+    http.set_payload_max_length(options.max_body_bytes);
+    http.set_keep_alive_max_count(1000);
+    http.set_read_timeout(std::chrono::seconds(30));
+    http.set_write_timeout(std::chrono::seconds(30));
+
+    http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+        t_request_start = Clock::now();
+        if (!options.cors_origin.empty()) {
+            res.set_header("Access-Control-Allow-Origin", options.cors_origin);
+            res.set_header("Vary", "Origin");
+            if (req.method == "OPTIONS") {
+                res.set_header("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+                res.set_header("Access-Control-Allow-Headers", "Authorization, Content-Type");
+                res.set_header("Access-Control-Max-Age", "600");
+                res.status = 204;
+                return httplib::Server::HandlerResponse::Handled;
+            }
+        }
+        if (keys.enabled() && !is_public_path(req.path) && !keys.accepts(req.get_header_value("Authorization"))) {
+            metrics.add_rejected("unauthorized");
+            res.set_header("WWW-Authenticate", "Bearer");
+            write_error(res, 401, "unauthorized",
+                        req.has_header("Authorization") ? "invalid API key"
+                                                        : "missing 'Authorization: Bearer <key>' header");
+            return httplib::Server::HandlerResponse::Handled;
+        }
+        return httplib::Server::HandlerResponse::Unhandled;
+    });
+
+    // Errors that httplib produces itself (no route, body too large, bad request line) get the same
+    // JSON error body as ours.
+    http.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req,
+                                                                   httplib::Response& res) {
+        if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+        switch (res.status) {
+        case 404: write_error(res, 404, "not_found", fmt::format("no route {} {}", req.method, req.path)); break;
+        case 413: write_error(res, 413, "too_large", "request body over the server's limit"); break;
+        case 400: write_error(res, 400, "invalid_request", "malformed HTTP request"); break;
+        default: write_error(res, res.status, "error", fmt::format("HTTP status {}", res.status)); break;
+        }
+        return httplib::Server::HandlerResponse::Handled;
+    }));
+
+    http.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+        const double seconds = t_request_start == Clock::time_point{}
+                                   ? 0.0
+                                   : std::chrono::duration<double>(Clock::now() - t_request_start).count();
+        t_request_start = {};
+        metrics.observe_request(route_label(req.path), res.status, seconds);
+        log::debug("server: {} {} -> {} ({:.1f} ms)", req.method, req.path, res.status, seconds * 1000);
+    });
+
+    using R = srv::RerankDialect;
+    http.Post("/v1/rerank", wrap([this](auto& req, auto& res) { handle_rerank(req, res, R::CohereV1, "/v1/rerank"); }));
+    http.Post("/v2/rerank", wrap([this](auto& req, auto& res) { handle_rerank(req, res, R::CohereV2, "/v2/rerank"); }));
+    http.Post("/rerank", wrap([this](auto& req, auto& res) { handle_rerank(req, res, R::Tei, "/rerank"); }));
+    http.Post("/embed", wrap([this](auto& req, auto& res) { handle_tei_embed(req, res); }));
+    http.Post("/v1/embeddings", wrap([this](auto& req, auto& res) { handle_openai_embeddings(req, res); }));
+    http.Get("/health", wrap([this](auto&, auto& res) { handle_health(res); }));
+    http.Get("/v1/models", wrap([this](auto&, auto& res) { handle_models(res); }));
+    http.Get("/metrics", wrap([this](auto&, auto& res) {
+        res.set_content(metrics.render(), "text/plain; version=0.0.4; charset=utf-8");
+    }));
+    http.Get("/ui", wrap([](auto&, auto& res) { res.set_content(srv::ui_page(), "text/html; charset=utf-8"); }));
+    http.Get("/", wrap([](auto&, auto& res) { res.set_redirect("/ui"); }));
+}
+
+Server::Server(ServerOptions options, std::shared_ptr<Reranker> reranker, std::shared_ptr<Embedder> embedder)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(reranker), std::move(embedder))) {}
+
+Server::~Server() {
+    stop();
+}
+
+int Server::bind() {
+    if (impl_->bound_port >= 0) return impl_->bound_port;
+    const auto& o = impl_->options;
+    WINNOW_CHECK(o.port >= 0 && o.port <= 65535, Errc::InvalidArgument, "--port {}: out of range", o.port);
+    if (o.port == 0) {
+        impl_->bound_port = impl_->http.bind_to_any_port(o.host);
+    } else {
+        impl_->bound_port = impl_->http.bind_to_port(o.host, o.port) ? o.port : -1;
+    }
+    WINNOW_CHECK(impl_->bound_port > 0, Errc::Io, "cannot listen on {}:{} (address in use or invalid)", o.host,
+                 o.port);
+    return impl_->bound_port;
+}
+
+void Server::run() {
+    std::lock_guard lock(impl_->run_mutex);
+    bind();
+    // stop() may come before listen_after_bind() has started (when httplib's stop() is a no-op):
+    // a watcher repeats it once the server runs.
+    std::atomic<bool> listening_done{false};
+    std::thread watcher([&] {
+        while (!listening_done.load()) {
+            if (impl_->stop_requested.load() && impl_->http.is_running()) {
+                impl_->http.stop();
+                return;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+    });
+    log::info("server: listening on http://{}:{}", impl_->options.host, impl_->bound_port);
+    impl_->http.listen_after_bind();  // returns after stop(), once in-flight requests are done
+    listening_done.store(true);
+    watcher.join();
+    if (impl_->rerank_queue) impl_->rerank_queue->stop();
+    if (impl_->embed_queue) impl_->embed_queue->stop();
+}
+
+void Server::stop() {
+    impl_->stop_requested.store(true);
+    impl_->http.stop();
+}
+
+bool Server::running() const { return impl_->http.is_running(); }
+
+std::string Server::metrics_text() const { return impl_->metrics.render(); }
+
+}  // namespace winnow

@@ -1,0 +1,372 @@
+// Black-box tests of every route of the in-process server on 127.0.0.1 (fake models): shapes of
+// both rerank dialects, both embedding APIs, info routes, every error status, auth, CORS,
+// backpressure, deadlines, client-disconnect cancellation and graceful shutdown.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <future>
+
+#include "server/requests.h"
+#include "server_fixture.h"
+
+namespace winnow::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+const char* kJson = "application/json";
+
+struct Api : ::testing::Test {
+    std::shared_ptr<FakeReranker> reranker = std::make_shared<FakeReranker>();
+    std::shared_ptr<FakeEmbedder> embedder = std::make_shared<FakeEmbedder>();
+    ServerOptions options;
+    std::unique_ptr<RunningServer> srv;
+
+    void start() {
+        options.pretokenize = false;
+        srv = std::make_unique<RunningServer>(options, reranker, embedder);
+    }
+    httplib::Result post(const std::string& path, const Json& body, const httplib::Headers& headers = {}) {
+        auto c = srv->client();
+        return c.Post(path.c_str(), headers, body.dump(), kJson);
+    }
+    httplib::Result post_raw(const std::string& path, const std::string& body) {
+        auto c = srv->client();
+        return c.Post(path.c_str(), body, kJson);
+    }
+    httplib::Result get(const std::string& path, const httplib::Headers& headers = {}) {
+        auto c = srv->client();
+        return c.Get(path.c_str(), headers);
+    }
+    // Asserts the JSON error shape and that the message mentions `needle`.
+    static void expect_error(const httplib::Result& r, int status, const std::string& type, const std::string& needle) {
+        ASSERT_TRUE(r) << httplib::to_string(r.error());
+        EXPECT_EQ(r->status, status) << r->body;
+        const Json j = Json::parse(r->body);
+        ASSERT_TRUE(j.contains("error")) << r->body;
+        EXPECT_EQ(j["error"]["type"], type) << r->body;
+        EXPECT_NE(j["error"]["message"].get<std::string>().find(needle), std::string::npos) << r->body;
+    }
+};
+
+const Json kDocs = Json::array({"the cat sat", "dogs bark at the cat on the mat", "nothing here", "cat mat"});
+
+TEST_F(Api, CohereV1RerankSortedWithIndicesDocumentsAndUsage) {
+    start();
+    auto r = post("/v1/rerank", {{"model", "anything"}, {"query", "cat mat"}, {"documents", kDocs}});
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << r->body;
+    EXPECT_EQ(r->get_header_value("Content-Type"), kJson);
+    const Json j = Json::parse(r->body);
+    EXPECT_TRUE(j["id"].is_string());
+    EXPECT_EQ(j["model"], "fake-reranker");
+    ASSERT_EQ(j["results"].size(), 4u);
+    // "cat mat" hits both words in docs 1 and 3 (ties keep input order), one in doc 0, none in 2.
+    std::vector<std::size_t> order;
+    for (const auto& x : j["results"]) order.push_back(x["index"]);
+    EXPECT_EQ(order, (std::vector<std::size_t>{1, 3, 0, 2}));
+    EXPECT_NEAR(j["results"][0]["relevance_score"].get<double>(), 1.0 / (1.0 + std::exp(-1.0)), 1e-6);
+    EXPECT_EQ(j["results"][0]["document"]["text"], kDocs[1]);  // v1 returns documents by default
+    EXPECT_GT(j["usage"]["total_tokens"].get<int>(), 0);
+}
+
+TEST_F(Api, CohereV2RerankTopNObjectsAndNoDocumentsByDefault) {
+    start();
+    Json docs = Json::array();
+    for (const auto& d : kDocs) docs.push_back({{"text", d}});
+    auto r = post("/v2/rerank", {{"query", "cat mat"}, {"documents", docs}, {"top_n", 2}});
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << r->body;
+    const Json j = Json::parse(r->body);
+    ASSERT_EQ(j["results"].size(), 2u);
+    EXPECT_EQ(j["results"][0]["index"], 1);
+    EXPECT_EQ(j["results"][1]["index"], 3);
+    EXPECT_FALSE(j["results"][0].contains("document"));
+    auto with_docs = post("/v2/rerank", {{"query", "cat"}, {"documents", kDocs}, {"return_documents", true}});
+    EXPECT_EQ(Json::parse(with_docs->body)["results"][0]["document"]["text"], kDocs[0]);
+}
+
+TEST_F(Api, TeiRerankScoresRawScoresAndText) {
+    start();
+    auto r = post("/rerank", {{"query", "cat mat"}, {"texts", kDocs}, {"return_text", true}});
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << r->body;
+    const Json j = Json::parse(r->body);
+    ASSERT_TRUE(j.is_array());
+    ASSERT_EQ(j.size(), 4u);
+    EXPECT_EQ(j[0]["index"], 1);
+    EXPECT_EQ(j[0]["text"], kDocs[1]);
+    EXPECT_NEAR(j[0]["score"].get<double>(), 0.7310586, 1e-6);
+    auto raw = post("/rerank", {{"query", "cat mat"}, {"texts", kDocs}, {"raw_scores", true}});
+    const Json jr = Json::parse(raw->body);
+    EXPECT_NEAR(jr[0]["score"].get<double>(), 1.0, 1e-6);
+    EXPECT_NEAR(jr[3]["score"].get<double>(), -1.0, 1e-6);
+    EXPECT_FALSE(jr[0].contains("text"));
+}
+
+TEST_F(Api, TeiRerankRefusesOverlongInputWithoutTruncate) {
+    reranker->max_len = 16;
+    start();
+    const std::string long_doc(400, 'x');
+    auto r = post("/rerank", {{"query", "q"}, {"texts", {"short", long_doc}}});
+    expect_error(r, 413, "too_large", "texts[1]");
+    auto ok = post("/rerank", {{"query", "q"}, {"texts", {"short", long_doc}}, {"truncate", true}});
+    EXPECT_EQ(ok->status, 200);
+    EXPECT_NE(get("/metrics")->body.find("winnow_truncations_total{model=\"rerank\"}"), std::string::npos);
+}
+
+TEST_F(Api, TeiEmbedReturnsNormalizedVectors) {
+    start();
+    auto r = post("/embed", {{"inputs", {"hello", "world wide"}}});
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << r->body;
+    const Json j = Json::parse(r->body);
+    ASSERT_EQ(j.size(), 2u);
+    ASSERT_EQ(j[0].size(), FakeEmbedder::kDim);
+    double norm = 0;
+    for (const auto& x : j[1]) norm += x.get<double>() * x.get<double>();
+    EXPECT_NEAR(norm, 1.0, 1e-5);
+    auto single = post("/embed", {{"inputs", "hello"}});
+    EXPECT_EQ(Json::parse(single->body), Json::array({j[0]}));
+}
+
+TEST_F(Api, OpenAiEmbeddingsFloatBase64AndDimensions) {
+    start();
+    auto r = post("/v1/embeddings", {{"input", {"alpha", "beta gamma"}}, {"model", "x"}});
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << r->body;
+    const Json j = Json::parse(r->body);
+    EXPECT_EQ(j["object"], "list");
+    EXPECT_EQ(j["model"], "fake-embedder");
+    ASSERT_EQ(j["data"].size(), 2u);
+    EXPECT_EQ(j["data"][1]["object"], "embedding");
+    EXPECT_EQ(j["data"][1]["index"], 1);
+    const auto floats = j["data"][1]["embedding"].get<std::vector<float>>();
+    ASSERT_EQ(floats.size(), FakeEmbedder::kDim);
+    EXPECT_GT(j["usage"]["prompt_tokens"].get<int>(), 0);
+    EXPECT_EQ(j["usage"]["total_tokens"], j["usage"]["prompt_tokens"]);
+
+    auto b = post("/v1/embeddings", {{"input", {"alpha", "beta gamma"}}, {"encoding_format", "base64"}});
+    const Json jb = Json::parse(b->body);
+    EXPECT_EQ(jb["data"][1]["embedding"].get<std::string>(), server::base64_floats(floats));
+
+    auto d = post("/v1/embeddings", {{"input", "alpha"}, {"dimensions", 3}});
+    const auto v = Json::parse(d->body)["data"][0]["embedding"].get<std::vector<float>>();
+    ASSERT_EQ(v.size(), 3u);
+    double norm = 0;
+    for (float x : v) norm += double(x) * x;
+    EXPECT_NEAR(norm, 1.0, 1e-5);
+
+    expect_error(post("/v1/embeddings", {{"input", "a"}, {"dimensions", 9}}), 422, "invalid_argument", "dimensions");
+    expect_error(post("/v1/embeddings", {{"input", "a"}, {"encoding_format", "int8"}}), 422, "invalid_argument",
+                 "encoding_format");
+    expect_error(post("/v1/embeddings", {{"input", {{1, 2, 3}}}}), 422, "unsupported", "input[0]");
+}
+
+TEST_F(Api, HealthModelsAndMetrics) {
+    start();
+    auto h = get("/health");
+    ASSERT_EQ(h->status, 200);
+    EXPECT_EQ(Json::parse(h->body)["status"], "ok");
+    auto m = get("/v1/models");
+    const Json jm = Json::parse(m->body);
+    ASSERT_EQ(jm["data"].size(), 2u);
+    EXPECT_EQ(jm["data"][0]["id"], "fake-reranker");
+    EXPECT_EQ(jm["data"][0]["type"], "rerank");
+    EXPECT_EQ(jm["data"][1]["dimension"], FakeEmbedder::kDim);
+
+    post("/v1/rerank", {{"query", "cat"}, {"documents", kDocs}});
+    post_raw("/v1/rerank", "{nope");
+    const auto text = get("/metrics")->body;
+    EXPECT_NE(text.find("winnow_http_requests_total{route=\"/v1/rerank\",status=\"200\"} 1"), std::string::npos)
+        << text;
+    EXPECT_NE(text.find("winnow_http_requests_total{route=\"/v1/rerank\",status=\"400\"} 1"), std::string::npos);
+    EXPECT_NE(text.find("winnow_http_request_duration_seconds_bucket{route=\"/v1/rerank\",le=\"+Inf\"} 2"),
+              std::string::npos);
+    EXPECT_NE(text.find("winnow_batch_size_count{model=\"rerank\"} 1"), std::string::npos) << text;
+    EXPECT_NE(text.find("winnow_queue_depth{model=\"rerank\"} 0"), std::string::npos);
+    EXPECT_NE(text.find("winnow_tokens_total{model=\"rerank\"}"), std::string::npos);
+    EXPECT_NE(text.find("# TYPE winnow_http_request_duration_seconds histogram"), std::string::npos);
+}
+
+TEST_F(Api, BadJsonIs400AndBadFieldsAre422NamingTheField) {
+    start();
+    expect_error(post_raw("/v1/rerank", "{\"query\": "), 400, "invalid_json", "not valid JSON");
+    expect_error(post_raw("/v1/rerank", "[1,2]"), 422, "invalid_argument", "JSON object");
+    expect_error(post("/v1/rerank", {{"documents", kDocs}}), 422, "invalid_argument", "'query'");
+    expect_error(post("/v1/rerank", {{"query", 3}, {"documents", kDocs}}), 422, "invalid_argument", "'query'");
+    expect_error(post("/v1/rerank", {{"query", "q"}}), 422, "invalid_argument", "'documents'");
+    expect_error(post("/v1/rerank", {{"query", "q"}, {"documents", {"a", 5}}}), 422, "invalid_argument",
+                 "documents[1]");
+    expect_error(post("/v1/rerank", {{"query", "q"}, {"documents", {{{"txt", "a"}}}}}), 422, "invalid_argument",
+                 "documents[0].text");
+    expect_error(post("/v1/rerank", {{"query", "q"}, {"documents", kDocs}, {"top_n", -1}}), 422, "invalid_argument",
+                 "top_n");
+    expect_error(post("/v1/rerank", {{"query", "q"}, {"documents", kDocs}, {"top_n", 1.5}}), 422, "invalid_argument",
+                 "top_n");
+    expect_error(post("/rerank", {{"query", "q"}, {"texts", kDocs}, {"raw_scores", "yes"}}), 422, "invalid_argument",
+                 "raw_scores");
+    expect_error(post("/embed", {{"inputs", Json::array()}}), 422, "invalid_argument", "inputs");
+}
+
+TEST_F(Api, LimitsAre413) {
+    options.max_documents = 3;
+    options.max_body_bytes = 2000;
+    options.max_text_bytes = 100;
+    start();
+    expect_error(post("/v1/rerank", {{"query", "q"}, {"documents", kDocs}}), 413, "too_large", "documents");
+    expect_error(post("/v1/rerank", {{"query", std::string(200, 'q')}, {"documents", {"a"}}}), 413, "too_large",
+                 "query");
+    auto big = post("/v1/rerank", {{"query", "q"}, {"documents", {std::string(3000, 'a')}}});
+    expect_error(big, 413, "too_large", "limit");
+}
+
+TEST_F(Api, UnknownRouteIs404AndMissingModelIs404) {
+    options.max_documents = 10;
+    srv = std::make_unique<RunningServer>(options, reranker, nullptr);
+    expect_error(get("/v9/nothing"), 404, "not_found", "/v9/nothing");
+    expect_error(post("/v1/embeddings", {{"input", "a"}}), 404, "not_found", "--embed-model");
+}
+
+TEST_F(Api, ApiKeysRequiredAndCheckedExceptForHealth) {
+    options.api_keys = {"secret-one", "secret-two"};
+    start();
+    const Json body{{"query", "cat"}, {"documents", kDocs}};
+    expect_error(post("/v1/rerank", body), 401, "unauthorized", "Authorization");
+    auto wrong = post("/v1/rerank", body, {{"Authorization", "Bearer secret-on"}});
+    expect_error(wrong, 401, "unauthorized", "invalid API key");
+    EXPECT_EQ(wrong->get_header_value("WWW-Authenticate"), "Bearer");
+    EXPECT_EQ(post("/v1/rerank", body, {{"Authorization", "Bearer secret-two"}})->status, 200);
+    EXPECT_EQ(post("/v1/rerank", body, {{"Authorization", "bearer secret-one"}})->status, 200);
+    EXPECT_EQ(get("/health")->status, 200);
+    EXPECT_EQ(get("/metrics")->status, 401);
+    EXPECT_EQ(get("/metrics", {{"Authorization", "Bearer secret-one"}})->status, 200);
+}
+
+TEST_F(Api, CorsIsOffByDefault) {
+    start();
+    auto r = get("/health", {{"Origin", "http://example.com"}});
+    EXPECT_FALSE(r->has_header("Access-Control-Allow-Origin"));
+    auto c = srv->client();
+    auto pre = c.Options("/v1/rerank");
+    ASSERT_TRUE(pre);
+    EXPECT_NE(pre->status, 204);
+    EXPECT_FALSE(pre->has_header("Access-Control-Allow-Origin"));
+}
+
+TEST_F(Api, CorsWhenConfigured) {
+    options.cors_origin = "http://app.example";
+    options.api_keys = {"k"};
+    start();
+    auto c = srv->client();
+    auto pre = c.Options("/v1/rerank");
+    ASSERT_TRUE(pre);
+    EXPECT_EQ(pre->status, 204);
+    EXPECT_EQ(pre->get_header_value("Access-Control-Allow-Origin"), "http://app.example");
+    EXPECT_NE(pre->get_header_value("Access-Control-Allow-Headers").find("Authorization"), std::string::npos);
+    EXPECT_EQ(get("/health")->get_header_value("Access-Control-Allow-Origin"), "http://app.example");
+}
+
+TEST_F(Api, ConcurrentRequestsShareBatches) {
+    reranker->delay = 40ms;
+    start();
+    std::vector<std::future<int>> results;
+    for (int i = 0; i < 12; ++i) {
+        results.push_back(std::async(std::launch::async, [&, i] {
+            auto r = post("/v1/rerank", {{"query", "cat"}, {"documents", {"cat " + std::to_string(i), "dog"}}});
+            return r ? r->status : -1;
+        }));
+    }
+    for (auto& f : results) EXPECT_EQ(f.get(), 200);
+    const auto batches = reranker->batches();
+    EXPECT_LT(batches.size(), 12u);  // 12 requests in fewer model calls
+    EXPECT_GT(*std::max_element(batches.begin(), batches.end()), 2u);
+    EXPECT_EQ(reranker->pairs_scored(), 24u);
+}
+
+TEST_F(Api, FullQueueGives429WithRetryAfter) {
+    reranker->delay = 300ms;
+    options.max_queue_items = 4;
+    options.max_documents = 4;
+    start();
+    // One request occupies the model, one fills the queue; the third must be refused.
+    auto first = std::async(std::launch::async, [&] { return post("/v1/rerank", {{"query", "a"}, {"documents", {"a"}}})->status; });
+    std::this_thread::sleep_for(50ms);
+    auto second = std::async(std::launch::async, [&] {
+        return post("/v1/rerank", {{"query", "a"}, {"documents", {"a", "b", "c", "d"}}})->status;
+    });
+    std::this_thread::sleep_for(50ms);
+    auto r = post("/v1/rerank", {{"query", "a"}, {"documents", {"a"}}});
+    expect_error(r, 429, "overloaded", "queue full");
+    EXPECT_GE(std::stoi(r->get_header_value("Retry-After")), 1);
+    EXPECT_EQ(first.get(), 200);
+    EXPECT_EQ(second.get(), 200);
+    EXPECT_NE(get("/metrics")->body.find("winnow_rejected_total{reason=\"overloaded\"} 1"), std::string::npos);
+}
+
+TEST_F(Api, DeadlineGives504) {
+    reranker->delay = 400ms;
+    options.request_timeout = 100ms;
+    start();
+    auto r = post("/v1/rerank", {{"query", "a"}, {"documents", {"a"}}});
+    expect_error(r, 504, "timeout", "100 ms");
+}
+
+// Sends a request on a raw socket and closes it without reading the answer.
+void send_and_hang_up(int port, const std::string& body) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<std::uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    const std::string req = "POST /v1/rerank HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                            "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+    ASSERT_EQ(::send(fd, req.data(), req.size(), 0), static_cast<ssize_t>(req.size()));
+    std::this_thread::sleep_for(60ms);
+    ::close(fd);
+}
+
+TEST_F(Api, ClientDisconnectCancelsQueuedWork) {
+    reranker->delay = 500ms;
+    start();
+    auto busy = std::async(std::launch::async, [&] { return post("/v1/rerank", {{"query", "a"}, {"documents", {"a"}}})->status; });
+    std::this_thread::sleep_for(50ms);
+    send_and_hang_up(srv->port, Json{{"query", "x"}, {"documents", {"one", "two", "three"}}}.dump());
+    EXPECT_EQ(busy.get(), 200);
+    std::this_thread::sleep_for(200ms);
+    EXPECT_EQ(reranker->pairs_scored(), 1u);  // the abandoned request's 3 pairs never ran
+    EXPECT_NE(get("/metrics")->body.find("winnow_cancelled_total{route=\"/v1/rerank\"} 1"), std::string::npos);
+}
+
+TEST_F(Api, GracefulShutdownFinishesInFlightRequests) {
+    reranker->delay = 300ms;
+    start();
+    auto in_flight = std::async(std::launch::async, [&] {
+        auto r = post("/v1/rerank", {{"query", "cat"}, {"documents", {"cat", "dog"}}});
+        return r ? r->status : -1;
+    });
+    std::this_thread::sleep_for(50ms);
+    srv->shutdown();  // returns once the in-flight request is answered
+    EXPECT_EQ(in_flight.get(), 200);
+    auto c = httplib::Client("127.0.0.1", srv->port);
+    c.set_connection_timeout(1s);
+    EXPECT_FALSE(c.Get("/health"));  // no longer listening
+}
+
+TEST_F(Api, WebUiIsServed) {
+    start();
+    auto r = get("/ui");
+    ASSERT_EQ(r->status, 200);
+    EXPECT_NE(r->get_header_value("Content-Type").find("text/html"), std::string::npos);
+    EXPECT_NE(r->body.find("id=\"first-stage\""), std::string::npos);
+    EXPECT_NE(r->body.find("/v1/labels"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace winnow::testing
