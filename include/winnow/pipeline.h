@@ -1,0 +1,246 @@
+// winnow::Pipeline: the two-stage pipeline behind `winnow search --pipeline`, `winnow ask`, the
+// server's /v1/search and /v1/ask, and `winnow eval`.
+//
+//   first stage (k candidates) > rerank (score all k) > cutoff (keep the best few) > context
+//
+// A pipeline is written as a spec string, one stage per `name(key=value, ...)`, joined by `>`:
+//   bm25(k=100)
+//   hybrid(k=100, fusion=rrf) > rerank(model=BAAI/bge-reranker-base, top_n=20)
+//   bm25(k=200) > rerank(model=./ce, long_doc=maxp) > cutoff(min_score=0.3, score_gap=0.5, tokens=3000)
+//   bm25(k=100) > rerank(model=./ce) > diversify(per_doc=2, mmr=0.7) > cutoff(top_n=8)
+// Values are bare words or double-quoted strings ("a \"q\""). Every knob can be overridden per
+// query with "stage.key=value" (or just "key=value" when one stage owns that key).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace winnow {
+
+class Reranker;
+
+// ---- The spec ---------------------------------------------------------------------------------
+
+struct StageSpec {
+    std::string name;                                         // bm25 | dense | hybrid | rerank | ltr | diversify | cutoff | pack
+    std::vector<std::pair<std::string, std::string>> params;  // in written order, keys unique
+
+    std::optional<std::string> get(std::string_view key) const;
+    void set(std::string_view key, std::string value);  // replaces or appends
+    bool erase(std::string_view key);
+    std::string to_string() const;  // canonical: name(key=value, ...)
+};
+
+struct PipelineSpec {
+    std::vector<StageSpec> stages;
+
+    // Parses and validates (stage names, keys, value types, stage order). Throws
+    // Error(InvalidArgument) naming the position and the offending stage or key.
+    static PipelineSpec parse(std::string_view text);
+    std::string to_string() const;  // parse(to_string()) == *this
+
+    const StageSpec* find(std::string_view stage) const;
+    StageSpec* find(std::string_view stage);
+    // Applies one override "stage.key=value" or "key=value" (validated like parse). A key of a
+    // stage that is absent adds that stage with defaults (e.g. "cutoff.top_n=5").
+    void apply_override(std::string_view assignment);
+    void apply_overrides(const std::map<std::string, std::string>& overrides);  // key -> value
+};
+
+// ---- The compiled configuration ---------------------------------------------------------------
+
+enum class LongDocMode { Truncate, MaxP };
+enum class ScoreNormalization { Sigmoid, MinMax, None };
+
+struct FirstStageConfig {
+    std::string kind = "bm25";  // bm25 | dense | hybrid
+    std::size_t k = 100;
+    std::map<std::string, std::string> params;  // everything else, handed to the first stage (k1, b, fusion, rrf_k, ...)
+};
+
+struct RerankConfig {
+    bool enabled = false;
+    std::string kind = "rerank";  // rerank (cross-encoder) | ltr or another registered scorer
+    std::string model;            // folder or hub id ("" for rerank: WINNOW_RERANK_MODEL)
+    LongDocMode long_doc = LongDocMode::Truncate;
+    std::size_t max_length = 0;    // 0: the model's limit
+    std::size_t stride = 64;       // maxp: tokens shared by consecutive windows
+    std::size_t max_windows = 8;   // maxp: windows per document at most
+    std::size_t batch_tokens = 0;  // 0: the model's default token budget per forward batch
+    ScoreNormalization normalize = ScoreNormalization::Sigmoid;
+    std::map<std::string, std::string> params;  // scorer-specific extras
+};
+
+struct DiversityConfig {
+    std::size_t per_doc = 0;  // at most this many chunks per document (0: no cap)
+    double mmr = 0.0;         // MMR lambda in (0, 1]: relevance weight; 0 or 1: off
+};
+
+struct CutoffConfig {
+    std::size_t top_n = 0;             // 0: no limit
+    std::optional<double> min_score;   // on the normalized score
+    std::optional<double> score_gap;   // cut at the largest drop if it is >= this share of the score spread
+    std::size_t min_keep = 1;          // score_gap and min_score never cut below this many
+    std::size_t tokens = 0;            // total tokens of the kept chunks at most (0: no budget)
+};
+
+struct PackConfig {
+    std::size_t context_tokens = 0;  // the LLM's window for the packed prompt (0: 4096)
+    std::string template_name = "default";
+};
+
+struct PipelineConfig {
+    FirstStageConfig first_stage;
+    RerankConfig rerank;
+    DiversityConfig diversity;
+    CutoffConfig cutoff;
+    PackConfig pack;
+
+    static PipelineConfig from_spec(const PipelineSpec& spec);  // throws InvalidArgument naming the key
+};
+
+// ---- Running it -------------------------------------------------------------------------------
+
+// A chunk as the pipeline sees it: identity, text for the reranker, and its first-stage result.
+struct Candidate {
+    std::int64_t chunk_id = 0;
+    std::string doc_id;
+    std::string title;
+    std::string source;  // file path or URL, "" when unknown
+    std::string text;
+    std::uint32_t begin = 0;  // byte span in the document
+    std::uint32_t end = 0;
+    float score = 0.0f;  // first-stage score
+};
+
+// Where candidates come from (an index directory, an external engine, a test).
+class CandidateSource {
+public:
+    virtual ~CandidateSource() = default;
+    // The best `k` candidates for the query under the given first-stage configuration, best first.
+    virtual std::vector<Candidate> retrieve(std::string_view query, const FirstStageConfig& config) const = 0;
+    virtual std::string describe(const FirstStageConfig& config) const = 0;  // e.g. "bm25(k1=0.9,b=0.4)"
+};
+
+// Scores candidates for the rerank stage. The cross-encoder scorer is built in; other kinds
+// (learning-to-rank) register a factory under their stage name.
+struct RerankScore {
+    float raw = 0.0f;         // model output (logit)
+    bool truncated = false;   // some of the text did not reach the model
+    std::uint32_t n_windows = 1;
+    std::uint32_t n_tokens = 0;
+};
+class CandidateScorer {
+public:
+    virtual ~CandidateScorer() = default;
+    virtual std::vector<RerankScore> score(std::string_view query, const std::vector<Candidate>& candidates,
+                                           const RerankConfig& config) const = 0;
+    virtual std::string name() const = 0;
+};
+using ScorerFactory = std::function<std::shared_ptr<const CandidateScorer>(const RerankConfig& config)>;
+void register_scorer(const std::string& stage_name, ScorerFactory factory);
+bool has_scorer(const std::string& stage_name);
+
+// Why a candidate was kept or cut.
+enum class Decision { Kept, CutTopN, CutMinScore, CutScoreGap, CutTokens, CutPerDoc, CutMmr, NotReranked };
+std::string_view decision_name(Decision decision) noexcept;
+
+struct PipelineHit {
+    Candidate candidate;
+    std::size_t first_stage_rank = 0;  // 1-based
+    float first_stage_score = 0.0f;
+    std::optional<float> rerank_raw;   // model output
+    std::optional<float> rerank_score; // normalized (what min_score compares against)
+    bool truncated = false;
+    std::uint32_t n_windows = 0;
+    std::size_t n_tokens = 0;          // chunk tokens (what the token budget counts)
+    std::size_t final_rank = 0;        // 1-based among kept hits; 0 when cut
+    Decision decision = Decision::Kept;
+    std::string reason;                // one line, e.g. "kept: rank 2 by rerank score 0.91"
+};
+
+struct StageTiming {
+    std::string stage;
+    double ms = 0.0;
+};
+
+struct PipelineResult {
+    std::string query;
+    std::string spec;                // the effective spec after overrides
+    std::vector<PipelineHit> hits;   // kept, in final order
+    std::vector<PipelineHit> cut;    // cut candidates, in reranked order (for --explain)
+    std::size_t n_candidates = 0;
+    std::size_t n_reranked = 0;
+    std::size_t n_truncated = 0;     // candidates whose text did not fully reach the reranker
+    std::string scorer;              // reranker name, "" when the pipeline has no rerank stage
+    std::vector<StageTiming> timings;
+};
+
+// Counts tokens (the reranker's tokenizer when there is one, else an approximation).
+using TokenCountFn = std::function<std::size_t(std::string_view)>;
+
+class Pipeline {
+public:
+    Pipeline(PipelineSpec spec, std::shared_ptr<const CandidateSource> source);
+    // Opens an index directory made by `winnow index` as the candidate source.
+    static Pipeline open_index(const std::string& index_dir, PipelineSpec spec);
+
+    // Runs one query; `overrides` are applied to a copy of the spec for this query only.
+    PipelineResult run(std::string_view query, const std::map<std::string, std::string>& overrides = {}) const;
+
+    const PipelineSpec& spec() const noexcept { return spec_; }
+    // The token counter the cutoff and packing use for the given spec (reranker tokenizer or approximate).
+    TokenCountFn token_counter(const PipelineConfig& config) const;
+    // Uses this scorer for rerank stages instead of loading one (tests, servers sharing a model).
+    void set_scorer(std::shared_ptr<const CandidateScorer> scorer) { scorer_override_ = std::move(scorer); }
+
+private:
+    std::shared_ptr<const CandidateScorer> scorer_for(const RerankConfig& config) const;
+
+    PipelineSpec spec_;
+    std::shared_ptr<const CandidateSource> source_;
+    std::shared_ptr<const CandidateScorer> scorer_override_;
+    struct Cache;
+    std::shared_ptr<Cache> cache_;  // loaded scorers by model, shared by copies
+};
+
+// The cross-encoder scorer over a loaded winnow::Reranker (batched by the model's token budget;
+// long_doc = truncate or maxp windows max-pooled).
+std::shared_ptr<const CandidateScorer> make_cross_encoder_scorer(std::shared_ptr<const Reranker> reranker);
+
+// ---- Context for the LLM ----------------------------------------------------------------------
+
+struct ContextSource {
+    std::size_t n = 0;  // the [n] citation number
+    std::string doc_id;
+    std::string title;
+    std::string source;
+    std::uint32_t begin = 0;
+    std::uint32_t end = 0;
+};
+
+struct PackedContext {
+    std::string system;   // the system message (instructions)
+    std::string user;     // the user message: numbered sources, then the question
+    std::string context;  // just the numbered sources
+    std::vector<ContextSource> sources;
+    std::size_t n_tokens = 0;   // of system + user
+    std::size_t n_dropped = 0;  // kept hits that did not fit the window
+    std::size_t n_shortened = 0;  // hits cut short to fit
+};
+
+// Packs kept hits, best first, as "[n] title (source, bytes b-e)\ntext" blocks into the prompt
+// template within `context_tokens` (question and instructions included). A hit that does not fit
+// whole is shortened once at a word boundary if at least 32 tokens fit, else dropped.
+PackedContext pack_context(std::string_view question, const std::vector<PipelineHit>& hits,
+                           const PackConfig& config, const TokenCountFn& count_tokens);
+
+}  // namespace winnow

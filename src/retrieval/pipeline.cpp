@@ -1,0 +1,178 @@
+// Pipeline::run: first stage -> rerank -> diversity and cutoff, with per-stage timings and the
+// explanation of every decision.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+
+#include "core/log.h"
+#include "ingest/chunker.h"
+#include "models/model_path.h"
+#include "retrieval/cutoff.h"
+#include "winnow/error.h"
+#include "winnow/pipeline.h"
+#include "winnow/reranker.h"
+
+namespace winnow {
+
+ScorerFactory find_scorer_factory(const std::string& stage_name);  // rerank_stage.cpp
+
+struct Pipeline::Cache {
+    std::mutex mutex;
+    std::map<std::string, std::shared_ptr<const Reranker>> rerankers;
+    std::map<std::string, std::shared_ptr<const CandidateScorer>> scorers;
+};
+
+namespace {
+
+double ms_since(std::chrono::steady_clock::time_point t0) {
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+std::string rerank_model(const RerankConfig& config) {
+    if (!config.model.empty()) return config.model;
+    const char* env = std::getenv("WINNOW_RERANK_MODEL");
+    WINNOW_CHECK(env != nullptr && *env != '\0', Errc::InvalidArgument,
+                 "the rerank stage needs a model: rerank(model=<folder or org/name>) or WINNOW_RERANK_MODEL");
+    return env;
+}
+
+std::string cache_key(const RerankConfig& config, const std::string& model) {
+    return fmt::format("{}|{}|{}|{}", config.kind, model, config.max_length, config.batch_tokens);
+}
+
+}  // namespace
+
+std::string_view decision_name(Decision decision) noexcept {
+    switch (decision) {
+        case Decision::Kept: return "kept";
+        case Decision::CutTopN: return "cut_top_n";
+        case Decision::CutMinScore: return "cut_min_score";
+        case Decision::CutScoreGap: return "cut_score_gap";
+        case Decision::CutTokens: return "cut_tokens";
+        case Decision::CutPerDoc: return "cut_per_doc";
+        case Decision::CutMmr: return "cut_mmr";
+        case Decision::NotReranked: return "not_reranked";
+    }
+    return "kept";
+}
+
+Pipeline::Pipeline(PipelineSpec spec, std::shared_ptr<const CandidateSource> source)
+    : spec_(std::move(spec)), source_(std::move(source)), cache_(std::make_shared<Cache>()) {
+    WINNOW_CHECK(source_ != nullptr, Errc::InvalidArgument, "pipeline: no candidate source");
+    (void)PipelineConfig::from_spec(spec_);  // validates
+}
+
+std::shared_ptr<const CandidateScorer> Pipeline::scorer_for(const RerankConfig& config) const {
+    if (scorer_override_) return scorer_override_;
+    if (config.kind == "rerank") {
+        const std::string model = rerank_model(config);
+        const std::string key = cache_key(config, model);
+        std::lock_guard<std::mutex> lock(cache_->mutex);
+        if (auto it = cache_->scorers.find(key); it != cache_->scorers.end()) return it->second;
+        ModelOptions options;
+        options.max_length = config.max_length;
+        if (config.batch_tokens > 0) options.token_budget = config.batch_tokens;
+        auto reranker = Reranker::load(resolve_model_path(model), options);
+        auto scorer = make_cross_encoder_scorer(reranker);
+        cache_->rerankers[key] = reranker;
+        cache_->scorers[key] = scorer;
+        return scorer;
+    }
+    const std::string key = cache_key(config, config.model) + "|" + fmt::format("{}", config.params.size());
+    std::lock_guard<std::mutex> lock(cache_->mutex);
+    if (auto it = cache_->scorers.find(key); it != cache_->scorers.end()) return it->second;
+    ScorerFactory factory = find_scorer_factory(config.kind);
+    WINNOW_CHECK(factory != nullptr, Errc::Unsupported, "pipeline: no scorer for stage '{}' in this build", config.kind);
+    auto scorer = factory(config);
+    cache_->scorers[key] = scorer;
+    return scorer;
+}
+
+TokenCountFn Pipeline::token_counter(const PipelineConfig& config) const {
+    if (config.rerank.enabled && config.rerank.kind == "rerank" && !scorer_override_) {
+        (void)scorer_for(config.rerank);
+        const std::string key = cache_key(config.rerank, rerank_model(config.rerank));
+        std::lock_guard<std::mutex> lock(cache_->mutex);
+        auto it = cache_->rerankers.find(key);
+        if (it != cache_->rerankers.end()) {
+            std::shared_ptr<const Reranker> reranker = it->second;
+            return [reranker](std::string_view text) -> std::size_t {
+                return text.empty() ? 0 : reranker->tokenizer().encode(text, false).size();
+            };
+        }
+    }
+    auto approx = std::make_shared<ingest::TokenCounter>(ingest::TokenCounter::approximate());
+    return [approx](std::string_view text) { return approx->count(text); };
+}
+
+PipelineResult Pipeline::run(std::string_view query, const std::map<std::string, std::string>& overrides) const {
+    PipelineSpec spec = spec_;
+    spec.apply_overrides(overrides);
+    const PipelineConfig config = PipelineConfig::from_spec(spec);
+    PipelineResult result;
+    result.query = std::string(query);
+    result.spec = spec.to_string();
+
+    auto t0 = std::chrono::steady_clock::now();
+    std::vector<Candidate> candidates = source_->retrieve(query, config.first_stage);
+    result.timings.push_back({"first_stage", ms_since(t0)});
+    result.n_candidates = candidates.size();
+
+    std::vector<PipelineHit> hits(candidates.size());
+    for (std::size_t i = 0; i < candidates.size(); ++i) {
+        hits[i].first_stage_rank = i + 1;
+        hits[i].first_stage_score = candidates[i].score;
+    }
+    if (config.rerank.enabled && !candidates.empty()) {
+        t0 = std::chrono::steady_clock::now();
+        auto scorer = scorer_for(config.rerank);
+        result.scorer = scorer->name();
+        const std::vector<RerankScore> scores = scorer->score(query, candidates, config.rerank);
+        WINNOW_ASSERT(scores.size() == candidates.size());
+        float lo = scores.front().raw, hi = lo;
+        for (const auto& s : scores) {
+            lo = std::min(lo, s.raw);
+            hi = std::max(hi, s.raw);
+        }
+        for (std::size_t i = 0; i < hits.size(); ++i) {
+            const float raw = scores[i].raw;
+            float norm = raw;
+            switch (config.rerank.normalize) {
+                case ScoreNormalization::Sigmoid: norm = 1.0f / (1.0f + std::exp(-raw)); break;
+                case ScoreNormalization::MinMax: norm = hi > lo ? (raw - lo) / (hi - lo) : 1.0f; break;
+                case ScoreNormalization::None: break;
+            }
+            hits[i].rerank_raw = raw;
+            hits[i].rerank_score = norm;
+            hits[i].truncated = scores[i].truncated;
+            hits[i].n_windows = scores[i].n_windows;
+            if (scores[i].truncated) ++result.n_truncated;
+        }
+        result.n_reranked = hits.size();
+        result.timings.push_back({"rerank", ms_since(t0)});
+    }
+    for (std::size_t i = 0; i < hits.size(); ++i) hits[i].candidate = std::move(candidates[i]);
+    if (config.rerank.enabled) {
+        std::stable_sort(hits.begin(), hits.end(), [](const PipelineHit& a, const PipelineHit& b) {
+            return *a.rerank_raw > *b.rerank_raw;
+        });
+    }
+
+    t0 = std::chrono::steady_clock::now();
+    const TokenCountFn count = token_counter(config);
+    for (auto& h : hits) h.n_tokens = count(h.candidate.text);
+    retrieval::decide(hits, config.diversity, config.cutoff, result.cut);
+    std::stable_sort(result.cut.begin(), result.cut.end(), [](const PipelineHit& a, const PipelineHit& b) {
+        const float sa = retrieval::effective_score(a), sb = retrieval::effective_score(b);
+        if (sa != sb) return sa > sb;
+        return a.first_stage_rank < b.first_stage_rank;
+    });
+    result.hits = std::move(hits);
+    result.timings.push_back({"cutoff", ms_since(t0)});
+    return result;
+}
+
+}  // namespace winnow

@@ -1,0 +1,130 @@
+// The rerank stage: the scorer registry and the built-in cross-encoder scorer (truncate, or maxp:
+// overlapping windows scored separately and max-pooled).
+#include <algorithm>
+#include <map>
+#include <mutex>
+
+#include "winnow/error.h"
+#include "winnow/pipeline.h"
+#include "winnow/reranker.h"
+
+namespace winnow {
+namespace {
+
+std::mutex& registry_mutex() {
+    static std::mutex m;
+    return m;
+}
+std::map<std::string, ScorerFactory>& registry() {
+    static std::map<std::string, ScorerFactory> r;
+    return r;
+}
+
+// Byte offset of each code point start, plus the end (Encoding offsets are in code points).
+std::vector<std::uint32_t> code_point_bytes(std::string_view text) {
+    std::vector<std::uint32_t> out;
+    out.reserve(text.size() + 1);
+    for (std::uint32_t i = 0; i < text.size(); ++i) {
+        if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) out.push_back(i);
+    }
+    out.push_back(static_cast<std::uint32_t>(text.size()));
+    return out;
+}
+
+class CrossEncoderScorer final : public CandidateScorer {
+public:
+    explicit CrossEncoderScorer(std::shared_ptr<const Reranker> reranker) : reranker_(std::move(reranker)) {}
+
+    std::vector<RerankScore> score(std::string_view query, const std::vector<Candidate>& candidates,
+                                   const RerankConfig& config) const override {
+        std::vector<RerankScore> out(candidates.size());
+        if (candidates.empty()) return out;
+        // One list of pairs for all candidates (windows included): the reranker batches them by
+        // its token budget.
+        std::vector<std::pair<std::string, std::string>> pairs;
+        std::vector<std::size_t> owner;
+        const std::string q(query);
+        if (config.long_doc == LongDocMode::Truncate) {
+            for (std::size_t i = 0; i < candidates.size(); ++i) {
+                pairs.emplace_back(q, candidates[i].text);
+                owner.push_back(i);
+            }
+        } else {
+            const Tokenizer& tok = reranker_->tokenizer();
+            const std::size_t max_len = config.max_length > 0 ? std::min(config.max_length, reranker_->max_length())
+                                                              : reranker_->max_length();
+            const std::size_t q_tokens = tok.encode(query, false).size();
+            const std::size_t special = tok.num_special_tokens(true);
+            WINNOW_CHECK(max_len > q_tokens + special + 8, Errc::InvalidArgument,
+                         "rerank: the query ({} tokens) leaves no room for the document in {} tokens", q_tokens, max_len);
+            const std::size_t window = max_len - q_tokens - special;
+            const std::size_t step = window > config.stride ? window - config.stride : window;
+            for (std::size_t i = 0; i < candidates.size(); ++i) {
+                const std::string& text = candidates[i].text;
+                const Encoding enc = tok.encode(text, false);
+                if (enc.size() <= window) {
+                    pairs.emplace_back(q, text);
+                    owner.push_back(i);
+                    continue;
+                }
+                const auto cp = code_point_bytes(text);
+                std::uint32_t n = 0;
+                for (std::size_t start = 0; start < enc.size(); start += step) {
+                    if (n == config.max_windows) {
+                        out[i].truncated = true;
+                        break;
+                    }
+                    const std::size_t end = std::min(enc.size(), start + window);
+                    const auto b = cp[std::min<std::size_t>(enc.offsets[start].first, cp.size() - 1)];
+                    const auto e = cp[std::min<std::size_t>(enc.offsets[end - 1].second, cp.size() - 1)];
+                    pairs.emplace_back(q, text.substr(b, e > b ? e - b : 0));
+                    owner.push_back(i);
+                    ++n;
+                    if (end == enc.size()) break;
+                }
+                out[i].n_windows = n;
+            }
+        }
+        const std::vector<PairScore> scores = reranker_->score_pairs(pairs);
+        WINNOW_ASSERT(scores.size() == pairs.size());
+        std::vector<bool> seen(candidates.size(), false);
+        for (std::size_t p = 0; p < pairs.size(); ++p) {
+            RerankScore& r = out[owner[p]];
+            if (!seen[owner[p]] || scores[p].raw_score > r.raw) r.raw = scores[p].raw_score;
+            seen[owner[p]] = true;
+            r.truncated = r.truncated || scores[p].truncated;
+            r.n_tokens += scores[p].n_tokens;
+        }
+        return out;
+    }
+
+    std::string name() const override { return reranker_->name(); }
+
+private:
+    std::shared_ptr<const Reranker> reranker_;
+};
+
+}  // namespace
+
+void register_scorer(const std::string& stage_name, ScorerFactory factory) {
+    std::lock_guard<std::mutex> lock(registry_mutex());
+    registry()[stage_name] = std::move(factory);
+}
+
+bool has_scorer(const std::string& stage_name) {
+    std::lock_guard<std::mutex> lock(registry_mutex());
+    return registry().count(stage_name) > 0;
+}
+
+ScorerFactory find_scorer_factory(const std::string& stage_name) {
+    std::lock_guard<std::mutex> lock(registry_mutex());
+    auto it = registry().find(stage_name);
+    return it == registry().end() ? ScorerFactory() : it->second;
+}
+
+std::shared_ptr<const CandidateScorer> make_cross_encoder_scorer(std::shared_ptr<const Reranker> reranker) {
+    WINNOW_CHECK(reranker != nullptr, Errc::InvalidArgument, "rerank: no model");
+    return std::make_shared<CrossEncoderScorer>(std::move(reranker));
+}
+
+}  // namespace winnow
