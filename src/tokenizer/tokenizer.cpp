@@ -54,7 +54,10 @@ struct Tokenizer::Impl {
         return std::nullopt;
     }
 
-    Encoding encode_single(std::string_view text, std::int32_t type_id) const;
+    // `trunc`: the truncation in effect; as HF does, tokenization stops early (at a pre-token
+    // boundary) once max_length tokens exist, except for the first sequence under only_second.
+    Encoding encode_single(std::string_view text, std::int32_t type_id,
+                           const std::optional<TruncationOptions>& trunc) const;
 };
 
 namespace {
@@ -263,7 +266,8 @@ private:
 
 }  // namespace
 
-Encoding Tokenizer::Impl::encode_single(std::string_view input, std::int32_t type_id) const {
+Encoding Tokenizer::Impl::encode_single(std::string_view input, std::int32_t type_id,
+                                        const std::optional<TruncationOptions>& trunc) const {
     thread_local PreTokenized pt;
     thread_local NormalizedString ns;
     thread_local std::vector<AddedSplit> raw_splits;
@@ -310,11 +314,37 @@ Encoding Tokenizer::Impl::encode_single(std::string_view input, std::int32_t typ
         }
     }
     if (pre_tokenizer) pre_tokenizer->pre_tokenize(pt);
-    for (tok::Split& s : pt.splits) {
-        if (s.tokenized()) continue;
+    const bool limit = trunc && trunc->max_length > 0 &&
+                       (trunc->strategy != TruncationStrategy::OnlySecond || type_id != 0);
+    auto tokenize_split = [&](tok::Split& s) {
+        if (s.tokenized()) return static_cast<std::size_t>(s.tok_end - s.tok_begin);
         s.tok_begin = static_cast<std::int32_t>(pt.tokens.size());
         model->tokenize(pt.split_text(s), pt.tokens);
         s.tok_end = static_cast<std::int32_t>(pt.tokens.size());
+        return static_cast<std::size_t>(s.tok_end - s.tok_begin);
+    };
+    if (!limit) {
+        for (tok::Split& s : pt.splits) tokenize_split(s);
+    } else if (trunc->direction == TruncationDirection::Right) {
+        std::size_t total = 0;
+        std::size_t keep = 0;
+        for (tok::Split& s : pt.splits) {
+            const bool was_tokenized = s.tokenized();
+            total += tokenize_split(s);
+            ++keep;
+            if (!was_tokenized && total >= trunc->max_length) break;
+        }
+        pt.splits.resize(keep);
+    } else {
+        std::size_t total = 0;
+        std::size_t first = pt.splits.size();
+        for (std::size_t i = pt.splits.size(); i-- > 0;) {
+            const bool was_tokenized = pt.splits[i].tokenized();
+            total += tokenize_split(pt.splits[i]);
+            first = i;
+            if (!was_tokenized && total >= trunc->max_length) break;
+        }
+        pt.splits.erase(pt.splits.begin(), pt.splits.begin() + static_cast<std::ptrdiff_t>(first));
     }
     // Build the encoding in split order.
     const CharOffsets chars(text);
@@ -497,18 +527,20 @@ Tokenizer Tokenizer::from_file(const std::string& path) {
 }
 
 Encoding Tokenizer::encode(std::string_view text, bool add_special_tokens) const {
-    return finish(impl_->encode_single(text, 0), std::nullopt, truncation_, add_special_tokens);
+    return finish(impl_->encode_single(text, 0, truncation_), std::nullopt, truncation_, add_special_tokens);
 }
 
 Encoding Tokenizer::encode_pair(std::string_view a, std::string_view b, bool add_special_tokens) const {
-    return finish(impl_->encode_single(a, 0), impl_->encode_single(b, 1), truncation_, add_special_tokens);
+    return finish(impl_->encode_single(a, 0, truncation_), impl_->encode_single(b, 1, truncation_), truncation_,
+                  add_special_tokens);
 }
 
 Encoding Tokenizer::encode_pair(std::string_view a, std::string_view b, const TruncationOptions& truncation,
                                 bool add_special_tokens) const {
-    TruncationOptions t = truncation;
-    if (t.max_length == 0) t.max_length = impl_->model_max_length;
-    return finish(impl_->encode_single(a, 0), impl_->encode_single(b, 1), t, add_special_tokens);
+    std::optional<TruncationOptions> t = truncation;
+    if (t->max_length == 0) t->max_length = impl_->model_max_length;
+    if (t->max_length == 0) t.reset();
+    return finish(impl_->encode_single(a, 0, t), impl_->encode_single(b, 1, t), t, add_special_tokens);
 }
 
 std::vector<Encoding> Tokenizer::encode_batch(std::span<const std::string> texts, bool add_special_tokens) const {
