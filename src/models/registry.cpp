@@ -1,6 +1,7 @@
 #include "models/registry.h"
 
 #include "models/architectures.h"
+#include "models/qwen3.h"
 #include "winnow/error.h"
 
 namespace winnow {
@@ -11,6 +12,7 @@ constexpr Architecture kArchitectures[] = {
     {"xlm-roberta", create_xlm_roberta},
     {"roberta", create_xlm_roberta},
     {"modernbert", create_modernbert},
+    {"qwen3", create_qwen3},
 };
 }  // namespace
 
