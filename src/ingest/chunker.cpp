@@ -51,54 +51,37 @@ void split_block(const std::string& text, std::uint32_t b, std::uint32_t e, bool
         starts = sentence_starts(s);
     }
     starts.push_back(s.size());
-    // Greedily group sentences; a sentence over budget is cut into word windows.
-    std::uint32_t cur_begin = b;
-    std::uint32_t cur_end = b;
-    std::size_t cur_tokens = 0;
-    auto emit = [&] {
-        if (cur_end > cur_begin) out.emplace_back(cur_begin, cur_end);
-        cur_tokens = 0;
-    };
+    // Each sentence is a unit of its own (the chunk assembly groups them, and overlap can repeat
+    // whole sentences); a sentence over budget is cut into word windows.
     for (std::size_t k = 0; k + 1 < starts.size(); ++k) {
         const std::uint32_t sb = b + static_cast<std::uint32_t>(starts[k]);
         std::uint32_t se = b + static_cast<std::uint32_t>(starts[k + 1]);
         while (se > sb && std::isspace(static_cast<unsigned char>(text[se - 1]))) --se;
         if (se <= sb) continue;
-        const std::size_t t = counter.count(slice(text, sb, se));
-        if (t > budget) {
-            emit();
-            // Word windows.
-            std::uint32_t wb = sb;
-            std::uint32_t i = sb;
-            std::uint32_t last_end = sb;
-            std::size_t wt = 0;
-            while (i < se) {
-                while (i < se && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
-                const std::uint32_t word_begin = i;
-                while (i < se && !std::isspace(static_cast<unsigned char>(text[i]))) ++i;
-                if (i == word_begin) break;
-                const std::size_t tw = counter.count(slice(text, word_begin, i));
-                if (wt > 0 && wt + tw > budget) {
-                    out.emplace_back(wb, last_end);
-                    wb = word_begin;
-                    wt = 0;
-                }
-                wt += tw;
-                last_end = i;
-            }
-            if (last_end > wb) out.emplace_back(wb, last_end);
-            cur_begin = cur_end = se;
+        if (counter.count(slice(text, sb, se)) <= budget) {
+            out.emplace_back(sb, se);
             continue;
         }
-        if (cur_tokens > 0 && cur_tokens + t > budget) {
-            emit();
-            cur_begin = sb;
+        std::uint32_t wb = sb;
+        std::uint32_t i = sb;
+        std::uint32_t last_end = sb;
+        std::size_t wt = 0;
+        while (i < se) {
+            while (i < se && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
+            const std::uint32_t word_begin = i;
+            while (i < se && !std::isspace(static_cast<unsigned char>(text[i]))) ++i;
+            if (i == word_begin) break;
+            const std::size_t tw = counter.count(slice(text, word_begin, i));
+            if (wt > 0 && wt + tw > budget) {
+                out.emplace_back(wb, last_end);
+                wb = word_begin;
+                wt = 0;
+            }
+            wt += tw;
+            last_end = i;
         }
-        if (cur_tokens == 0) cur_begin = sb;
-        cur_end = se;
-        cur_tokens += t;
+        if (last_end > wb) out.emplace_back(wb, last_end);
     }
-    emit();
 }
 
 std::string join_path(const std::vector<std::string>& path) {

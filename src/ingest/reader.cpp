@@ -226,7 +226,7 @@ IngestSummary read_paths(const std::vector<std::string>& paths, const ReadOption
         try {
             docs = read_file(file, options, &summary);
         } catch (const Error& e) {
-            log::warn("skipping {}: {}", file, e.what());
+            log::warn("skipping: {}", e.what());  // the message names the file
             ++summary.files_skipped;
             summary.skipped.push_back({file, e.what()});
             continue;
