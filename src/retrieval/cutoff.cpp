@@ -77,13 +77,15 @@ void apply_diversity(std::vector<PipelineHit>& hits, const DiversityConfig& conf
         hits = std::move(kept);
     }
     if (config.mmr > 0.0 && config.mmr < 1.0 && hits.size() > 1) {
-        // Maximal marginal relevance: relevance min-max normalized over the list, redundancy the
-        // largest similarity to an already selected hit.
+        // Maximal marginal relevance: relevance is the normalized score when scores lie in [0, 1]
+        // (else min-max normalized over the list), redundancy the largest similarity to an
+        // already selected hit.
         float lo = effective_score(hits.front()), hi = lo;
         for (const auto& h : hits) {
             lo = std::min(lo, effective_score(h));
             hi = std::max(hi, effective_score(h));
         }
+        const bool unit_scores = lo >= 0.0f && hi <= 1.0f;
         std::vector<std::unordered_map<std::string, double>> vecs;
         vecs.reserve(hits.size());
         for (const auto& h : hits) vecs.push_back(word_counts(h.candidate.text));
@@ -95,7 +97,7 @@ void apply_diversity(std::vector<PipelineHit>& hits, const DiversityConfig& conf
             double best_value = -1e300;
             for (std::size_t i = 0; i < hits.size(); ++i) {
                 if (used[i]) continue;
-                const double rel = hi > lo ? (effective_score(hits[i]) - lo) / (hi - lo) : 1.0;
+                const double rel = unit_scores ? effective_score(hits[i]) : hi > lo ? (effective_score(hits[i]) - lo) / (hi - lo) : 1.0;
                 const double value = config.mmr * rel - (1.0 - config.mmr) * max_sim[i];
                 if (value > best_value) {
                     best_value = value;

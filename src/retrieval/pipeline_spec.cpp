@@ -279,6 +279,8 @@ std::string StageSpec::to_string() const {
 }
 
 PipelineSpec PipelineSpec::parse(std::string_view text) {
+    WINNOW_CHECK(text.find_first_not_of(" \t\r\n") != std::string_view::npos, Errc::InvalidArgument,
+                 "pipeline spec is empty (e.g. \"bm25(k=100) > rerank(model=...)\")");
     PipelineSpec spec = Parser(text).parse();
     validate(spec);
     return spec;

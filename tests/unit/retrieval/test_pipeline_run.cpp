@@ -1,0 +1,130 @@
+// Pipeline::run over an in-memory candidate source and a deterministic scorer.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "winnow/error.h"
+#include "winnow/pipeline.h"
+
+using namespace winnow;
+
+namespace {
+
+class FakeSource final : public CandidateSource {
+public:
+    std::vector<Candidate> docs;
+    mutable std::size_t last_k = 0;
+    std::vector<Candidate> retrieve(std::string_view, const FirstStageConfig& config) const override {
+        last_k = config.k;
+        std::vector<Candidate> out(docs.begin(), docs.begin() + static_cast<std::ptrdiff_t>(std::min(config.k, docs.size())));
+        return out;
+    }
+    std::string describe(const FirstStageConfig& c) const override { return c.kind; }
+};
+
+// Raw score = number of times "bonus" occurs in the text, minus 1.
+class CountScorer final : public CandidateScorer {
+public:
+    std::vector<RerankScore> score(std::string_view, const std::vector<Candidate>& cands, const RerankConfig&) const override {
+        std::vector<RerankScore> out;
+        for (const auto& c : cands) {
+            float n = 0;
+            for (std::size_t p = c.text.find("bonus"); p != std::string::npos; p = c.text.find("bonus", p + 1)) ++n;
+            RerankScore s;
+            s.raw = n - 1.0f;
+            s.truncated = c.text.size() > 60;
+            out.push_back(s);
+        }
+        return out;
+    }
+    std::string name() const override { return "count-bonus"; }
+};
+
+std::shared_ptr<FakeSource> source() {
+    auto s = std::make_shared<FakeSource>();
+    const char* texts[] = {"nothing here", "bonus once", "bonus bonus twice", "bonus bonus bonus thrice, and a long tail of text",
+                           "another bonus"};
+    for (int i = 0; i < 5; ++i) {
+        Candidate c;
+        c.chunk_id = i;
+        c.doc_id = "d" + std::to_string(i % 3);
+        c.text = texts[i];
+        c.score = 10.0f - static_cast<float>(i);
+        s->docs.push_back(c);
+    }
+    return s;
+}
+
+}  // namespace
+
+TEST(PipelineRun, FirstStageOnly) {
+    auto src = source();
+    Pipeline p(PipelineSpec::parse("bm25(k=3)"), src);
+    auto r = p.run("q");
+    EXPECT_EQ(src->last_k, 3u);
+    ASSERT_EQ(r.hits.size(), 3u);
+    EXPECT_EQ(r.hits[0].candidate.chunk_id, 0);
+    EXPECT_FALSE(r.hits[0].rerank_score.has_value());
+    EXPECT_EQ(r.n_reranked, 0u);
+    EXPECT_EQ(r.spec, "bm25(k=3)");
+}
+
+TEST(PipelineRun, RerankSortsExplainsAndCuts) {
+    auto src = source();
+    Pipeline p(PipelineSpec::parse("bm25(k=5) > rerank(model=unused, top_n=2)"), src);
+    p.set_scorer(std::make_shared<CountScorer>());
+    auto r = p.run("bonus?");
+    EXPECT_EQ(r.scorer, "count-bonus");
+    EXPECT_EQ(r.n_candidates, 5u);
+    EXPECT_EQ(r.n_reranked, 5u);
+    EXPECT_EQ(r.n_truncated, 0u);
+    ASSERT_EQ(r.hits.size(), 2u);
+    EXPECT_EQ(r.hits[0].candidate.chunk_id, 3);
+    EXPECT_EQ(r.hits[0].first_stage_rank, 4u);
+    EXPECT_FLOAT_EQ(*r.hits[0].rerank_raw, 2.0f);
+    EXPECT_NEAR(*r.hits[0].rerank_score, 1.0 / (1.0 + std::exp(-2.0)), 1e-6);
+    EXPECT_EQ(r.hits[1].candidate.chunk_id, 2);
+    ASSERT_EQ(r.cut.size(), 3u);
+    // Cut hits in reranked order: the ties (raw 0) keep first-stage order.
+    EXPECT_EQ(r.cut[0].candidate.chunk_id, 1);
+    EXPECT_EQ(r.cut[1].candidate.chunk_id, 4);
+    EXPECT_EQ(r.cut[2].candidate.chunk_id, 0);
+    for (const auto& c : r.cut) EXPECT_EQ(c.decision, Decision::CutTopN);
+    ASSERT_GE(r.timings.size(), 3u);
+    EXPECT_EQ(r.timings[1].stage, "rerank");
+}
+
+TEST(PipelineRun, OverridesArePerQuery) {
+    auto src = source();
+    Pipeline p(PipelineSpec::parse("bm25(k=5) > rerank(model=unused, top_n=2)"), src);
+    p.set_scorer(std::make_shared<CountScorer>());
+    auto r = p.run("q", {{"top_n", "4"}, {"per_doc", "1"}, {"normalize", "minmax"}});
+    EXPECT_EQ(r.spec, "bm25(k=5) > rerank(model=unused, top_n=4, normalize=minmax, per_doc=1)");
+    // per_doc=1 over docs d0,d1,d2: three documents at most.
+    EXPECT_EQ(r.hits.size(), 3u);
+    EXPECT_FLOAT_EQ(*r.hits[0].rerank_score, 1.0f);
+    auto again = p.run("q");
+    EXPECT_EQ(again.hits.size(), 2u);  // the pipeline's own spec is unchanged
+    EXPECT_THROW(p.run("q", {{"top_n", "x"}}), winnow::Error);
+}
+
+TEST(PipelineRun, MissingModelAndUnknownScorerAreClearErrors) {
+    auto src = source();
+    ::unsetenv("WINNOW_RERANK_MODEL");
+    Pipeline p(PipelineSpec::parse("bm25(k=5) > rerank(top_n=2)"), src);
+    try {
+        p.run("q");
+        FAIL();
+    } catch (const winnow::Error& e) {
+        EXPECT_NE(std::string(e.what()).find("WINNOW_RERANK_MODEL"), std::string::npos);
+    }
+    Pipeline ltr(PipelineSpec::parse("bm25(k=5) > ltr(model=x)"), src);
+    try {
+        ltr.run("q");
+        FAIL();
+    } catch (const winnow::Error& e) {
+        EXPECT_EQ(e.code(), winnow::Errc::Unsupported);
+    }
+    register_scorer("ltr", [](const RerankConfig&) { return std::make_shared<CountScorer>(); });
+    EXPECT_EQ(ltr.run("q").scorer, "count-bonus");
+}
