@@ -22,11 +22,20 @@ enum class Precision { Auto, Fp32, Bf16, Int8 };
 Precision parse_precision(std::string_view name);  // "auto|fp32|bf16|int8", throws Error
 std::string_view precision_name(Precision precision) noexcept;
 
+// Which implementation Reranker::load / Embedder::load build. Auto: from config.json (a decoder LM
+// such as Qwen3ForCausalLM becomes an LLM reranker scored by its "yes"/"no" logits, or an LLM
+// embedder with last-token pooling); Encoder / Llm force one.
+enum class ModelKind { Auto, Encoder, Llm };
+
 struct ModelOptions {
     Precision precision = Precision::Auto;
     std::size_t n_threads = 0;        // intra-op threads; 0 = all cores
     std::size_t max_length = 0;       // 0 = the model's limit (tokenizer/config)
     std::size_t token_budget = 16384; // tokens per forward batch (bounds memory)
+    ModelKind kind = ModelKind::Auto;
+    // LLM rerankers/embedders: the task instruction ("" = the model's default, e.g. "Given a web
+    // search query, retrieve relevant passages that answer the query").
+    std::string instruction;
 };
 
 struct PairScore {

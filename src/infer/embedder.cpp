@@ -1,13 +1,19 @@
 // The Embedder facade: the load factory.
 #include "winnow/embedder.h"
 
+#include "infer/llm_embedder.h"
+#include "infer/llm_reranker.h"
 #include "infer/sentence_embedder.h"
 #include "models/model_path.h"
 
 namespace winnow {
 
 std::shared_ptr<Embedder> Embedder::load(const std::string& model, const ModelOptions& options) {
-    return std::make_shared<SentenceEmbedder>(resolve_model_path(model), options);
+    const std::string folder = resolve_model_path(model);
+    if (options.kind == ModelKind::Llm || (options.kind == ModelKind::Auto && is_llm_model_folder(folder))) {
+        return std::make_shared<LlmEmbedder>(folder, options);
+    }
+    return std::make_shared<SentenceEmbedder>(folder, options);
 }
 
 std::vector<std::vector<float>> Embedder::embed_with_stats(std::span<const std::string> texts, EmbedKind kind,

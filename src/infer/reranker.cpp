@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "infer/cross_encoder.h"
+#include "infer/llm_reranker.h"
 #include "models/model_path.h"
 #include "winnow/error.h"
 
@@ -12,6 +13,9 @@ namespace winnow {
 
 std::shared_ptr<Reranker> Reranker::load(const std::string& model, const ModelOptions& options) {
     const std::string folder = resolve_model_path(model);
+    if (options.kind == ModelKind::Llm || (options.kind == ModelKind::Auto && is_llm_model_folder(folder))) {
+        return std::make_shared<LlmReranker>(folder, options);
+    }
     return std::make_shared<CrossEncoder>(folder, options);
 }
 
