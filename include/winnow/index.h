@@ -1,0 +1,171 @@
+// winnow::Index: a persistent index directory and its first-stage search.
+//
+//   <dir>/store.sqlite   documents and chunks (SQLite, WAL): the source of truth
+//   <dir>/lexical.idx    the inverted index (BM25), stamped with the store generation it reflects
+//   <dir>/dense.faiss    the FAISS index over the chunks' embeddings (when the index has one)
+//
+// Writes go through an Index::Writer in batched transactions; a crash at any moment leaves the
+// last committed batch readable. The lexical and dense indexes are derived from the store and are
+// rebuilt on open whenever their generation differs from the store's, so they never disagree
+// with it. Searching is thread-safe; one Writer at a time per directory.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace winnow {
+
+class Embedder;
+namespace retrieval {
+class FirstStage;
+}
+
+struct IndexDocument {
+    std::string id;  // unique external id (BEIR _id, TREC DOCNO, file path)
+    std::string title;
+    std::string text;
+    std::string metadata_json = "{}";
+    std::string source_path;
+};
+
+// One chunk of a document: the byte span [begin, end) of IndexDocument::text it covers and the
+// text that is indexed and returned for it (it may carry the title as context).
+struct ChunkText {
+    std::uint32_t begin = 0;
+    std::uint32_t end = 0;
+    std::string text;
+};
+
+// A chunking strategy. Built-ins: "document" (one chunk: "title text", as Anserini indexes BEIR)
+// and "paragraph" / "paragraph(max_chars=1500)" (blank-line paragraphs packed up to max_chars,
+// the title as a first line of each chunk). Other modules register more (token-aware chunking).
+using Chunker = std::function<std::vector<ChunkText>(const IndexDocument&)>;
+using ChunkerFactory = std::function<Chunker(std::string_view params)>;
+void register_chunker(std::string name, ChunkerFactory factory);
+Chunker make_chunker(std::string_view spec);  // "name" or "name(params)"; throws Error(InvalidArgument)
+std::vector<std::string> chunker_names();
+
+// Fixed when the index is created; stored in it.
+struct IndexConfig {
+    std::string analyzer = "english";         // see lexical/analyzer.h
+    std::string bm25 = "bm25(k1=0.9,b=0.4)";  // default scoring (a search may override)
+    std::string dense;                        // FAISS factory string ("Flat", "HNSW32"); empty: none
+    std::string embed_model;                  // the model that made the stored vectors
+    std::size_t dense_dimension = 0;
+};
+
+struct WriteOptions {
+    std::shared_ptr<const Embedder> embedder;  // required when the index has a dense side
+    Chunker chunker;                           // default: make_chunker("document")
+    std::size_t batch_documents = 500;         // documents per committed transaction
+    std::size_t embed_batch = 64;              // chunks per Embedder::embed call
+};
+
+struct IngestSummary {
+    std::size_t added = 0;
+    std::size_t replaced = 0;
+    std::size_t unchanged = 0;
+    std::size_t removed = 0;
+    std::size_t chunks = 0;  // chunks written (added + replaced documents)
+};
+
+enum class FirstStageKind { Bm25, Dense, Hybrid };
+FirstStageKind parse_first_stage_kind(std::string_view name);  // "bm25|dense|hybrid", throws Error
+
+struct SearchOptions {
+    FirstStageKind first_stage = FirstStageKind::Bm25;
+    std::size_t k = 10;
+    std::string bm25;              // override of the index's bm25 spec ("" = the index's)
+    std::string fusion = "rrf";    // hybrid: "rrf" or "weighted" (min-max normalized scores)
+    double rrf_k = 60.0;
+    double lexical_weight = 0.5;   // hybrid weighted: weight of BM25; dense gets 1 - w
+    std::size_t k_lexical = 0;     // hybrid: candidates from each side (0 = max(k, 100))
+    std::size_t k_dense = 0;
+    bool with_text = true;         // fetch title and chunk text from the store
+};
+
+struct SearchHit {
+    std::size_t rank = 0;  // from 1
+    std::string doc_id;
+    std::int64_t chunk_id = 0;
+    float score = 0.0f;
+    std::string title;
+    std::string text;
+    std::uint32_t begin = 0;  // span of the document text
+    std::uint32_t end = 0;
+    std::string source_path;
+};
+
+class Index {
+public:
+    class Writer;
+
+    // Opens an existing index; `embedder` is needed only for dense/hybrid search. Throws
+    // Error(NotFound) when `dir` holds no index.
+    static std::unique_ptr<Index> open(const std::string& dir, std::shared_ptr<const Embedder> embedder = nullptr);
+    // Opens or creates. An existing index keeps its config; `config.dense` may add a dense side
+    // to an index that has none. Throws Error(InvalidArgument) when the analyzer differs.
+    static std::unique_ptr<Index> create(const std::string& dir, const IndexConfig& config,
+                                         std::shared_ptr<const Embedder> embedder = nullptr);
+    ~Index();
+    Index(const Index&) = delete;
+    Index& operator=(const Index&) = delete;
+
+    const std::string& dir() const noexcept;
+    const IndexConfig& config() const noexcept;
+    std::size_t document_count() const;
+    std::size_t chunk_count() const;
+    std::int64_t generation() const;
+    bool has_dense() const noexcept;
+    void set_embedder(std::shared_ptr<const Embedder> embedder);
+    // Distinct source paths of the stored documents (files that were indexed).
+    std::vector<std::string> source_paths() const;
+
+    // Reloads the derived indexes when the store moved on (another process wrote). Returns true
+    // when something changed.
+    bool refresh();
+
+    std::vector<SearchHit> search(std::string_view query, const SearchOptions& options = {}) const;
+    // The first stage behind search(), for the pipeline (retrieval/first_stage.h).
+    std::shared_ptr<const retrieval::FirstStage> first_stage(const SearchOptions& options) const;
+    // Per-term BM25 contributions for one chunk (Lucene-style text); empty when not indexed.
+    std::string explain(std::string_view query, std::int64_t chunk_id, std::string_view bm25 = "") const;
+    // Chunk details for candidate ids (missing ids skipped), in the given order.
+    std::vector<SearchHit> hits(const std::vector<std::pair<std::int64_t, float>>& scored, bool with_text = true) const;
+
+    std::unique_ptr<Writer> writer(WriteOptions options = {});
+
+    class Writer {
+    public:
+        ~Writer();  // rolls back what was not committed
+        // Chunks with the writer's chunker; unchanged documents (same content hash) are skipped.
+        void upsert(const IndexDocument& doc);
+        // Already chunked (the pipeline's token-aware chunker).
+        void upsert(const IndexDocument& doc, std::vector<ChunkText> chunks);
+        bool remove(std::string_view doc_id);
+        std::size_t remove_path(std::string_view source_path);
+        // Commits the open batch (also done every batch_documents documents).
+        void commit();
+        // Commits, rebuilds and saves the lexical and dense indexes, refreshes the Index.
+        IngestSummary finish();
+        const IngestSummary& summary() const noexcept;
+
+    private:
+        friend class Index;
+        struct Impl;
+        explicit Writer(std::unique_ptr<Impl> impl);
+        std::unique_ptr<Impl> impl_;
+    };
+
+private:
+    struct Impl;
+    explicit Index(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace winnow

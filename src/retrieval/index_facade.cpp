@@ -1,0 +1,622 @@
+// winnow::Index (include/winnow/index.h): the store, the derived lexical and dense indexes, the
+// writer that keeps them consistent, and the chunker registry.
+#include <algorithm>
+#include <charconv>
+#include <filesystem>
+#include <map>
+#include <mutex>
+
+#include "core/log.h"
+#include "index/dense_index.h"
+#include "lexical/inverted_index.h"
+#include "retrieval/first_stage.h"
+#include "retrieval/fusion.h"
+#include "store/document_store.h"
+#include "winnow/embedder.h"
+#include "winnow/error.h"
+#include "winnow/index.h"
+
+namespace winnow {
+namespace fs = std::filesystem;
+
+// ---- chunkers ------------------------------------------------------------------------------
+namespace {
+
+std::map<std::string, ChunkerFactory>& chunker_registry() {
+    static std::map<std::string, ChunkerFactory> registry;
+    return registry;
+}
+std::mutex& chunker_mutex() {
+    static std::mutex m;
+    return m;
+}
+
+std::size_t parse_size_param(std::string_view params, std::string_view key, std::size_t fallback) {
+    std::string_view s = params;
+    while (!s.empty()) {
+        const auto comma = s.find(',');
+        std::string_view kv = s.substr(0, comma);
+        s = comma == std::string_view::npos ? std::string_view() : s.substr(comma + 1);
+        while (!kv.empty() && kv.front() == ' ') kv.remove_prefix(1);
+        const auto eq = kv.find('=');
+        WINNOW_CHECK(eq != std::string_view::npos, Errc::InvalidArgument, "chunker parameters '{}': expected key=value",
+                     params);
+        if (kv.substr(0, eq) != key) {
+            WINNOW_THROW(Errc::InvalidArgument, "chunker parameters '{}': unknown key '{}'", params, kv.substr(0, eq));
+        }
+        std::size_t v = 0;
+        const auto value = kv.substr(eq + 1);
+        auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+        WINNOW_CHECK(ec == std::errc() && ptr == value.data() + value.size() && v > 0, Errc::InvalidArgument,
+                     "chunker parameters '{}': '{}' is not a positive integer", params, value);
+        fallback = v;
+    }
+    return fallback;
+}
+
+std::vector<ChunkText> document_chunker(const IndexDocument& doc) {
+    ChunkText c;
+    c.begin = 0;
+    c.end = static_cast<std::uint32_t>(doc.text.size());
+    if (doc.title.empty()) {
+        c.text = doc.text;
+    } else if (doc.text.empty()) {
+        c.text = doc.title;
+    } else {
+        c.text = doc.title + " " + doc.text;
+    }
+    return {std::move(c)};
+}
+
+std::vector<ChunkText> paragraph_chunker(const IndexDocument& doc, std::size_t max_chars) {
+    // Paragraph spans: separated by blank lines.
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> paras;
+    const std::string& t = doc.text;
+    std::size_t pos = 0;
+    std::size_t para_begin = std::string::npos;
+    std::size_t para_end = 0;
+    while (pos <= t.size()) {
+        std::size_t nl = t.find('\n', pos);
+        if (nl == std::string::npos) nl = t.size();
+        const bool blank = t.find_first_not_of(" \t\r", pos) >= nl;
+        if (blank) {
+            if (para_begin != std::string::npos) paras.emplace_back(para_begin, para_end);
+            para_begin = std::string::npos;
+        } else {
+            if (para_begin == std::string::npos) para_begin = pos;
+            para_end = nl;
+        }
+        pos = nl + 1;
+    }
+    if (para_begin != std::string::npos) paras.emplace_back(para_begin, para_end);
+    std::vector<ChunkText> out;
+    if (paras.empty()) return document_chunker(doc);
+    std::size_t i = 0;
+    while (i < paras.size()) {
+        const std::uint32_t begin = paras[i].first;
+        std::uint32_t end = paras[i].second;
+        ++i;
+        while (i < paras.size() && paras[i].second - begin <= max_chars) {
+            end = paras[i].second;
+            ++i;
+        }
+        ChunkText c;
+        c.begin = begin;
+        c.end = end;
+        c.text = doc.title.empty() ? t.substr(begin, end - begin) : doc.title + "\n\n" + t.substr(begin, end - begin);
+        out.push_back(std::move(c));
+    }
+    return out;
+}
+
+void register_builtin_chunkers() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        auto& r = chunker_registry();
+        r.emplace("document", [](std::string_view params) -> Chunker {
+            WINNOW_CHECK(params.empty(), Errc::InvalidArgument, "chunker 'document' takes no parameters");
+            return document_chunker;
+        });
+        r.emplace("paragraph", [](std::string_view params) -> Chunker {
+            const std::size_t max_chars = parse_size_param(params, "max_chars", 1500);
+            return [max_chars](const IndexDocument& d) { return paragraph_chunker(d, max_chars); };
+        });
+    });
+}
+
+}  // namespace
+
+void register_chunker(std::string name, ChunkerFactory factory) {
+    register_builtin_chunkers();
+    std::scoped_lock lock(chunker_mutex());
+    chunker_registry()[std::move(name)] = std::move(factory);
+}
+
+Chunker make_chunker(std::string_view spec) {
+    register_builtin_chunkers();
+    std::string_view name = spec;
+    std::string_view params;
+    if (const auto p = spec.find('('); p != std::string_view::npos) {
+        WINNOW_CHECK(spec.back() == ')', Errc::InvalidArgument, "chunker '{}': missing ')'", spec);
+        name = spec.substr(0, p);
+        params = spec.substr(p + 1, spec.size() - p - 2);
+    }
+    ChunkerFactory factory;
+    {
+        std::scoped_lock lock(chunker_mutex());
+        auto it = chunker_registry().find(std::string(name));
+        if (it != chunker_registry().end()) factory = it->second;
+    }
+    if (!factory) {
+        std::string known;
+        for (const auto& n : chunker_names()) known += (known.empty() ? "" : ", ") + n;
+        WINNOW_THROW(Errc::InvalidArgument, "unknown chunker '{}' (known: {})", name, known);
+    }
+    return factory(params);
+}
+
+std::vector<std::string> chunker_names() {
+    register_builtin_chunkers();
+    std::scoped_lock lock(chunker_mutex());
+    std::vector<std::string> out;
+    for (const auto& [name, f] : chunker_registry()) out.push_back(name);
+    return out;
+}
+
+FirstStageKind parse_first_stage_kind(std::string_view name) {
+    if (name == "bm25") return FirstStageKind::Bm25;
+    if (name == "dense") return FirstStageKind::Dense;
+    if (name == "hybrid") return FirstStageKind::Hybrid;
+    WINNOW_THROW(Errc::InvalidArgument, "unknown first stage '{}' (expected bm25, dense or hybrid)", name);
+}
+
+// ---- Index ---------------------------------------------------------------------------------
+
+struct Index::Impl {
+    std::string dir;
+    IndexConfig config;
+    std::unique_ptr<store::DocumentStore> store;
+    mutable std::mutex store_mutex;  // one SQLite connection, used by search and the writer
+    std::shared_ptr<const Embedder> embedder;
+
+    mutable std::mutex state_mutex;
+    std::shared_ptr<const lexical::InvertedIndex> lexical;
+    std::shared_ptr<const dense::DenseIndex> dense;
+    std::int64_t generation = -1;
+
+    std::string lexical_path() const { return (fs::path(dir) / "lexical.idx").string(); }
+    std::string dense_path() const { return (fs::path(dir) / "dense.faiss").string(); }
+
+    void load_config() {
+        if (auto v = store->setting("analyzer")) config.analyzer = *v;
+        if (auto v = store->setting("bm25")) config.bm25 = *v;
+        if (auto v = store->setting("dense")) config.dense = *v;
+        if (auto v = store->setting("embed_model")) config.embed_model = *v;
+        if (auto v = store->setting("dense_dimension")) config.dense_dimension = std::stoull(*v);
+    }
+
+    std::shared_ptr<const dense::DenseIndex> build_dense(std::int64_t& built_generation) {
+        std::shared_ptr<dense::DenseIndex> d;
+        store->with_snapshot([&] {
+            built_generation = store->generation();
+            std::vector<std::int64_t> ids;
+            std::vector<float> vectors;
+            std::size_t dim = config.dense_dimension;
+            auto flush = [&] {
+                if (ids.empty()) return;
+                d->add(ids, vectors);
+                ids.clear();
+                vectors.clear();
+            };
+            store->for_each_embedding([&](std::int64_t chunk_id, std::span<const float> v) {
+                if (dim == 0) dim = v.size();
+                if (!d) d = std::make_shared<dense::DenseIndex>(config.dense, dim, built_generation);
+                WINNOW_CHECK(v.size() == dim, Errc::Corrupt, "{}: chunk {} has a vector of dimension {}, expected {}",
+                             store->path(), chunk_id, v.size(), dim);
+                ids.push_back(chunk_id);
+                vectors.insert(vectors.end(), v.begin(), v.end());
+                if (ids.size() >= 4096) flush();
+            });
+            if (!d && dim > 0) d = std::make_shared<dense::DenseIndex>(config.dense, dim, built_generation);
+            if (d) flush();
+        });
+        if (d) d->set_generation(built_generation);
+        return d;
+    }
+
+    // Loads the derived indexes for the store's current generation, rebuilding stale ones.
+    bool refresh(bool force_save) {
+        std::unique_lock store_lock(store_mutex);
+        const std::int64_t gen = store->generation();
+        {
+            std::scoped_lock lock(state_mutex);
+            if (gen == generation && lexical && (config.dense.empty() || dense || config.dense_dimension == 0)) {
+                return false;
+            }
+        }
+        std::shared_ptr<const lexical::InvertedIndex> lex;
+        if (auto loaded = lexical::InvertedIndex::load(lexical_path(), gen, config.analyzer)) {
+            lex = std::make_shared<lexical::InvertedIndex>(std::move(*loaded));
+        } else {
+            auto built = std::make_shared<lexical::InvertedIndex>(lexical::InvertedIndex::build(*store, config.analyzer));
+            try {
+                built->save(lexical_path());
+            } catch (const Error& e) {
+                log::warn("cannot save the lexical index (searching from memory): {}", e.what());
+            }
+            lex = std::move(built);
+        }
+        (void)force_save;
+        std::shared_ptr<const dense::DenseIndex> dn;
+        if (!config.dense.empty()) {
+            if (auto loaded = dense::DenseIndex::load(dense_path(), lex->generation())) {
+                dn = std::make_shared<dense::DenseIndex>(std::move(*loaded));
+            } else {
+                std::int64_t built_gen = 0;
+                auto built = build_dense(built_gen);
+                if (built && built_gen == lex->generation()) {
+                    try {
+                        built->save(dense_path());
+                    } catch (const Error& e) {
+                        log::warn("cannot save the dense index (searching from memory): {}", e.what());
+                    }
+                } else if (built) {
+                    log::warn("{}: the store changed while building the dense index; it will be rebuilt", dir);
+                }
+                dn = std::move(built);
+            }
+        }
+        std::scoped_lock lock(state_mutex);
+        lexical = std::move(lex);
+        dense = std::move(dn);
+        generation = lexical->generation();
+        return true;
+    }
+};
+
+Index::Index(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Index::~Index() = default;
+
+std::unique_ptr<Index> Index::open(const std::string& dir, std::shared_ptr<const Embedder> embedder) {
+    auto impl = std::make_unique<Impl>();
+    impl->dir = dir;
+    impl->store = std::make_unique<store::DocumentStore>(dir, false);
+    impl->embedder = std::move(embedder);
+    impl->load_config();
+    impl->refresh(false);
+    return std::unique_ptr<Index>(new Index(std::move(impl)));
+}
+
+std::unique_ptr<Index> Index::create(const std::string& dir, const IndexConfig& config,
+                                     std::shared_ptr<const Embedder> embedder) {
+    // Validate the specs before touching the disk.
+    lexical::parse_analyzer_spec(config.analyzer);
+    lexical::parse_bm25_spec(config.bm25);
+    auto impl = std::make_unique<Impl>();
+    impl->dir = dir;
+    impl->store = std::make_unique<store::DocumentStore>(dir, true);
+    impl->embedder = std::move(embedder);
+    auto& s = *impl->store;
+    if (auto existing = s.setting("analyzer")) {
+        impl->load_config();
+        WINNOW_CHECK(*existing == config.analyzer, Errc::InvalidArgument,
+                     "{}: the index was built with analyzer '{}', not '{}'", dir, *existing, config.analyzer);
+        if (!config.dense.empty() && impl->config.dense.empty()) {
+            s.set_setting("dense", config.dense);
+            impl->config.dense = config.dense;
+        } else if (!config.dense.empty() && config.dense != impl->config.dense) {
+            WINNOW_THROW(Errc::InvalidArgument, "{}: the index has dense index '{}', not '{}'", dir,
+                         impl->config.dense, config.dense);
+        }
+        if (!config.embed_model.empty() && impl->config.embed_model.empty()) {
+            s.set_setting("embed_model", config.embed_model);
+            impl->config.embed_model = config.embed_model;
+        }
+    } else {
+        s.begin();
+        s.set_setting("analyzer", config.analyzer);
+        s.set_setting("bm25", lexical::bm25_spec(lexical::parse_bm25_spec(config.bm25)));
+        if (!config.dense.empty()) s.set_setting("dense", config.dense);
+        if (!config.embed_model.empty()) s.set_setting("embed_model", config.embed_model);
+        s.commit();
+        impl->load_config();
+    }
+    if (!impl->config.dense.empty()) {
+        // Fail early on a factory string FAISS rejects.
+        dense::DenseIndex probe(impl->config.dense, impl->config.dense_dimension > 0 ? impl->config.dense_dimension : 8);
+    }
+    impl->refresh(false);
+    return std::unique_ptr<Index>(new Index(std::move(impl)));
+}
+
+const std::string& Index::dir() const noexcept { return impl_->dir; }
+const IndexConfig& Index::config() const noexcept { return impl_->config; }
+
+std::size_t Index::document_count() const {
+    std::scoped_lock lock(impl_->store_mutex);
+    return static_cast<std::size_t>(impl_->store->document_count());
+}
+
+std::size_t Index::chunk_count() const {
+    std::scoped_lock lock(impl_->store_mutex);
+    return static_cast<std::size_t>(impl_->store->chunk_count());
+}
+
+std::int64_t Index::generation() const {
+    std::scoped_lock lock(impl_->state_mutex);
+    return impl_->generation;
+}
+
+bool Index::has_dense() const noexcept { return !impl_->config.dense.empty(); }
+
+void Index::set_embedder(std::shared_ptr<const Embedder> embedder) { impl_->embedder = std::move(embedder); }
+
+std::vector<std::string> Index::source_paths() const {
+    std::scoped_lock lock(impl_->store_mutex);
+    return impl_->store->source_paths();
+}
+
+bool Index::refresh() { return impl_->refresh(false); }
+
+std::shared_ptr<const retrieval::FirstStage> Index::first_stage(const SearchOptions& options) const {
+    std::shared_ptr<const lexical::InvertedIndex> lex;
+    std::shared_ptr<const dense::DenseIndex> dn;
+    {
+        std::scoped_lock lock(impl_->state_mutex);
+        lex = impl_->lexical;
+        dn = impl_->dense;
+    }
+    const auto params = lexical::parse_bm25_spec(options.bm25.empty() ? impl_->config.bm25 : options.bm25);
+    auto make_bm25 = [&] { return std::make_shared<retrieval::Bm25FirstStage>(lex, params); };
+    auto make_dense = [&]() -> std::shared_ptr<const retrieval::FirstStage> {
+        WINNOW_CHECK(!impl_->config.dense.empty(), Errc::InvalidArgument,
+                     "{}: this index has no dense side (rebuild it with `winnow index --embed-model <dir>`)",
+                     impl_->dir);
+        WINNOW_CHECK(dn != nullptr, Errc::NotFound, "{}: the dense index holds no vectors yet", impl_->dir);
+        WINNOW_CHECK(impl_->embedder != nullptr, Errc::InvalidArgument,
+                     "{}: dense search needs the embedding model (--embed-model; the index was built with '{}')",
+                     impl_->dir, impl_->config.embed_model);
+        return std::make_shared<retrieval::DenseFirstStage>(dn, impl_->embedder);
+    };
+    switch (options.first_stage) {
+        case FirstStageKind::Bm25: return make_bm25();
+        case FirstStageKind::Dense: return make_dense();
+        case FirstStageKind::Hybrid: {
+            retrieval::HybridOptions h;
+            h.method = retrieval::parse_fusion_method(options.fusion);
+            h.rrf_k = options.rrf_k;
+            h.weight_first = options.lexical_weight;
+            h.k_first = options.k_lexical;
+            h.k_second = options.k_dense;
+            return std::make_shared<retrieval::HybridFirstStage>(make_bm25(), make_dense(), h);
+        }
+    }
+    WINNOW_THROW(Errc::Internal, "unhandled first stage kind");
+}
+
+std::vector<SearchHit> Index::hits(const std::vector<std::pair<std::int64_t, float>>& scored, bool with_text) const {
+    std::vector<std::int64_t> ids;
+    ids.reserve(scored.size());
+    for (const auto& [id, s] : scored) ids.push_back(id);
+    std::vector<store::Chunk> chunks;
+    std::map<std::string, std::pair<std::string, std::string>> docs;  // doc id -> (title, path)
+    {
+        std::scoped_lock lock(impl_->store_mutex);
+        chunks = impl_->store->chunks(ids);
+        if (with_text) {
+            for (const auto& c : chunks) {
+                if (docs.count(c.doc_id)) continue;
+                if (auto d = impl_->store->document(c.doc_id)) {
+                    docs[c.doc_id] = {d->doc.title, d->doc.source_path};
+                }
+            }
+        }
+    }
+    std::map<std::int64_t, const store::Chunk*> by_id;
+    for (const auto& c : chunks) by_id[c.chunk_id] = &c;
+    std::vector<SearchHit> out;
+    out.reserve(scored.size());
+    for (const auto& [id, score] : scored) {
+        auto it = by_id.find(id);
+        if (it == by_id.end()) continue;  // deleted since the index was built
+        const store::Chunk& c = *it->second;
+        SearchHit h;
+        h.rank = out.size() + 1;
+        h.doc_id = c.doc_id;
+        h.chunk_id = c.chunk_id;
+        h.score = score;
+        h.begin = c.begin;
+        h.end = c.end;
+        if (with_text) {
+            h.text = c.text;
+            auto d = docs.find(c.doc_id);
+            if (d != docs.end()) {
+                h.title = d->second.first;
+                h.source_path = d->second.second;
+            }
+        }
+        out.push_back(std::move(h));
+    }
+    return out;
+}
+
+std::vector<SearchHit> Index::search(std::string_view query, const SearchOptions& options) const {
+    const auto stage = first_stage(options);
+    const auto candidates = stage->search(query, options.k);
+    std::vector<std::pair<std::int64_t, float>> scored;
+    scored.reserve(candidates.size());
+    for (const auto& c : candidates) scored.emplace_back(c.chunk_id, c.score);
+    return hits(scored, options.with_text);
+}
+
+std::string Index::explain(std::string_view query, std::int64_t chunk_id, std::string_view bm25) const {
+    std::shared_ptr<const lexical::InvertedIndex> lex;
+    {
+        std::scoped_lock lock(impl_->state_mutex);
+        lex = impl_->lexical;
+    }
+    const auto params = lexical::parse_bm25_spec(bm25.empty() ? std::string_view(impl_->config.bm25) : bm25);
+    auto e = lex->explain(query, chunk_id, params);
+    return e ? e->to_string() : std::string();
+}
+
+// ---- Writer --------------------------------------------------------------------------------
+
+struct Index::Writer::Impl {
+    Index::Impl& index;
+    WriteOptions options;
+    IngestSummary summary;
+    struct Pending {
+        store::Document doc;
+        std::vector<store::ChunkSpan> chunks;
+    };
+    std::vector<Pending> pending;
+    std::size_t pending_chunks = 0;
+    std::size_t docs_in_txn = 0;
+    bool finished = false;
+
+    Impl(Index::Impl& ix, WriteOptions opts) : index(ix), options(std::move(opts)) {
+        if (!options.chunker) options.chunker = make_chunker("document");
+        if (options.batch_documents == 0) options.batch_documents = 1;
+        if (options.embed_batch == 0) options.embed_batch = 1;
+        if (!index.config.dense.empty()) {
+            WINNOW_CHECK(options.embedder != nullptr, Errc::InvalidArgument,
+                         "{}: the index has a dense side ({}): writing needs the embedding model (--embed-model)",
+                         index.dir, index.config.dense);
+        }
+    }
+
+    bool dense() const { return !index.config.dense.empty(); }
+
+    void ensure_txn() {
+        if (!index.store->in_transaction()) index.store->begin();
+    }
+
+    void write_pending() {
+        if (pending.empty()) return;
+        std::vector<std::vector<float>> vectors;
+        if (dense()) {
+            std::vector<std::string> texts;
+            texts.reserve(pending_chunks);
+            for (const auto& p : pending) {
+                for (const auto& c : p.chunks) texts.push_back(c.text);
+            }
+            vectors = options.embedder->embed(texts, EmbedKind::Document);
+            WINNOW_CHECK(vectors.size() == texts.size(), Errc::Internal, "embedder returned {} vectors for {} texts",
+                         vectors.size(), texts.size());
+            const std::size_t dim = vectors.empty() ? 0 : vectors[0].size();
+            if (index.config.dense_dimension == 0 && dim > 0) {
+                std::scoped_lock lock(index.store_mutex);
+                ensure_txn();
+                index.store->set_setting("dense_dimension", std::to_string(dim));
+                index.config.dense_dimension = dim;
+            }
+            for (const auto& v : vectors) {
+                WINNOW_CHECK(v.size() == index.config.dense_dimension, Errc::InvalidArgument,
+                             "{}: the embedding model gives dimension {}, the index holds {}", index.dir, v.size(),
+                             index.config.dense_dimension);
+            }
+        }
+        std::size_t offset = 0;
+        std::scoped_lock lock(index.store_mutex);
+        for (auto& p : pending) {
+            ensure_txn();
+            std::span<const std::vector<float>> emb;
+            if (dense()) emb = std::span<const std::vector<float>>(vectors).subspan(offset, p.chunks.size());
+            offset += p.chunks.size();
+            const auto r = index.store->upsert(p.doc, p.chunks, emb);
+            if (r == store::UpsertResult::Added) ++summary.added;
+            if (r == store::UpsertResult::Replaced) ++summary.replaced;
+            if (r == store::UpsertResult::Unchanged) ++summary.unchanged;
+            if (r != store::UpsertResult::Unchanged) summary.chunks += p.chunks.size();
+            if (++docs_in_txn >= options.batch_documents) {
+                index.store->commit();
+                docs_in_txn = 0;
+            }
+        }
+        pending.clear();
+        pending_chunks = 0;
+    }
+
+    void upsert(const IndexDocument& d, std::vector<ChunkText> chunks) {
+        WINNOW_ASSERT(!finished);
+        WINNOW_CHECK(!d.id.empty(), Errc::InvalidArgument, "document with an empty id (source '{}')", d.source_path);
+        Pending p;
+        p.doc = {d.id, d.title, d.text, d.metadata_json.empty() ? "{}" : d.metadata_json, d.source_path};
+        p.chunks.reserve(chunks.size());
+        for (auto& c : chunks) {
+            WINNOW_CHECK(c.begin <= c.end && c.end <= d.text.size(), Errc::InvalidArgument,
+                         "document '{}': chunk span [{}, {}) outside its text of {} bytes", d.id, c.begin, c.end,
+                         d.text.size());
+            p.chunks.push_back({c.begin, c.end, std::move(c.text)});
+        }
+        {
+            std::scoped_lock lock(index.store_mutex);
+            const auto stored = index.store->hash_of(d.id);
+            if (stored && *stored == store::content_hash(p.doc, p.chunks)) {
+                ++summary.unchanged;
+                return;
+            }
+        }
+        pending_chunks += p.chunks.size();
+        pending.push_back(std::move(p));
+        if (!dense() || pending_chunks >= options.embed_batch) write_pending();
+    }
+
+    void commit() {
+        write_pending();
+        std::scoped_lock lock(index.store_mutex);
+        if (index.store->in_transaction()) index.store->commit();
+        docs_in_txn = 0;
+    }
+};
+
+Index::Writer::Writer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Index::Writer::~Writer() {
+    if (impl_ && !impl_->finished) {
+        std::scoped_lock lock(impl_->index.store_mutex);
+        impl_->index.store->rollback();
+    }
+}
+
+void Index::Writer::upsert(const IndexDocument& doc) { impl_->upsert(doc, impl_->options.chunker(doc)); }
+
+void Index::Writer::upsert(const IndexDocument& doc, std::vector<ChunkText> chunks) {
+    impl_->upsert(doc, std::move(chunks));
+}
+
+bool Index::Writer::remove(std::string_view doc_id) {
+    impl_->write_pending();
+    std::scoped_lock lock(impl_->index.store_mutex);
+    impl_->ensure_txn();
+    const bool removed = impl_->index.store->remove(doc_id);
+    if (removed) ++impl_->summary.removed;
+    return removed;
+}
+
+std::size_t Index::Writer::remove_path(std::string_view source_path) {
+    impl_->write_pending();
+    std::scoped_lock lock(impl_->index.store_mutex);
+    impl_->ensure_txn();
+    const std::size_t n = impl_->index.store->remove_by_path(source_path);
+    impl_->summary.removed += n;
+    return n;
+}
+
+void Index::Writer::commit() { impl_->commit(); }
+
+IngestSummary Index::Writer::finish() {
+    impl_->commit();
+    impl_->finished = true;
+    impl_->index.refresh(true);
+    return impl_->summary;
+}
+
+const IngestSummary& Index::Writer::summary() const noexcept { return impl_->summary; }
+
+std::unique_ptr<Index::Writer> Index::writer(WriteOptions options) {
+    return std::unique_ptr<Writer>(new Writer(std::make_unique<Writer::Impl>(*impl_, std::move(options))));
+}
+
+}  // namespace winnow

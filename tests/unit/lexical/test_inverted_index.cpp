@@ -1,0 +1,182 @@
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "lexical/inverted_index.h"
+
+namespace winnow::lexical {
+namespace {
+
+InvertedIndex toy_index() {
+    InvertedIndex::Builder b;
+    b.add(10, "The quick brown fox");  // quick brown fox       (length 3)
+    b.add(11, "quick quick dog");      // quick x2, dog         (length 3)
+    b.add(12, "Lazy dogs sleep");      // lazi dog sleep        (length 3)
+    b.add(13, "the and of");           // only stop words: length 0, not counted in docCount
+    return b.finish(7, "english");
+}
+
+TEST(InvertedIndex, ToyCorpusStatistics) {
+    const auto ix = toy_index();
+    EXPECT_EQ(ix.doc_count(), 4u);
+    EXPECT_EQ(ix.docs_with_terms(), 3u);
+    EXPECT_EQ(ix.sum_total_term_freq(), 9u);
+    EXPECT_EQ(ix.generation(), 7);
+    EXPECT_EQ(ix.doc_freq(ix.term_id("quick")), 2u);
+    EXPECT_EQ(ix.doc_freq(ix.term_id("dog")), 2u);
+    EXPECT_EQ(ix.term_id("the"), -1);
+}
+
+TEST(InvertedIndex, ScoresEqualHandComputedLucene) {
+    const auto ix = toy_index();
+    // N = 3, avgdl = 9 / 3 = 3; every document has length 3, so k1 * (1 - b + b * dl / avgdl) = k1 = 0.9.
+    // idf(quick) = idf(dog) = ln(1 + (3 - 2 + 0.5) / (2 + 0.5)) = ln 1.6
+    const double idf = std::log(1.6);
+    const double doc11 = idf * (2.0 / (2.0 + 0.9)) + idf * (1.0 / (1.0 + 0.9));
+    const double doc10 = idf * (1.0 / (1.0 + 0.9));
+    EXPECT_NEAR(doc11, 0.571511, 2e-6);  // by hand: 0.470004 * (0.689655 + 0.526316)
+    const auto hits = ix.search("quick dog", 10);
+    ASSERT_EQ(hits.size(), 3u);
+    EXPECT_EQ(hits[0].chunk_id, 11);
+    EXPECT_NEAR(hits[0].score, doc11, 1e-6);
+    // Ties are broken by the lower document number, as in Lucene.
+    EXPECT_EQ(hits[1].chunk_id, 10);
+    EXPECT_EQ(hits[2].chunk_id, 12);
+    EXPECT_NEAR(hits[1].score, doc10, 1e-6);
+    EXPECT_NEAR(hits[2].score, doc10, 1e-6);
+
+    // Other parameters: k1 = 1.2, b = 0.75 (lengths all equal avgdl, so only k1 matters).
+    const auto h2 = ix.search("quick", 10, Bm25Params{1.2f, 0.75f});
+    ASSERT_EQ(h2.size(), 2u);
+    EXPECT_NEAR(h2[0].score, idf * 2.0 / (2.0 + 1.2), 1e-6);
+}
+
+TEST(InvertedIndex, RepeatedQueryTermsAreBoosted) {
+    const auto ix = toy_index();
+    const auto once = ix.search("fox", 1);
+    const auto twice = ix.search("fox fox", 1);
+    ASSERT_EQ(once.size(), 1u);
+    ASSERT_EQ(twice.size(), 1u);
+    EXPECT_NEAR(twice[0].score, 2 * once[0].score, 1e-6);
+}
+
+TEST(InvertedIndex, LengthNormUsesLuceneQuantization) {
+    // One long document (length 100 decodes to 96) and one short.
+    std::string long_doc = "target";
+    for (int i = 0; i < 99; ++i) long_doc += " filler" + std::to_string(i);
+    InvertedIndex::Builder b;
+    b.add(1, long_doc);
+    b.add(2, "target other");
+    const auto ix = b.finish(1, "english");
+    const double avgdl = 102.0 / 2.0;
+    const double idf = std::log(1 + (2 - 2 + 0.5) / (2 + 0.5));
+    const double expected_long = idf * 1.0 / (1.0 + 0.9 * (0.6 + 0.4 * 96.0 / avgdl));
+    auto e = ix.explain("target", 1);
+    ASSERT_TRUE(e.has_value());
+    ASSERT_EQ(e->terms.size(), 1u);
+    EXPECT_EQ(e->terms[0].doc_length, 100u);
+    EXPECT_EQ(e->terms[0].encoded_length, 96u);
+    EXPECT_NEAR(e->score, expected_long, 1e-6);
+    EXPECT_NE(e->to_string().find("idf"), std::string::npos);
+}
+
+TEST(InvertedIndex, ExplainMatchesSearchScore) {
+    const auto ix = toy_index();
+    const auto hits = ix.search("quick brown dog elephant", 10);
+    for (const auto& h : hits) {
+        auto e = ix.explain("quick brown dog elephant", h.chunk_id);
+        ASSERT_TRUE(e.has_value());
+        EXPECT_FLOAT_EQ(e->score, h.score);
+        EXPECT_EQ(e->terms.size(), 4u);  // every query term, absent ones with tf 0
+    }
+    EXPECT_FALSE(ix.explain("quick", 999).has_value());
+}
+
+TEST(InvertedIndex, MaxScoreEqualsExhaustive) {
+    std::mt19937 rng(42);
+    // Zipf-like vocabulary so some terms are frequent and some rare.
+    std::vector<std::string> vocab;
+    for (int i = 0; i < 400; ++i) vocab.push_back("w" + std::to_string(i) + "x");
+    std::vector<double> weights;
+    for (int i = 0; i < 400; ++i) weights.push_back(1.0 / (i + 1));
+    std::discrete_distribution<int> zipf(weights.begin(), weights.end());
+    std::uniform_int_distribution<int> len(1, 60);
+    InvertedIndex::Builder b;
+    for (int d = 0; d < 3000; ++d) {
+        std::string text;
+        for (int n = len(rng); n > 0; --n) text += vocab[zipf(rng)] + " ";
+        b.add(d + 1, text);
+    }
+    const auto ix = b.finish(1, "english");
+    const auto& sim = ix.similarity(Bm25Params{});
+    (void)sim;
+    for (int q = 0; q < 60; ++q) {
+        std::string query;
+        const int nterms = 1 + q % 6;
+        for (int t = 0; t < nterms; ++t) query += vocab[zipf(rng)] + " ";
+        for (std::size_t k : {1u, 5u, 10u, 100u, 1000u}) {
+            const auto fast = ix.search(query, k);
+            const auto& entry_sim = ix.similarity(Bm25Params{});
+            std::vector<float> max_tf_norm;  // recompute independently of the index's cache
+            max_tf_norm.assign(ix.term_count(), 1e30f);
+            Bm25Weight weight(ix, ix.parse(query), entry_sim, max_tf_norm);
+            const auto slow = weight.top_k_exhaustive(k);
+            ASSERT_EQ(fast.size(), slow.size()) << query << " k=" << k;
+            for (std::size_t i = 0; i < fast.size(); ++i) {
+                EXPECT_EQ(fast[i].chunk_id, slow[i].chunk_id) << query << " k=" << k << " i=" << i;
+                EXPECT_FLOAT_EQ(fast[i].score, slow[i].score);
+            }
+        }
+    }
+}
+
+TEST(InvertedIndex, SaveLoadRoundTrip) {
+    const auto dir = std::filesystem::temp_directory_path() / ("winnow_lex_" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    const std::string path = (dir / "lexical.idx").string();
+    const auto ix = toy_index();
+    ix.save(path);
+    auto loaded = InvertedIndex::load(path, 7, "english");
+    ASSERT_TRUE(loaded.has_value());
+    EXPECT_EQ(loaded->doc_count(), ix.doc_count());
+    const auto a = ix.search("quick dog", 10);
+    const auto b = loaded->search("quick dog", 10);
+    ASSERT_EQ(a.size(), b.size());
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        EXPECT_EQ(a[i].chunk_id, b[i].chunk_id);
+        EXPECT_EQ(a[i].score, b[i].score);
+    }
+    // Stale generation, other analyzer: the caller must rebuild.
+    EXPECT_FALSE(InvertedIndex::load(path, 8, "english").has_value());
+    EXPECT_FALSE(InvertedIndex::load(path, 7, "standard").has_value());
+    EXPECT_FALSE(InvertedIndex::load((dir / "missing.idx").string(), 7, "english").has_value());
+    // A flipped byte fails the checksum; a truncated file is rejected.
+    {
+        std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+        f.seekp(40);
+        f.put('\x5a');
+    }
+    EXPECT_FALSE(InvertedIndex::load(path, 7, "english").has_value());
+    std::filesystem::resize_file(path, 20);
+    EXPECT_FALSE(InvertedIndex::load(path, 7, "english").has_value());
+    std::filesystem::remove_all(dir);
+}
+
+TEST(InvertedIndex, EmptyIndexAndQueries) {
+    InvertedIndex::Builder b;
+    const auto ix = b.finish(0, "english");
+    EXPECT_TRUE(ix.search("anything", 10).empty());
+    const auto toy = toy_index();
+    EXPECT_TRUE(toy.search("", 10).empty());
+    EXPECT_TRUE(toy.search("the of and", 10).empty());
+    EXPECT_TRUE(toy.search("quick", 0).empty());
+    EXPECT_TRUE(toy.search("zebra", 10).empty());
+}
+
+}  // namespace
+}  // namespace winnow::lexical

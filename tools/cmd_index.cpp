@@ -1,0 +1,133 @@
+// `winnow index`: read corpora (BEIR, TREC, SMART, files) into an index directory.
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cli_io.h"
+#include "command.h"
+#include "core/log.h"
+#include "ingest/corpus_reader.h"
+#include "winnow/embedder.h"
+#include "winnow/error.h"
+#include "winnow/index.h"
+
+namespace winnow::cli {
+namespace {
+
+struct IndexArgs {
+    std::string index;
+    std::vector<std::string> inputs;
+    std::string format = "auto";
+    std::string embed_model;
+    std::string dense;
+    std::string chunker = "document";
+    std::string analyzer = "english";
+    std::string bm25 = "bm25(k1=0.9,b=0.4)";
+    std::size_t batch = 500;
+    bool keep_missing = false;
+    bool json = false;
+};
+
+int run_index(const IndexArgs& a) {
+    namespace fs = std::filesystem;
+    const auto start = std::chrono::steady_clock::now();
+    const ingest::CorpusFormat format = ingest::parse_corpus_format(a.format);
+    Chunker chunker = make_chunker(a.chunker);
+
+    IndexConfig config;
+    config.analyzer = a.analyzer;
+    config.bm25 = a.bm25;
+    std::shared_ptr<const Embedder> embedder;
+    if (!a.embed_model.empty()) {
+        embedder = Embedder::load(a.embed_model);
+        config.dense = a.dense.empty() ? "Flat" : a.dense;
+        config.embed_model = a.embed_model;
+    } else {
+        WINNOW_CHECK(a.dense.empty(), Errc::InvalidArgument, "--dense {} needs --embed-model", a.dense);
+    }
+    auto index = Index::create(a.index, config, embedder);
+    if (index->has_dense() && !embedder) {
+        // An index with a dense side keeps its vectors in step: load the model it was built with.
+        WINNOW_CHECK(!index->config().embed_model.empty(), Errc::InvalidArgument,
+                     "{}: the index has a dense side; pass --embed-model", a.index);
+        embedder = Embedder::load(index->config().embed_model);
+    }
+    WriteOptions options;
+    options.embedder = embedder;
+    options.chunker = chunker;
+    options.batch_documents = a.batch;
+    auto writer = index->writer(options);
+
+    std::size_t read = 0;
+    std::size_t skipped = 0;
+    std::vector<std::string> errors;
+    for (const auto& input : a.inputs) {
+        const ingest::CorpusFormat f = format == ingest::CorpusFormat::Auto ? ingest::detect_corpus_format(input) : format;
+        auto stats = ingest::read_corpus(input, f, [&](ingest::CorpusDocument&& d) {
+            IndexDocument doc{std::move(d.id), std::move(d.title), std::move(d.text), std::move(d.metadata_json),
+                              std::move(d.source_path)};
+            try {
+                writer->upsert(doc);
+            } catch (const Error& e) {
+                if (e.code() != Errc::InvalidArgument && e.code() != Errc::Corrupt) throw;
+                ++skipped;
+                log::warn("document '{}': skipped: {}", doc.id, e.what());
+                if (errors.size() < 100) errors.push_back(fmt::format("{}: {}", doc.id, e.what()));
+            }
+            ++read;
+            if (read % 10000 == 0) log::info("{} documents read", read);
+        });
+        skipped += stats.skipped;
+        for (auto& e : stats.errors) {
+            if (errors.size() < 100) errors.push_back(std::move(e));
+        }
+        // Files that vanished from an indexed folder leave the index too.
+        if (f == ingest::CorpusFormat::Files && fs::is_directory(input) && !a.keep_missing) {
+            std::string root = fs::path(input).lexically_normal().string();
+            if (!root.empty() && root.back() != '/') root.push_back('/');
+            for (const auto& path : index->source_paths()) {
+                if (path.compare(0, root.size(), root) == 0 && !fs::exists(path)) writer->remove_path(path);
+            }
+        }
+    }
+    const IngestSummary s = writer->finish();
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (a.json) {
+        Json j = {{"index", a.index},       {"read", read},          {"added", s.added},
+                  {"replaced", s.replaced}, {"unchanged", s.unchanged}, {"removed", s.removed},
+                  {"skipped", skipped},     {"chunks", s.chunks},    {"documents", index->document_count()},
+                  {"seconds", seconds},     {"errors", errors}};
+        write_json_line(j);
+    } else {
+        std::printf("%s: read %zu documents in %.2f s (%.0f docs/s): %zu added, %zu replaced, %zu unchanged, "
+                    "%zu removed, %zu skipped; %zu documents, %zu chunks in the index\n",
+                    a.index.c_str(), read, seconds, seconds > 0 ? static_cast<double>(read) / seconds : 0.0, s.added,
+                    s.replaced, s.unchanged, s.removed, skipped, index->document_count(), index->chunk_count());
+        for (const auto& e : errors) std::fprintf(stderr, "skipped: %s\n", e.c_str());
+    }
+    return 0;
+}
+
+CommandRegistrar registrar("index", [](CLI::App& app) {
+    auto* sub = app.add_subcommand("index", "Add documents to an index directory (created when missing)");
+    auto a = std::make_shared<IndexArgs>();
+    sub->add_option("--index", a->index, "Index directory")->required();
+    sub->add_option("--input", a->inputs, "Corpus file or folder (repeatable)")->required()->expected(1, -1);
+    sub->add_option("--format", a->format, "auto|beir|trec|smart|files")
+        ->check(CLI::IsMember({"auto", "beir", "trec", "smart", "files"}));
+    sub->add_option("--embed-model", a->embed_model, "Embedding model folder or hub name (adds a dense index)");
+    sub->add_option("--dense", a->dense, "FAISS factory string for the dense index: Flat (default) or HNSW32");
+    sub->add_option("--chunker", a->chunker, "Chunking strategy: document (default), paragraph(max_chars=N), ...");
+    sub->add_option("--analyzer", a->analyzer, "Analyzer when creating: english (default) or standard");
+    sub->add_option("--bm25", a->bm25, "Default BM25 parameters when creating, e.g. bm25(k1=0.9,b=0.4)");
+    sub->add_option("--batch", a->batch, "Documents per committed transaction")->check(CLI::PositiveNumber);
+    sub->add_flag("--keep-missing", a->keep_missing, "Keep documents whose files vanished from an input folder");
+    sub->add_flag("--json", a->json, "Print the summary as JSON");
+    return [a]() { return run_index(*a); };
+});
+
+}  // namespace
+}  // namespace winnow::cli
