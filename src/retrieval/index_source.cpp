@@ -84,6 +84,10 @@ private:
 
 Pipeline Pipeline::open_index(const std::string& index_dir, PipelineSpec spec) {
     std::shared_ptr<Index> index = Index::open(index_dir);
+    // Registered scorer stages (ltr) read corpus statistics from the index: tell them which one.
+    for (auto& stage : spec.stages) {
+        if (stage.name != "rerank" && has_scorer(stage.name) && !stage.get("index")) stage.set("index", index_dir);
+    }
     return Pipeline(std::move(spec), std::make_shared<IndexSource>(std::move(index)));
 }
 
