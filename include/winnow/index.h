@@ -96,7 +96,7 @@ struct SearchHit {
     float score = 0.0f;
     std::string title;
     std::string text;
-    std::uint32_t begin = 0;  // span of the document text
+    std::uint32_t begin = 0;  // span of the document text (with_text only)
     std::uint32_t end = 0;
     std::string source_path;
 };

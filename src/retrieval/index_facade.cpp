@@ -182,6 +182,8 @@ struct Index::Impl {
     mutable std::mutex state_mutex;
     std::shared_ptr<const lexical::InvertedIndex> lexical;
     std::shared_ptr<const dense::DenseIndex> dense;
+    // chunk id -> external document id, in chunk id order, for hits without text.
+    std::shared_ptr<const std::vector<std::pair<std::int64_t, std::string>>> chunk_docs;
     std::int64_t generation = -1;
 
     std::string lexical_path() const { return (fs::path(dir) / "lexical.idx").string(); }
@@ -266,9 +268,16 @@ struct Index::Impl {
                 dn = std::move(built);
             }
         }
+        auto docs = std::make_shared<std::vector<std::pair<std::int64_t, std::string>>>();
+        store->with_snapshot([&] {
+            if (store->generation() != lex->generation()) return;  // moved on: hits() reads the store
+            docs->reserve(lex->doc_count());
+            store->for_each_chunk_doc([&](std::int64_t id, const std::string& doc) { docs->emplace_back(id, doc); });
+        });
         std::scoped_lock lock(state_mutex);
         lexical = std::move(lex);
         dense = std::move(dn);
+        chunk_docs = docs->empty() ? nullptr : std::move(docs);
         generation = lexical->generation();
         return true;
     }
@@ -395,6 +404,29 @@ std::shared_ptr<const retrieval::FirstStage> Index::first_stage(const SearchOpti
 }
 
 std::vector<SearchHit> Index::hits(const std::vector<std::pair<std::int64_t, float>>& scored, bool with_text) const {
+    if (!with_text) {
+        std::shared_ptr<const std::vector<std::pair<std::int64_t, std::string>>> docs;
+        {
+            std::scoped_lock lock(impl_->state_mutex);
+            docs = impl_->chunk_docs;
+        }
+        if (docs) {
+            std::vector<SearchHit> out;
+            out.reserve(scored.size());
+            for (const auto& [id, score] : scored) {
+                auto it = std::lower_bound(docs->begin(), docs->end(), id,
+                                           [](const auto& entry, std::int64_t v) { return entry.first < v; });
+                if (it == docs->end() || it->first != id) continue;
+                SearchHit h;
+                h.rank = out.size() + 1;
+                h.doc_id = it->second;
+                h.chunk_id = id;
+                h.score = score;
+                out.push_back(std::move(h));
+            }
+            return out;
+        }
+    }
     std::vector<std::int64_t> ids;
     ids.reserve(scored.size());
     for (const auto& [id, s] : scored) ids.push_back(id);
