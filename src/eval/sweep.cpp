@@ -63,7 +63,7 @@ std::vector<RankedDoc> oracle_order(const std::vector<RankedDoc>& candidates, co
     std::stable_sort(keyed.begin(), keyed.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
     std::vector<RankedDoc> out;
     out.reserve(candidates.size());
-    for (const auto& [grade, i] : keyed) out.push_back(candidates[i]);
+    for (const auto& [grade, i] : keyed) out.push_back({candidates[i].doc_id, candidates[i].score, {}, {}});
     return out;
 }
 

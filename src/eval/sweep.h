@@ -21,6 +21,8 @@ namespace winnow::eval {
 struct RankedDoc {
     std::string doc_id;
     double score = 0.0;
+    std::string title;  // filled only by rankers asked for text (labeling)
+    std::string text;
 };
 
 // What a ranker returns for one query at one k.
