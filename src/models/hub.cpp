@@ -332,6 +332,23 @@ std::optional<std::string> cached_snapshot(std::string_view repo_id, std::string
     return snap.string();
 }
 
+std::vector<std::string> cached_repos(const HubOptions& options) {
+    std::vector<std::string> out;
+    std::error_code ec;
+    if (!fs::is_directory(options.cache_dir, ec)) return out;
+    for (const auto& e : fs::directory_iterator(options.cache_dir, ec)) {
+        const std::string name = e.path().filename().string();
+        if (name.rfind("models--", 0) != 0) continue;
+        std::string rest = name.substr(8);
+        const auto sep = rest.find("--");
+        if (sep == std::string::npos) continue;
+        const std::string repo = rest.substr(0, sep) + "/" + rest.substr(sep + 2);
+        if (cached_snapshot(repo, "main", options)) out.push_back(repo);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
 std::string sha256_file(const std::string& path) { return digest_file(path, EVP_sha256(), ""); }
 
 std::string git_blob_sha1_file(const std::string& path) {

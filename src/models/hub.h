@@ -43,6 +43,9 @@ std::string repo_folder_name(std::string_view repo_id);
 std::optional<std::string> cached_snapshot(std::string_view repo_id, std::string_view revision,
                                            const HubOptions& options);
 
+// Repo ids ("org/name") with a snapshot for refs/main in the cache, sorted.
+std::vector<std::string> cached_repos(const HubOptions& options);
+
 struct PullResult {
     std::string snapshot_dir;
     std::string commit;
