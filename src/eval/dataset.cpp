@@ -476,8 +476,18 @@ Dataset load_dataset(const std::string& dir_text) {
                                                                       normalize_numeric_id(docno), grade);
             }
         }
-        ds.notes = {"numeric ids normalised (leading zeros dropped, as in CACM's qrels)",
-                    "records without text dropped (CACM's terminating '.I 0')"};
+        const std::string qry_text = read_text_file(qry.string());
+        const std::size_t n_records = parse_smart_records(qry_text, qry.string()).size();
+        if (n_records > ds.queries.size()) {
+            ds.notes.push_back(fmt::format("{} query record(s) without text dropped (e.g. CACM's terminating '.I 0')",
+                                           n_records - ds.queries.size()));
+        }
+        bool padded = false;
+        for_each_line(rel_text, [&](std::string_view line) {
+            auto f = split_whitespace(line);
+            if (!f.empty() && f[0].size() > 1 && f[0][0] == '0') padded = true;
+        });
+        if (padded) ds.notes.push_back("zero-padded query ids in the judgments normalised (\"01\" is query 1)");
         return ds;
     }
     // TREC: topics + qrels + <DOC> files (e.g. NPL).

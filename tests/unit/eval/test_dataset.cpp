@@ -73,6 +73,10 @@ TEST(Dataset, CacmDropsEmptyRecordAndLeadingZeros) {
     Dataset ds = load_dataset(kIr + "cacm");
     EXPECT_EQ(ds.queries.back().id, "64");
     EXPECT_EQ(ds.qrels("test").grade("1", "1410"), 1);  // "01 1410 0 0"
+    ASSERT_EQ(ds.notes.size(), 2u);
+    EXPECT_NE(ds.notes[0].find("1 query record(s) without text dropped"), std::string::npos);
+    EXPECT_NE(ds.notes[1].find("zero-padded"), std::string::npos);
+    if (std::filesystem::exists(kIr + "adi")) EXPECT_TRUE(load_dataset(kIr + "adi").notes.empty());
 }
 
 TEST(Dataset, GradedBeirKeepsGrades) {
