@@ -13,6 +13,23 @@
 namespace winnow::tok {
 namespace {
 
+void append_move(Encoding& self, Encoding&& pair) {
+    if (self.ids.empty()) {
+        std::vector<Encoding> keep = std::move(self.overflowing);
+        self = std::move(pair);
+        self.overflowing = std::move(keep);
+        return;
+    }
+    self.ids.insert(self.ids.end(), pair.ids.begin(), pair.ids.end());
+    self.type_ids.insert(self.type_ids.end(), pair.type_ids.begin(), pair.type_ids.end());
+    self.tokens.insert(self.tokens.end(), std::make_move_iterator(pair.tokens.begin()),
+                       std::make_move_iterator(pair.tokens.end()));
+    self.offsets.insert(self.offsets.end(), pair.offsets.begin(), pair.offsets.end());
+    self.special_tokens_mask.insert(self.special_tokens_mask.end(), pair.special_tokens_mask.begin(),
+                                    pair.special_tokens_mask.end());
+    self.attention_mask.insert(self.attention_mask.end(), pair.attention_mask.begin(), pair.attention_mask.end());
+}
+
 void append(Encoding& self, const Encoding& pair) {
     self.ids.insert(self.ids.end(), pair.ids.begin(), pair.ids.end());
     self.type_ids.insert(self.type_ids.end(), pair.type_ids.begin(), pair.type_ids.end());
@@ -96,13 +113,21 @@ public:
         const auto& tmpl = encodings.size() == 2 ? pair_ : single_;
         std::vector<Encoding> out;
         out.reserve(tmpl.size());
+        int uses[2] = {0, 0};
+        for (const Piece& p : tmpl) {
+            if (p.is_sequence) ++uses[p.seq == 0 ? 0 : 1];
+        }
         for (const Piece& p : tmpl) {
             if (p.is_sequence) {
                 const std::size_t i = p.seq == 0 ? 0 : 1;
                 if (i >= encodings.size()) continue;
                 Encoding& e = encodings[i];
                 e.type_ids.assign(e.ids.size(), p.type_id);
-                out.push_back(e);
+                if (--uses[i] == 0) {
+                    out.push_back(std::move(e));  // last use: no copy
+                } else {
+                    out.push_back(e);
+                }
             } else if (add_special_tokens) {
                 const SpecialTokenDef& d = specials_.at(p.special);
                 out.push_back(special_encoding(d.ids, d.tokens, p.type_id));
@@ -326,6 +351,26 @@ Encoding post_process(const PostProcessor* p, Encoding a, std::optional<Encoding
         p->process_encodings(encodings, add_special_tokens);
     }
     Encoding merged;
+    bool any_overflow = false;
+    for (const Encoding& e : encodings) any_overflow |= !e.overflowing.empty();
+    if (!any_overflow) {
+        std::size_t n = 0;
+        for (const Encoding& e : encodings) n += e.ids.size();
+        for (Encoding& e : encodings) {
+            if (merged.ids.empty()) {
+                merged = std::move(e);
+                merged.ids.reserve(n);
+                merged.type_ids.reserve(n);
+                merged.tokens.reserve(n);
+                merged.offsets.reserve(n);
+                merged.special_tokens_mask.reserve(n);
+                merged.attention_mask.reserve(n);
+            } else {
+                append_move(merged, std::move(e));
+            }
+        }
+        return merged;
+    }
     for (const Encoding& e : encodings) merge_with(merged, e);
     return merged;
 }
