@@ -179,9 +179,11 @@ std::vector<Chunk> chunk_document(const Document& doc, const ChunkOptions& optio
             u.heading = true;
             u.section = section;
             u.tokens = counter.count(doc.block_text(b));
-            u.path = path_index(current_path(true));  // its ancestors
+            const std::string text = heading_text(doc.block_text(b));
+            // Its ancestors (without the title when the heading is the title itself).
+            u.path = path_index(current_path(text != doc.title));
             units.push_back(u);
-            stack.emplace_back(b.level, heading_text(doc.block_text(b)));
+            stack.emplace_back(b.level, text);
             path_index(current_path(true));
             continue;
         }

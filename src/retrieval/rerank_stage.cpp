@@ -55,9 +55,12 @@ public:
                                                               : reranker_->max_length();
             const std::size_t q_tokens = tok.encode(query, false).size();
             const std::size_t special = tok.num_special_tokens(true);
-            WINNOW_CHECK(max_len > q_tokens + special + 8, Errc::InvalidArgument,
+            WINNOW_CHECK(max_len > q_tokens + special + 12, Errc::InvalidArgument,
                          "rerank: the query ({} tokens) leaves no room for the document in {} tokens", q_tokens, max_len);
-            const std::size_t window = max_len - q_tokens - special;
+            // A window's text is tokenized again with the query; leave a few tokens for word
+            // pieces that split differently at the window's edges.
+            const std::size_t margin = std::max<std::size_t>(2, (max_len - q_tokens - special) / 16);
+            const std::size_t window = max_len - q_tokens - special - margin;
             const std::size_t step = window > config.stride ? window - config.stride : window;
             for (std::size_t i = 0; i < candidates.size(); ++i) {
                 const std::string& text = candidates[i].text;
