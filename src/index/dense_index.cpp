@@ -46,6 +46,7 @@ DenseIndex::DenseIndex(std::string factory, std::size_t dimension, std::int64_t 
     }
     WINNOW_CHECK(index_ && index_->is_trained, Errc::Unsupported,
                  "dense index: factory '{}' needs training; use Flat or HNSW<M>", factory_);
+    set_ef_search(kDefaultEfSearch);
 }
 
 DenseIndex::~DenseIndex() = default;
@@ -60,20 +61,22 @@ void DenseIndex::add(std::span<const std::int64_t> chunk_ids, std::span<const fl
     ids_.insert(ids_.end(), chunk_ids.begin(), chunk_ids.end());
 }
 
-std::vector<DenseHit> DenseIndex::search(std::span<const float> query, std::size_t k, std::size_t ef_search) const {
+void DenseIndex::set_ef_search(std::size_t ef_search) {
+    if (auto* hnsw = dynamic_cast<faiss::IndexHNSW*>(index_.get())) {
+        hnsw->hnsw.efSearch = static_cast<int>(std::max<std::size_t>(ef_search, 1));
+    }
+}
+
+std::vector<DenseHit> DenseIndex::search(std::span<const float> query, std::size_t k) const {
     WINNOW_CHECK(query.size() == dimension_, Errc::InvalidArgument, "dense index: query of dimension {}, index has {}",
                  query.size(), dimension_);
     k = std::min(k, ids_.size());
     if (k == 0) return {};
     std::vector<float> distances(k);
     std::vector<faiss::Index::idx_t> labels(k);
-    faiss::SearchParametersHNSW hnsw_params;
-    const faiss::SearchParameters* params = nullptr;
-    if (dynamic_cast<const faiss::IndexHNSW*>(index_.get()) != nullptr) {
-        hnsw_params.efSearch = static_cast<int>(ef_search > 0 ? ef_search : std::max<std::size_t>(k, 128));
-        params = &hnsw_params;
-    }
-    index_->search(1, query.data(), static_cast<faiss::Index::idx_t>(k), distances.data(), labels.data(), params);
+    // FAISS 1.7.3 ignores SearchParametersHNSW: the beam width is the index's efSearch (set once,
+    // see set_ef_search), and HNSW search widens it to k when k is larger.
+    index_->search(1, query.data(), static_cast<faiss::Index::idx_t>(k), distances.data(), labels.data());
     std::vector<DenseHit> out;
     out.reserve(k);
     for (std::size_t i = 0; i < k; ++i) {
@@ -160,6 +163,7 @@ std::optional<DenseIndex> DenseIndex::load(const std::string& path, std::int64_t
         log::warn("{}: FAISS index does not match its id map; rebuilding", path);
         return std::nullopt;
     }
+    d.set_ef_search(kDefaultEfSearch);
     return d;
 }
 

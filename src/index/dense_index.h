@@ -36,8 +36,12 @@ public:
 
     // Adds n vectors (row-major, dimension floats each) for the given chunk ids.
     void add(std::span<const std::int64_t> chunk_ids, std::span<const float> vectors);
-    // Top-k by inner product, best first. ef_search (HNSW) defaults to max(k, 128).
-    std::vector<DenseHit> search(std::span<const float> query, std::size_t k, std::size_t ef_search = 0) const;
+    // Top-k by inner product, best first; thread-safe.
+    std::vector<DenseHit> search(std::span<const float> query, std::size_t k) const;
+    // HNSW beam width at search time (default kDefaultEfSearch; the search uses max(ef, k)).
+    // Not thread-safe against concurrent searches.
+    void set_ef_search(std::size_t ef_search);
+    static constexpr std::size_t kDefaultEfSearch = 128;
 
     static std::optional<DenseIndex> load(const std::string& path, std::int64_t generation);
     void save(const std::string& path) const;
