@@ -39,17 +39,22 @@ CrossEncoder::CrossEncoder(const std::string& folder, const ModelOptions& option
     tokenizer_.set_truncation(std::nullopt);
 }
 
-std::vector<PairScore> CrossEncoder::score_pairs(std::span<const std::pair<std::string, std::string>> pairs) const {
+TokenizedPair CrossEncoder::tokenize(std::string_view query, std::string_view doc, bool& truncated) const {
     TruncationOptions truncation;
     truncation.max_length = max_length_;
     truncation.strategy = TruncationStrategy::LongestFirst;
+    Encoding encoding = tokenizer_.encode_pair(query, doc, truncation);
+    truncated = encoding.truncated;
+    return TokenizedPair{std::move(encoding.ids), std::move(encoding.type_ids)};
+}
+
+std::vector<PairScore> CrossEncoder::score_pairs(std::span<const std::pair<std::string, std::string>> pairs) const {
     std::vector<TokenizedPair> tokenized(pairs.size());
     std::vector<bool> truncated(pairs.size());
     for (std::size_t i = 0; i < pairs.size(); ++i) {
-        Encoding encoding = tokenizer_.encode_pair(pairs[i].first, pairs[i].second, truncation);
-        truncated[i] = encoding.truncated;
-        tokenized[i].input_ids = std::move(encoding.ids);
-        tokenized[i].token_type_ids = std::move(encoding.type_ids);
+        bool cut = false;
+        tokenized[i] = tokenize(pairs[i].first, pairs[i].second, cut);
+        truncated[i] = cut;
     }
     auto scores = score_tokenized(tokenized);
     for (std::size_t i = 0; i < scores.size(); ++i) scores[i].truncated = truncated[i];

@@ -24,6 +24,9 @@ public:
     std::string name() const override { return folder_; }
     Precision precision() const override { return model_->info().precision; }
 
+    // The ids the model is fed for a pair: the tokenizer's pair template with longest_first
+    // truncation at max_length(); `truncated` tells whether tokens were cut.
+    TokenizedPair tokenize(std::string_view query, std::string_view doc, bool& truncated) const;
     ScoreActivation activation() const noexcept { return activation_; }
     const Model& model() const noexcept { return *model_; }
 

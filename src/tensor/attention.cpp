@@ -1,14 +1,70 @@
 #include "tensor/attention.h"
 
+#include <oneapi/dnnl/dnnl.h>
 #include <omp.h>
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "tensor/kernels.h"
 
 namespace winnow {
+
+namespace {
+
+// Query rows per block: bounds the score buffer to kBlockRows x sequence length per thread.
+constexpr std::size_t kBlockRows = 64;
+
+// The keys visible from query i: [lo, hi).
+inline void visible_range(const AttentionShape& shape, std::size_t i, std::size_t len, std::size_t& lo,
+                          std::size_t& hi) noexcept {
+    lo = 0;
+    hi = len;
+    if (shape.window > 0) {
+        lo = i > shape.window ? i - shape.window : 0;
+        hi = std::min(len, i + shape.window + 1);
+    }
+    if (shape.causal) hi = std::min(hi, i + 1);
+}
+
+// One (sequence, query head): for each block of query rows, S = scale * Q K^T over the keys the
+// block can see, a masked row softmax, then O = S V. Both products are small row-major GEMMs on
+// strided views of the packed projections (oneDNN's sgemm, single-threaded inside our parallel
+// loop), so nothing is gathered or padded.
+void attend_one(const float* q, std::size_t q_stride, const float* k, std::size_t k_stride, const float* v,
+                std::size_t v_stride, std::size_t len, const AttentionShape& shape, float* scores, float* out,
+                std::size_t out_stride) noexcept {
+    const auto d = static_cast<dnnl_dim_t>(shape.head_dim);
+    for (std::size_t i0 = 0; i0 < len; i0 += kBlockRows) {
+        const std::size_t rows = std::min(kBlockRows, len - i0);
+        std::size_t block_lo = len, block_hi = 0;
+        for (std::size_t r = 0; r < rows; ++r) {
+            std::size_t lo, hi;
+            visible_range(shape, i0 + r, len, lo, hi);
+            block_lo = std::min(block_lo, lo);
+            block_hi = std::max(block_hi, hi);
+        }
+        const std::size_t n = block_hi - block_lo;
+        const auto m = static_cast<dnnl_dim_t>(rows);
+        const auto nn = static_cast<dnnl_dim_t>(n);
+        dnnl_sgemm('N', 'T', m, nn, d, shape.scale, q + i0 * q_stride, static_cast<dnnl_dim_t>(q_stride),
+                   k + block_lo * k_stride, static_cast<dnnl_dim_t>(k_stride), 0.0f, scores, nn);
+        for (std::size_t r = 0; r < rows; ++r) {
+            std::size_t lo, hi;
+            visible_range(shape, i0 + r, len, lo, hi);
+            float* s = scores + r * n;
+            softmax_inplace(s + (lo - block_lo), hi - lo);
+            std::fill(s, s + (lo - block_lo), 0.0f);
+            std::fill(s + (hi - block_lo), s + n, 0.0f);
+        }
+        dnnl_sgemm('N', 'N', m, d, nn, 1.0f, scores, nn, v + block_lo * v_stride, static_cast<dnnl_dim_t>(v_stride),
+                   0.0f, out + i0 * out_stride, static_cast<dnnl_dim_t>(out_stride));
+    }
+}
+
+}  // namespace
 
 void attention_varlen(HeadsView q, HeadsView k, HeadsView v, std::span<const std::uint32_t> cu_seqlens, float* out,
                       std::size_t out_stride, const AttentionShape& shape) {
@@ -16,15 +72,13 @@ void attention_varlen(HeadsView q, HeadsView k, HeadsView v, std::span<const std
     const std::size_t n_seqs = cu_seqlens.size() - 1;
     const std::size_t d = shape.head_dim;
     const std::size_t group = shape.n_heads / shape.n_kv_heads;
-    const std::size_t n_tasks = n_seqs * shape.n_heads;
     std::size_t max_len = 0;
     for (std::size_t s = 0; s < n_seqs; ++s) max_len = std::max<std::size_t>(max_len, cu_seqlens[s + 1] - cu_seqlens[s]);
+    const std::size_t n_tasks = n_seqs * shape.n_heads;
 
-#pragma omp parallel
+#pragma omp parallel if (n_tasks > 1)
     {
-        // Per thread: K transposed [d x L] for contiguous score rows, and one score row.
-        std::vector<float> keys_t(d * max_len);
-        std::vector<float> scores(max_len);
+        std::vector<float> scores(kBlockRows * max_len);
 #pragma omp for schedule(dynamic, 1)
         for (std::size_t task = 0; task < n_tasks; ++task) {
             const std::size_t s = task / shape.n_heads;
@@ -32,38 +86,9 @@ void attention_varlen(HeadsView q, HeadsView k, HeadsView v, std::span<const std
             const std::size_t kv_h = h / group;
             const std::size_t begin = cu_seqlens[s];
             const std::size_t len = cu_seqlens[s + 1] - begin;
-            for (std::size_t j = 0; j < len; ++j) {
-                const float* key = k.data + (begin + j) * k.stride + kv_h * d;
-                for (std::size_t c = 0; c < d; ++c) keys_t[c * len + j] = key[c];
-            }
-            for (std::size_t i = 0; i < len; ++i) {
-                std::size_t lo = 0;
-                std::size_t hi = len;
-                if (shape.window > 0) {
-                    lo = i > shape.window ? i - shape.window : 0;
-                    hi = std::min(len, i + shape.window + 1);
-                }
-                if (shape.causal) hi = std::min(hi, i + 1);
-                const std::size_t n = hi - lo;
-                float* score = scores.data();
-                std::fill(score, score + n, 0.0f);
-                const float* query = q.data + (begin + i) * q.stride + h * d;
-                for (std::size_t c = 0; c < d; ++c) {
-                    const float qc = query[c] * shape.scale;
-                    const float* kt = keys_t.data() + c * len + lo;
-#pragma omp simd
-                    for (std::size_t j = 0; j < n; ++j) score[j] += qc * kt[j];
-                }
-                softmax_inplace(score, n);
-                float* o = out + (begin + i) * out_stride + h * d;
-                std::fill(o, o + d, 0.0f);
-                for (std::size_t j = 0; j < n; ++j) {
-                    const float p = score[j];
-                    const float* value = v.data + (begin + lo + j) * v.stride + kv_h * d;
-#pragma omp simd
-                    for (std::size_t c = 0; c < d; ++c) o[c] += p * value[c];
-                }
-            }
+            attend_one(q.data + begin * q.stride + h * d, q.stride, k.data + begin * k.stride + kv_h * d, k.stride,
+                       v.data + begin * v.stride + kv_h * d, v.stride, len, shape, scores.data(),
+                       out + begin * out_stride + h * d, out_stride);
         }
     }
 }
@@ -90,7 +115,7 @@ void RopeTable::apply(float* x, std::size_t stride, std::size_t n_heads,
     if (cu_seqlens.size() < 2) return;
     const std::size_t half = head_dim_ / 2;
     const std::size_t n_seqs = cu_seqlens.size() - 1;
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(dynamic, 1) if (n_seqs > 1)
     for (std::size_t s = 0; s < n_seqs; ++s) {
         for (std::size_t t = cu_seqlens[s]; t < cu_seqlens[s + 1]; ++t) {
             const std::size_t pos = t - cu_seqlens[s];

@@ -2,8 +2,13 @@
 
 #include <omp.h>
 
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace winnow {
 
@@ -108,18 +113,65 @@ void add_inplace(float* x, const float* y, std::size_t n) noexcept {
     for (std::size_t i = 0; i < n; ++i) x[i] += y[i];
 }
 
+#if defined(__AVX512F__)
+namespace {
+// fast_exp on 16 lanes (same reduction and polynomial).
+inline __m512 exp_avx512(__m512 x) noexcept {
+    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.3f)), _mm512_set1_ps(88.7f));
+    const __m512 n = _mm512_roundscale_ps(_mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504088896341f), _mm512_set1_ps(0.5f)),
+                                          _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fmadd_ps(n, _mm512_set1_ps(2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    p = _mm512_fmadd_ps(_mm512_mul_ps(p, r), r, _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    const __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
+    return _mm512_mul_ps(p, _mm512_castsi512_ps(e));
+}
+inline __mmask16 tail_mask(std::size_t remaining) noexcept {
+    return remaining >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << remaining) - 1u);
+}
+}  // namespace
+
+void softmax_inplace(float* x, std::size_t n) noexcept {
+    if (n == 0) return;
+    const __m512 lowest = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+    __m512 vmax = lowest;
+    for (std::size_t i = 0; i < n; i += 16) {
+        vmax = _mm512_max_ps(vmax, _mm512_mask_loadu_ps(lowest, tail_mask(n - i), x + i));
+    }
+    const __m512 max_value = _mm512_set1_ps(_mm512_reduce_max_ps(vmax));
+    __m512 vsum = _mm512_setzero_ps();
+    for (std::size_t i = 0; i < n; i += 16) {
+        const __mmask16 m = tail_mask(n - i);
+        const __m512 e = exp_avx512(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), max_value));
+        _mm512_mask_storeu_ps(x + i, m, e);
+        vsum = _mm512_add_ps(vsum, _mm512_maskz_mov_ps(m, e));
+    }
+    const __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(vsum));
+    for (std::size_t i = 0; i < n; i += 16) {
+        const __mmask16 m = tail_mask(n - i);
+        _mm512_mask_storeu_ps(x + i, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + i), inv));
+    }
+}
+#else
 void softmax_inplace(float* x, std::size_t n) noexcept {
     if (n == 0) return;
     float max_value = x[0];
     for (std::size_t i = 1; i < n; ++i) max_value = std::max(max_value, x[i]);
     float sum = 0.0f;
     for (std::size_t i = 0; i < n; ++i) {
-        x[i] = std::exp(x[i] - max_value);
+        x[i] = fast_exp(x[i] - max_value);
         sum += x[i];
     }
     const float inv = 1.0f / sum;
     for (std::size_t i = 0; i < n; ++i) x[i] *= inv;
 }
+#endif
 
 void gated_activation(const float* x, float* out, std::size_t rows, std::size_t cols, Activation activation) noexcept {
 #pragma omp parallel for schedule(static) if (rows * cols >= kParallelMin)

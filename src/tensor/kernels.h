@@ -3,6 +3,7 @@
 // with ScopedThreads). No checks here: callers validate shapes once at load.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 
 namespace winnow {
@@ -22,6 +23,27 @@ private:
 };
 
 float activate(Activation activation, float x) noexcept;
+
+// e^x in f32 for x <= 88.7, within 2 ulp of std::exp, written so loops over it vectorize
+// (softmax). Range reduction x = n ln2 + r, |r| <= ln2/2, then a degree-6 polynomial for e^r
+// (the Cephes expf coefficients); inputs below -87.3 give ~1e-38 instead of 0.
+inline float fast_exp(float x) noexcept {
+    x = std::min(std::max(x, -87.3f), 88.7f);
+    const float t = x * 1.44269504088896341f + 0.5f;
+    int n = static_cast<int>(t);
+    n -= static_cast<float>(n) > t ? 1 : 0;  // floor, branch-free so the loops vectorize
+    const float nf = static_cast<float>(n);
+    const float r = x - nf * 0.693359375f + nf * 2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    const auto bits = static_cast<unsigned>(n + 127) << 23;
+    return p * __builtin_bit_cast(float, bits);
+}
 
 // x[r, :] = act(x[r, :] + bias) for every row; bias may be null.
 void bias_activation(float* x, std::size_t rows, std::size_t cols, const float* bias, Activation activation) noexcept;
