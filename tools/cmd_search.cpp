@@ -6,6 +6,7 @@
 
 #include "cli_io.h"
 #include "command.h"
+#include "pipeline_output.h"
 #include "winnow/embedder.h"
 #include "winnow/error.h"
 #include "winnow/index.h"
@@ -27,6 +28,8 @@ struct SearchArgs {
     std::size_t k_lexical = 0;
     std::size_t k_dense = 0;
     std::string embed_model;
+    std::string pipeline;                // --pipeline: first stage > rerank > cutoff (issue 7)
+    std::vector<std::string> overrides;  // --set [stage.]key=value
 };
 
 std::string one_line(std::string_view text, std::size_t max_chars) {
@@ -62,7 +65,18 @@ void print_hits(const std::vector<SearchHit>& hits, const SearchArgs& a, const I
     if (!a.json && hits.empty()) std::printf("no results\n");
 }
 
+// --pipeline: the two-stage pipeline; --explain then shows each result's first-stage rank and
+// score, rerank score, and why it was kept or cut (cut candidates listed too).
+int run_pipeline_search(const SearchArgs& a) {
+    PipelineSpec spec = PipelineSpec::parse(a.pipeline);
+    for (const auto& o : a.overrides) spec.apply_override(o);
+    const PipelineResult result = Pipeline::open_index(a.index, spec).run(a.query);
+    print_result(result, a.explain, a.json);
+    return 0;
+}
+
 int run_search(const SearchArgs& a) {
+    if (!a.pipeline.empty()) return run_pipeline_search(a);
     SearchOptions options;
     options.first_stage = parse_first_stage_kind(a.first_stage);
     options.k = a.k;
@@ -105,6 +119,10 @@ CommandRegistrar registrar("search", [](CLI::App& app) {
     sub->add_option("--k-lexical", a->k_lexical, "Hybrid: BM25 candidates (default max(k,100))");
     sub->add_option("--k-dense", a->k_dense, "Hybrid: dense candidates (default max(k,100))");
     sub->add_option("--embed-model", a->embed_model, "Embedding model (default: the one the index was built with)");
+    sub->add_option("--pipeline", a->pipeline,
+                    "Pipeline spec, e.g. 'bm25(k=100) > rerank(model=BAAI/bge-reranker-base, top_n=10)'; with "
+                    "--explain, why each result was kept or cut");
+    sub->add_option("--set", a->overrides, "Pipeline override: [stage.]key=value (repeatable)");
     return [a]() { return run_search(*a); };
 });
 

@@ -274,6 +274,26 @@ TEST_F(DemoIndex, CliAskStreamsFromAnLlmAndPrintsSources) {
     EXPECT_EQ(run(kWinnow + " ask --index " + *index_dir_ + " --pipeline 'bm25(k=x)' q").first, 2);
 }
 
+TEST_F(DemoIndex, CliSearchWithPipelineAndExplain) {
+    const std::string base = kWinnow + " search --index " + *index_dir_ + " --query 'approval thresholds' ";
+    auto [rc, out] = run(base + "--pipeline 'bm25(k=8) > rerank(model=" + kCe + ", top_n=2)' --json --explain");
+    ASSERT_EQ(rc, 0) << out;
+    std::istringstream lines(out);
+    std::size_t kept = 0, cut = 0;
+    for (std::string line; std::getline(lines, line);) {
+        Json j = Json::parse(line);
+        EXPECT_TRUE(j.contains("first_stage") && j.contains("rerank") && j.contains("reason"));
+        (j["rank"].is_null() ? cut : kept) += 1;
+    }
+    EXPECT_EQ(kept, 2u);
+    EXPECT_EQ(cut, 6u);
+    auto [rc2, text] = run(base + "--pipeline 'bm25(k=8)' --set cutoff.top_n=3 --explain");
+    ASSERT_EQ(rc2, 0);
+    EXPECT_NE(text.find("pipeline: bm25(k=8) > cutoff(top_n=3)"), std::string::npos) << text;
+    EXPECT_NE(text.find("cut: below top_n=3"), std::string::npos) << text;
+    EXPECT_EQ(run(base + "--pipeline 'bm25 > nonsense'").first, 2);
+}
+
 TEST_F(DemoIndex, CliDemoRunsTheFourQuestions) {
     const std::string idx = (*root_ / "demo-index").string();
     auto [rc, out] = run(kWinnow + " demo --json --data " + kDemo + " --index-dir " + idx + " --model " + kCe);
