@@ -119,7 +119,7 @@ public:
         double staged = 0.0;
         for (const auto& t : r.timings) {
             staged += t.ms;
-            if (t.stage == first_name_) {
+            if (t.stage == "first_stage" || t.stage == first_name_) {
                 out.first_stage_ms += t.ms;
             } else if (t.stage == "rerank" || t.stage == "ltr" || t.stage == r.scorer) {
                 out.rerank_ms += t.ms;

@@ -186,12 +186,13 @@ std::string svg_line_chart(const std::string& title, const std::string& x_label,
     return o.str();
 }
 
-std::string svg_delta_chart(const std::string& title, const std::string& y_label, std::vector<double> values) {
+std::string svg_delta_chart(const std::string& title, const std::string& y_label, std::vector<double> values,
+                            const std::string& subtitle) {
     constexpr double kW = 560;
     constexpr double kH = 300;
     constexpr double kLeft = 64;
     constexpr double kRight = 20;
-    constexpr double kTop = 36;
+    constexpr double kTop = 46;
     constexpr double kBottom = 44;
     const double plot_w = kW - kLeft - kRight;
     const double plot_h = kH - kTop - kBottom;
@@ -216,6 +217,10 @@ std::string svg_delta_chart(const std::string& title, const std::string& y_label
     o << fmt::format(R"(<title>{}</title><rect width="100%" height="100%" fill="#fff"/>)", html_escape(title));
     o << fmt::format(R"(<text x="{}" y="22" font-size="15" font-weight="600" text-anchor="middle">{}</text>)",
                      kLeft + plot_w / 2, html_escape(title));
+    if (!subtitle.empty()) {
+        o << fmt::format(R"(<text x="{}" y="38" font-size="11" fill="#555" text-anchor="middle">{}</text>)",
+                         kLeft + plot_w / 2, html_escape(subtitle));
+    }
     std::vector<double> all_ticks;
     for (double t : ticks) {
         if (t <= y_top + 1e-12) all_ticks.push_back(t);
@@ -481,7 +486,8 @@ tr.oracle td{color:#666;font-style:italic}tr.reranked td{font-weight:600}.charts
         if (c.ndcg_deltas.empty() || c.k != s.ks.back()) continue;
         std::vector<double> d;
         for (const auto& [qid, v] : c.ndcg_deltas) d.push_back(v);
-        o << svg_delta_chart(fmt::format("Per-query nDCG@10: {} minus {}", c.label_b, c.label_a), "delta nDCG@10", d);
+        o << svg_delta_chart(fmt::format("Per-query nDCG@10 difference (k={})", c.k), "delta nDCG@10", d,
+                             fmt::format("{} minus {}", c.label_b, c.label_a));
     }
     o << "</div>";
 

@@ -59,7 +59,8 @@ std::string svg_line_chart(const std::string& title, const std::string& x_label,
                            const std::vector<double>& x, const std::vector<ChartSeries>& series, bool log_x,
                            double y_max);
 // A bar chart of values sorted descending (per-query deltas), zero line, labelled axes.
-std::string svg_delta_chart(const std::string& title, const std::string& y_label, std::vector<double> values);
+std::string svg_delta_chart(const std::string& title, const std::string& y_label, std::vector<double> values,
+                            const std::string& subtitle = {});
 
 // "Nice" axis ticks from 0 to at least max (1, 2, 2.5 or 5 times a power of ten).
 std::vector<double> nice_ticks(double max, int target = 5);

@@ -168,6 +168,10 @@ SweepResult run_sweep(Ranker& ranker, const std::vector<Query>& queries, const Q
             row.k = k;
             row.stage = Stage::Reranked;
             row.eval = evaluate(final_run, qrels, measures, options.eval);
+            // recall_k is the first stage's in every row: the ceiling the reranker works under.
+            const SweepRow& first_row = result.rows.back();
+            row.eval.mean[0] = first_row.eval.mean[0];
+            for (auto& [qid, values] : row.eval.per_query) values[0] = first_row.eval.per_query.at(qid)[0];
             row.latency_ms["first_stage"] = summarize_latency(first_ms);
             row.latency_ms["rerank"] = summarize_latency(rerank_ms);
             row.latency_ms["cutoff"] = summarize_latency(cutoff_ms);

@@ -77,7 +77,8 @@ std::string_view stage_name(Stage stage) noexcept;  // "first", "reranked", "ora
 struct SweepRow {
     std::size_t k = 0;
     Stage stage = Stage::First;
-    EvalResult eval;                                   // the measures of this row, with per-query values
+    EvalResult eval;  // the measures of this row, with per-query values; the first, recall_<k>, is
+                      // always the first stage's (the ceiling), also in reranked and oracle rows
     std::map<std::string, LatencySummary> latency_ms;  // "first_stage", "rerank", "cutoff", "total"
     std::size_t pairs_scored = 0;                      // total over the queries
     double mean_list_length = 0.0;                     // documents per query in this row's list

@@ -72,7 +72,7 @@ TEST(Report, TableAndHtml) {
     EXPECT_NE(html.find("<polyline"), std::string::npos);
     EXPECT_NE(html.find("recall@k (first stage)"), std::string::npos);
     EXPECT_NE(html.find("rerank p95"), std::string::npos);
-    EXPECT_NE(html.find("Per-query nDCG@10"), std::string::npos);
+    EXPECT_NE(html.find("Per-query nDCG@10 difference (k=20)"), std::string::npos);
     EXPECT_EQ(html.find("<script"), std::string::npos);  // self-contained, no scripts
     EXPECT_EQ(html.find("http://"), html.find("http://www.w3.org/2000/svg"));
     auto first_only = toy_report(false);

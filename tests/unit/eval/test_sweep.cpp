@@ -69,6 +69,8 @@ TEST(Sweep, RerankedRowsCountPairsAndLatency) {
     EXPECT_DOUBLE_EQ(row->eval.value("recip_rank"), (1.0 / 3.0) / 2.0);
     EXPECT_DOUBLE_EQ(row->latency_ms.at("total").p95, 12.0);
     EXPECT_DOUBLE_EQ(row->latency_ms.at("rerank").p50, 2.0);
+    // The final list keeps 3 documents, but recall_10 stays the first stage's ceiling.
+    EXPECT_DOUBLE_EQ(row->eval.value("recall_10"), r.find(10, Stage::First)->eval.value("recall_10"));
 }
 
 TEST(Sweep, RunEntriesKeepOrderForTrecEval) {
