@@ -37,6 +37,9 @@ std::string default_index_dir() {
 }
 
 CommandRegistrar registrar("demo", [](CLI::App& app) {
+    // The ingest plug-ins (HTML/PDF readers for `winnow index --format files`, the token-aware
+    // "structured" chunker for `--chunker`) are registered here, at CLI start-up, for every command.
+    retrieval::register_ingest_plugins();
     auto* sub = app.add_subcommand("demo", "Index the embedded demo handbook and run the four classic questions "
                                            "through the pipeline, with explanations");
     auto a = std::make_shared<DemoArgs>();
