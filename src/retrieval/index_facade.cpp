@@ -54,11 +54,21 @@ std::size_t parse_size_param(std::string_view params, std::string_view key, std:
     return fallback;
 }
 
+// True when the text opens with a Markdown heading holding the title (the title came from it):
+// then prefixing the title would only repeat it.
+bool title_heads_text(const IndexDocument& doc) {
+    const auto first = doc.text.find_first_not_of(" \t\r\n");
+    if (first == std::string::npos || doc.text[first] != '#') return false;
+    const auto eol = doc.text.find('\n', first);
+    return doc.text.substr(first, eol == std::string::npos ? std::string::npos : eol - first).find(doc.title) !=
+           std::string::npos;
+}
+
 std::vector<ChunkText> document_chunker(const IndexDocument& doc) {
     ChunkText c;
     c.begin = 0;
     c.end = static_cast<std::uint32_t>(doc.text.size());
-    if (doc.title.empty()) {
+    if (doc.title.empty() || title_heads_text(doc)) {
         c.text = doc.text;
     } else if (doc.text.empty()) {
         c.text = doc.title;

@@ -176,6 +176,11 @@ TEST(IndexFacade, ParagraphChunkerAndCustomChunks) {
     ASSERT_EQ(b.size(), 1u);
     EXPECT_EQ(b[0].doc_id, "q");
     EXPECT_EQ(b[0].begin, 6u);
+    // A Markdown file's title comes from its heading: not repeated in front of it.
+    const auto md = make_chunker("document")(IndexDocument{"m", "Head", "# Head\n\nbody", "{}", ""});
+    ASSERT_EQ(md.size(), 1u);
+    EXPECT_EQ(md[0].text, "# Head\n\nbody");
+    EXPECT_EQ(make_chunker("document")(IndexDocument{"t", "T", "body", "{}", ""})[0].text, "T body");
     EXPECT_THROW(make_chunker("nosuch"), Error);
     EXPECT_THROW(make_chunker("paragraph(max_chars=0)"), Error);
 }
