@@ -33,6 +33,7 @@ struct ServerOptions {
     std::string pipeline;                  // default pipeline spec for /v1/search and /v1/ask
     std::string labels_path;               // qrels file the web UI's labels append to
     bool pretokenize = true;               // tokenize pairs in the HTTP threads (exact token budget)
+    bool cross_request_batching = true;    // false: each model batch holds one request's items only
 };
 
 // Reads API keys from a file: one per line; blank lines and lines starting with '#' ignored.

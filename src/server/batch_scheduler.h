@@ -36,6 +36,7 @@ struct SchedulerOptions {
     std::size_t token_budget = 8192;      // tokens per batch (a single larger unit still runs alone)
     std::size_t max_batch_units = 256;    // units per batch
     std::size_t max_queue_units = 4096;   // units waiting; beyond this submit() throws Overloaded
+    bool merge_requests = true;           // false: one request per batch (the baseline batching beats)
 };
 
 // What the worker reports after each batch (for metrics).
@@ -237,6 +238,7 @@ private:
                 } else {
                     ++it;
                 }
+                if (!options_.merge_requests && !batch.empty()) break;
             }
             queued_units_ -= batch.size();
             lock.unlock();

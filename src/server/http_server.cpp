@@ -19,7 +19,10 @@
 #include "server/batch_scheduler.h"
 #include "server/metrics.h"
 #include "server/requests.h"
+#include "llm/chat_client.h"
+#include "server/qrels_writer.h"
 #include "server/ui_page.h"
+#include "winnow/pipeline.h"
 #include "winnow/server.h"
 
 namespace winnow {
@@ -115,6 +118,31 @@ std::string cut_utf8(const std::string& text, std::size_t max_bytes) {
     return text.substr(0, end);
 }
 
+// Byte length of the first `n_code_points` code points of UTF-8 `text` (tokenizer offsets count
+// code points).
+std::size_t utf8_prefix_bytes(const std::string& text, std::size_t n_code_points) {
+    std::size_t i = 0;
+    for (std::size_t cp = 0; i < text.size() && cp < n_code_points; ++cp) {
+        ++i;
+        while (i < text.size() && (static_cast<unsigned char>(text[i]) & 0xC0) == 0x80) ++i;
+    }
+    return i;
+}
+
+// The tokenizer of a model, when it can be used in the HTTP threads; nullptr otherwise.
+const Tokenizer* usable_tokenizer(const auto& model, bool want, bool pair) {
+    if (!want || !model) return nullptr;
+    try {
+        const Tokenizer& tok = model->tokenizer();
+        // Pre-tokenized pairs only for encoders whose post-processor builds the pair ([CLS] a [SEP] b
+        // [SEP]); LLM rerankers format their own prompt, so they get text.
+        if (pair && tok.num_special_tokens(true) == 0) return nullptr;
+        return &tok;
+    } catch (const Error&) {
+        return nullptr;
+    }
+}
+
 void l2_normalize(std::vector<float>& v) {
     double sum = 0.0;
     for (float x : v) sum += double(x) * x;
@@ -135,6 +163,12 @@ struct EmbedUnit {
     std::string text;
 };
 
+// Per connection thread: when the current request started and whether it is counted already.
+// Metrics are recorded before the response is written, so a client that reads /metrics right
+// after an answer sees it counted.
+thread_local Clock::time_point t_request_start{};
+thread_local bool t_recorded = false;
+
 using RerankScheduler = srv::BatchScheduler<RerankUnit, PairScore>;
 using EmbedScheduler = srv::BatchScheduler<EmbedUnit, std::vector<float>>;
 
@@ -151,6 +185,10 @@ struct Server::Impl {
     std::unique_ptr<RerankScheduler> rerank_queue;
     std::unique_ptr<EmbedScheduler> embed_queue;
     std::atomic<bool> rerank_pretokenized{false};
+    const Tokenizer* rerank_tokenizer = nullptr;  // set when pairs are tokenized in the HTTP threads
+    const Tokenizer* embed_tokenizer = nullptr;   // set when inputs are counted with the model's tokenizer
+    std::unique_ptr<Pipeline> pipeline;      // over --index; null without one
+    std::unique_ptr<srv::QrelsWriter> labels;  // the web UI's judgments
     int bound_port = -1;
     std::atomic<bool> stop_requested{false};
     std::mutex run_mutex;
@@ -164,6 +202,7 @@ struct Server::Impl {
         so.token_budget = options.batch_token_budget;
         so.max_batch_units = options.max_batch_items;
         so.max_queue_units = options.max_queue_items;
+        so.merge_requests = options.cross_request_batching;
         if (reranker) {
             rerank_queue = std::make_unique<RerankScheduler>(
                 so, [this](std::uint64_t, const std::vector<const RerankUnit*>& units) { return run_rerank(units); },
@@ -183,6 +222,18 @@ struct Server::Impl {
             metrics.add_gauge("winnow_queue_depth", "Items waiting for a model batch.", "model=\"embed\"",
                               [this] { return double(embed_queue->queued_units()); });
         }
+        if (!options.index_dir.empty()) {
+            std::string spec = options.pipeline;
+            if (spec.empty()) spec = reranker ? "bm25(k=100) > rerank > cutoff(top_n=10)" : "bm25(k=10)";
+            pipeline = std::make_unique<Pipeline>(Pipeline::open_index(options.index_dir, PipelineSpec::parse(spec)));
+            // Rerank stages score with the server's model instead of loading their own copy.
+            if (reranker) pipeline->set_scorer(make_cross_encoder_scorer(reranker));
+            labels = std::make_unique<srv::QrelsWriter>(
+                options.labels_path.empty() ? options.index_dir + "/labels.qrels" : options.labels_path);
+        }
+        rerank_tokenizer = usable_tokenizer(reranker, options.pretokenize, true);
+        rerank_pretokenized.store(rerank_tokenizer != nullptr);
+        embed_tokenizer = usable_tokenizer(embedder, options.pretokenize, false);
         setup_routes();
     }
 
@@ -259,13 +310,37 @@ struct Server::Impl {
         units.reserve(r.documents.size());
         costs.reserve(r.documents.size());
         std::size_t total = 0;
+        const Tokenizer* tok = rerank_pretokenized.load() ? rerank_tokenizer : nullptr;
+        TruncationOptions truncation;
+        truncation.max_length = max_length;
+        truncation.strategy = TruncationStrategy::LongestFirst;
         for (std::size_t i = 0; i < r.documents.size(); ++i) {
             RerankUnit u;
             u.query = query;
-            u.doc = r.max_tokens_per_doc > 0 ? cut_utf8(r.documents[i], r.max_tokens_per_doc * 4) : r.documents[i];
-            u.truncated = u.doc.size() < r.documents[i].size();
-            u.n_tokens = estimate_tokens(query->size() + u.doc.size());
-            if (max_length > 0 && u.n_tokens > max_length) u.n_tokens = static_cast<std::uint32_t>(max_length);
+            if (tok) {
+                u.doc = r.documents[i];
+                if (r.max_tokens_per_doc > 0) {
+                    const Encoding alone = tok->encode(u.doc, false);
+                    if (alone.size() > r.max_tokens_per_doc) {
+                        u.doc.resize(utf8_prefix_bytes(u.doc, alone.offsets[r.max_tokens_per_doc - 1].second));
+                        u.truncated = true;
+                    }
+                }
+                Encoding e = max_length > 0 ? tok->encode_pair(*query, u.doc, truncation) : tok->encode_pair(*query, u.doc);
+                WINNOW_CHECK(r.truncate || !e.truncated, Errc::TooLarge,
+                             "field 'texts[{}]': the input is longer than the model's {} tokens and 'truncate' is "
+                             "false", i, max_length);
+                u.truncated = u.truncated || e.truncated;
+                u.n_tokens = static_cast<std::uint32_t>(e.ids.size());
+                u.tokens.input_ids = std::move(e.ids);
+                u.tokens.token_type_ids = std::move(e.type_ids);
+            } else {
+                u.doc = r.max_tokens_per_doc > 0 ? cut_utf8(r.documents[i], r.max_tokens_per_doc * 4)
+                                                 : r.documents[i];
+                u.truncated = u.doc.size() < r.documents[i].size();
+                u.n_tokens = estimate_tokens(query->size() + u.doc.size());
+                if (max_length > 0 && u.n_tokens > max_length) u.n_tokens = static_cast<std::uint32_t>(max_length);
+            }
             total += u.n_tokens;
             costs.push_back(u.n_tokens);
             units.push_back(std::move(u));
@@ -346,7 +421,16 @@ struct Server::Impl {
         units.reserve(r.inputs.size());
         tokens = 0;
         for (std::size_t i = 0; i < r.inputs.size(); ++i) {
-            std::uint32_t cost = estimate_tokens(r.inputs[i].size());
+            std::uint32_t cost = 0;
+            if (embed_tokenizer) {
+                const Encoding e = embed_tokenizer->encode(r.inputs[i], true);
+                cost = static_cast<std::uint32_t>(e.size());
+                WINNOW_CHECK(r.truncate || r.dialect == srv::EmbedDialect::OpenAI || (!e.truncated && (max_length == 0 || cost <= max_length)),
+                             Errc::TooLarge, "field 'inputs[{}]': {} tokens, over the model's {}, and 'truncate' is false",
+                             i, cost, max_length);
+            } else {
+                cost = estimate_tokens(r.inputs[i].size());
+            }
             if (max_length > 0 && cost > max_length) {
                 WINNOW_CHECK(r.truncate || r.dialect == srv::EmbedDialect::OpenAI, Errc::TooLarge,
                              "field 'inputs[{}]': about {} tokens, over the model's {}, and 'truncate' is false", i,
@@ -398,6 +482,147 @@ struct Server::Impl {
         write_json(res, Json(vectors));
     }
 
+    // --- search, ask, labels over --index --------------------------------------------------------
+    PipelineResult run_search(const srv::SearchRequest& r) {
+        WINNOW_CHECK(pipeline, Errc::NotFound, "no index loaded (start the server with --index)");
+        std::map<std::string, std::string> overrides;
+        if (!r.pipeline.empty()) {
+            // A per-request spec applies as overrides of the server's spec: every stage.key=value
+            // in it replaces or adds that setting.
+            PipelineSpec spec;
+            try {
+                spec = PipelineSpec::parse(r.pipeline);
+            } catch (const Error& e) {
+                WINNOW_THROW(Errc::InvalidArgument, "field 'pipeline': {}", e.what());
+            }
+            for (const auto& stage : spec.stages) {
+                for (const auto& [key, value] : stage.params) overrides[stage.name + "." + key] = value;
+            }
+        }
+        if (r.k > 0) overrides["k"] = std::to_string(r.k);
+        if (r.top_n > 0) overrides["cutoff.top_n"] = std::to_string(r.top_n);
+        return pipeline->run(r.query, overrides);
+    }
+
+    static Json hit_json(const PipelineHit& h, std::size_t rank) {
+        Json j{{"rank", rank},
+               {"doc_id", h.candidate.doc_id},
+               {"chunk_id", h.candidate.chunk_id},
+               {"title", h.candidate.title},
+               {"source", h.candidate.source},
+               {"text", h.candidate.text},
+               {"score", h.rerank_score ? *h.rerank_score : h.first_stage_score},
+               {"first_stage", {{"rank", h.first_stage_rank}, {"score", h.first_stage_score}}}};
+        if (h.rerank_score) {
+            j["rerank"] = {{"score", *h.rerank_score}, {"raw_score", h.rerank_raw.value_or(0.0f)},
+                           {"truncated", h.truncated}};
+        }
+        j["decision"] = std::string(decision_name(h.decision));
+        return j;
+    }
+
+    Json search_json(const PipelineResult& result, bool include_first_stage) {
+        Json hits = Json::array();
+        for (std::size_t i = 0; i < result.hits.size(); ++i) hits.push_back(hit_json(result.hits[i], i + 1));
+        Json timings = Json::object();
+        for (const auto& t : result.timings) timings[t.stage] = t.ms;
+        Json out{{"query", result.query},     {"pipeline", result.spec},        {"results", std::move(hits)},
+                 {"n_candidates", result.n_candidates}, {"n_reranked", result.n_reranked},
+                 {"n_truncated", result.n_truncated},   {"timings_ms", std::move(timings)}};
+        if (include_first_stage) {
+            std::vector<const PipelineHit*> all;
+            for (const auto& h : result.hits) all.push_back(&h);
+            for (const auto& h : result.cut) all.push_back(&h);
+            std::sort(all.begin(), all.end(),
+                      [](const PipelineHit* a, const PipelineHit* b) { return a->first_stage_rank < b->first_stage_rank; });
+            Json first = Json::array();
+            for (const auto* h : all) {
+                Json j = hit_json(*h, h->first_stage_rank);
+                j["score"] = h->first_stage_score;
+                first.push_back(std::move(j));
+            }
+            out["first_stage"] = std::move(first);
+        }
+        if (result.n_truncated > 0) metrics.add_truncations("rerank", result.n_truncated);
+        return out;
+    }
+
+    void handle_search(const httplib::Request& req, httplib::Response& res) {
+        const Json body = srv::parse_request_body(req.body);
+        const auto r = srv::parse_search_request(body, limits);
+        write_json(res, search_json(run_search(r), r.include_first_stage));
+    }
+
+    static std::string sse(std::string_view event, const Json& data) {
+        return fmt::format("event: {}\ndata: {}\n\n", event, dump(data));
+    }
+
+    void handle_ask(const httplib::Request& req, httplib::Response& res) {
+        const Json body = srv::parse_request_body(req.body);
+        const auto r = srv::parse_search_request(body, limits);
+        const PipelineResult result = run_search(r);
+        const PipelineConfig config = PipelineConfig::from_spec(PipelineSpec::parse(result.spec));
+        const PackedContext packed = pack_context(r.query, result.hits, config.pack, pipeline->token_counter(config));
+        Json sources = Json::array();
+        for (const auto& s : packed.sources) {
+            sources.push_back({{"n", s.n}, {"doc_id", s.doc_id}, {"title", s.title}, {"source", s.source},
+                               {"begin", s.begin}, {"end", s.end}});
+        }
+        const llm::ChatOptions chat = llm::options_from_env();
+        const bool have_llm = !chat.url.empty();
+        std::vector<llm::ChatMessage> messages{{"system", packed.system}, {"user", packed.user}};
+        if (!r.stream) {
+            Json out = search_json(result, false);
+            out["sources"] = sources;
+            out["context"] = packed.context;
+            if (have_llm) {
+                const auto answer = llm::ChatClient(chat).complete(messages);
+                out["answer"] = answer.content;
+                out["llm_model"] = answer.model;
+            } else {
+                out["answer"] = nullptr;
+                out["note"] = "no LLM configured (set WINNOW_LLM_URL and WINNOW_LLM_MODEL); returning the context";
+            }
+            write_json(res, out);
+            return;
+        }
+        // Server-sent events: sources first, then answer deltas, then done (or error).
+        auto head = std::make_shared<std::string>(sse("sources", Json{{"sources", sources}, {"context", packed.context}}));
+        res.set_header("Cache-Control", "no-cache");
+        res.set_chunked_content_provider(
+            "text/event-stream",
+            [head, messages, chat, have_llm](std::size_t, httplib::DataSink& sink) {
+                if (!sink.write(head->data(), head->size())) return false;
+                if (have_llm) {
+                    try {
+                        const auto answer = llm::ChatClient(chat).stream(messages, [&](std::string_view delta) {
+                            const std::string e = sse("delta", Json{{"content", std::string(delta)}});
+                            return sink.write(e.data(), e.size());
+                        });
+                        const std::string done = sse("done", Json{{"finish_reason", answer.finish_reason}});
+                        sink.write(done.data(), done.size());
+                    } catch (const Error& e) {
+                        const std::string err = sse("error", Json{{"type", errc_name(e.code())}, {"message", e.what()}});
+                        sink.write(err.data(), err.size());
+                    }
+                } else {
+                    const std::string done = sse("done", Json{{"finish_reason", "no_llm"}});
+                    sink.write(done.data(), done.size());
+                }
+                sink.done();
+                return true;
+            });
+    }
+
+    void handle_label(const httplib::Request& req, httplib::Response& res) {
+        WINNOW_CHECK(labels, Errc::NotFound, "no index loaded (start the server with --index) to label against");
+        const Json body = srv::parse_request_body(req.body);
+        const auto r = srv::parse_label_request(body, limits);
+        const std::string qid = labels->append(r.query_id, r.query, r.doc_id, r.relevance);
+        write_json(res, Json{{"query_id", qid}, {"doc_id", r.doc_id}, {"relevance", r.relevance},
+                             {"qrels", labels->path()}});
+    }
+
     // --- info routes ----------------------------------------------------------------------------
     void handle_health(httplib::Response& res) {
         Json models = Json::object();
@@ -434,6 +659,15 @@ struct Server::Impl {
 
     using Handler = std::function<void(const httplib::Request&, httplib::Response&)>;
 
+    void record(const httplib::Request& req, int status) {
+        if (t_recorded) return;
+        t_recorded = true;
+        const double seconds = t_request_start == Clock::time_point{}
+                                   ? 0.0
+                                   : std::chrono::duration<double>(Clock::now() - t_request_start).count();
+        metrics.observe_request(route_label(req.path), status, seconds);
+    }
+
     httplib::Server::Handler wrap(Handler fn) {
         return [this, fn = std::move(fn)](const httplib::Request& req, httplib::Response& res) {
             try {
@@ -454,6 +688,7 @@ struct Server::Impl {
                 log::error("server: {} {}: {}", req.method, req.path, e.what());
                 write_error(res, 500, "internal", e.what());
             }
+            record(req, res.status == -1 ? 200 : res.status);
         };
     }
 
@@ -474,9 +709,6 @@ struct Server::Impl {
     void setup_routes();
 };
 
-namespace {
-thread_local Clock::time_point t_request_start{};
-}
 
 void Server::Impl::setup_routes() {
     http.new_task_queue = [n = std::max<std::size_t>(options.http_threads, 2)] { return new httplib::ThreadPool(n); };
@@ -487,6 +719,7 @@ void Server::Impl::setup_routes() {
 
     http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
         t_request_start = Clock::now();
+        t_recorded = false;
         if (!options.cors_origin.empty()) {
             res.set_header("Access-Control-Allow-Origin", options.cors_origin);
             res.set_header("Vary", "Origin");
@@ -495,6 +728,7 @@ void Server::Impl::setup_routes() {
                 res.set_header("Access-Control-Allow-Headers", "Authorization, Content-Type");
                 res.set_header("Access-Control-Max-Age", "600");
                 res.status = 204;
+                record(req, 204);
                 return httplib::Server::HandlerResponse::Handled;
             }
         }
@@ -504,6 +738,7 @@ void Server::Impl::setup_routes() {
             write_error(res, 401, "unauthorized",
                         req.has_header("Authorization") ? "invalid API key"
                                                         : "missing 'Authorization: Bearer <key>' header");
+            record(req, 401);
             return httplib::Server::HandlerResponse::Handled;
         }
         return httplib::Server::HandlerResponse::Unhandled;
@@ -511,8 +746,9 @@ void Server::Impl::setup_routes() {
 
     // Errors that httplib produces itself (no route, body too large, bad request line) get the same
     // JSON error body as ours.
-    http.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req,
-                                                                   httplib::Response& res) {
+    http.set_error_handler(httplib::Server::HandlerWithResponse([this](const httplib::Request& req,
+                                                                       httplib::Response& res) {
+        record(req, res.status);  // errors httplib produced itself (no route, body too large)
         if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
         switch (res.status) {
         case 404: write_error(res, 404, "not_found", fmt::format("no route {} {}", req.method, req.path)); break;
@@ -524,11 +760,12 @@ void Server::Impl::setup_routes() {
     }));
 
     http.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+        record(req, res.status);
         const double seconds = t_request_start == Clock::time_point{}
                                    ? 0.0
                                    : std::chrono::duration<double>(Clock::now() - t_request_start).count();
         t_request_start = {};
-        metrics.observe_request(route_label(req.path), res.status, seconds);
+        t_recorded = false;
         log::debug("server: {} {} -> {} ({:.1f} ms)", req.method, req.path, res.status, seconds * 1000);
     });
 
@@ -538,6 +775,9 @@ void Server::Impl::setup_routes() {
     http.Post("/rerank", wrap([this](auto& req, auto& res) { handle_rerank(req, res, R::Tei, "/rerank"); }));
     http.Post("/embed", wrap([this](auto& req, auto& res) { handle_tei_embed(req, res); }));
     http.Post("/v1/embeddings", wrap([this](auto& req, auto& res) { handle_openai_embeddings(req, res); }));
+    http.Post("/v1/search", wrap([this](auto& req, auto& res) { handle_search(req, res); }));
+    http.Post("/v1/ask", wrap([this](auto& req, auto& res) { handle_ask(req, res); }));
+    http.Post("/v1/labels", wrap([this](auto& req, auto& res) { handle_label(req, res); }));
     http.Get("/health", wrap([this](auto&, auto& res) { handle_health(res); }));
     http.Get("/v1/models", wrap([this](auto&, auto& res) { handle_models(res); }));
     http.Get("/metrics", wrap([this](auto&, auto& res) {

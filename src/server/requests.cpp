@@ -105,6 +105,9 @@ Json parse_request_body(std::string_view body) {
         return Json::parse(body.begin(), body.end());
     } catch (const nlohmann::json::parse_error& e) {
         throw BadJson(fmt::format("request body is not valid JSON (at byte {})", e.byte));
+    } catch (const nlohmann::json::exception& e) {
+        // e.g. out_of_range for a number literal beyond double's range
+        throw BadJson(fmt::format("request body is not usable JSON: {}", e.what()));
     }
 }
 

@@ -51,6 +51,7 @@ TEST(Requests, ErrorsNameTheField) {
     }
     EXPECT_THROW(parse_request_body("{\"a\": }"), BadJson);
     EXPECT_THROW(parse_request_body("\xff\xfe"), BadJson);
+    EXPECT_THROW(parse_request_body("1e999999"), BadJson);  // found by fuzz_server_request
     EXPECT_EQ(code_of([&] { parse_label_request(Json{{"query", "q"}, {"doc_id", "a b"}, {"relevance", 1}}, limits); }),
               Errc::InvalidArgument);
     EXPECT_EQ(parse_label_request(Json{{"query", "q"}, {"doc_id", "d1"}, {"relevance", true}}, limits).relevance, 1);

@@ -72,6 +72,23 @@ TEST(BatchScheduler, MergesQueuedRequestsIntoOneBatch) {
     EXPECT_EQ(rec.batches[1], (std::vector<int>{1, 2, 3, 4, 5, 6}));
 }
 
+TEST(BatchScheduler, WithoutMergingEachBatchHoldsOneRequest) {
+    Recorder rec;
+    rec.delay = 50ms;
+    SchedulerOptions o;
+    o.merge_requests = false;
+    Sched sched(o, rec.fn());
+    auto first = sched.submit({0}, {1}, 0, far());
+    rec.first_started.get_future().wait();
+    auto a = sched.submit({1, 2}, {1, 1}, 0, far());
+    auto b = sched.submit({3}, {1}, 0, far());
+    wait_take(a);
+    wait_take(b);
+    wait_take(first);
+    std::vector<std::vector<int>> expected{{0}, {1, 2}, {3}};
+    EXPECT_EQ(rec.batches, expected);
+}
+
 TEST(BatchScheduler, RespectsTokenBudgetAndSplitsLargeRequests) {
     Recorder rec;
     rec.delay = 50ms;
