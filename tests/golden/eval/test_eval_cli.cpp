@@ -111,6 +111,28 @@ TEST_F(EvalCli, SweepWritesJsonHtmlAndRunsThatTrecEvalModeAgreesWith) {
     EXPECT_EQ(again.out.find("built in"), std::string::npos) << again.out;
 }
 
+TEST_F(EvalCli, RerankPipelineRowsAndStageSignificance) {
+    const std::string ce = std::string(WINNOW_SHARED_DIR) + "/fixtures/models/bert-ce";
+    if (!fs::exists(ce)) GTEST_SKIP() << "no fixture cross-encoder";
+    auto r = run(base() + " --k 2,5 --pipeline 'bm25 > rerank(model=" + ce + ") > cutoff(top_n=3)' --json " +
+                 (dir_ / "rr.json").string() + " --permutations 100");
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_EQ(r.out.find("first stage only"), std::string::npos);
+    const auto j = winnow::parse_json(slurp(dir_ / "rr.json"), "rr.json");
+    ASSERT_EQ(j["rows"].size(), 6u);
+    const auto& rr2 = j["rows"][1];
+    EXPECT_EQ(rr2["stage"], "reranked");
+    EXPECT_EQ(rr2["pairs_scored"], 4);           // 2 queries x k = 2
+    EXPECT_EQ(j["rows"][4]["pairs_scored"], 10);  // 2 queries x k = 5
+    EXPECT_DOUBLE_EQ(j["rows"][4]["mean_list_length"].get<double>(), 3.0);  // cutoff(top_n=3)
+    EXPECT_TRUE(rr2["latency_ms"].contains("rerank"));
+    EXPECT_GT(rr2["latency_ms"]["total"]["p50"].get<double>(), 0.0);
+    // recall_k is the first stage's ceiling in the reranked row too.
+    EXPECT_EQ(j["rows"][4]["metrics"]["recall_5"], j["rows"][3]["metrics"]["recall_5"]);
+    ASSERT_EQ(j["comparisons"].size(), 2u);  // first vs reranked at each k
+    EXPECT_EQ(j["comparisons"][0]["measures"]["P_5"]["n"], 2);
+}
+
 TEST_F(EvalCli, BadArgumentsExitTwo) {
     EXPECT_EQ(run(base() + " --k 0 2>/dev/null").code, 2);
     EXPECT_EQ(run(base() + " --pipeline 'bm25(k1=x)' 2>/dev/null").code, 2);
