@@ -107,6 +107,9 @@ PaddingOptions parse_padding(const Json& j, const std::string& where) {
                  dir);
     p.direction = dir == "Left" ? PaddingDirection::Left : PaddingDirection::Right;
     p.pad_to_multiple_of = json_get_or<std::size_t>(j, "pad_to_multiple_of", 0, here);
+    constexpr std::size_t kMaxPad = 1u << 20;
+    WINNOW_CHECK(p.pad_to_multiple_of <= kMaxPad && p.fixed_length.value_or(0) <= kMaxPad, Errc::TooLarge,
+                 "{}: padding length over {} tokens", here, kMaxPad);
     p.pad_id = json_get_or<std::int32_t>(j, "pad_id", 0, here);
     p.pad_type_id = json_get_or<std::int32_t>(j, "pad_type_id", 0, here);
     p.pad_token = json_get_or<std::string>(j, "pad_token", "[PAD]", here);

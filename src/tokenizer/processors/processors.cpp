@@ -156,15 +156,21 @@ private:
                 if (e == std::string::npos) e = s.size();
                 std::string item = s.substr(pos, e - pos);
                 pos = e;
+                auto small_int = [&](const std::string& digits) {
+                    WINNOW_CHECK(!digits.empty() && digits.size() <= 6 &&
+                                     digits.find_first_not_of("0123456789") == std::string::npos,
+                                 Errc::Corrupt, "{}: bad type id '{}' in template '{}'", where, digits, key);
+                    return static_cast<std::int32_t>(std::stol(digits));
+                };
                 std::int32_t type_id = 0;
                 if (auto colon = item.rfind(':'); colon != std::string::npos && colon + 1 < item.size() &&
                                                   std::isdigit(static_cast<unsigned char>(item[colon + 1]))) {
-                    type_id = std::stoi(item.substr(colon + 1));
+                    type_id = small_int(item.substr(colon + 1));
                     item = item.substr(0, colon);
                 }
                 if (item == "$A" || item == "$") pieces.push_back(Piece{true, 0, "", type_id});
                 else if (item == "$B") pieces.push_back(Piece{true, 1, "", type_id});
-                else if (item.size() > 1 && item[0] == '$') pieces.push_back(Piece{true, 0, "", std::stoi(item.substr(1))});
+                else if (item.size() > 1 && item[0] == '$') pieces.push_back(Piece{true, 0, "", small_int(item.substr(1))});
                 else add_special(item, type_id);
             }
             return pieces;
