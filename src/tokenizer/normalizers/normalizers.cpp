@@ -20,6 +20,46 @@ public:
             normalize_ascii(s);
             return;
         }
+        // Mixed text: printable ASCII (and \t \n \r) takes the byte path; every other run goes
+        // through the full pipeline on its own. This equals running the passes over the whole
+        // string: those ASCII chars are starters that are never removed, so no canonical
+        // reordering or removal crosses them, and every other pass works char by char.
+        thread_local NormalizedString run;
+        thread_local std::string out_text;
+        thread_local std::vector<Align> out_align;
+        out_text.clear();
+        out_align.clear();
+        const std::size_t n = s.text.size();
+        std::size_t i = 0;
+        while (i < n) {
+            std::size_t j = i;
+            while (j < n && is_fast(static_cast<unsigned char>(s.text[j]))) ++j;
+            for (std::size_t k = i; k < j; ++k) {
+                auto c = static_cast<unsigned char>(s.text[k]);
+                if (clean_text_ && (c == '\t' || c == '\n' || c == '\r')) c = ' ';
+                if (lowercase_ && c >= 'A' && c <= 'Z') c = static_cast<unsigned char>(c + 32);
+                out_text.push_back(static_cast<char>(c));
+                out_align.push_back(s.align[k]);
+            }
+            i = j;
+            while (j < n && !is_fast(static_cast<unsigned char>(s.text[j]))) ++j;
+            if (j > i) {
+                run.assign(std::string_view(s.text).substr(i, j - i), s.align.data() + i, s.align[i].start,
+                           s.align[j - 1].end);
+                normalize_general(run);
+                out_text += run.text;
+                out_align.insert(out_align.end(), run.align.begin(), run.align.end());
+            }
+            i = j;
+        }
+        s.text.swap(out_text);
+        s.align.swap(out_align);
+    }
+
+private:
+    static bool is_fast(unsigned char c) { return (c >= 0x20 && c < 0x7F) || c == '\t' || c == '\n' || c == '\r'; }
+
+    void normalize_general(NormalizedString& s) const {
         if (clean_text_) {
             s.map_chars([](char32_t c, auto&& emit) {
                 if (c == 0 || c == 0xFFFD) return;
@@ -48,7 +88,6 @@ public:
         if (lowercase_) s.lowercase();
     }
 
-private:
     void normalize_ascii(NormalizedString& s) const {
         std::size_t w = 0;
         const std::size_t n = s.text.size();
