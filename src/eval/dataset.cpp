@@ -167,7 +167,12 @@ std::vector<Query> parse_beir_queries(std::string_view text, std::string_view wh
         ++line_no;
         if (trim(line).empty()) return;
         const std::string at = fmt::format("{} line {}", where, line_no);
-        Json j = parse_json(line, at);
+        Json j;
+        try {
+            j = parse_json(line, at);
+        } catch (const nlohmann::json::exception& e) {  // e.g. number overflow (1e400), not a parse_error
+            WINNOW_THROW(Errc::Corrupt, "{}: invalid JSON: {}", at, e.what());
+        }
         Json id = j.is_object() && j.contains("_id") ? j["_id"] : Json();
         WINNOW_CHECK(id.is_string() || id.is_number_integer(), Errc::Corrupt, "{}: missing field '_id'", at);
         queries.push_back({id.is_string() ? id.get<std::string>() : std::to_string(id.get<long long>()),

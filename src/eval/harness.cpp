@@ -195,7 +195,7 @@ std::unique_ptr<Index> open_dataset_index(const Dataset& ds, const std::string& 
     if (!rebuild && fs::exists(marker)) {
         try {
             if (load_json_file(marker.string()) == signature) return Index::open(dir.string());
-        } catch (const Error& e) {
+        } catch (const std::exception& e) {  // a damaged cache is rebuilt, whatever the damage
             log::warn("{}: cached index unusable ({}); rebuilding", dir.string(), e.what());
         }
     }
