@@ -11,6 +11,7 @@
 #include "pipeline_output.h"
 #include "retrieval/demo.h"
 #include "retrieval/file_ingest.h"
+#include "winnow/error.h"
 #include "winnow/index.h"
 #include "winnow/pipeline.h"
 
@@ -56,7 +57,8 @@ CommandRegistrar registrar("demo", [](CLI::App& app) {
         const std::string demo_dir = a->data.empty() ? retrieval::find_demo_dir() : a->data;
         const auto queries = retrieval::load_queries_tsv(demo_dir + "/queries.tsv");
         const auto qrels = retrieval::load_qrels(demo_dir + "/qrels.trec");
-        const retrieval::RerankerChoice choice = retrieval::choose_reranker(a->model, demo_dir);
+        retrieval::RerankerChoice choice = retrieval::choose_reranker(a->model, demo_dir);
+        if (!a->pipeline.empty()) choice.description = "as in --pipeline";
         const std::string spec_text = a->pipeline.empty() ? retrieval::demo_pipeline(choice) : a->pipeline;
         PipelineSpec spec = PipelineSpec::parse(spec_text);
         const PipelineConfig config = PipelineConfig::from_spec(spec);
@@ -77,13 +79,27 @@ CommandRegistrar registrar("demo", [](CLI::App& app) {
                          demo_dir.c_str(), ing.read.to_string().c_str(), ing.index.added, ing.index.replaced,
                          ing.index.unchanged, ing.chunks, fo.tokenizer_model.empty() ? "approximate" : "model");
         }
+        // 2. The pipeline. A reranker that was picked automatically (not asked for) and fails to
+        // load, e.g. an LTR model from another build, falls back to first-stage order.
+        Pipeline pipeline = Pipeline::open_index(index_dir, spec);
+        const bool automatic = a->model.empty() && a->pipeline.empty() && !std::getenv("WINNOW_RERANK_MODEL");
+        if (automatic && config.rerank.enabled && !queries.empty()) {
+            try {
+                (void)pipeline.run(queries.front().text);
+            } catch (const Error& e) {
+                std::fprintf(stderr, "winnow demo: the %s cannot be used (%s); using BM25 order\n",
+                             choice.description.c_str(), e.what());
+                choice = retrieval::RerankerChoice{"", "none (the automatic choice failed to load: BM25 order)"};
+                spec = PipelineSpec::parse(retrieval::demo_pipeline(choice));
+                pipeline = Pipeline::open_index(index_dir, spec);
+            }
+        }
         if (!a->json) {
             std::printf("winnow demo: %zu questions over the Brightwater handbook (%s)\n", queries.size(), demo_dir.c_str());
             std::printf("reranker: %s\npipeline: %s\n", choice.description.c_str(), spec.to_string().c_str());
         }
 
-        // 2. The questions.
-        Pipeline pipeline = Pipeline::open_index(index_dir, spec);
+        // 3. The questions.
         double sum_precision = 0, sum_recall = 0;
         for (const auto& q : queries) {
             const PipelineResult r = pipeline.run(q.text);

@@ -190,7 +190,8 @@ using TokenCountFn = std::function<std::size_t(std::string_view)>;
 class Pipeline {
 public:
     Pipeline(PipelineSpec spec, std::shared_ptr<const CandidateSource> source);
-    // Opens an index directory made by `winnow index` as the candidate source.
+    // Opens an index directory made by `winnow index` as the candidate source. Rerank stages
+    // other than the cross-encoder get the directory as their `index` parameter unless set.
     static Pipeline open_index(const std::string& index_dir, PipelineSpec spec);
 
     // Runs one query; `overrides` are applied to a copy of the spec for this query only.
@@ -208,6 +209,7 @@ private:
     PipelineSpec spec_;
     std::shared_ptr<const CandidateSource> source_;
     std::shared_ptr<const CandidateScorer> scorer_override_;
+    std::string index_dir_;  // set by open_index: handed to scorers that read index statistics (ltr)
     struct Cache;
     std::shared_ptr<Cache> cache_;  // loaded scorers by model, shared by copies
 };

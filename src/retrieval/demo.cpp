@@ -99,8 +99,16 @@ RerankerChoice choose_reranker(const std::string& model, const std::string& demo
     if (has_scorer("ltr")) {
         std::string ltr_model;
         if (const char* env = std::getenv("WINNOW_LTR_MODEL"); env && *env) ltr_model = env;
-        else if (std::error_code ec; fs::is_regular_file(fs::path(demo_dir) / ".." / "ltr" / "default.ltr", ec)) {
-            ltr_model = fs::weakly_canonical(fs::path(demo_dir) / ".." / "ltr" / "default.ltr", ec).string();
+        else {
+            // The shipped model: models/ltr/default.ltr of the source tree (data/demo/../../).
+            for (const fs::path& p : {fs::path(demo_dir) / ".." / ".." / "models" / "ltr" / "default.ltr",
+                                      fs::path(demo_dir) / ".." / "ltr" / "default.ltr"}) {
+                std::error_code ec;
+                if (fs::is_regular_file(p, ec)) {
+                    ltr_model = fs::weakly_canonical(p, ec).string();
+                    break;
+                }
+            }
         }
         if (!ltr_model.empty()) return {"ltr(model=" + quoted(ltr_model) + ")", "learning-to-rank model " + ltr_model};
     }

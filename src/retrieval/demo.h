@@ -32,7 +32,7 @@ struct RerankerChoice {
 
 // The best reranker available: `model` when given, else WINNOW_RERANK_MODEL, else a known
 // cross-encoder in the Hugging Face cache, else the learning-to-rank scorer when one is
-// registered (with $WINNOW_LTR_MODEL or data/ltr/default.ltr), else none (BM25 order).
+// registered (with $WINNOW_LTR_MODEL or models/ltr/default.ltr), else none (BM25 order).
 RerankerChoice choose_reranker(const std::string& model, const std::string& demo_dir);
 
 // The demo pipeline spec for a reranker choice.

@@ -88,7 +88,9 @@ Pipeline Pipeline::open_index(const std::string& index_dir, PipelineSpec spec) {
     for (auto& stage : spec.stages) {
         if (stage.name != "rerank" && has_scorer(stage.name) && !stage.get("index")) stage.set("index", index_dir);
     }
-    return Pipeline(std::move(spec), std::make_shared<IndexSource>(std::move(index)));
+    Pipeline pipeline(std::move(spec), std::make_shared<IndexSource>(std::move(index)));
+    pipeline.index_dir_ = index_dir;
+    return pipeline;
 }
 
 }  // namespace winnow

@@ -81,7 +81,8 @@ std::shared_ptr<const CandidateScorer> Pipeline::scorer_for(const RerankConfig& 
         cache_->scorers[key] = scorer;
         return scorer;
     }
-    const std::string key = cache_key(config, config.model) + "|" + fmt::format("{}", config.params.size());
+    std::string key = cache_key(config, config.model);
+    for (const auto& [k, v] : config.params) key += "|" + k + "=" + v;
     std::lock_guard<std::mutex> lock(cache_->mutex);
     if (auto it = cache_->scorers.find(key); it != cache_->scorers.end()) return it->second;
     ScorerFactory factory = find_scorer_factory(config.kind);
@@ -111,7 +112,10 @@ TokenCountFn Pipeline::token_counter(const PipelineConfig& config) const {
 PipelineResult Pipeline::run(std::string_view query, const std::map<std::string, std::string>& overrides) const {
     PipelineSpec spec = spec_;
     spec.apply_overrides(overrides);
-    const PipelineConfig config = PipelineConfig::from_spec(spec);
+    PipelineConfig config = PipelineConfig::from_spec(spec);
+    if (config.rerank.enabled && config.rerank.kind != "rerank" && !index_dir_.empty()) {
+        config.rerank.params.emplace("index", index_dir_);
+    }
     PipelineResult result;
     result.query = std::string(query);
     result.spec = spec.to_string();

@@ -308,10 +308,12 @@ TEST_F(DemoIndex, CliDemoRunsTheFourQuestions) {
         ++n;
     }
     EXPECT_EQ(n, 4u);
+    // Without a configured or cached cross-encoder the demo still runs (LTR model or BM25 order).
     auto [rc2, text] = run("env -u WINNOW_RERANK_MODEL HF_HUB_CACHE=" + (*root_ / "empty-cache").string() + " " + kWinnow +
                            " demo --data " + kDemo + " --index-dir " + idx);
     ASSERT_EQ(rc2, 0);
-    EXPECT_NE(text.find("reranker: none"), std::string::npos) << text;
+    EXPECT_TRUE(text.find("reranker: none") != std::string::npos || text.find("reranker: learning-to-rank") != std::string::npos)
+        << text;
     EXPECT_NE(text.find("first stage #"), std::string::npos);
     EXPECT_NE(text.find("<- relevant"), std::string::npos);
 }
