@@ -38,6 +38,9 @@ struct Tokenizer::Impl {
     std::unordered_map<std::string, std::int32_t> added_by_content;
     std::unordered_map<std::int32_t, std::size_t> added_by_id;  // id -> index in `added`
     std::unordered_set<std::string> special_contents;
+    // HF's normalized_cache: decode() shows a normalized added token as the normalizer's output
+    // (e.g. Llama's "<s>" becomes "\u2581<s>", which is then no longer recognized as special).
+    std::unordered_map<std::int32_t, std::string> decode_form;
     tok::AddedMatcher raw_matcher;         // normalized = false
     tok::AddedMatcher normalized_matcher;  // normalized = true (patterns normalized)
     std::optional<TruncationOptions> truncation;
@@ -468,6 +471,7 @@ Tokenizer Tokenizer::from_json(std::string_view json_text, std::string_view wher
                 ns.reset(t.content, 0);
                 impl->normalizer->normalize(ns);
                 pattern = ns.text;
+                if (pattern != t.content) impl->decode_form[t.id] = pattern;
             }
             norm_tokens.push_back(&t);
             norm_patterns.push_back(std::move(pattern));
@@ -573,7 +577,12 @@ std::string Tokenizer::decode(std::span<const std::int32_t> ids, bool skip_speci
     std::vector<std::string> tokens;
     tokens.reserve(ids.size());
     for (std::int32_t id : ids) {
-        auto t = impl_->id_to_token(id);
+        std::optional<std::string> t;
+        if (auto it = impl_->decode_form.find(id); it != impl_->decode_form.end()) {
+            t = it->second;
+        } else {
+            t = impl_->id_to_token(id);
+        }
         if (!t) continue;
         if (skip_special_tokens && impl_->special_contents.count(*t) != 0) continue;
         tokens.push_back(std::move(*t));

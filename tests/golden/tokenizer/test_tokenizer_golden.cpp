@@ -29,7 +29,7 @@ std::string slurp(const std::string& path) {
     return ss.str();
 }
 
-enum class Kind { Fixture, LlamaCpp, Squad, HfTests, Swift, MultiA, MultiB };
+enum class Kind { Fixture, LlamaCpp, Squad, HfTests, Swift, MultiA, MultiB, HfGenerated };
 
 struct GoldenCase {
     std::string name;
@@ -93,6 +93,15 @@ std::vector<GoldenCase> all_cases() {
                      ml + "inputs_00cb4cf.json"});
     cases.push_back({"multilingual_b_tinyllama", llama, ml + "tinyllama_multilingual.json", Kind::MultiB,
                      ml + "inputs_00cb4cf.json"});
+    // Outputs of HF tokenizers' own binding (tests/golden/tokenizer/gen_hf_vectors.js).
+    const std::string generated = std::string(WINNOW_SOURCE_DIR) + "/tests/golden/tokenizer/hf_vectors.json";
+    for (const char* name : {"bert-base-uncased", "all-MiniLM-L6-v2", "gpt2", "llama-2", "falcon-7b", "fixture-unigram"}) {
+        std::string id = std::string("hf_generated_") + name;
+        for (char& c : id) {
+            if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+        }
+        cases.push_back({id, "", generated, Kind::HfGenerated, name});
+    }
     return cases;
 }
 
@@ -121,8 +130,15 @@ class TokenizerGolden : public ::testing::TestWithParam<GoldenCase> {};
 TEST_P(TokenizerGolden, MatchesReference) {
     const GoldenCase& c = GetParam();
     const std::string vec_path = c.kind == Kind::LlamaCpp ? c.vectors + ".inp" : c.vectors;
-    if (!fs::exists(c.tokenizer) || !fs::exists(vec_path)) GTEST_SKIP() << "missing " << c.tokenizer << " or " << vec_path;
-    const Tokenizer tok = Tokenizer::from_file(c.tokenizer);
+    Json generated;
+    std::string tok_path = c.tokenizer;
+    if (c.kind == Kind::HfGenerated) {
+        ASSERT_TRUE(fs::exists(vec_path)) << vec_path;
+        generated = winnow::parse_json(slurp(vec_path), vec_path).at("tokenizers").at(c.key);
+        tok_path = kShared + "/" + generated.at("file").get<std::string>();
+    }
+    if (!fs::exists(tok_path) || !fs::exists(vec_path)) GTEST_SKIP() << "missing " << tok_path << " or " << vec_path;
+    const Tokenizer tok = Tokenizer::from_file(tok_path);
     Tally t;
     auto compare_ids = [&](const std::string& text, const std::vector<std::int32_t>& expected, bool special,
                            const std::string& label) {
@@ -254,6 +270,75 @@ TEST_P(TokenizerGolden, MatchesReference) {
             const std::string id = in.at("id");
             const auto e = compare_ids(in.at("text"), ex.at("input_ids").get<std::vector<std::int32_t>>(), true, id);
             t.check(e.tokens == ex.at("tokens").get<std::vector<std::string>>(), id + ": tokens differ");
+        }
+        break;
+    }
+    case Kind::HfGenerated: {
+        // Inputs by index: the multilingual inputs_00cb4cf texts, then the llama.cpp .inp texts.
+        std::vector<std::string> texts;
+        const Json ml = winnow::parse_json(slurp(kTok + "multilingual-conformance-baselines/inputs_00cb4cf.json"), "inputs");
+        for (const Json& e : ml) texts.push_back(e.at("text"));
+        const std::string inp = slurp(kTok + "llama.cpp-tokenizer-test-vectors/ggml-vocab-gpt-2.gguf.inp");
+        const std::string sep = "\n__ggml_vocab_test__\n";
+        for (std::size_t pos = 0, next; (next = inp.find(sep, pos)) != std::string::npos; pos = next + sep.size()) {
+            texts.push_back(inp.substr(pos, next - pos));
+        }
+        for (const Json& s : generated.at("singles")) {
+            const std::string& text = texts.at(s.at("input").get<std::size_t>());
+            const winnow::Encoding e = tok.encode(text);
+            const auto ids = s.at("ids").get<std::vector<std::int32_t>>();
+            std::vector<std::pair<std::uint32_t, std::uint32_t>> offsets;
+            for (const Json& o : s.at("offsets")) offsets.emplace_back(o[0].get<std::uint32_t>(), o[1].get<std::uint32_t>());
+            t.check(e.ids == ids, "ids of " + Json(text).dump() + "\n   got      " + ids_str(e.ids) + "\n   expected " + ids_str(ids));
+            t.check(e.tokens == s.at("tokens").get<std::vector<std::string>>(), "tokens of " + Json(text).dump());
+            t.check(e.offsets == offsets, "offsets of " + Json(text).dump());
+            const std::string d = tok.decode(ids, true);
+            t.check(d == s.at("decoded").get<std::string>(),
+                    "decode of " + Json(text).dump() + ": got " + Json(d).dump() + " expected " + s.at("decoded").dump());
+            const std::string ds = tok.decode(ids, false);
+            t.check(ds == s.at("decoded_special").get<std::string>(),
+                    "decode (special) of " + Json(text).dump() + ": got " + Json(ds).dump() + " expected " +
+                        s.at("decoded_special").dump());
+        }
+        for (const Json& p : generated.at("pairs")) {
+            winnow::TruncationOptions opt;
+            opt.max_length = p.at("max_length");
+            opt.stride = p.at("stride");
+            const std::string strategy = p.at("strategy");
+            opt.strategy = strategy == "OnlyFirst"    ? winnow::TruncationStrategy::OnlyFirst
+                           : strategy == "OnlySecond" ? winnow::TruncationStrategy::OnlySecond
+                                                      : winnow::TruncationStrategy::LongestFirst;
+            opt.direction = p.at("direction") == "left" ? winnow::TruncationDirection::Left : winnow::TruncationDirection::Right;
+            const std::string& a = texts.at(p.at("a").get<std::size_t>());
+            const std::string& b = texts.at(p.at("b").get<std::size_t>());
+            const std::string label = "pair " + std::to_string(p.at("a").get<int>()) + " " + strategy + " max " +
+                                      p.at("max_length").dump() + " stride " + p.at("stride").dump() + " " +
+                                      p.at("direction").get<std::string>();
+            if (p.contains("error")) {
+                bool threw = false;
+                try {
+                    (void)tok.encode_pair(a, b, opt);
+                } catch (const winnow::Error&) {
+                    threw = true;
+                }
+                t.check(threw, label + ": HF refuses this truncation");
+                continue;
+            }
+            winnow::Encoding e;
+            try {
+                e = tok.encode_pair(a, b, opt);
+            } catch (const winnow::Error& err) {
+                t.check(false, label + ": " + err.what());
+                continue;
+            }
+            std::vector<std::vector<std::int32_t>> over;
+            for (const auto& o : e.overflowing) over.push_back(o.ids);
+            const auto exp_over = p.at("overflowing").get<std::vector<std::vector<std::int32_t>>>();
+            t.check(e.ids == p.at("ids").get<std::vector<std::int32_t>>() &&
+                        e.type_ids == p.at("type_ids").get<std::vector<std::int32_t>>() && over == exp_over,
+                    label + "\n   got      " + ids_str(e.ids) + " (+" + std::to_string(over.size()) +
+                        " overflowing)\n   expected " + ids_str(p.at("ids").get<std::vector<std::int32_t>>()) + " (+" +
+                        std::to_string(exp_over.size()) + " overflowing)");
         }
         break;
     }
