@@ -3,7 +3,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <random>
 
+#include "ingest/chunker.h"
 #include "ingest/document.h"
 #include "ingest/reader.h"
 #include "unit/ingest/minimal_pdf.h"
@@ -222,4 +224,49 @@ TEST(ReadPaths, MissingFileAndLimits) {
     auto docs = read_file(bad);
     ASSERT_EQ(docs.size(), 1u);
     EXPECT_EQ(docs[0].text, "caf\xEF\xBF\xBD au lait");
+}
+
+// Seeded garbage and mutated documents: every parser either succeeds or throws winnow::Error,
+// and the chunker handles whatever they produce.
+TEST(Robustness, GarbageAndMutationsNeverCrash) {
+    std::mt19937 rng(7);
+    const std::string seeds[] = {
+        "# T\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n- x\n  y\n\n```\ncode\n",
+        "<html><title>x</title><table><tr><th>a<td>b</table><ul><li>i</ul><pre>p</pre>&#x41;&amp",
+        "{\"id\": 1, \"text\": \"t\"}\n{\"text\": 5}\n[1,2]\n",
+        winnow::test::make_pdf({{"hello", "", "world"}}),
+    };
+    std::size_t errors = 0;
+    for (int round = 0; round < 300; ++round) {
+        std::string input = seeds[round % 4];
+        const int edits = 1 + static_cast<int>(rng() % 20);
+        for (int e = 0; e < edits && !input.empty(); ++e) {
+            const std::size_t pos = rng() % input.size();
+            switch (rng() % 3) {
+                case 0: input[pos] = static_cast<char>(rng() % 256); break;
+                case 1: input.erase(pos, 1 + rng() % 8); break;
+                default: input.insert(pos, std::string(1 + rng() % 4, static_cast<char>(rng() % 256))); break;
+            }
+        }
+        try {
+            std::vector<Document> docs;
+            switch (round % 4) {
+                case 0: docs.push_back(parse_markdown(input, "m.md")); break;
+                case 1: docs.push_back(parse_html(input, "h.html")); break;
+                case 2: docs = parse_jsonl(input, "j.jsonl", nullptr); break;
+                default: docs.push_back(parse_pdf(input, "p.pdf")); break;
+            }
+            for (const auto& d : docs) {
+                for (const auto& b : d.blocks) ASSERT_LE(b.end, d.text.size());
+                ChunkOptions o;
+                o.size_tokens = 16;
+                o.overlap_tokens = 4;
+                auto chunks = chunk_document(d, o, TokenCounter::approximate());
+                for (const auto& c : chunks) ASSERT_LE(c.end, d.text.size());
+            }
+        } catch (const winnow::Error&) {
+            ++errors;
+        }
+    }
+    EXPECT_GT(errors, 0u);  // the corrupt PDFs and JSONL lines are reported, not accepted
 }
