@@ -34,8 +34,8 @@ std::int32_t find_eos(const Tokenizer& tokenizer, const ModelConfig& config) {
 LlmEmbedder::LlmEmbedder(const std::string& folder, const ModelOptions& options)
     : folder_(folder),
       options_(options),
-      model_(load_causal_lm(folder, LoadOptions{options.precision == Precision::Auto ? Precision::Fp32
-                                                                                      : options.precision})),
+      model_(load_causal_lm(folder,
+                            LoadOptions{options.precision == Precision::Auto ? Precision::Fp32 : options.precision})),
       tokenizer_(Tokenizer::from_file(folder)) {
     tokenizer_.set_padding(std::nullopt);
     tokenizer_.set_truncation(std::nullopt);
@@ -110,7 +110,8 @@ std::vector<std::vector<float>> LlmEmbedder::embed_with_stats(std::span<const st
     return vectors;
 }
 
-std::vector<std::vector<float>> LlmEmbedder::embed_tokenized(std::span<const std::vector<std::int32_t>> sequences) const {
+std::vector<std::vector<float>> LlmEmbedder::embed_tokenized(
+    std::span<const std::vector<std::int32_t>> sequences) const {
     std::vector<std::size_t> lengths(sequences.size());
     for (std::size_t i = 0; i < sequences.size(); ++i) {
         WINNOW_CHECK(!sequences[i].empty(), Errc::InvalidArgument, "text {}: no tokens", i);

@@ -43,8 +43,8 @@ bool is_llm_model_folder(const std::string& folder) {
 LlmReranker::LlmReranker(const std::string& folder, const ModelOptions& options)
     : folder_(folder),
       options_(options),
-      model_(load_causal_lm(folder, LoadOptions{options.precision == Precision::Auto ? Precision::Fp32
-                                                                                      : options.precision})),
+      model_(load_causal_lm(folder,
+                            LoadOptions{options.precision == Precision::Auto ? Precision::Fp32 : options.precision})),
       tokenizer_(Tokenizer::from_file(folder)) {
     WINNOW_CHECK(model_->has_lm_head(), Errc::Unsupported,
                  "{}: not an LLM reranker: the model has no LM head (lm_head.weight or tied embeddings)", folder);
@@ -158,9 +158,9 @@ std::vector<PairScore> LlmReranker::score_prompts(std::span<const std::vector<st
 
 void LlmReranker::score_group(std::span<const std::vector<std::int32_t>> prompts, std::span<const std::size_t> group,
                               std::size_t prefix_length, std::vector<PairScore>& out) const {
-    const KvCache cache =
-        prefix_length > 0 ? model_->prefill(std::span<const std::int32_t>(prompts[group[0]].data(), prefix_length))
-                          : KvCache();
+    const KvCache cache = prefix_length > 0
+                              ? model_->prefill(std::span<const std::int32_t>(prompts[group[0]].data(), prefix_length))
+                              : KvCache();
     std::vector<std::size_t> lengths(group.size());
     for (std::size_t g = 0; g < group.size(); ++g) lengths[g] = prompts[group[g]].size() - prefix_length;
     for (const auto& batch_indices : plan_batches(lengths, std::max<std::size_t>(options_.token_budget, 1))) {

@@ -7,9 +7,9 @@
 namespace winnow {
 
 void CausalLm::check_ids(const TokenBatch& batch, std::size_t prefix_length) const {
-    WINNOW_CHECK(!batch.cu_seqlens.empty() && batch.cu_seqlens.front() == 0 &&
-                     batch.cu_seqlens.back() == batch.input_ids.size(),
-                 Errc::InvalidArgument, "token batch: cu_seqlens do not cover the {} tokens", batch.input_ids.size());
+    WINNOW_CHECK(
+        !batch.cu_seqlens.empty() && batch.cu_seqlens.front() == 0 && batch.cu_seqlens.back() == batch.input_ids.size(),
+        Errc::InvalidArgument, "token batch: cu_seqlens do not cover the {} tokens", batch.input_ids.size());
     for (std::size_t s = 0; s < batch.n_sequences(); ++s) {
         WINNOW_CHECK(batch.cu_seqlens[s] < batch.cu_seqlens[s + 1], Errc::InvalidArgument,
                      "token batch: sequence {} is empty", s);

@@ -26,14 +26,14 @@ public:
 
 private:
     struct Layer {
-        Tensor input_norm;    // [hidden]
-        Linear qkv;           // q_proj, k_proj, v_proj stacked: [(n_heads + 2 n_kv_heads) * head_dim x hidden]
-        Tensor q_norm;        // [head_dim]
-        Tensor k_norm;        // [head_dim]
-        Linear o_proj;        // [hidden x n_heads * head_dim]
-        Tensor post_norm;     // [hidden]
-        Linear gate_up;       // gate_proj, up_proj stacked: [2 intermediate x hidden]
-        Linear down;          // [hidden x intermediate]
+        Tensor input_norm;  // [hidden]
+        Linear qkv;         // q_proj, k_proj, v_proj stacked: [(n_heads + 2 n_kv_heads) * head_dim x hidden]
+        Tensor q_norm;      // [head_dim]
+        Tensor k_norm;      // [head_dim]
+        Linear o_proj;      // [hidden x n_heads * head_dim]
+        Tensor post_norm;   // [hidden]
+        Linear gate_up;     // gate_proj, up_proj stacked: [2 intermediate x hidden]
+        Linear down;        // [hidden x intermediate]
     };
 
     Tensor decode(const TokenBatch& batch, const KvCache* prefix, KvCache* cache_out) const override;
@@ -120,17 +120,17 @@ Qwen3Model::Qwen3Model(const ModelConfig& config, const WeightStore& weights, co
         const std::string l = root + "layers." + std::to_string(i) + ".";
         Layer layer;
         layer.input_norm = weights.get(l + "input_layernorm.weight", {hidden});
-        layer.qkv = load_stacked(weights,
-                                 {{l + "self_attn.q_proj", q_dim()},
-                                  {l + "self_attn.k_proj", kv_dim()},
-                                  {l + "self_attn.v_proj", kv_dim()}},
-                                 hidden, attention_bias, precision);
+        layer.qkv = load_stacked(
+            weights,
+            {{l + "self_attn.q_proj", q_dim()}, {l + "self_attn.k_proj", kv_dim()}, {l + "self_attn.v_proj", kv_dim()}},
+            hidden, attention_bias, precision);
         layer.q_norm = weights.get(l + "self_attn.q_norm.weight", {head_dim_});
         layer.k_norm = weights.get(l + "self_attn.k_norm.weight", {head_dim_});
         layer.o_proj = load_linear(weights, l + "self_attn.o_proj", q_dim(), hidden, attention_bias, precision);
         layer.post_norm = weights.get(l + "post_attention_layernorm.weight", {hidden});
-        layer.gate_up = load_stacked(weights, {{l + "mlp.gate_proj", intermediate_}, {l + "mlp.up_proj", intermediate_}},
-                                     hidden, false, precision);
+        layer.gate_up =
+            load_stacked(weights, {{l + "mlp.gate_proj", intermediate_}, {l + "mlp.up_proj", intermediate_}}, hidden,
+                         false, precision);
         layer.down = load_linear(weights, l + "mlp.down_proj", intermediate_, hidden, false, precision);
         layers_.push_back(std::move(layer));
     }
@@ -157,13 +157,13 @@ Tensor Qwen3Model::decode(const TokenBatch& batch, const KvCache* prefix, KvCach
         }
     }
     const RotaryAngles rotary(head_dim_, rope_theta_, positions);
-    const AttentionShape shape{n_heads_, n_kv_heads_, head_dim_, 1.0f / std::sqrt(static_cast<float>(head_dim_)), 0,
-                               true};
+    const AttentionShape shape{n_heads_, n_kv_heads_, head_dim_, 1.0f / std::sqrt(static_cast<float>(head_dim_)),
+                               0,        true};
 
     Tensor x;
     embedding_lookup(embed_tokens_, batch.input_ids, x);
-    Tensor normed(n_tokens, hidden), qkv, context(n_tokens, q_dim()), attn_out, mlp_in,
-        gated(n_tokens, intermediate_), mlp_out;
+    Tensor normed(n_tokens, hidden), qkv, context(n_tokens, q_dim()), attn_out, mlp_in, gated(n_tokens, intermediate_),
+        mlp_out;
     for (std::size_t l = 0; l < layers_.size(); ++l) {
         const Layer& layer = layers_[l];
         rms_norm(x.data(), normed.data(), n_tokens, hidden, layer.input_norm.data(), eps_);

@@ -68,7 +68,8 @@ void decoder_attention(HeadsView q, HeadsView k, HeadsView v, std::span<const st
     // One task per (sequence, kv head): the query heads of a group share the transposed keys.
     const std::size_t n_tasks = n_seqs * shape.n_kv_heads;
     std::size_t max_len = 0;
-    for (std::size_t s = 0; s < n_seqs; ++s) max_len = std::max<std::size_t>(max_len, cu_seqlens[s + 1] - cu_seqlens[s]);
+    for (std::size_t s = 0; s < n_seqs; ++s)
+        max_len = std::max<std::size_t>(max_len, cu_seqlens[s + 1] - cu_seqlens[s]);
     const std::size_t max_keys = p_len + max_len;
 
 #pragma omp parallel

@@ -28,7 +28,8 @@ inline std::string make_qwen3_llm_folder(const std::string& name) {
         fs::permissions(dir / file, fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::add);
     }
     Json tokenizer = load_json_file(kQwen3Fixture + "/tokenizer.json");
-    const Json renames = {{"[UNK]", "yes"}, {"[CLS]", "<|im_start|>"}, {"[SEP]", "<|im_end|>"}, {"[MASK]", "<|endoftext|>"}};
+    const Json renames = {
+        {"[UNK]", "yes"}, {"[CLS]", "<|im_start|>"}, {"[SEP]", "<|im_end|>"}, {"[MASK]", "<|endoftext|>"}};
     for (auto& token : tokenizer["added_tokens"]) {
         const std::string content = token["content"].get<std::string>();
         if (!renames.contains(content)) continue;

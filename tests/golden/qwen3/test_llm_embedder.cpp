@@ -1,12 +1,12 @@
 // The LLM embedder on a test copy of the qwen3 fixture: Qwen3-Embedding's input format (query
 // instruction, appended <|endoftext|>), last-token pooling, L2 normalisation, Matryoshka
 // truncation with re-normalisation, and Embedder::load dispatch.
-#include <gtest/gtest.h>
-
 #include <cmath>
 #include <filesystem>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "infer/llm_embedder.h"
 #include "llm_test_folder.h"

@@ -1,13 +1,13 @@
 // The LLM reranker on a test copy of the qwen3 fixture: the published Qwen3-Reranker prompt,
 // tokenized exactly as the whole hand-written string is; truncation keeping the template suffix;
 // yes/no scoring; and prefix reuse through the KV cache giving the scores of scoring from scratch.
-#include <gtest/gtest.h>
-
 #include <cmath>
 #include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "infer/llm_reranker.h"
 #include "llm_test_folder.h"
@@ -65,8 +65,8 @@ TEST_F(LlmRerankerTest, TemplateTokensEqualThePublishedFormat) {
     const std::string query = "What are the approval criteria for expense reimbursement?";
     const std::string doc = kDocs[0];
     const auto expected =
-        tok.encode(published_prompt(
-                       "Given a web search query, retrieve relevant passages that answer the query", query, doc),
+        tok.encode(published_prompt("Given a web search query, retrieve relevant passages that answer the query", query,
+                                    doc),
                    false)
             .ids;
     const auto prompt = reranker_->tokenize(query, doc);
@@ -85,9 +85,8 @@ TEST_F(LlmRerankerTest, TemplateTokensEqualThePublishedFormat) {
 TEST_F(LlmRerankerTest, TemplateTokensForEveryDocument) {
     const Tokenizer& tok = reranker_->tokenizer();
     for (const auto& doc : kDocs) {
-        const auto expected = tok.encode(published_prompt(std::string(kQwen3DefaultInstruction), "short query", doc),
-                                         false)
-                                  .ids;
+        const auto expected =
+            tok.encode(published_prompt(std::string(kQwen3DefaultInstruction), "short query", doc), false).ids;
         EXPECT_EQ(reranker_->tokenize("short query", doc).ids, expected) << doc;
     }
 }
@@ -196,7 +195,8 @@ TEST_F(LlmRerankerTest, MixedQueriesAndTinyTokenBudget) {
     }
     // Pre-tokenized prompts go through the same scoring.
     std::vector<TokenizedPair> tokenized(pairs.size());
-    for (std::size_t i = 0; i < pairs.size(); ++i) tokenized[i].input_ids = tiny.tokenize(pairs[i].first, pairs[i].second).ids;
+    for (std::size_t i = 0; i < pairs.size(); ++i)
+        tokenized[i].input_ids = tiny.tokenize(pairs[i].first, pairs[i].second).ids;
     const auto pre = reranker_->score_tokenized(tokenized);
     for (std::size_t i = 0; i < pairs.size(); ++i) EXPECT_NEAR(pre[i].raw_score, batched[i].raw_score, 1e-4) << i;
 }

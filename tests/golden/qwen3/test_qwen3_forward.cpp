@@ -1,12 +1,12 @@
 // Golden: the qwen3 decoder reproduces transformers' Qwen3ForCausalLM on the fixture (last-position
 // logits over the full vocabulary and last hidden state, within 1e-4), fed the fixture's token ids;
 // continuing a KV-cached prefix gives the same numbers as running the whole sequence.
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "core/json.h"
 #include "models/causal_lm.h"
