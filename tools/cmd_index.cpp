@@ -20,6 +20,8 @@ namespace {
 struct IndexArgs {
     std::string index;
     std::vector<std::string> inputs;
+    std::vector<std::string> delete_ids;
+    std::vector<std::string> delete_paths;
     std::string format = "auto";
     std::string embed_model;
     std::string dense;
@@ -34,6 +36,8 @@ struct IndexArgs {
 int run_index(const IndexArgs& a) {
     namespace fs = std::filesystem;
     const auto start = std::chrono::steady_clock::now();
+    WINNOW_CHECK(!a.inputs.empty() || !a.delete_ids.empty() || !a.delete_paths.empty(), Errc::InvalidArgument,
+                 "nothing to do: give --input, --delete or --delete-path");
     const ingest::CorpusFormat format = ingest::parse_corpus_format(a.format);
     Chunker chunker = make_chunker(a.chunker);
 
@@ -64,6 +68,12 @@ int run_index(const IndexArgs& a) {
     std::size_t read = 0;
     std::size_t skipped = 0;
     std::vector<std::string> errors;
+    for (const auto& id : a.delete_ids) {
+        if (!writer->remove(id)) log::warn("--delete {}: no such document", id);
+    }
+    for (const auto& path : a.delete_paths) {
+        if (writer->remove_path(path) == 0) log::warn("--delete-path {}: no document from this file", path);
+    }
     for (const auto& input : a.inputs) {
         const ingest::CorpusFormat f = format == ingest::CorpusFormat::Auto ? ingest::detect_corpus_format(input) : format;
         auto stats = ingest::read_corpus(input, f, [&](ingest::CorpusDocument&& d) {
@@ -115,7 +125,10 @@ CommandRegistrar registrar("index", [](CLI::App& app) {
     auto* sub = app.add_subcommand("index", "Add documents to an index directory (created when missing)");
     auto a = std::make_shared<IndexArgs>();
     sub->add_option("--index", a->index, "Index directory")->required();
-    sub->add_option("--input", a->inputs, "Corpus file or folder (repeatable)")->required()->expected(1, -1);
+    sub->add_option("--input", a->inputs, "Corpus file or folder (repeatable)")->expected(1, -1);
+    sub->add_option("--delete", a->delete_ids, "Remove documents by id (repeatable)")->expected(1, -1);
+    sub->add_option("--delete-path", a->delete_paths, "Remove the documents read from a file (repeatable)")
+        ->expected(1, -1);
     sub->add_option("--format", a->format, "auto|beir|trec|smart|files")
         ->check(CLI::IsMember({"auto", "beir", "trec", "smart", "files"}));
     sub->add_option("--embed-model", a->embed_model, "Embedding model folder or hub name (adds a dense index)");

@@ -1,0 +1,84 @@
+// `winnow index` / `winnow search` end to end through the binary.
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "core/json.h"
+
+namespace winnow {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Result {
+    int status = -1;
+    std::string out;
+};
+
+Result run(const std::string& args) {
+    const std::string cmd = std::string(WINNOW_BINARY_DIR "/winnow ") + args + " 2>/dev/null";
+    Result r;
+    FILE* p = ::popen(cmd.c_str(), "r");
+    if (!p) return r;
+    char buf[4096];
+    std::size_t n;
+    while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
+    const int st = ::pclose(p);
+    r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return r;
+}
+
+TEST(FirstStageCli, IndexSearchJsonDelete) {
+    ASSERT_TRUE(fs::exists(WINNOW_BINARY_DIR "/winnow"));
+    const fs::path dir = fs::temp_directory_path() / ("winnow_cli_fs_" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    {
+        std::ofstream out(dir / "corpus.jsonl");
+        out << R"({"_id": "a", "title": "Solar panels", "text": "Photovoltaic cells convert sunlight."})" << "\n"
+            << R"({"_id": "b", "title": "Wind", "text": "Turbines convert wind into electricity."})" << "\n";
+    }
+    const std::string idx = (dir / "idx").string();
+    auto r = run("index --index " + idx + " --input " + (dir / "corpus.jsonl").string() + " --json");
+    ASSERT_EQ(r.status, 0);
+    const Json summary = Json::parse(r.out);
+    EXPECT_EQ(summary.at("added").get<int>(), 2);
+
+    r = run("search --index " + idx + " --query 'sunlight cells' --json");
+    ASSERT_EQ(r.status, 0);
+    const Json hit = Json::parse(r.out.substr(0, r.out.find('\n')));
+    EXPECT_EQ(hit.at("rank").get<int>(), 1);
+    EXPECT_EQ(hit.at("doc_id").get<std::string>(), "a");
+    EXPECT_TRUE(hit.contains("chunk_id"));
+    EXPECT_GT(hit.at("score").get<double>(), 0.0);
+    EXPECT_EQ(hit.at("text").get<std::string>(), "Solar panels Photovoltaic cells convert sunlight.");
+
+    r = run("search --index " + idx + " --query convert --k 5");
+    EXPECT_EQ(r.status, 0);
+    EXPECT_NE(r.out.find("  1. "), std::string::npos);
+
+    r = run("index --index " + idx + " --delete a --json");
+    ASSERT_EQ(r.status, 0);
+    EXPECT_EQ(Json::parse(r.out).at("removed").get<int>(), 1);
+    r = run("search --index " + idx + " --query sunlight --json");
+    EXPECT_EQ(r.status, 0);
+    EXPECT_TRUE(r.out.empty());
+
+    // Bad arguments exit 2; a missing index is an error, not a crash.
+    EXPECT_EQ(run("search --index " + idx + " --query x --first-stage nope").status, 2);
+    EXPECT_EQ(run("search --index " + idx).status, 2);
+    const int missing = run("search --index " + (dir / "none").string() + " --query x").status;
+    EXPECT_NE(missing, 0);
+    EXPECT_LT(missing, 128);
+    // Dense search on a BM25-only index explains itself.
+    EXPECT_NE(run("search --index " + idx + " --query x --first-stage dense").status, 0);
+    fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace winnow
