@@ -147,37 +147,46 @@ public:
                 return;
             }
         }
-        // Per-thread bounded cache of word -> tokens.
+        // Per-thread bounded cache of word -> tokens (flat pool, no allocation per entry).
         struct Cache {
             std::uint64_t owner = 0;
-            std::unordered_map<std::string, std::vector<Token>> map;
+            StringIdMap map;  // word -> entry index
+            std::vector<std::pair<std::uint32_t, std::uint32_t>> entries;  // (pool offset, count)
+            std::vector<Token> pool;
         };
         thread_local Cache cache;
         if (cache.owner != serial_) {
             cache.map.clear();
+            cache.entries.clear();
+            cache.pool.clear();
             cache.owner = serial_;
         }
         const bool cacheable = word.size() < kMaxCachedLength;
         if (cacheable) {
-            thread_local std::string key;
-            key.assign(word.data(), word.size());
-            auto it = cache.map.find(key);
-            if (it != cache.map.end()) {
-                out.insert(out.end(), it->second.begin(), it->second.end());
+            if (const std::int32_t* e = cache.map.find(word)) {
+                const auto [off, count] = cache.entries[static_cast<std::size_t>(*e)];
+                out.insert(out.end(), cache.pool.begin() + off, cache.pool.begin() + off + count);
                 return;
             }
         }
         const std::size_t mark = out.size();
         merge_word(word, out);
         if (cacheable) {
-            if (cache.map.size() >= kCacheCapacity) cache.map.clear();
-            cache.map.emplace(std::string(word), std::vector<Token>(out.begin() + static_cast<std::ptrdiff_t>(mark), out.end()));
+            if (cache.entries.size() >= kCacheCapacity) {
+                cache.map.clear();
+                cache.entries.clear();
+                cache.pool.clear();
+            }
+            cache.map.set(word, static_cast<std::int32_t>(cache.entries.size()));
+            cache.entries.emplace_back(static_cast<std::uint32_t>(cache.pool.size()),
+                                       static_cast<std::uint32_t>(out.size() - mark));
+            cache.pool.insert(cache.pool.end(), out.begin() + static_cast<std::ptrdiff_t>(mark), out.end());
         }
     }
 
 private:
     static constexpr std::size_t kMaxCachedLength = 256;
-    static constexpr std::size_t kCacheCapacity = 10000;
+    static constexpr std::size_t kCacheCapacity = 65536;
 
     void merge_word(std::string_view w, std::vector<Token>& out) const {
         thread_local std::vector<Symbol> symbols;

@@ -51,6 +51,11 @@ public:
         }
     }
     std::size_t size() const noexcept { return keys_.size(); }
+    // Removes every key, keeping the table's capacity.
+    void clear() {
+        for (Slot& s : slots_) s = Slot{};
+        keys_.clear();
+    }
 
 private:
     static constexpr std::uint32_t kEmpty = 0xFFFFFFFFu;
