@@ -14,9 +14,16 @@ namespace winnow::ltr {
 namespace fs = std::filesystem;
 namespace {
 
-std::uint32_t count_terms(lexical::Analyzer& analyzer, std::string_view text) {
+// Counts the analyzed terms of `text`, adding each to the collection frequencies.
+std::uint32_t count_terms(lexical::Analyzer& analyzer, std::string_view text,
+                          std::unordered_map<std::string, std::uint64_t>& cf) {
     std::uint32_t n = 0;
-    analyzer.analyze(text, [&](std::string_view) { ++n; });
+    analyzer.analyze(text, [&](std::string_view t) {
+        ++n;
+        auto it = cf.find(std::string(t));
+        if (it == cf.end()) cf.emplace(std::string(t), 1);
+        else ++it->second;
+    });
     return n;
 }
 
@@ -49,6 +56,18 @@ std::int64_t CorpusStats::document_length(std::string_view doc_id) const {
     return it == doc_lengths_.end() ? -1 : static_cast<std::int64_t>(it->second);
 }
 
+double CorpusStats::collection_probability(std::string_view term) const {
+    if (total_terms_ == 0) return 0.0;
+    auto it = cf_.find(std::string(term));
+    return it == cf_.end() ? 0.0 : static_cast<double>(it->second) / static_cast<double>(total_terms_);
+}
+
+void CorpusStats::set_collection_frequencies(std::unordered_map<std::string, std::uint64_t> cf) {
+    cf_ = std::move(cf);
+    total_terms_ = 0;
+    for (const auto& [t, n] : cf_) total_terms_ += n;
+}
+
 std::shared_ptr<const CorpusStats> CorpusStats::from_documents(const std::vector<StatsDocument>& docs,
                                                                std::string_view analyzer_spec) {
     const lexical::AnalyzerOptions options = lexical::parse_analyzer_spec(analyzer_spec);
@@ -56,6 +75,7 @@ std::shared_ptr<const CorpusStats> CorpusStats::from_documents(const std::vector
     lexical::InvertedIndex::Builder title_builder(options);
     lexical::Analyzer analyzer(options);
     std::unordered_map<std::string, std::uint32_t> lengths;
+    std::unordered_map<std::string, std::uint64_t> cf;
     std::int64_t chunk_id = 1;
     std::int64_t doc_no = 1;
     for (const auto& d : docs) {
@@ -67,12 +87,14 @@ std::shared_ptr<const CorpusStats> CorpusStats::from_documents(const std::vector
         }
         title_builder.add(doc_no++, d.title);
         const std::string& text = d.text.empty() ? joined : d.text;
-        lengths[d.id] = count_terms(analyzer, d.title) + count_terms(analyzer, text);
+        lengths[d.id] = count_terms(analyzer, d.title, cf) + count_terms(analyzer, text, cf);
     }
     auto chunks = std::make_shared<lexical::InvertedIndex>(chunk_builder.finish(0, std::string(analyzer_spec)));
     auto titles = std::make_shared<lexical::InvertedIndex>(title_builder.finish(0, std::string(analyzer_spec)));
-    return std::make_shared<const CorpusStats>(std::move(chunks), std::move(titles), std::move(lengths),
+    auto stats = std::make_shared<CorpusStats>(std::move(chunks), std::move(titles), std::move(lengths),
                                                std::string(analyzer_spec));
+    stats->set_collection_frequencies(std::move(cf));
+    return stats;
 }
 
 std::shared_ptr<const CorpusStats> CorpusStats::open_index(const std::string& dir) {
@@ -104,16 +126,18 @@ std::shared_ptr<const CorpusStats> CorpusStats::open_index(const std::string& di
     lexical::InvertedIndex::Builder title_builder(options);
     lexical::Analyzer analyzer(options);
     std::unordered_map<std::string, std::uint32_t> lengths;
+    std::unordered_map<std::string, std::uint64_t> cf;
     lengths.reserve(doc_ids.size());
     std::int64_t doc_no = 1;
     for (const auto& id : doc_ids) {
         auto doc = store.document(id);
         if (!doc) continue;
         title_builder.add(doc_no++, doc->doc.title);
-        lengths[id] = count_terms(analyzer, doc->doc.title) + count_terms(analyzer, doc->doc.text);
+        lengths[id] = count_terms(analyzer, doc->doc.title, cf) + count_terms(analyzer, doc->doc.text, cf);
     }
     auto titles = std::make_shared<lexical::InvertedIndex>(title_builder.finish(generation, analyzer_spec));
-    auto stats = std::make_shared<const CorpusStats>(std::move(chunks), std::move(titles), std::move(lengths), analyzer_spec);
+    auto stats = std::make_shared<CorpusStats>(std::move(chunks), std::move(titles), std::move(lengths), analyzer_spec);
+    stats->set_collection_frequencies(std::move(cf));
     log::debug("ltr: statistics of {} ({} documents, {} chunks)", dir, stats->document_count(), stats->chunks().doc_count());
     cache()[key] = {generation, stats};
     return stats;

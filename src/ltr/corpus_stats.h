@@ -42,6 +42,11 @@ public:
     // Analyzed terms of title + text of the document, or -1 when the document is unknown.
     std::int64_t document_length(std::string_view doc_id) const;
     std::size_t document_count() const noexcept { return doc_lengths_.size(); }
+    // The collection language model over documents' title + text: cf(term) / total terms (0 when unseen).
+    double collection_probability(std::string_view term) const;
+
+    // Collection term frequencies (term -> occurrences in titles and texts), set by the builders.
+    void set_collection_frequencies(std::unordered_map<std::string, std::uint64_t> cf);
 
     CorpusStats(std::shared_ptr<const lexical::InvertedIndex> chunks, std::shared_ptr<const lexical::InvertedIndex> titles,
                 std::unordered_map<std::string, std::uint32_t> doc_lengths, std::string analyzer_spec);
@@ -51,6 +56,8 @@ private:
     std::shared_ptr<const lexical::InvertedIndex> titles_;
     std::unordered_map<std::string, std::uint32_t> doc_lengths_;
     std::string analyzer_spec_;
+    std::unordered_map<std::string, std::uint64_t> cf_;
+    std::uint64_t total_terms_ = 0;
 };
 
 }  // namespace winnow::ltr

@@ -18,6 +18,8 @@ struct QueryTermInfo {
     std::string term;
     float boost = 1.0f;     // occurrences in the query
     float chunk_idf = 0.0f; // Lucene idf in the chunk field
+    float alt_idf = 0.0f;   // the same with the alternative parameters (idf does not depend on k1, b)
+    double p_collection = 0.0;
     float title_idf = 0.0f; // Lucene idf in the title field
 };
 
@@ -45,6 +47,10 @@ const std::vector<FeatureInfo>& feature_infos() {
     static const std::vector<FeatureInfo> infos = {
         {"bm25_chunk", "BM25 (Lucene, k1=0.9, b=0.4) of the chunk text with the index's df, N and avgdl"},
         {"bm25_title", "BM25 (Lucene, k1=0.9, b=0.4) of the document title with title-field df, N and avgdl"},
+        {"bm25_chunk_k1_1.2_b_0.75", "BM25 of the chunk text with k1=1.2, b=0.75 (the textbook parameters)"},
+        {"lm_dirichlet", "query likelihood of the chunk, Dirichlet smoothing (mu=1000) with the collection model of "
+                         "titles and texts; terms unseen in the collection skipped"},
+        {"tfidf_cosine", "cosine of the query's idf-weighted term vector and the chunk's (1 + ln tf) * idf vector"},
         {"coverage", "share of the distinct analyzed query terms that occur in the chunk"},
         {"title_coverage", "share of the distinct analyzed query terms that occur in the document title"},
         {"idf_overlap", "sum of chunk-field idf over matched query terms / the same sum over all query terms"},
@@ -114,6 +120,7 @@ std::vector<float> FeatureExtractor::extract(std::string_view query, const std::
     const lexical::InvertedIndex& title_index = stats_->titles();
     const lexical::Bm25Similarity& chunk_sim = chunk_index.similarity(bm25_);
     const lexical::Bm25Similarity& title_sim = title_index.similarity(bm25_);
+    const lexical::Bm25Similarity& alt_sim = chunk_index.similarity(lexical::Bm25Params{1.2f, 0.75f});
     lexical::Analyzer analyzer(lexical::parse_analyzer_spec(stats_->analyzer_spec()));
 
     // The query as a bag of words (a repeated term gets boost = count, as the first stage does).
@@ -127,6 +134,8 @@ std::vector<float> FeatureExtractor::extract(std::string_view query, const std::
         info.boost = qt.boost;
         info.chunk_idf = idf_in(chunk_index, chunk_sim, qt.term);
         info.title_idf = idf_in(title_index, title_sim, qt.term);
+        info.alt_idf = info.chunk_idf;
+        info.p_collection = stats_->collection_probability(qt.term);
         idf_total += info.chunk_idf;
         term_index.emplace(qt.term, static_cast<int>(terms.size()));
         terms.push_back(std::move(info));
@@ -150,6 +159,11 @@ std::vector<float> FeatureExtractor::extract(std::string_view query, const std::
 
     std::vector<std::uint32_t> tf(nq), title_tf(nq);
     std::vector<int> positions;
+    std::unordered_map<std::string, std::uint32_t> all_tf;
+    double query_norm = 0.0;
+    for (const auto& t : terms) query_norm += static_cast<double>(t.boost * t.chunk_idf) * (t.boost * t.chunk_idf);
+    query_norm = std::sqrt(query_norm);
+    constexpr double kMu = 1000.0;
     for (std::size_t r = 0; r < n; ++r) {
         const Candidate& c = candidates[r];
         float* row = out.data() + r * kFeatureCount;
@@ -160,8 +174,10 @@ std::vector<float> FeatureExtractor::extract(std::string_view query, const std::
         positions.clear();
         std::size_t length = 0;
         std::size_t matched_occurrences = 0;
+        all_tf.clear();
         analyzer.analyze(c.text, [&](std::string_view t) {
             ++length;
+            ++all_tf[std::string(t)];
             auto it = term_index.find(std::string(t));
             if (it == term_index.end()) {
                 positions.push_back(-1);
@@ -202,6 +218,30 @@ std::vector<float> FeatureExtractor::extract(std::string_view query, const std::
         }
         set(Feature::Bm25Chunk, bm25_field(terms, tf, length, chunk_sim, false));
         set(Feature::Bm25Title, title_length == 0 ? 0.0f : bm25_field(terms, title_tf, title_length, title_sim, true));
+        {
+            // BM25 with the alternative parameters.
+            const float ni = alt_sim.norm_inverse(lexical::int_to_byte4(static_cast<std::uint32_t>(length)));
+            double alt = 0.0, lm = 0.0, dot = 0.0;
+            for (std::size_t i = 0; i < nq; ++i) {
+                if (tf[i] > 0) alt += lexical::Bm25Similarity::score(terms[i].boost * terms[i].alt_idf, static_cast<float>(tf[i]), ni);
+                if (terms[i].p_collection > 0.0) {
+                    lm += terms[i].boost * std::log((tf[i] + kMu * terms[i].p_collection) / (static_cast<double>(length) + kMu));
+                }
+                if (tf[i] > 0) {
+                    dot += static_cast<double>(terms[i].boost * terms[i].chunk_idf) *
+                           ((1.0 + std::log(static_cast<double>(tf[i]))) * terms[i].chunk_idf);
+                }
+            }
+            double chunk_norm = 0.0;
+            for (const auto& [t, n] : all_tf) {
+                const double w = (1.0 + std::log(static_cast<double>(n))) * idf_in(chunk_index, chunk_sim, t);
+                chunk_norm += w * w;
+            }
+            set(Feature::Bm25ChunkAlt, static_cast<float>(alt));
+            set(Feature::LmDirichlet, static_cast<float>(lm));
+            set(Feature::TfidfCosine, query_norm > 0.0 && chunk_norm > 0.0
+                                          ? static_cast<float>(dot / (query_norm * std::sqrt(chunk_norm))) : 0.0f);
+        }
         set(Feature::Coverage, nq == 0 ? 0.0f : static_cast<float>(matched) / static_cast<float>(nq));
         set(Feature::TitleCoverage, nq == 0 ? 0.0f : static_cast<float>(title_matched) / static_cast<float>(nq));
         set(Feature::IdfOverlap, idf_total > 0.0 ? static_cast<float>(idf_sum / idf_total) : 0.0f);

@@ -18,6 +18,9 @@ namespace winnow::ltr {
 enum class Feature : std::size_t {
     Bm25Chunk,
     Bm25Title,
+    Bm25ChunkAlt,
+    LmDirichlet,
+    TfidfCosine,
     Coverage,
     TitleCoverage,
     IdfOverlap,

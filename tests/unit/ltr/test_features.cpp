@@ -69,11 +69,19 @@ TEST(LtrFeatures, HandComputedValues) {
     // Title field: N = 3, avgdl = 2, df(appl) = 1; only d1's title matches.
     EXPECT_NEAR(at(x, 0, Feature::Bm25Title), bm25_term(3, 1, 1, 2, 2), 1e-5);
     EXPECT_EQ(at(x, 1, Feature::Bm25Title), 0.0f);
+    // Alternative BM25 (k1 = 1.2, b = 0.75), d2: dl 3, avgdl 4.
+    const double idf1 = std::log(1.0 + 2.5 / 1.5), idf2 = std::log(1.0 + 1.5 / 2.5);
+    EXPECT_NEAR(at(x, 1, Feature::Bm25ChunkAlt), idf2 / (1.0 + 1.2 * (0.25 + 0.75 * 3.0 / 4.0)), 1e-5);
+    // Dirichlet (mu 1000) over titles + texts: 18 terms, cf(appl) = 4, cf(recip) = 2; d2 has recip once, 3 terms.
+    EXPECT_NEAR(at(x, 1, Feature::LmDirichlet),
+                std::log((1000.0 * 4 / 18) / 1003.0) + std::log((1.0 + 1000.0 * 2 / 18) / 1003.0), 1e-4);
+    // d2 = {banan (df 2), bread (df 1), recip (df 2)}, query = {appl, recip}: cosine of idf vectors.
+    EXPECT_NEAR(at(x, 1, Feature::TfidfCosine),
+                idf2 * idf2 / (idf2 * std::sqrt(2.0) * std::sqrt(2 * idf2 * idf2 + idf1 * idf1)), 1e-5);
     EXPECT_FLOAT_EQ(at(x, 0, Feature::Coverage), 1.0f);
     EXPECT_FLOAT_EQ(at(x, 1, Feature::Coverage), 0.5f);
     EXPECT_FLOAT_EQ(at(x, 0, Feature::TitleCoverage), 0.5f);
     EXPECT_FLOAT_EQ(at(x, 2, Feature::TitleCoverage), 0.0f);
-    const double idf2 = std::log(1.0 + 1.5 / 2.5);
     EXPECT_FLOAT_EQ(at(x, 0, Feature::IdfOverlap), 1.0f);
     EXPECT_FLOAT_EQ(at(x, 1, Feature::IdfOverlap), 0.5f);
     EXPECT_NEAR(at(x, 0, Feature::IdfMinMatched), idf2, 1e-6);

@@ -85,9 +85,10 @@ TEST(LtrTrainer, LearnsTheInformativeFeature) {
 }
 
 TEST(LtrTrainer, DeterministicWithAFixedSeed) {
-    const TrainingData d = synthetic(30, 10, 3);
+    const TrainingData d = synthetic(24, 8, 3);
     for (int threads : {1, 2}) {
         TrainOptions o = fast_options();
+        o.max_rounds = 20;
         o.threads = threads;
         const TrainResult a = train_lambdamart(d, o);
         const TrainResult b = train_lambdamart(d, o);
