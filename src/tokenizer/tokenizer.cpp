@@ -279,6 +279,8 @@ Encoding Tokenizer::Impl::encode_single(std::string_view input, std::int32_t typ
     thread_local std::vector<AddedSplit> raw_splits;
     thread_local std::vector<AddedSplit> norm_splits;
     thread_local std::vector<const AddedToken*> split_added;  // per split: its added token or null
+    WINNOW_CHECK(input.size() < (std::size_t{1} << 31), Errc::TooLarge,
+                 "tokenizer: input of {} bytes is over the 2 GiB limit", input.size());
     std::string sanitized;
     std::string_view text = input;
     if (!tok::is_ascii(text) && !tok::is_valid_utf8(text)) {
