@@ -63,6 +63,7 @@ public:
     Encoding encode(std::string_view text, bool add_special_tokens = true) const;
     Encoding encode_pair(std::string_view a, std::string_view b, bool add_special_tokens = true) const;
     // Pair with explicit truncation (overrides the configured truncation; padding still applies).
+    // max_length 0 here means the model's limit (model_max_length()), or none when that is unknown.
     Encoding encode_pair(std::string_view a, std::string_view b, const TruncationOptions& truncation,
                          bool add_special_tokens = true) const;
     // Parallel over the global thread pool; batch padding applied as configured.
@@ -71,6 +72,7 @@ public:
                                             const std::optional<TruncationOptions>& truncation,
                                             bool add_special_tokens = true) const;
 
+    // HF decode: special added tokens skipped when asked, then the decoder (or a space join).
     std::string decode(std::span<const std::int32_t> ids, bool skip_special_tokens = true) const;
 
     std::optional<std::int32_t> token_to_id(std::string_view token) const;
