@@ -19,7 +19,7 @@ struct ServerOptions {
     std::string host = "127.0.0.1";
     int port = 8080;                       // 0: any free port (see Server::bind)
     std::size_t http_threads = 64;         // connections served at once (each waits on its batch)
-    std::size_t batch_token_budget = 8192;  // tokens per model batch, across requests
+    std::size_t batch_token_budget = 2048;  // tokens per model batch, across requests (bench/README.md)
     std::size_t max_batch_items = 256;     // pairs or texts per model batch
     std::size_t max_queue_items = 4096;    // queued pairs/texts per model; beyond: 429
     std::size_t max_documents = 1000;      // per request; beyond: 413

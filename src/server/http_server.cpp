@@ -83,6 +83,29 @@ int find_request_socket(const httplib::Request& req) {
     return found;
 }
 
+// cpp-httplib 0.11 listens with a backlog of 5: a burst of new connections overflows it and
+// clients see resets or 1 s SYN retries. Linux lets listen() be called again to raise the backlog;
+// find our listening socket by its port.
+void raise_listen_backlog(int port) {
+    DIR* dir = opendir("/proc/self/fd");
+    if (!dir) return;
+    while (dirent* entry = readdir(dir)) {
+        char* end = nullptr;
+        const long fd = std::strtol(entry->d_name, &end, 10);
+        if (end == entry->d_name || *end != '\0' || fd == dirfd(dir)) continue;
+        int listening = 0;
+        socklen_t len = sizeof(listening);
+        if (getsockopt(static_cast<int>(fd), SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || !listening) continue;
+        sockaddr_storage local{};
+        socklen_t alen = sizeof(local);
+        if (getsockname(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&local), &alen) == 0 &&
+            port_of(local) == port) {
+            ::listen(static_cast<int>(fd), SOMAXCONN);
+        }
+    }
+    closedir(dir);
+}
+
 bool peer_hung_up(int fd) {
     if (fd < 0) return false;
     pollfd p{fd, POLLIN | POLLRDHUP, 0};
@@ -805,6 +828,7 @@ int Server::bind() {
     }
     WINNOW_CHECK(impl_->bound_port > 0, Errc::Io, "cannot listen on {}:{} (address in use or invalid)", o.host,
                  o.port);
+    raise_listen_backlog(impl_->bound_port);
     return impl_->bound_port;
 }
 

@@ -1,0 +1,218 @@
+// Load benchmark of `POST /v1/rerank` on 127.0.0.1: concurrent keep-alive clients against an
+// in-process winnow::Server, once with one request per model batch and once with cross-request
+// batching, then beyond capacity with a small queue (429s expected, no other errors).
+//
+//   bench_server_load [--clients 16] [--seconds 8] [--docs 8] [--repeat 1] [--batch-tokens 2048]
+//                     [--keep-alive 1] [--model DIR]
+//
+// Without --model it runs the shared benchmark model (MiniLM-L6 shape, 1024-token vocabulary)
+// with a generated WordPiece tokenizer over words w0..w1019, written to a temporary folder.
+#include <httplib.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/json.h"
+#include "winnow/server.h"
+
+using namespace winnow;
+namespace fs = std::filesystem;
+
+namespace {
+
+bool keep_alive = true;
+
+std::string make_bench_model() {
+    const fs::path src = fs::path(WINNOW_SHARED_DIR) / "bench" / "minilm-l6-v1024";
+    const fs::path dir = fs::temp_directory_path() / "winnow_bench_server_model";
+    fs::create_directories(dir);
+    for (const char* f : {"config.json", "model.safetensors"}) {
+        fs::remove(dir / f);
+        fs::create_symlink(src / f, dir / f);
+    }
+    Json vocab = Json::object();
+    const char* specials[] = {"[PAD]", "[UNK]", "[CLS]", "[SEP]"};
+    Json added = Json::array();
+    for (int i = 0; i < 4; ++i) {
+        vocab[specials[i]] = i;
+        added.push_back({{"id", i}, {"content", specials[i]}, {"single_word", false}, {"lstrip", false},
+                         {"rstrip", false}, {"normalized", false}, {"special", true}});
+    }
+    for (int i = 0; i < 1020; ++i) vocab[fmt::format("w{}", i)] = i + 4;
+    Json tok{{"version", "1.0"},
+             {"truncation", nullptr},
+             {"padding", nullptr},
+             {"added_tokens", added},
+             {"normalizer", {{"type", "BertNormalizer"}, {"clean_text", true}, {"handle_chinese_chars", true},
+                             {"strip_accents", nullptr}, {"lowercase", true}}},
+             {"pre_tokenizer", {{"type", "BertPreTokenizer"}}},
+             {"post_processor", {{"type", "BertProcessing"}, {"sep", {"[SEP]", 3}}, {"cls", {"[CLS]", 2}}}},
+             {"decoder", {{"type", "WordPiece"}, {"prefix", "##"}, {"cleanup", true}}},
+             {"model", {{"type", "WordPiece"}, {"unk_token", "[UNK]"}, {"continuing_subword_prefix", "##"},
+                        {"max_input_chars_per_word", 100}, {"vocab", vocab}}}};
+    std::ofstream(dir / "tokenizer.json") << tok.dump();
+    std::ofstream(dir / "tokenizer_config.json") << Json{{"model_max_length", 512}}.dump();
+    return dir.string();
+}
+
+std::string words(std::mt19937& rng, int n) {
+    std::uniform_int_distribution<int> w(0, 1019);
+    std::string s;
+    for (int i = 0; i < n; ++i) {
+        if (i > 0) s += ' ';
+        s += fmt::format("w{}", w(rng));
+    }
+    return s;
+}
+
+struct Outcome {
+    std::size_t ok = 0, too_many = 0, other = 0;
+    std::vector<double> latencies_ms;
+    double seconds = 0;
+    double mean_batch = 0;
+    double model_pairs_per_s = 0;  // pairs / seconds inside the model's forward calls
+};
+
+double percentile(std::vector<double> v, double p) {
+    if (v.empty()) return 0;
+    std::sort(v.begin(), v.end());
+    return v[std::min(v.size() - 1, static_cast<std::size_t>(p * (v.size() - 1) + 0.5))];
+}
+
+double metric_value(const std::string& text, const std::string& name) {
+    const auto pos = text.find(name + " ");
+    return pos == std::string::npos ? 0.0 : std::stod(text.substr(pos + name.size() + 1));
+}
+
+Outcome run(std::shared_ptr<Reranker> reranker, ServerOptions options, int clients, double seconds,
+            const std::vector<std::string>& bodies) {
+    options.host = "127.0.0.1";
+    options.port = 0;
+    options.http_threads = static_cast<std::size_t>(clients) + 8;
+    Server server(options, reranker, nullptr);
+    const int port = server.bind();
+    std::thread serving([&] { server.run(); });
+    while (!server.running()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+
+    std::vector<Outcome> per(clients);
+    std::atomic<bool> stop{false};
+    std::vector<std::thread> threads;
+    const auto start = std::chrono::steady_clock::now();
+    for (int c = 0; c < clients; ++c) {
+        threads.emplace_back([&, c] {
+            httplib::Client client("127.0.0.1", port);
+            client.set_keep_alive(keep_alive);
+            client.set_read_timeout(std::chrono::seconds(120));
+            std::size_t i = static_cast<std::size_t>(c);
+            while (!stop.load()) {
+                const auto t0 = std::chrono::steady_clock::now();
+                auto r = client.Post("/v1/rerank", bodies[i++ % bodies.size()], "application/json");
+                const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+                if (r && r->status == 200) {
+                    ++per[c].ok;
+                    per[c].latencies_ms.push_back(ms);
+                } else if (r && r->status == 429) {
+                    ++per[c].too_many;
+                    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+                } else {
+                    ++per[c].other;
+                    if (per[c].other <= 2) {
+                        std::fprintf(stderr, "error: %s\n", r ? (std::to_string(r->status) + " " + r->body).c_str()
+                                                               : httplib::to_string(r.error()).c_str());
+                    }
+                }
+            }
+        });
+    }
+    std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+    stop.store(true);
+    for (auto& t : threads) t.join();
+    Outcome total;
+    total.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    for (auto& o : per) {
+        total.ok += o.ok;
+        total.too_many += o.too_many;
+        total.other += o.other;
+        total.latencies_ms.insert(total.latencies_ms.end(), o.latencies_ms.begin(), o.latencies_ms.end());
+    }
+    const std::string m = server.metrics_text();
+    const double batches = metric_value(m, "winnow_batch_size_count{model=\"rerank\"}");
+    if (batches > 0) total.mean_batch = metric_value(m, "winnow_batch_size_sum{model=\"rerank\"}") / batches;
+    const double model_s = metric_value(m, "winnow_batch_duration_seconds_sum{model=\"rerank\"}");
+    if (model_s > 0) total.model_pairs_per_s = metric_value(m, "winnow_batch_size_sum{model=\"rerank\"}") / model_s;
+    server.stop();
+    serving.join();
+    return total;
+}
+
+void print_row(const char* name, int clients, std::size_t docs, const Outcome& o) {
+    std::printf("| %-38s | %3d | %8.1f | %8.1f | %8.1f | %8.1f | %6.1f | %9.1f | %6zu | %5zu |\n", name, clients,
+                o.ok / o.seconds, o.ok * docs / o.seconds, percentile(o.latencies_ms, 0.5),
+                percentile(o.latencies_ms, 0.99), o.mean_batch, o.model_pairs_per_s, o.too_many, o.other);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    int clients = 16;
+    double seconds = 8;
+    int docs = 8;
+    int repeat = 1;
+    std::size_t batch_tokens = 2048;
+    std::string model;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        const std::string a = argv[i];
+        if (a == "--clients") clients = std::stoi(argv[i + 1]);
+        else if (a == "--seconds") seconds = std::stod(argv[i + 1]);
+        else if (a == "--docs") docs = std::stoi(argv[i + 1]);
+        else if (a == "--model") model = argv[i + 1];
+        else if (a == "--repeat") repeat = std::stoi(argv[i + 1]);
+        else if (a == "--batch-tokens") batch_tokens = std::stoul(argv[i + 1]);
+        else if (a == "--keep-alive") keep_alive = std::string(argv[i + 1]) != "0";
+        else {
+            std::fprintf(stderr, "unknown option %s\n", a.c_str());
+            return 2;
+        }
+    }
+    if (model.empty()) model = make_bench_model();
+    auto reranker = Reranker::load(model);
+
+    std::mt19937 rng(42);
+    std::uniform_int_distribution<int> doc_len(30, 150);
+    std::vector<std::string> bodies;
+    for (int b = 0; b < 64; ++b) {
+        Json d = Json::array();
+        for (int i = 0; i < docs; ++i) d.push_back(words(rng, doc_len(rng)));
+        bodies.push_back(Json{{"query", words(rng, 10)}, {"documents", d}, {"return_documents", false}}.dump());
+    }
+    std::printf("model %s, %d docs per request, %.0f s per row, batch budget %zu tokens, %u hardware threads\n\n",
+                model.c_str(), docs, seconds, batch_tokens, std::thread::hardware_concurrency());
+    std::printf("| %-38s | %3s | %8s | %8s | %8s | %8s | %6s | %9s | %6s | %5s |\n", "mode", "cli", "req/s",
+                "pairs/s", "p50 ms", "p99 ms", "batch", "model p/s", "429s", "errors");
+    std::printf("|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n", std::string(40, '-').c_str(), "-----", "----------",
+                "----------", "----------", "----------", "--------", "-----------", "--------", "-------");
+    ServerOptions base;
+    base.max_queue_items = 100000;
+    base.batch_token_budget = batch_tokens;
+    ServerOptions single = base;
+    single.cross_request_batching = false;
+    // Alternate the two modes so that load from elsewhere on the machine hits both alike.
+    for (int r = 0; r < repeat; ++r) {
+        print_row("one request per batch", clients, docs, run(reranker, single, clients, seconds, bodies));
+        print_row("cross-request batching", clients, docs, run(reranker, base, clients, seconds, bodies));
+    }
+    ServerOptions small = base;
+    small.max_queue_items = static_cast<std::size_t>(docs) * 4;
+    print_row("batching, queue 4 requests, 4x clients", clients * 4, docs,
+              run(reranker, small, clients * 4, seconds, bodies));
+    return 0;
+}
