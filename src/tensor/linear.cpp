@@ -8,6 +8,7 @@
 #include <mutex>
 #include <tuple>
 
+#include "tensor/linear_precision.h"
 #include "winnow/error.h"
 
 namespace winnow {
@@ -104,17 +105,21 @@ struct Linear::Impl {
     memory::desc weights_desc;
     memory weights;  // [in x out] in the layout oneDNN picked for this CPU
     memory bias;     // [1 x out] or empty
+    std::unique_ptr<const LinearKernel> kernel;  // bf16 / int8 (linear_bf16.cpp, linear_int8.cpp); null for fp32
 };
 
 Linear::Linear(const Tensor& weight, const Tensor& bias, Precision precision)
     : in_features_(weight.cols()), out_features_(weight.rows()), has_bias_(!bias.empty()) {
-    if (precision == Precision::Auto) precision = Precision::Fp32;
-    WINNOW_CHECK(precision == Precision::Fp32, Errc::Unsupported,
-                 "linear layer: precision {} is not available in this build (fp32 only)",
-                 precision == Precision::Bf16 ? "bf16" : "int8");
+    precision = resolve_precision(precision);
     precision_ = precision;
     WINNOW_ASSERT(in_features_ > 0 && out_features_ > 0);
     WINNOW_ASSERT(bias.empty() || bias.size() == out_features_);
+    if (precision != Precision::Fp32) {
+        auto impl = std::make_shared<Impl>();
+        impl->kernel = precision == Precision::Bf16 ? make_linear_bf16(weight, bias) : make_linear_int8(weight, bias);
+        impl_ = std::move(impl);
+        return;
+    }
     auto& engine = cpu_engine();
     const auto in = static_cast<memory::dim>(in_features_);
     const auto out = static_cast<memory::dim>(out_features_);
@@ -140,6 +145,7 @@ Linear::Linear(const Tensor& weight, const Tensor& bias, Precision precision)
 void Linear::forward(const float* x, std::size_t rows, float* y, Activation activation) const {
     WINNOW_ASSERT(impl_ != nullptr);
     if (rows == 0) return;
+    if (impl_->kernel) return impl_->kernel->forward(x, rows, y, activation);
     const auto m = static_cast<memory::dim>(rows);
     const auto in = static_cast<memory::dim>(in_features_);
     const auto out = static_cast<memory::dim>(out_features_);

@@ -1,0 +1,36 @@
+// Internal: the reduced-precision Linear kernels (bf16, int8) and the CPU checks they need.
+// linear.cpp dispatches to them; each one owns its prepared weights and runs one oneDNN matmul per call.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string_view>
+
+#include "tensor/kernels.h"
+#include "tensor/tensor.h"
+#include "winnow/reranker.h"
+
+namespace winnow {
+
+class LinearKernel {
+public:
+    virtual ~LinearKernel() = default;
+    // y[rows x out] = act(x[rows x in] W^T + b), x and y in f32.
+    virtual void forward(const float* x, std::size_t rows, float* y, Activation activation) const = 0;
+};
+
+// weight: [out x in] (PyTorch layout); bias: [1 x out] or empty. Throw Error(Unsupported) naming the
+// missing CPU feature when the CPU cannot run the precision.
+std::unique_ptr<LinearKernel> make_linear_bf16(const Tensor& weight, const Tensor& bias);
+std::unique_ptr<LinearKernel> make_linear_int8(const Tensor& weight, const Tensor& bias);
+
+// CPU support as oneDNN sees it (its effective ISA, which also honours ONEDNN_MAX_CPU_ISA).
+bool cpu_has_bf16() noexcept;  // AVX512-BF16 (avx512_core_bf16 or newer)
+bool cpu_has_vnni() noexcept;  // AVX512-VNNI (avx512_core_vnni or newer)
+
+// The precision Precision::Auto stands for on this CPU; any other precision is returned unchanged.
+// Rule: fp32. bf16 (max abs logit error ~1e-2) and int8 are opt-in, because the default must
+// reproduce the reference model's scores to 1e-4 (see README "Models").
+Precision resolve_precision(Precision requested) noexcept;
+
+}  // namespace winnow
