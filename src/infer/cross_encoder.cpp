@@ -26,24 +26,35 @@ std::size_t model_limit(std::size_t requested, std::size_t tokenizer_limit, std:
 CrossEncoder::CrossEncoder(const std::string& folder, const ModelOptions& options)
     : folder_(folder),
       options_(options),
-      model_(load_model(folder, LoadOptions{options.precision == Precision::Auto ? Precision::Fp32 : options.precision})),
-      tokenizer_(Tokenizer::from_file(folder)) {
+      model_(load_model(folder, LoadOptions{options.precision == Precision::Auto ? Precision::Fp32 : options.precision})) {
+    if (std::filesystem::exists(std::filesystem::path(folder) / "tokenizer.json")) {
+        tokenizer_ = Tokenizer::from_file(folder);
+    }
     const ModelConfig config = ModelConfig::load(folder);
     WINNOW_CHECK(model_->info().num_labels == 1, Errc::Unsupported,
                  "{}: a cross-encoder needs a sequence-classification head with one label (found {})", config.where(),
                  model_->info().num_labels);
     activation_ = score_activation_from_config(config.json(), config.where());
-    max_length_ = model_limit(options.max_length, tokenizer_.model_max_length(), model_->info().max_tokens);
-    // The model sees exactly the pair's tokens: no padding; truncation is given per call.
-    tokenizer_.set_padding(std::nullopt);
-    tokenizer_.set_truncation(std::nullopt);
+    max_length_ = model_limit(options.max_length, tokenizer_ ? tokenizer_->model_max_length() : 0,
+                              model_->info().max_tokens);
+    if (tokenizer_) {
+        // The model sees exactly the pair's tokens: no padding; truncation is given per call.
+        tokenizer_->set_padding(std::nullopt);
+        tokenizer_->set_truncation(std::nullopt);
+    }
+}
+
+const Tokenizer& CrossEncoder::tokenizer() const {
+    WINNOW_CHECK(tokenizer_.has_value(), Errc::NotFound,
+                 "{}: no tokenizer.json in the model folder (only pre-tokenized input can be scored)", folder_);
+    return *tokenizer_;
 }
 
 TokenizedPair CrossEncoder::tokenize(std::string_view query, std::string_view doc, bool& truncated) const {
     TruncationOptions truncation;
     truncation.max_length = max_length_;
     truncation.strategy = TruncationStrategy::LongestFirst;
-    Encoding encoding = tokenizer_.encode_pair(query, doc, truncation);
+    Encoding encoding = tokenizer().encode_pair(query, doc, truncation);
     truncated = encoding.truncated;
     return TokenizedPair{std::move(encoding.ids), std::move(encoding.type_ids)};
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "infer/score_activation.h"
@@ -19,7 +20,8 @@ public:
 
     std::vector<PairScore> score_pairs(std::span<const std::pair<std::string, std::string>> pairs) const override;
     std::vector<PairScore> score_tokenized(std::span<const TokenizedPair> pairs) const override;
-    const Tokenizer& tokenizer() const override { return tokenizer_; }
+    // Errc::NotFound when the folder has no tokenizer (pre-tokenized input still works).
+    const Tokenizer& tokenizer() const override;
     std::size_t max_length() const override { return max_length_; }
     std::string name() const override { return folder_; }
     Precision precision() const override { return model_->info().precision; }
@@ -34,7 +36,7 @@ private:
     std::string folder_;
     ModelOptions options_;
     std::unique_ptr<Model> model_;
-    Tokenizer tokenizer_;
+    std::optional<Tokenizer> tokenizer_;  // absent: the folder ships no tokenizer.json
     std::size_t max_length_ = 0;
     ScoreActivation activation_ = ScoreActivation::Sigmoid;
 };

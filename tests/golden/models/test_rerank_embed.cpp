@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <unistd.h>
+
 #include <cmath>
+#include <filesystem>
 #include <numeric>
 #include <random>
 #include <string>
@@ -183,6 +186,35 @@ TEST(RerankApi, LoadErrorsAndUnsupportedPrecision) {
     } catch (const Error& e) {
         EXPECT_EQ(e.code(), Errc::Unsupported);
     }
+}
+
+TEST(RerankApi, PretokenizedScoringWithoutATokenizer) {
+    // Like the benchmark model: config + weights only.
+    const auto dir = std::filesystem::temp_directory_path() / ("winnow_no_tokenizer_" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    for (const char* file : {"config.json", "model.safetensors"}) {
+        std::filesystem::copy_file(kModels + "bert-ce/" + file, dir / file,
+                                   std::filesystem::copy_options::overwrite_existing);
+    }
+    const Json ref = load_json_file(kModels + "bert-ce/expected_scores.json");
+    const auto reranker = Reranker::load(dir.string());
+    std::vector<TokenizedPair> pairs(1);
+    for (std::size_t t = 0; t < ref["input_ids"][0].size(); ++t) {
+        if (ref["attention_mask"][0][t].get<int>() == 0) continue;
+        pairs[0].input_ids.push_back(ref["input_ids"][0][t].get<int>());
+        pairs[0].token_type_ids.push_back(ref["token_type_ids"][0][t].get<int>());
+    }
+    const auto scores = reranker->score_tokenized(pairs);
+    EXPECT_NEAR(scores[0].raw_score, ref["logits"][0].get<float>(), 1e-4);
+    EXPECT_EQ(scores[0].n_tokens, pairs[0].input_ids.size());
+    try {
+        reranker->score("q", std::vector<std::string>{"d"});
+        FAIL();
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), Errc::NotFound);
+        EXPECT_NE(std::string(e.what()).find("tokenizer.json"), std::string::npos);
+    }
+    std::filesystem::remove_all(dir);
 }
 
 }  // namespace
