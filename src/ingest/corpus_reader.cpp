@@ -81,7 +81,7 @@ void read_beir(const std::string& input, CorpusStats& stats, const DocumentSink&
         Json j;
         try {
             j = Json::parse(line);
-        } catch (const nlohmann::json::parse_error& e) {
+        } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for a number overflow
             note_error(stats, fmt::format("{}:{}: invalid JSON, skipped", path, reader.line_number()));
             continue;
         }

@@ -113,7 +113,7 @@ std::vector<Document> parse_jsonl(std::string_view text, std::string_view source
             Json j;
             try {
                 j = Json::parse(line);
-            } catch (const nlohmann::json::parse_error& e) {
+            } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for a number overflow
                 WINNOW_THROW(Errc::Corrupt, "{} line {}: invalid JSON", source, line_no);
             }
             const std::string where = fmt::format("{} line {}", source, line_no);
