@@ -97,7 +97,7 @@ TEST_F(Cli, RerankPairsAndPretokenizedKeepInputOrder) {
             EXPECT_NEAR(r.lines[i]["score"].get<double>(), ref["st_predict_default"][i].get<double>(), 1e-5);
         }
     }
-    const CliRun r = run("rerank --model " + kModels + "xlmr-ce --pairs --pretokenized", pretokenized);
+    const CliRun r = run("rerank --model " + kModels + "xlmr-ce --pairs --pretokenized --precision fp32", pretokenized);
     const Json stats = Json::parse(r.err.substr(r.err.find('{')));
     for (const char* key : {"pairs", "tokens", "seconds", "pairs_per_s", "precision", "threads"}) {
         EXPECT_TRUE(stats.contains(key)) << key << " in " << r.err;
