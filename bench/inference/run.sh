@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Inference speed: winnow (fp32, bf16, int8) against ONNX Runtime (fp32, int8; --sort, its best setting) on
+# the shared bench model, side by side in one run so the ratios hold on a loaded machine.
+#   bench/inference/run.sh [path/to/bench_inference]   (default: build/release/bench/inference/bench_inference,
+#   built with -DWINNOW_BUILD_BENCH=ON; it runs what `winnow rerank --pairs --pretokenized` runs, plus a
+#   warm-up and best-of-RUNS timing like ONNX Runtime's bench)
+# Env: THREADS (2), RUNS (3, best of), OMP_WAIT_POLICY (passive), ORT_DIR (a folder with ort_bench.js + node_modules; made in a temp dir
+# outside the repo with `npm install` when unset), SHARED (the shared data folder, default ../shared).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+driver=${1:-$root/build/release/bench/inference/bench_inference}
+shared=${SHARED:-$(cd "$root/../shared" && pwd)}
+threads=${THREADS:-2}
+# OpenMP threads sleep instead of spinning at barriers: on a shared, loaded machine a spinning thread
+# whose partner is descheduled wastes its time slice (measured 10-20x slower single-pair latency).
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
+runs=${RUNS:-3}
+model=$shared/bench/minilm-l6-v1024
+pairs=$shared/bench/pairs-256.jsonl
+[ -x "$driver" ] || { echo "no bench_inference binary at $driver" >&2; exit 2; }
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+if [ -z "${ORT_DIR:-}" ]; then
+    ORT_DIR=$work/ort
+    mkdir -p "$ORT_DIR"
+    cp "$shared/bench/package.json" "$shared/bench/ort_bench.js" "$ORT_DIR"
+    (cd "$ORT_DIR" && npm install --ignore-scripts --silent >/dev/null)
+fi
+
+# Single-pair latency workload: one 128-token pair (the first pair of >= 128 tokens cut to 127 + its last
+# token), repeated; one pair per forward call (winnow: --token-budget 128; ORT: --batch 1).
+python3 "$here/compare.py" make-latency "$pairs" 128 50 > "$work/latency.jsonl"
+
+for p in fp32 bf16 int8; do
+    "$driver" --model "$model" --pairs "$pairs" --precision "$p" --threads "$threads" --repeat "$runs" \
+        --scores "$work/winnow-$p.jsonl" > "$work/winnow-$p.json"
+    "$driver" --model "$model" --pairs "$work/latency.jsonl" --precision "$p" --threads "$threads" --repeat "$runs" \
+        --token-budget 128 > "$work/latency-winnow-$p.json"
+done
+for q in fp32 int8; do
+    node "$ORT_DIR/ort_bench.js" --model "$model/model_$q.onnx" --pairs "$pairs" --threads "$threads" --sort \
+        --repeat "$runs" > "$work/ort-$q.json"
+    node "$ORT_DIR/ort_bench.js" --model "$model/model_$q.onnx" --pairs "$work/latency.jsonl" --threads "$threads" \
+        --batch 1 --repeat "$runs" > "$work/latency-ort-$q.json"
+done
+python3 "$here/compare.py" report "$work" "$pairs"
