@@ -30,13 +30,20 @@ int run(int argc, char** argv) {
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string key = argv[i];
         const std::string value = argv[i + 1];
-        if (key == "--model") model = value;
-        else if (key == "--pairs") pairs_path = value;
-        else if (key == "--precision") precision = value;
-        else if (key == "--threads") threads = std::stoul(value);
-        else if (key == "--repeat") repeat = std::max<std::size_t>(1, std::stoul(value));
-        else if (key == "--token-budget") budget = std::stoul(value);
-        else if (key == "--scores") scores_path = value;
+        if (key == "--model")
+            model = value;
+        else if (key == "--pairs")
+            pairs_path = value;
+        else if (key == "--precision")
+            precision = value;
+        else if (key == "--threads")
+            threads = std::stoul(value);
+        else if (key == "--repeat")
+            repeat = std::max<std::size_t>(1, std::stoul(value));
+        else if (key == "--token-budget")
+            budget = std::stoul(value);
+        else if (key == "--scores")
+            scores_path = value;
         else {
             std::fprintf(stderr, "unknown option %s\n", key.c_str());
             return 2;

@@ -23,9 +23,13 @@ bool isa_at_least(dnnl::cpu_isa isa, dnnl::cpu_isa wanted) noexcept {
 
 }  // namespace
 
-bool cpu_has_bf16() noexcept { return isa_at_least(effective_isa(), dnnl::cpu_isa::avx512_core_bf16); }
+bool cpu_has_bf16() noexcept {
+    return isa_at_least(effective_isa(), dnnl::cpu_isa::avx512_core_bf16);
+}
 
-bool cpu_has_vnni() noexcept { return isa_at_least(effective_isa(), dnnl::cpu_isa::avx512_core_vnni); }
+bool cpu_has_vnni() noexcept {
+    return isa_at_least(effective_isa(), dnnl::cpu_isa::avx512_core_vnni);
+}
 
 Precision resolve_precision(Precision requested) noexcept {
     return requested == Precision::Auto ? Precision::Fp32 : requested;
@@ -42,23 +46,23 @@ dnnl::engine& engine() {
 
 void append_activation(dnnl::post_ops& ops, Activation activation) {
     switch (activation) {
-        case Activation::Gelu:
-            ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_gelu_erf, 0.0f, 0.0f);
-            break;
-        case Activation::GeluTanh:
-            ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_gelu_tanh, 0.0f, 0.0f);
-            break;
-        case Activation::Relu:
-            ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
-            break;
-        case Activation::Silu:
-            ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_swish, 1.0f, 0.0f);
-            break;
-        case Activation::Tanh:
-            ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_tanh, 0.0f, 0.0f);
-            break;
-        case Activation::None:
-            break;
+    case Activation::Gelu:
+        ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_gelu_erf, 0.0f, 0.0f);
+        break;
+    case Activation::GeluTanh:
+        ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_gelu_tanh, 0.0f, 0.0f);
+        break;
+    case Activation::Relu:
+        ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+        break;
+    case Activation::Silu:
+        ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_swish, 1.0f, 0.0f);
+        break;
+    case Activation::Tanh:
+        ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_tanh, 0.0f, 0.0f);
+        break;
+    case Activation::None:
+        break;
     }
 }
 

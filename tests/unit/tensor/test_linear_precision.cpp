@@ -1,12 +1,12 @@
 // bf16 and int8 Linear layers against the fp32 reference, and a whole cross-encoder scored at each
 // precision against its fp32 logits.
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <cmath>
 #include <random>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "tensor/linear.h"
 #include "tensor/linear_precision.h"
@@ -59,16 +59,15 @@ TEST_P(LinearPrecisionTest, MatchesFp32Reference) {
     EXPECT_GT(max_err, 1e-6 * rms);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Shapes, LinearPrecisionTest,
-    ::testing::Values(PrecisionCase{Precision::Bf16, 1, 384, 384, true, Activation::None, 0.03},
-                      PrecisionCase{Precision::Bf16, 137, 384, 1536, true, Activation::Gelu, 0.03},
-                      PrecisionCase{Precision::Bf16, 64, 1536, 384, false, Activation::None, 0.03},
-                      PrecisionCase{Precision::Bf16, 5, 33, 7, true, Activation::Tanh, 0.03},
-                      PrecisionCase{Precision::Int8, 1, 384, 384, true, Activation::None, 0.12},
-                      PrecisionCase{Precision::Int8, 137, 384, 1536, true, Activation::Gelu, 0.12},
-                      PrecisionCase{Precision::Int8, 64, 1536, 384, false, Activation::None, 0.12},
-                      PrecisionCase{Precision::Int8, 5, 33, 7, true, Activation::Relu, 0.12}));
+INSTANTIATE_TEST_SUITE_P(Shapes, LinearPrecisionTest,
+                         ::testing::Values(PrecisionCase{Precision::Bf16, 1, 384, 384, true, Activation::None, 0.03},
+                                           PrecisionCase{Precision::Bf16, 137, 384, 1536, true, Activation::Gelu, 0.03},
+                                           PrecisionCase{Precision::Bf16, 64, 1536, 384, false, Activation::None, 0.03},
+                                           PrecisionCase{Precision::Bf16, 5, 33, 7, true, Activation::Tanh, 0.03},
+                                           PrecisionCase{Precision::Int8, 1, 384, 384, true, Activation::None, 0.12},
+                                           PrecisionCase{Precision::Int8, 137, 384, 1536, true, Activation::Gelu, 0.12},
+                                           PrecisionCase{Precision::Int8, 64, 1536, 384, false, Activation::None, 0.12},
+                                           PrecisionCase{Precision::Int8, 5, 33, 7, true, Activation::Relu, 0.12}));
 
 TEST(LinearPrecision, ZeroRowsAndZeroInput) {
     if (!cpu_has_vnni()) GTEST_SKIP() << "no AVX512-VNNI";
