@@ -21,7 +21,7 @@ inline void for_each_jsonl(std::istream& in, const std::function<void(const Json
         Json value;
         try {
             value = Json::parse(line);
-        } catch (const nlohmann::json::parse_error& e) {
+        } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for 1e400
             WINNOW_THROW(Errc::InvalidArgument, "stdin line {}: invalid JSON: {}", line_no, e.what());
         }
         fn(value, line_no);

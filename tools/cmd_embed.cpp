@@ -18,12 +18,14 @@ struct EmbedArgs {
     std::size_t max_length = 0;
     std::size_t threads = 0;
     std::size_t batch = 256;
+    std::string instruction;
 };
 
 int run_embed(const EmbedArgs& args) {
     ModelOptions options;
     options.n_threads = args.threads;
     options.max_length = args.max_length;
+    options.instruction = args.instruction;
     const auto embedder = Embedder::load(args.model, options);
     const EmbedKind kind = args.query ? EmbedKind::Query : EmbedKind::Document;
     EmbedStats stats;
@@ -57,6 +59,8 @@ CommandRegistrar registrar("embed", [](CLI::App& app) {
     sub->add_option("--max-length", args->max_length, "Truncate texts to N tokens (default: max_seq_length)");
     sub->add_option("--threads", args->threads, "Intra-op threads (0 = all cores)");
     sub->add_option("--batch", args->batch, "Texts per embed call")->check(CLI::PositiveNumber);
+    sub->add_option("--instruction", args->instruction,
+                    "LLM embedders (Qwen3-Embedding): the query task instruction (default: the model's)");
     return [args] { return run_embed(*args); };
 });
 

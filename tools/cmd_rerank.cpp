@@ -26,6 +26,7 @@ struct RerankArgs {
     std::string precision = "auto";
     std::size_t threads = 0;
     std::size_t token_budget = 16384;
+    std::string instruction;
 };
 
 std::vector<std::int32_t> int_array(const Json& line, const char* key, std::size_t line_no) {
@@ -62,6 +63,7 @@ int run_rerank(const RerankArgs& args) {
     options.n_threads = args.threads;
     options.max_length = args.max_length;
     options.token_budget = args.token_budget;
+    options.instruction = args.instruction;
     const auto reranker = Reranker::load(args.model, options);
 
     if (args.pretokenized) {
@@ -145,6 +147,8 @@ CommandRegistrar registrar("rerank", [](CLI::App& app) {
         ->check(CLI::IsMember({"auto", "fp32", "bf16", "int8"}));
     sub->add_option("--threads", args->threads, "Intra-op threads (0 = all cores)");
     sub->add_option("--token-budget", args->token_budget, "Tokens per forward batch")->check(CLI::PositiveNumber);
+    sub->add_option("--instruction", args->instruction,
+                    "LLM rerankers (Qwen3-Reranker): the task instruction (default: the model's web-search one)");
     sub->callback([sub, args] {
         if (args->query.empty() && !args->pairs) throw CLI::RequiredError("--query or --pairs");
     });

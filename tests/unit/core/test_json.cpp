@@ -24,3 +24,13 @@ TEST(Json, ParseErrorIsCorrupt) {
         EXPECT_NE(std::string(e.what()).find("tokenizer.json"), std::string::npos);
     }
 }
+
+TEST(Json, OutOfRangeNumberIsCorruptNotACrash) {
+    try {
+        winnow::parse_json(R"({"x": 1e400})", "request body");
+        FAIL();
+    } catch (const winnow::Error& e) {
+        EXPECT_EQ(e.code(), winnow::Errc::Corrupt);
+        EXPECT_NE(std::string(e.what()).find("request body"), std::string::npos);
+    }
+}
