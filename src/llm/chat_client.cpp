@@ -184,7 +184,7 @@ ChatResult ChatClient::complete(const std::vector<ChatMessage>& messages) const 
     Json j;
     try {
         j = Json::parse(t.body);
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {
         WINNOW_THROW(Errc::Corrupt, "LLM server {}: response is not JSON: {}", endpoint_, t.body.substr(0, 200));
     }
     const std::string where = "LLM response from " + endpoint_;
@@ -217,7 +217,7 @@ ChatResult ChatClient::stream(const std::vector<ChatMessage>& messages, const De
         Json j;
         try {
             j = Json::parse(data);
-        } catch (const nlohmann::json::parse_error&) {
+        } catch (const nlohmann::json::exception&) {
             WINNOW_THROW(Errc::Corrupt, "{}: an event is not JSON: {}", where, std::string(data.substr(0, 200)));
         }
         if (j.is_object() && j.contains("error")) {

@@ -390,7 +390,7 @@ PullResult pull(std::string_view repo_id_view, std::string_view revision_view, c
     Json meta;
     try {
         meta = Json::parse(info.body);
-    } catch (const nlohmann::json::parse_error&) {
+    } catch (const nlohmann::json::exception&) {
         WINNOW_THROW(Errc::Corrupt, "hub: {} did not answer JSON", api_url);
     }
     const std::string commit = json_get<std::string>(meta, "sha", api_url);
