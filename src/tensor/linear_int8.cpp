@@ -1,14 +1,26 @@
 // int8 Linear: weights quantized at load, symmetric per output channel (s8, scale = max|w| / 127), in
-// oneDNN's blocked layout for this CPU; activations quantized per call, asymmetric per tensor (u8 with a
-// zero point, the dynamic quantization ONNX Runtime uses); one u8 x s8 -> s32 matmul (AVX512-VNNI) whose
-// epilogue multiplies by the per-channel scales (x scale * w scale), then adds the f32 bias (which also
-// carries the zero-point correction) and applies the activation in f32.
+// oneDNN's blocked layout for this CPU; activations quantized per call, asymmetric per row (u8 with a
+// zero point per token: one outlier token no longer coarsens the grid of every other token, which per-tensor
+// quantization, ONNX Runtime's dynamic scheme, does). The GEMM is one plain u8 x s8 -> s32 matmul
+// (AVX512-VNNI, oneDNN's brgemm kernel: no runtime scales and no post-ops, which in oneDNN 2.6 fall back to
+// slower kernels); our own epilogue then dequantizes each s32 row,
+//   y[r, o] = x_scale[r] * w_scale[o] * (acc[r, o] - zero[r] * sum_i w_q[o, i]) + b[o],
+// and applies the activation in f32 (GELU vectorized here).
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <unordered_map>
 #include <vector>
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+// GCC 12 reports its own _mm512_undefined_* placeholders as "maybe uninitialized" once the intrinsics are
+// inlined into an OpenMP region (a known false positive).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#endif
 
 #include "tensor/linear_dnnl.h"
 #include "tensor/linear_precision.h"
@@ -24,130 +36,205 @@ using FormatTag = memory::format_tag;
 
 constexpr int kKind = 2;
 constexpr float kQMax = 127.0f;
+// Below this many values a pass runs on one thread.
+constexpr std::size_t kParallelMin = 1 << 14;
 
-dnnl::matmul::primitive_desc make_int8_pd(long rows, long in, long out, bool bias, Activation activation,
-                                          const memory::desc& weights) {
+dnnl::matmul::primitive_desc make_int8_pd(long rows, long in, long out, const memory::desc& weights) {
     const memory::desc src({rows, in}, DataType::u8, FormatTag::ab);
-    const memory::desc dst({rows, out}, DataType::f32, FormatTag::ab);
-    dnnl::primitive_attr attr;
-    dnnl::post_ops ops;
-    // Dequantization as a per-channel multiply by (x scale * w scale), given at run time; the bias is added
-    // after it. (oneDNN 2.6 runs runtime output scales only in its slower gemm kernel, binary post-ops in brgemm.)
-    const memory::desc per_channel({1, out}, DataType::f32, FormatTag::ab);
-    ops.append_binary(dnnl::algorithm::binary_mul, per_channel);
-    // Always a bias: it also carries the zero-point correction of the asymmetric u8 activations.
-    (void)bias;
-    ops.append_binary(dnnl::algorithm::binary_add, memory::desc({1, out}, DataType::f32, FormatTag::ab));
-    lowp::append_activation(ops, activation);
-    attr.set_post_ops(ops);
-    return {dnnl::matmul::desc(src, weights, dst), attr, lowp::engine()};
+    const memory::desc dst({rows, out}, DataType::s32, FormatTag::ab);
+    return {dnnl::matmul::desc(src, weights, dst), lowp::engine()};
 }
 
-float max_abs(const float* x, std::size_t n) {
-    float result = 0.0f;
-#pragma omp parallel for schedule(static) reduction(max : result) if (n > 65536)
-    for (std::size_t i = 0; i < n; ++i) result = std::max(result, std::fabs(x[i]));
-    return result;
+// One row of x as asymmetric u8: x ~ scale * (q - zero), q in [0, 255], the range [min(x, 0), max(x, 0)]
+// mapped onto it (0 is exactly representable, so zero padding stays zero).
+void quantize_row(const float* x, std::size_t n, std::uint8_t* q, float& scale_out, std::int32_t& zero_out) noexcept {
+    float lo = 0.0f, hi = 0.0f;
+    std::size_t i = 0;
+#if defined(__AVX512F__)
+    __m512 vlo = _mm512_setzero_ps(), vhi = _mm512_setzero_ps();
+    for (; i + 16 <= n; i += 16) {
+        const __m512 v = _mm512_loadu_ps(x + i);
+        vlo = _mm512_min_ps(vlo, v);
+        vhi = _mm512_max_ps(vhi, v);
+    }
+    lo = _mm512_reduce_min_ps(vlo);
+    hi = _mm512_reduce_max_ps(vhi);
+#endif
+    for (std::size_t j = i; j < n; ++j) {
+        lo = std::min(lo, x[j]);
+        hi = std::max(hi, x[j]);
+    }
+    const float range = hi - lo;
+    const float scale = range > 0.0f && std::isfinite(range) ? range / 255.0f : 1.0f;
+    const float zero = std::clamp(std::nearbyint(-lo / scale), 0.0f, 255.0f);
+    const float inv = 1.0f / scale;
+    scale_out = scale;
+    zero_out = static_cast<std::int32_t>(zero);
+    i = 0;
+#if defined(__AVX512F__)
+    const __m512 vinv = _mm512_set1_ps(inv), vzero = _mm512_set1_ps(zero);
+    const __m512 vmin = _mm512_setzero_ps(), vmax = _mm512_set1_ps(255.0f);
+    for (; i + 16 <= n; i += 16) {
+        __m512 v = _mm512_fmadd_ps(_mm512_loadu_ps(x + i), vinv, vzero);
+        v = _mm512_min_ps(_mm512_max_ps(v, vmin), vmax);
+        const __m512i r = _mm512_cvtps_epi32(v);  // round to nearest even (MXCSR default)
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(q + i), _mm512_cvtepi32_epi8(r));
+    }
+#endif
+    for (; i < n; ++i) {
+        q[i] = static_cast<std::uint8_t>(std::clamp(std::nearbyint(x[i] * inv + zero), 0.0f, 255.0f));
+    }
 }
 
-void quantize(const float* x, std::size_t n, float inv_scale, std::int8_t* out) {
-#pragma omp parallel for schedule(static) if (n > 65536)
-    for (std::size_t i = 0; i < n; ++i) {
-        const float q = std::clamp(std::nearbyint(x[i] * inv_scale), -kQMax, kQMax);
-        out[i] = static_cast<std::int8_t>(q);
+#if defined(__AVX512F__)
+// e^x on 16 lanes for x <= 0 (the Cephes expf reduction and polynomial, as in kernels.cpp's softmax).
+inline __m512 exp_neg(__m512 x) noexcept {
+    x = _mm512_max_ps(x, _mm512_set1_ps(-87.3f));
+    const __m512 n = _mm512_roundscale_ps(_mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504088896341f), _mm512_set1_ps(0.5f)),
+                                          _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fmadd_ps(n, _mm512_set1_ps(2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    p = _mm512_fmadd_ps(_mm512_mul_ps(p, r), r, _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    const __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
+    return _mm512_mul_ps(p, _mm512_castsi512_ps(e));
+}
+
+// GELU(x) = x/2 (1 + erf(x / sqrt 2)) on 16 lanes; erf by Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7),
+// well below the int8 quantization error it follows.
+inline __m512 gelu_erf(__m512 x) noexcept {
+    const __m512 z = _mm512_mul_ps(_mm512_abs_ps(x), _mm512_set1_ps(0.70710678118654752f));
+    const __m512 t = _mm512_div_ps(_mm512_set1_ps(1.0f), _mm512_fmadd_ps(z, _mm512_set1_ps(0.3275911f), _mm512_set1_ps(1.0f)));
+    __m512 p = _mm512_set1_ps(1.061405429f);
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-1.453152027f));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.421413741f));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-0.284496736f));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.254829592f));
+    p = _mm512_mul_ps(p, t);
+    const __m512 e = exp_neg(_mm512_mul_ps(_mm512_sub_ps(_mm512_setzero_ps(), z), z));
+    __m512 erf_abs = _mm512_fnmadd_ps(p, e, _mm512_set1_ps(1.0f));  // erf(|x| / sqrt 2)
+    // erf is odd: 1 + erf(x / sqrt 2) = 1 - erf(|x| / sqrt 2) for x < 0.
+    const __mmask16 neg = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ);
+    erf_abs = _mm512_mask_sub_ps(erf_abs, neg, _mm512_setzero_ps(), erf_abs);
+    return _mm512_mul_ps(_mm512_mul_ps(x, _mm512_set1_ps(0.5f)), _mm512_add_ps(erf_abs, _mm512_set1_ps(1.0f)));
+}
+#endif
+
+// y[o] = act(scale * w_scale[o] * (acc[o] - zero * w_sum[o]) + bias[o]) for one row.
+void dequantize_row(const std::int32_t* acc, std::size_t n, float scale, std::int32_t zero, const float* w_scale,
+                    const std::int32_t* w_sum, const float* bias, Activation activation, float* y) noexcept {
+    std::size_t o = 0;
+    bool activated = activation == Activation::None;  // the vector loop applied the activation
+#if defined(__AVX512F__)
+    const __m512 vscale = _mm512_set1_ps(scale);
+    const __m512i vzero = _mm512_set1_epi32(zero);
+    const bool gelu = activation == Activation::Gelu;
+    for (; o + 16 <= n; o += 16) {
+        const __m512i centred =
+            _mm512_sub_epi32(_mm512_loadu_si512(acc + o), _mm512_mullo_epi32(vzero, _mm512_loadu_si512(w_sum + o)));
+        __m512 v = _mm512_fmadd_ps(_mm512_cvtepi32_ps(centred), _mm512_mul_ps(vscale, _mm512_loadu_ps(w_scale + o)),
+                                   _mm512_loadu_ps(bias + o));
+        if (gelu) v = gelu_erf(v);
+        _mm512_storeu_ps(y + o, v);
+    }
+    activated = activated || gelu;
+#endif
+    const std::size_t vectorized = o;
+    for (; o < n; ++o) {
+        const auto centred = static_cast<float>(acc[o] - zero * w_sum[o]);
+        y[o] = activate(activation, centred * (scale * w_scale[o]) + bias[o]);
+    }
+    // Activations without a vector form (tanh, ReLU, SiLU) on the vectorized part.
+    if (!activated) {
+        for (std::size_t c = 0; c < vectorized; ++c) y[c] = activate(activation, y[c]);
     }
 }
 
 class LinearInt8 final : public LinearKernel {
 public:
-    LinearInt8(const Tensor& weight, const Tensor& bias)
-        : in_(static_cast<long>(weight.cols())), out_(static_cast<long>(weight.rows())), has_bias_(!bias.empty()) {
+    LinearInt8(const Tensor& weight, const Tensor& bias) : in_(static_cast<long>(weight.cols())), out_(static_cast<long>(weight.rows())) {
         auto& engine = lowp::engine();
         const auto in = static_cast<std::size_t>(in_);
         const auto out = static_cast<std::size_t>(out_);
         // Per output channel: row o of the [out x in] PyTorch matrix.
         weight_scales_.resize(out);
+        weight_sums_.resize(out);
         std::vector<std::int8_t> quantized(out * in);
         for (std::size_t o = 0; o < out; ++o) {
             const float* row = weight.row(o);
-            const float amax = max_abs(row, in);
+            float amax = 0.0f;
+            for (std::size_t i = 0; i < in; ++i) amax = std::max(amax, std::fabs(row[i]));
             const float scale = amax > 0.0f ? amax / kQMax : 1.0f;
             weight_scales_[o] = scale;
-            quantize(row, in, 1.0f / scale, quantized.data() + o * in);
             std::int32_t sum = 0;
-            for (std::size_t i = 0; i < in; ++i) sum += quantized[o * in + i];
-            weight_sums_.push_back(sum);
+            for (std::size_t i = 0; i < in; ++i) {
+                const float q = std::clamp(std::nearbyint(row[i] / scale), -kQMax, kQMax);
+                quantized[o * in + i] = static_cast<std::int8_t>(q);
+                sum += static_cast<std::int32_t>(q);
+            }
+            weight_sums_[o] = sum;
         }
         const memory::desc any_weights({in_, out_}, DataType::s8, FormatTag::any);
-        const auto pd = make_int8_pd(lowp::kLayoutRows, in_, out_, has_bias_, Activation::None, any_weights);
-        weights_desc_ = pd.weights_desc();
+        weights_desc_ = make_int8_pd(lowp::kLayoutRows, in_, out_, any_weights).weights_desc();
         const memory::desc torch_layout({in_, out_}, DataType::s8, FormatTag::ba);
         memory source(torch_layout, engine, quantized.data());
         weights_ = memory(weights_desc_, engine);
         dnnl::stream stream(engine);
         dnnl::reorder(source, weights_).execute(stream, source, weights_);
         stream.wait();
-        bias_values_.assign(out, 0.0f);
-        if (has_bias_) std::memcpy(bias_values_.data(), bias.data(), out * sizeof(float));
+        bias_.assign(out, 0.0f);
+        if (!bias.empty()) std::memcpy(bias_.data(), bias.data(), out * sizeof(float));
     }
 
     void forward(const float* x, std::size_t rows, float* y, Activation activation) const override {
         if (rows == 0) return;
         const auto m = static_cast<long>(rows);
-        const std::size_t n = rows * static_cast<std::size_t>(in_);
+        const auto in = static_cast<std::size_t>(in_);
+        const auto out = static_cast<std::size_t>(out_);
         thread_local std::vector<std::uint8_t> src_u8;
-        thread_local std::vector<float> scales;
-        thread_local std::vector<float> bias;
-        src_u8.resize(n);
-        // Asymmetric u8: x ~ x_scale * (q - zero), q in [0, 255], the range [min(x, 0), max(x, 0)] mapped onto it.
-        float lo = 0.0f, hi = 0.0f;
-#pragma omp parallel for schedule(static) reduction(min : lo) reduction(max : hi) if (n > 65536)
-        for (std::size_t i = 0; i < n; ++i) {
-            lo = std::min(lo, x[i]);
-            hi = std::max(hi, x[i]);
-        }
-        const float range = hi - lo;
-        const float x_scale = range > 0.0f && std::isfinite(range) ? range / 255.0f : 1.0f;
-        const float zero = std::clamp(std::nearbyint(-lo / x_scale), 0.0f, 255.0f);
-        const float inv = 1.0f / x_scale;
-        std::uint8_t* q = src_u8.data();  // not the thread_local itself inside the parallel loop
-#pragma omp parallel for schedule(static) if (n > 65536)
-        for (std::size_t i = 0; i < n; ++i) {
-            q[i] = static_cast<std::uint8_t>(std::clamp(std::nearbyint(x[i] * inv) + zero, 0.0f, 255.0f));
-        }
-        // W.x = x_scale * w_scale * (acc - zero * sum(w_q)): the zero-point term folds into the bias.
-        const std::size_t out = weight_scales_.size();
-        scales.resize(out);
-        bias.resize(out);
-        for (std::size_t o = 0; o < out; ++o) {
-            scales[o] = x_scale * weight_scales_[o];
-            bias[o] = bias_values_[o] - scales[o] * zero * static_cast<float>(weight_sums_[o]);
-        }
+        thread_local std::vector<std::int32_t> acc_s32;
+        thread_local std::vector<float> row_scales;
+        thread_local std::vector<std::int32_t> row_zeros;
+        src_u8.resize(rows * in);
+        acc_s32.resize(rows * out);
+        row_scales.resize(rows);
+        row_zeros.resize(rows);
+        // Pointers, not the thread_locals, inside the parallel loops (other threads see their own copies).
+        std::uint8_t* q = src_u8.data();
+        std::int32_t* acc = acc_s32.data();
+        float* scales = row_scales.data();
+        std::int32_t* zeros = row_zeros.data();
+#pragma omp parallel for schedule(static) if (rows * in >= kParallelMin)
+        for (std::size_t r = 0; r < rows; ++r) quantize_row(x + r * in, in, q + r * in, scales[r], zeros[r]);
 
-        auto primitive = lowp::cached_matmul({kKind, m, in_, out_, has_bias_, activation}, [&] {
-            return make_int8_pd(m, in_, out_, has_bias_, activation, weights_desc_);
-        });
+        auto primitive = lowp::cached_matmul({kKind, m, in_, out_, false, Activation::None},
+                                             [&] { return make_int8_pd(m, in_, out_, weights_desc_); });
         auto& engine = lowp::engine();
-        memory src({{m, in_}, DataType::u8, FormatTag::ab}, engine, src_u8.data());
-        memory dst({{m, out_}, DataType::f32, FormatTag::ab}, engine, y);
-        memory scale_mem({{1, out_}, DataType::f32, FormatTag::ab}, engine, scales.data());
-        memory bias_mem({{1, out_}, DataType::f32, FormatTag::ab}, engine, bias.data());
-        std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src},
-                                             {DNNL_ARG_WEIGHTS, weights_},
-                                             {DNNL_ARG_DST, dst},
-                                             {DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, scale_mem},
-                                             {DNNL_ARG_ATTR_MULTIPLE_POST_OP(1) | DNNL_ARG_SRC_1, bias_mem}};
+        memory src({{m, in_}, DataType::u8, FormatTag::ab}, engine, q);
+        memory dst({{m, out_}, DataType::s32, FormatTag::ab}, engine, acc);
         dnnl::stream stream(engine);
-        primitive.execute(stream, args);
+        primitive.execute(stream, {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_DST, dst}});
         stream.wait();
+
+        const float* w_scale = weight_scales_.data();
+        const std::int32_t* w_sum = weight_sums_.data();
+        const float* bias = bias_.data();
+#pragma omp parallel for schedule(static) if (rows * out >= kParallelMin)
+        for (std::size_t r = 0; r < rows; ++r) {
+            dequantize_row(acc + r * out, out, scales[r], zeros[r], w_scale, w_sum, bias, activation, y + r * out);
+        }
     }
 
 private:
     long in_, out_;
-    bool has_bias_;
     std::vector<float> weight_scales_;
     std::vector<std::int32_t> weight_sums_;  // sum of each output channel's s8 weights
-    std::vector<float> bias_values_;         // f32 bias (zeros when the layer has none)
+    std::vector<float> bias_;                // f32 bias (zeros when the layer has none)
     memory::desc weights_desc_;
     memory weights_;
 };
