@@ -2,6 +2,7 @@
 #include <string>
 #include <vector>
 
+#include "tokenizer/component_json.h"
 #include "tokenizer/decoders/decoder.h"
 #include "tokenizer/pre_tokenizers/pre_tokenizer.h"
 #include "tokenizer/regex.h"
@@ -9,8 +10,6 @@
 #include "winnow/error.h"
 
 namespace winnow::tok {
-
-void read_pattern(const Json& j, const std::string& where, std::string& literal, std::unique_ptr<Regex>& regex);
 
 namespace {
 
@@ -302,14 +301,8 @@ std::unique_ptr<Decoder> make_decoder(const Json& j, const std::string& where) {
     }
     if (type == "BPEDecoder") return std::make_unique<BpeDecoder>(json_get_or<std::string>(j, "suffix", "</w>", here));
     if (type == "Sequence") {
-        auto it = j.find("decoders");
-        WINNOW_CHECK(it != j.end() && it->is_array(), Errc::Corrupt, "{}: field 'decoders' must be an array", here);
-        std::vector<std::unique_ptr<Decoder>> items;
-        for (std::size_t i = 0; i < it->size(); ++i) {
-            auto d = make_decoder((*it)[i], fmt::format("{}.decoders[{}]", where, i));
-            if (d) items.push_back(std::move(d));
-        }
-        return std::make_unique<SequenceDecoder>(std::move(items));
+        return std::make_unique<SequenceDecoder>(
+            read_sequence<Decoder>(j, "decoders", where, here, make_decoder));
     }
     WINNOW_THROW(Errc::Unsupported, "{}: unsupported decoder type '{}'", where, type);
 }

@@ -2,6 +2,7 @@
 #include <string>
 #include <vector>
 
+#include "tokenizer/component_json.h"
 #include "tokenizer/normalizers/normalizer.h"
 #include "tokenizer/regex.h"
 #include "tokenizer/unicode.h"
@@ -280,14 +281,8 @@ std::unique_ptr<Normalizer> make_normalizer(const Json& j, const std::string& wh
         return make_precompiled(it->get_ref<const std::string&>(), here);
     }
     if (type == "Sequence") {
-        auto it = j.find("normalizers");
-        WINNOW_CHECK(it != j.end() && it->is_array(), Errc::Corrupt, "{}: field 'normalizers' must be an array", here);
-        std::vector<std::unique_ptr<Normalizer>> items;
-        for (std::size_t i = 0; i < it->size(); ++i) {
-            auto n = make_normalizer((*it)[i], fmt::format("{}.normalizers[{}]", where, i));
-            if (n) items.push_back(std::move(n));
-        }
-        return std::make_unique<SequenceNormalizer>(std::move(items));
+        return std::make_unique<SequenceNormalizer>(
+            read_sequence<Normalizer>(j, "normalizers", where, here, make_normalizer));
     }
     WINNOW_THROW(Errc::Unsupported, "{}: unsupported normalizer type '{}'", where, type);
 }

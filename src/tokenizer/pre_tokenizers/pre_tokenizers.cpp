@@ -3,14 +3,13 @@
 #include <string>
 #include <vector>
 
+#include "tokenizer/component_json.h"
 #include "tokenizer/pre_tokenizers/pre_tokenizer.h"
 #include "tokenizer/regex.h"
 #include "tokenizer/unicode.h"
 #include "winnow/error.h"
 
 namespace winnow::tok {
-
-void read_pattern(const Json& j, const std::string& where, std::string& literal, std::unique_ptr<Regex>& regex);
 
 namespace {
 
@@ -425,15 +424,8 @@ std::unique_ptr<PreTokenizer> make_pre_tokenizer(const Json& j, const std::strin
                                                        json_get_or<bool>(j, "use_regex", true, here));
     }
     if (type == "Sequence") {
-        auto it = j.find("pretokenizers");
-        WINNOW_CHECK(it != j.end() && it->is_array(), Errc::Corrupt, "{}: field 'pretokenizers' must be an array",
-                     here);
-        std::vector<std::unique_ptr<PreTokenizer>> items;
-        for (std::size_t i = 0; i < it->size(); ++i) {
-            auto p = make_pre_tokenizer((*it)[i], fmt::format("{}.pretokenizers[{}]", where, i));
-            if (p) items.push_back(std::move(p));
-        }
-        return std::make_unique<SequencePreTokenizer>(std::move(items));
+        return std::make_unique<SequencePreTokenizer>(
+            read_sequence<PreTokenizer>(j, "pretokenizers", where, here, make_pre_tokenizer));
     }
     WINNOW_THROW(Errc::Unsupported, "{}: unsupported pre_tokenizer type '{}'", where, type);
 }

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "tokenizer/component_json.h"
 #include "tokenizer/processors/processor.h"
 #include "tokenizer/pre_tokenizers/pre_tokenizer.h"
 #include "tokenizer/unicode.h"
@@ -394,14 +395,8 @@ std::unique_ptr<PostProcessor> make_post_processor(const Json& j, const std::str
                                                      json_get_or<bool>(j, "add_prefix_space", true, here));
     }
     if (type == "Sequence") {
-        auto it = j.find("processors");
-        WINNOW_CHECK(it != j.end() && it->is_array(), Errc::Corrupt, "{}: field 'processors' must be an array", here);
-        std::vector<std::unique_ptr<PostProcessor>> items;
-        for (std::size_t i = 0; i < it->size(); ++i) {
-            auto p = make_post_processor((*it)[i], fmt::format("{}.processors[{}]", where, i));
-            if (p) items.push_back(std::move(p));
-        }
-        return std::make_unique<SequenceProcessing>(std::move(items));
+        return std::make_unique<SequenceProcessing>(
+            read_sequence<PostProcessor>(j, "processors", where, here, make_post_processor));
     }
     WINNOW_THROW(Errc::Unsupported, "{}: unsupported post_processor type '{}'", where, type);
 }
