@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/json.h"
+#include "tensor/threads.h"
 #include "winnow/error.h"
 #include "winnow/reranker.h"
 
@@ -93,6 +94,7 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    winnow::use_passive_openmp_wait(argv);  // what the CLI does (OMP_WAIT_POLICY=active in the environment to compare)
     try {
         return run(argc, argv);
     } catch (const std::exception& e) {

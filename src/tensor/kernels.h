@@ -1,26 +1,16 @@
 // Fused element-wise and normalisation kernels over [rows x cols] f32 activations.
 // Threads: OpenMP, as many as omp_get_max_threads() of the calling thread (set per forward pass
-// with ScopedThreads). No checks here: callers validate shapes once at load.
+// with ScopedThreads, tensor/threads.h). No checks here: callers validate shapes once at load.
 #pragma once
 
 #include <algorithm>
 #include <cstddef>
 
+#include "tensor/threads.h"  // ScopedThreads
+
 namespace winnow {
 
 enum class Activation { None, Gelu, GeluTanh, Relu, Silu, Tanh };
-
-// Sets the OpenMP thread count of the calling thread for a scope (0 = leave as is).
-class ScopedThreads {
-public:
-    explicit ScopedThreads(std::size_t n_threads);
-    ~ScopedThreads();
-    ScopedThreads(const ScopedThreads&) = delete;
-    ScopedThreads& operator=(const ScopedThreads&) = delete;
-
-private:
-    int previous_;
-};
 
 float activate(Activation activation, float x) noexcept;
 
