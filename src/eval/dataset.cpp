@@ -103,9 +103,7 @@ std::string smart_text(const SmartRecord& r) {
 bool looks_like_smart_pairs(std::string_view text) {
     bool any = false;
     bool pairs = true;
-    for_each_line(text, [&](std::string_view line) {
-        auto f = split_whitespace(line);
-        if (f.empty()) return;
+    for_each_fields(text, [&](const std::vector<std::string_view>& f, std::size_t) {
         any = true;
         if (f.size() != 4 || f[2] != "0" || std::strtod(std::string(f[3]).c_str(), nullptr) != 0.0) pairs = false;
     });
@@ -245,11 +243,7 @@ std::vector<Query> parse_smart_queries(std::string_view text, std::string_view w
 
 Qrels parse_smart_pairs(std::string_view text, std::string_view where) {
     Qrels qrels;
-    std::size_t line_no = 0;
-    for_each_line(text, [&](std::string_view line) {
-        ++line_no;
-        auto f = split_whitespace(line);
-        if (f.empty()) return;
+    for_each_fields(text, [&](const std::vector<std::string_view>& f, std::size_t line_no) {
         WINNOW_CHECK(f.size() >= 2, Errc::Corrupt, "{} line {}: expected 'qid docid ...'", where, line_no);
         qrels.set(normalize_numeric_id(f[0]), normalize_numeric_id(f[1]), 1);
     });
@@ -258,11 +252,7 @@ Qrels parse_smart_pairs(std::string_view text, std::string_view where) {
 
 Qrels parse_cranfield_qrels(std::string_view text, std::string_view where) {
     Qrels qrels;
-    std::size_t line_no = 0;
-    for_each_line(text, [&](std::string_view line) {
-        ++line_no;
-        auto f = split_whitespace(line);
-        if (f.empty()) return;
+    for_each_fields(text, [&](const std::vector<std::string_view>& f, std::size_t line_no) {
         WINNOW_CHECK(f.size() == 3, Errc::Corrupt, "{} line {}: expected 'qid docid code'", where, line_no);
         const int code = std::atoi(std::string(f[2]).c_str());
         WINNOW_CHECK(code == -1 || (code >= 1 && code <= 5), Errc::Corrupt, "{} line {}: relevance code '{}'", where,
@@ -488,9 +478,8 @@ Dataset load_dataset(const std::string& dir_text) {
                                            n_records - ds.queries.size()));
         }
         bool padded = false;
-        for_each_line(rel_text, [&](std::string_view line) {
-            auto f = split_whitespace(line);
-            if (!f.empty() && f[0].size() > 1 && f[0][0] == '0') padded = true;
+        for_each_fields(rel_text, [&](const std::vector<std::string_view>& f, std::size_t) {
+            if (f[0].size() > 1 && f[0][0] == '0') padded = true;
         });
         if (padded) ds.notes.push_back("zero-padded query ids in the judgments normalised (\"01\" is query 1)");
         return ds;

@@ -25,6 +25,18 @@ void for_each_line(std::string_view text, Fn&& fn) {
 }
 
 std::vector<std::string_view> split_whitespace(std::string_view line);
+
+// Calls fn(fields, line_no) for each line that has at least one whitespace-separated field;
+// line_no counts from 1 and includes the skipped blank lines, for error messages.
+template <typename Fn>
+void for_each_fields(std::string_view text, Fn&& fn) {
+    std::size_t line_no = 0;
+    for_each_line(text, [&](std::string_view line) {
+        ++line_no;
+        const auto fields = split_whitespace(line);
+        if (!fields.empty()) fn(fields, line_no);
+    });
+}
 std::vector<std::string_view> split_char(std::string_view line, char sep);
 std::string_view trim(std::string_view text);
 // Collapses runs of whitespace (including newlines) to one space and trims.

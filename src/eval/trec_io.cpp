@@ -59,11 +59,7 @@ int parse_grade(std::string_view field, std::string_view where, std::size_t line
 
 Qrels parse_trec_qrels(std::string_view text, std::string_view where) {
     Qrels qrels;
-    std::size_t line_no = 0;
-    for_each_line(text, [&](std::string_view line) {
-        ++line_no;
-        auto fields = split_whitespace(line);
-        if (fields.empty()) return;
+    for_each_fields(text, [&](const std::vector<std::string_view>& fields, std::size_t line_no) {
         WINNOW_CHECK(fields.size() == 4, Errc::Corrupt, "{} line {}: expected 'qid iter docno rel', got {} fields",
                      where, line_no, fields.size());
         qrels.set(std::string(fields[0]), std::string(fields[2]), parse_grade(fields[3], where, line_no));
@@ -90,11 +86,7 @@ void write_trec_qrels(const Qrels& qrels, const std::string& path) {
 Run parse_trec_run(std::string_view text, std::string_view where) {
     Run run;
     bool named = false;
-    std::size_t line_no = 0;
-    for_each_line(text, [&](std::string_view line) {
-        ++line_no;
-        auto fields = split_whitespace(line);
-        if (fields.empty()) return;
+    for_each_fields(text, [&](const std::vector<std::string_view>& fields, std::size_t line_no) {
         WINNOW_CHECK(fields.size() == 6, Errc::Corrupt,
                      "{} line {}: expected 'qid Q0 docno rank score run_id', got {} fields", where, line_no,
                      fields.size());
