@@ -48,7 +48,7 @@ class AttentionTest : public ::testing::TestWithParam<AttentionCase> {};
 
 TEST_P(AttentionTest, MatchesNaiveOnMixedLengths) {
     const auto c = GetParam();
-    const std::vector<std::uint32_t> cu{0, 1, 8, 41, 44};
+    const std::vector<std::uint32_t> cu{0, 1, 8, 41, 44, 194};  // 150: several 64-key panels and a tail
     const std::size_t n_tokens = cu.back();
     std::mt19937 rng(7);
     std::normal_distribution<float> dist;
@@ -75,6 +75,8 @@ TEST_P(AttentionTest, MatchesNaiveOnMixedLengths) {
 
 INSTANTIATE_TEST_SUITE_P(Masks, AttentionTest,
                          ::testing::Values(AttentionCase{4, 4, 16, 0, false}, AttentionCase{2, 2, 32, 3, false},
+                                           AttentionCase{3, 3, 32, 0, false}, AttentionCase{2, 1, 64, 0, false},
+                                           AttentionCase{2, 2, 24, 0, false},
                                            AttentionCase{4, 2, 8, 0, true}, AttentionCase{3, 1, 5, 2, true}));
 
 TEST(Rope, RotatesPairsByPositionWithinEachSequence) {
