@@ -29,6 +29,7 @@ struct IndexArgs {
     std::string analyzer = "english";
     std::string bm25 = "bm25(k1=0.9,b=0.4)";
     std::size_t batch = 500;
+    ingest::CorpusLimits limits;
     bool keep_missing = false;
     bool json = false;
 };
@@ -63,6 +64,7 @@ int run_index(const IndexArgs& a) {
     options.embedder = embedder;
     options.chunker = chunker;
     options.batch_documents = a.batch;
+    options.max_document_bytes = a.limits.max_document_bytes;
     auto writer = index->writer(options);
 
     std::size_t read = 0;
@@ -74,22 +76,24 @@ int run_index(const IndexArgs& a) {
     for (const auto& path : a.delete_paths) {
         if (writer->remove_path(path) == 0) log::warn("--delete-path {}: no document from this file", path);
     }
+    auto sink = [&](ingest::CorpusDocument&& d) {
+        IndexDocument doc{std::move(d.id), std::move(d.title), std::move(d.text), std::move(d.metadata_json),
+                          std::move(d.source_path)};
+        try {
+            writer->upsert(doc);
+        } catch (const Error& e) {
+            // Bad or oversized documents are skipped and reported; anything else ends the run.
+            if (e.code() != Errc::InvalidArgument && e.code() != Errc::Corrupt && e.code() != Errc::TooLarge) throw;
+            ++skipped;
+            log::warn("document '{}': skipped: {}", doc.id, e.what());
+            if (errors.size() < 100) errors.push_back(fmt::format("{}: {}", doc.id, e.what()));
+        }
+        ++read;
+        if (read % 10000 == 0) log::info("{} documents read", read);
+    };
     for (const auto& input : a.inputs) {
         const ingest::CorpusFormat f = format == ingest::CorpusFormat::Auto ? ingest::detect_corpus_format(input) : format;
-        auto stats = ingest::read_corpus(input, f, [&](ingest::CorpusDocument&& d) {
-            IndexDocument doc{std::move(d.id), std::move(d.title), std::move(d.text), std::move(d.metadata_json),
-                              std::move(d.source_path)};
-            try {
-                writer->upsert(doc);
-            } catch (const Error& e) {
-                if (e.code() != Errc::InvalidArgument && e.code() != Errc::Corrupt) throw;
-                ++skipped;
-                log::warn("document '{}': skipped: {}", doc.id, e.what());
-                if (errors.size() < 100) errors.push_back(fmt::format("{}: {}", doc.id, e.what()));
-            }
-            ++read;
-            if (read % 10000 == 0) log::info("{} documents read", read);
-        });
+        auto stats = ingest::read_corpus(input, f, sink, a.limits);
         skipped += stats.skipped;
         for (auto& e : stats.errors) {
             if (errors.size() < 100) errors.push_back(std::move(e));
@@ -137,6 +141,12 @@ CommandRegistrar registrar("index", [](CLI::App& app) {
     sub->add_option("--analyzer", a->analyzer, "Analyzer when creating: english (default) or standard");
     sub->add_option("--bm25", a->bm25, "Default BM25 parameters when creating, e.g. bm25(k1=0.9,b=0.4)");
     sub->add_option("--batch", a->batch, "Documents per committed transaction")->check(CLI::PositiveNumber);
+    sub->add_option("--max-document-bytes", a->limits.max_document_bytes,
+                    "Largest document (record, or extracted text) in bytes; larger ones are skipped (default 16 MiB)")
+        ->check(CLI::PositiveNumber);
+    sub->add_option("--max-file-bytes", a->limits.max_file_bytes,
+                    "Largest input file of the files format in bytes; larger ones are skipped (default 256 MiB)")
+        ->check(CLI::PositiveNumber);
     sub->add_flag("--keep-missing", a->keep_missing, "Keep documents whose files vanished from an input folder");
     sub->add_flag("--json", a->json, "Print the summary as JSON");
     return [a]() { return run_index(*a); };

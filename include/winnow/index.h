@@ -64,6 +64,8 @@ struct WriteOptions {
     Chunker chunker;                           // default: make_chunker("document")
     std::size_t batch_documents = 500;         // documents per committed transaction
     std::size_t embed_batch = 64;              // chunks per Embedder::embed call
+    // Title + text + metadata bytes of one document; over it, upsert throws Error(TooLarge).
+    std::size_t max_document_bytes = 16u << 20;
 };
 
 struct IngestSummary {
@@ -162,8 +164,9 @@ public:
         std::unique_ptr<Impl> impl_;
     };
 
+    struct Impl;  // opaque (src/retrieval/index_facade.cpp)
+
 private:
-    struct Impl;
     explicit Index(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> impl_;
 };

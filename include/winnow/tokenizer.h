@@ -50,6 +50,19 @@ struct PaddingOptions {
     PaddingDirection direction = PaddingDirection::Right;
 };
 
+// What one text may cost (hardening: tokenizer.json files and texts are untrusted). Over a limit,
+// encoding throws Error(TooLarge) naming it; regex matching never stops silently part-way.
+struct TokenizerLimits {
+    std::size_t max_input_bytes = 16u << 20;  // bytes of one text (its tokens are bounded by its bytes)
+    // Oniguruma backtracking steps of one match attempt / of one search over the text (0: no limit).
+    std::uint64_t regex_retry_limit_in_match = 10'000'000;
+    std::uint64_t regex_retry_limit_in_search = 50'000'000;
+    double regex_time_limit_seconds = 10.0;  // all regex matching of one text (0: no limit)
+};
+// Process-wide; applies to every Tokenizer from the next encode on.
+void set_tokenizer_limits(const TokenizerLimits& limits);
+TokenizerLimits tokenizer_limits();
+
 class Tokenizer {
 public:
     // `path` is a tokenizer.json file or a model folder holding one (tokenizer_config.json and

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -18,6 +19,9 @@
 
 namespace winnow::dense {
 namespace {
+
+// Temporary names are <path>.tmp.<pid>.<n>: unique per process and save call.
+std::atomic<std::uint64_t> g_tmp_counter{0};
 
 constexpr char kMagic[8] = {'W', 'N', 'W', 'D', 'N', 'S', '0', '1'};
 
@@ -92,7 +96,7 @@ std::vector<DenseHit> DenseIndex::search(std::span<const float> query, std::size
 }
 
 void DenseIndex::save(const std::string& path) const {
-    const std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());
+    const std::string tmp = fmt::format("{}.tmp.{}.{}", path, ::getpid(), g_tmp_counter.fetch_add(1));
     {
         File f(std::fopen(tmp.c_str(), "wb"));
         WINNOW_CHECK(f != nullptr, Errc::Io, "{}: cannot create: {}", tmp, std::strerror(errno));

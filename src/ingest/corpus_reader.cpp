@@ -72,11 +72,20 @@ std::string json_scalar_string(const Json& v) {
     return v.dump();
 }
 
-void read_beir(const std::string& input, CorpusStats& stats, const DocumentSink& sink) {
+std::string over_limit(const std::string& path, std::size_t line, std::size_t limit) {
+    return fmt::format("{}:{}: record over the limit of {} bytes (max_document_bytes), skipped", path, line, limit);
+}
+
+void read_beir(const std::string& input, CorpusStats& stats, const DocumentSink& sink, const CorpusLimits& limits) {
     const std::string path = beir_corpus_file(input);
     LineReader reader(path);
+    reader.set_max_line_bytes(limits.max_document_bytes);
     std::string line;
     while (reader.next(line)) {
+        if (reader.oversized()) {
+            note_error(stats, over_limit(path, reader.line_number(), limits.max_document_bytes));
+            continue;
+        }
         if (trim(line).empty()) continue;
         Json j;
         try {
@@ -199,25 +208,39 @@ void emit_trec_doc(std::string_view doc, const std::string& path, CorpusStats& s
     sink(std::move(d));
 }
 
-void read_trec(const std::string& path, CorpusStats& stats, const DocumentSink& sink) {
+void read_trec(const std::string& path, CorpusStats& stats, const DocumentSink& sink, const CorpusLimits& limits) {
     LineReader reader(path);
+    reader.set_max_line_bytes(limits.max_document_bytes);
     std::string line;
     std::string doc;
     bool in_doc = false;
+    bool too_large = false;  // the open <DOC> went over max_document_bytes: skipped at </DOC>
     while (reader.next(line)) {
         std::string_view t = trim(line);
         if (!in_doc) {
             if (t.substr(0, 5) == "<DOC>" || t.substr(0, 5) == "<doc>") {
                 in_doc = true;
+                too_large = false;
                 doc.assign(t.substr(5));
                 doc.push_back('\n');
             }
             continue;
         }
         if (t == "</DOC>" || t == "</doc>") {
-            emit_trec_doc(doc, path, stats, sink);
+            if (too_large) {
+                note_error(stats, over_limit(path, reader.line_number(), limits.max_document_bytes));
+            } else {
+                emit_trec_doc(doc, path, stats, sink);
+            }
             in_doc = false;
             doc.clear();
+            continue;
+        }
+        if (too_large) continue;
+        if (reader.oversized() || doc.size() + line.size() + 1 > limits.max_document_bytes) {
+            too_large = true;
+            doc.clear();
+            doc.shrink_to_fit();
             continue;
         }
         doc.append(line);
@@ -254,18 +277,37 @@ void flush_smart(CorpusDocument& d, std::map<std::string, std::string>& fields, 
     fields.clear();
 }
 
-void read_smart_dot(const std::string& path, CorpusStats& stats, const DocumentSink& sink) {
+void read_smart_dot(const std::string& path, CorpusStats& stats, const DocumentSink& sink, const CorpusLimits& limits) {
     LineReader reader(path);
+    reader.set_max_line_bytes(limits.max_document_bytes);
     std::string line;
     CorpusDocument d;
     std::map<std::string, std::string> fields;
     std::string field;
+    std::size_t bytes = 0;  // of the current record
+    auto flush = [&] {
+        if (bytes > limits.max_document_bytes && !d.id.empty()) {
+            note_error(stats, fmt::format("{}: document {} over the limit of {} bytes (max_document_bytes), skipped",
+                                          path, d.id, limits.max_document_bytes));
+            d = CorpusDocument();
+            fields.clear();
+        }
+        flush_smart(d, fields, path, stats, sink);
+        bytes = 0;
+    };
     while (reader.next(line)) {
-        if (line.size() >= 2 && line[0] == '.' && std::isupper(static_cast<unsigned char>(line[1])) &&
-            (line.size() == 2 || line[2] == ' ' || line[2] == '\t')) {
+        const bool field_line = line.size() >= 2 && line[0] == '.' &&
+                                std::isupper(static_cast<unsigned char>(line[1])) &&
+                                (line.size() == 2 || line[2] == ' ' || line[2] == '\t');
+        if (field_line && line[1] == 'I') flush();
+        bytes += reader.oversized() ? limits.max_document_bytes + 1 : line.size() + 1;
+        if (bytes > limits.max_document_bytes && !(field_line && line[1] == 'I')) {
+            fields.clear();  // the record is skipped at its end: keep nothing of it
+            continue;
+        }
+        if (field_line) {
             const std::string key(1, line[1]);
             if (key == "I") {
-                flush_smart(d, fields, path, stats, sink);
                 d.id = std::string(trim(std::string_view(line).substr(2)));
                 field.clear();
                 if (d.id.empty()) note_error(stats, fmt::format("{}:{}: .I without an id", path, reader.line_number()));
@@ -278,19 +320,31 @@ void read_smart_dot(const std::string& path, CorpusStats& stats, const DocumentS
         }
         if (!field.empty() && !d.id.empty()) fields[field].append(line).push_back('\n');
     }
-    flush_smart(d, fields, path, stats, sink);
+    flush();
 }
 
 // LISA: "Document N", a title paragraph, a blank line, the abstract, a line of asterisks.
-void read_smart_lisa(const std::string& path, CorpusStats& stats, const DocumentSink& sink) {
+void read_smart_lisa(const std::string& path, CorpusStats& stats, const DocumentSink& sink,
+                     const CorpusLimits& limits) {
     LineReader reader(path);
+    reader.set_max_line_bytes(limits.max_document_bytes);
     std::string line;
     CorpusDocument d;
     std::string title;
     std::string text;
     bool in_title = false;
+    bool too_large = false;
     auto flush = [&]() {
         if (d.id.empty()) return;
+        if (too_large) {
+            note_error(stats, fmt::format("{}: document {} over the limit of {} bytes (max_document_bytes), skipped",
+                                          path, d.id, limits.max_document_bytes));
+            d = CorpusDocument();
+            title.clear();
+            text.clear();
+            too_large = false;
+            return;
+        }
         d.title = collapse_blank(title);
         d.text = collapse_blank(text);
         d.source_path = path;
@@ -312,7 +366,13 @@ void read_smart_lisa(const std::string& path, CorpusStats& stats, const Document
             flush();
             continue;
         }
-        if (d.id.empty()) continue;
+        if (d.id.empty() || too_large) continue;
+        if (reader.oversized() || title.size() + text.size() + line.size() + 1 > limits.max_document_bytes) {
+            too_large = true;
+            title.clear();
+            text.clear();
+            continue;
+        }
         if (in_title) {
             if (t.empty()) {
                 if (!title.empty()) in_title = false;
@@ -337,11 +397,11 @@ bool starts_with_lisa(const std::string& path) {
     return false;
 }
 
-void read_smart(const std::string& path, CorpusStats& stats, const DocumentSink& sink) {
+void read_smart(const std::string& path, CorpusStats& stats, const DocumentSink& sink, const CorpusLimits& limits) {
     if (starts_with_lisa(path)) {
-        read_smart_lisa(path, stats, sink);
+        read_smart_lisa(path, stats, sink, limits);
     } else {
-        read_smart_dot(path, stats, sink);
+        read_smart_dot(path, stats, sink, limits);
     }
 }
 
@@ -351,9 +411,13 @@ bool is_text_extension(const std::string& ext) {
     return ext == ".txt" || ext == ".md" || ext == ".markdown" || ext == ".text";
 }
 
-void read_files(const std::string& path, CorpusStats& stats, const DocumentSink& sink) {
+void read_files(const std::string& path, CorpusStats& stats, const DocumentSink& sink, const CorpusLimits& limits) {
     auto one = [&](const std::string& file) {
         try {
+            std::error_code ec;
+            const auto size = fs::file_size(file, ec);
+            WINNOW_CHECK(ec || size <= limits.max_file_bytes, Errc::TooLarge,
+                         "{} bytes, over the limit of {} bytes per file (max_file_bytes)", size, limits.max_file_bytes);
             auto d = read_file_document(file);
             if (!d) return;
             ++stats.documents;
@@ -462,12 +526,13 @@ CorpusFormat detect_corpus_format(const std::string& path) {
     return CorpusFormat::Files;
 }
 
-CorpusStats read_corpus(const std::string& path, CorpusFormat format, const DocumentSink& sink) {
+CorpusStats read_corpus(const std::string& path, CorpusFormat format, const DocumentSink& sink,
+                        const CorpusLimits& limits) {
     WINNOW_CHECK(fs::exists(path), Errc::NotFound, "{}: no such file or folder", path);
     if (format == CorpusFormat::Auto) format = detect_corpus_format(path);
     CorpusStats stats;
     switch (format) {
-        case CorpusFormat::Beir: read_beir(path, stats, sink); break;
+        case CorpusFormat::Beir: read_beir(path, stats, sink, limits); break;
         case CorpusFormat::Trec:
         case CorpusFormat::Smart: {
             std::vector<std::string> files;
@@ -482,9 +547,9 @@ CorpusStats read_corpus(const std::string& path, CorpusFormat format, const Docu
             for (const auto& f : files) {
                 try {
                     if (format == CorpusFormat::Trec) {
-                        read_trec(f, stats, sink);
+                        read_trec(f, stats, sink, limits);
                     } else {
-                        read_smart(f, stats, sink);
+                        read_smart(f, stats, sink, limits);
                     }
                 } catch (const Error& e) {
                     if (files.size() == 1) throw;
@@ -494,7 +559,7 @@ CorpusStats read_corpus(const std::string& path, CorpusFormat format, const Docu
             break;
         }
         case CorpusFormat::Files:
-        case CorpusFormat::Auto: read_files(path, stats, sink); break;
+        case CorpusFormat::Auto: read_files(path, stats, sink, limits); break;
     }
     return stats;
 }
@@ -557,6 +622,7 @@ LineReader::~LineReader() {
 
 bool LineReader::next(std::string& line) {
     line.clear();
+    oversized_ = false;
     char chunk[8192];
     bool got_any = false;
     while (true) {
@@ -570,12 +636,22 @@ bool LineReader::next(std::string& line) {
         }
         got_any = true;
         const std::size_t n = std::strlen(chunk);
-        line.append(chunk, n);
+        if (!oversized_) line.append(chunk, n);
         if (n > 0 && chunk[n - 1] == '\n') break;
+        if (!oversized_ && line.size() > max_line_) {
+            // Read past the rest of the line without keeping it.
+            oversized_ = true;
+            line.clear();
+            line.shrink_to_fit();
+        }
     }
     ++line_no_;
     if (!line.empty() && line.back() == '\n') line.pop_back();
     if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.size() > max_line_) {
+        oversized_ = true;
+        line.clear();
+    }
     return true;
 }
 

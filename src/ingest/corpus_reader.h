@@ -42,8 +42,16 @@ struct CorpusStats {
 
 using DocumentSink = std::function<void(CorpusDocument&&)>;
 
+// What one input item may cost (hardening). An item over a limit is skipped with an error naming
+// the limit and its size (counted in CorpusStats); reading goes on with the next one.
+struct CorpusLimits {
+    std::size_t max_file_bytes = 256u << 20;     // one file of the files format (text, Markdown, HTML, PDF)
+    std::size_t max_document_bytes = 16u << 20;  // one record: a JSONL line, a TREC <DOC>, a SMART document
+};
+
 // Reads one input path in the given format (Auto: detect_corpus_format), calling sink per document.
-CorpusStats read_corpus(const std::string& path, CorpusFormat format, const DocumentSink& sink);
+CorpusStats read_corpus(const std::string& path, CorpusFormat format, const DocumentSink& sink,
+                        const CorpusLimits& limits = {});
 
 // Reads a single file as one document (files format). Returns nullopt when the extension is not
 // handled. Throws Error for an unreadable file.
@@ -62,13 +70,18 @@ public:
     LineReader(const LineReader&) = delete;
     LineReader& operator=(const LineReader&) = delete;
     // Next line without its "\n" / "\r\n"; false at end of file. Throws Error(Io/Corrupt).
+    // A line longer than max_line_bytes is read past and returned empty, with oversized() true.
     bool next(std::string& line);
     std::size_t line_number() const noexcept { return line_no_; }
+    void set_max_line_bytes(std::size_t n) noexcept { max_line_ = n; }
+    bool oversized() const noexcept { return oversized_; }
 
 private:
     std::string path_;
     void* gz_ = nullptr;
     std::size_t line_no_ = 0;
+    std::size_t max_line_ = static_cast<std::size_t>(-1);
+    bool oversized_ = false;
     std::string buf_;
 };
 

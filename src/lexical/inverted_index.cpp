@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -83,9 +84,12 @@ private:
     std::size_t pos_ = 0;
 };
 
-// Atomic replace with a per-process temporary name (two writers never share a temp file).
+// Atomic replace with a temporary name of its own per process and call (<path>.tmp.<pid>.<n>):
+// two processes, or two threads of one (two Index objects over one directory), never share one.
+std::atomic<std::uint64_t> g_tmp_counter{0};
+
 void write_atomic(const std::string& path, std::string_view contents) {
-    const std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());
+    const std::string tmp = fmt::format("{}.tmp.{}.{}", path, ::getpid(), g_tmp_counter.fetch_add(1));
     const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     WINNOW_CHECK(fd >= 0, Errc::Io, "{}: cannot create: {}", tmp, std::strerror(errno));
     std::size_t done = 0;

@@ -1,6 +1,9 @@
 // winnow::Index (include/winnow/index.h): the store, the derived lexical and dense indexes, the
 // writer that keeps them consistent, and the chunker registry.
+#include <signal.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <filesystem>
 #include <map>
@@ -182,6 +185,31 @@ FirstStageKind parse_first_stage_kind(std::string_view name) {
 
 // ---- Index ---------------------------------------------------------------------------------
 
+namespace {
+
+// The derived indexes are saved as <name>.tmp.<pid>.<n>, then renamed. A process killed while saving
+// leaves its temporary behind (as large as the index): remove those whose process is gone.
+void remove_stale_temporaries(const std::string& dir) {
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+        const std::string name = entry.path().filename().string();
+        for (const std::string_view base : {"lexical.idx.tmp.", "dense.faiss.tmp."}) {
+            if (name.size() <= base.size() || name.compare(0, base.size(), base) != 0) continue;
+            long pid = 0;  // <name>.tmp.<pid>.<n>
+            const char* first = name.data() + base.size();
+            const auto [ptr, err] = std::from_chars(first, name.data() + name.size(), pid);
+            if (err != std::errc() || ptr == name.data() + name.size() || *ptr != '.' || pid <= 0) continue;
+            if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;  // still running
+            std::error_code rm;
+            if (fs::remove(entry.path(), rm)) {
+                log::info("{}: removed the temporary of a killed process", entry.path().string());
+            }
+        }
+    }
+}
+
+}  // namespace
+
 struct Index::Impl {
     std::string dir;
     IndexConfig config;
@@ -195,6 +223,19 @@ struct Index::Impl {
     // chunk id -> external document id, in chunk id order, for hits without text.
     std::shared_ptr<const std::vector<std::pair<std::int64_t, std::string>>> chunk_docs;
     std::int64_t generation = -1;
+
+    // What one search reads: the derived indexes and the chunk -> document map of one generation,
+    // taken together (a refresh between reading one and the other would mix generations).
+    struct State {
+        std::shared_ptr<const lexical::InvertedIndex> lexical;
+        std::shared_ptr<const dense::DenseIndex> dense;
+        std::shared_ptr<const std::vector<std::pair<std::int64_t, std::string>>> chunk_docs;
+        std::int64_t generation = -1;
+    };
+    State state() const {
+        std::scoped_lock lock(state_mutex);
+        return State{lexical, dense, chunk_docs, generation};
+    }
 
     std::string lexical_path() const { return (fs::path(dir) / "lexical.idx").string(); }
     std::string dense_path() const { return (fs::path(dir) / "dense.faiss").string(); }
@@ -239,6 +280,12 @@ struct Index::Impl {
     // Loads the derived indexes for the store's current generation, rebuilding stale ones.
     bool refresh(bool force_save) {
         std::unique_lock store_lock(store_mutex);
+        return refresh_locked(force_save);
+    }
+
+    // refresh() with store_mutex held. Inside a read snapshot of the store it loads or builds the
+    // indexes of exactly that snapshot's generation (the store's nested snapshots are that one).
+    bool refresh_locked(bool force_save) {
         const std::int64_t gen = store->generation();
         {
             std::scoped_lock lock(state_mutex);
@@ -246,18 +293,35 @@ struct Index::Impl {
                 return false;
             }
         }
+        // The lexical index and the chunk -> document map must be of one generation: another
+        // process may commit between loading (or building) one and reading the other; then again.
         std::shared_ptr<const lexical::InvertedIndex> lex;
-        if (auto loaded = lexical::InvertedIndex::load(lexical_path(), gen, config.analyzer)) {
-            lex = std::make_shared<lexical::InvertedIndex>(std::move(*loaded));
-        } else {
-            auto built = std::make_shared<lexical::InvertedIndex>(lexical::InvertedIndex::build(*store, config.analyzer));
-            try {
-                built->save(lexical_path());
-            } catch (const Error& e) {
-                log::warn("cannot save the lexical index (searching from memory): {}", e.what());
+        auto docs = std::make_shared<std::vector<std::pair<std::int64_t, std::string>>>();
+        bool docs_match = false;
+        for (int attempt = 0; attempt < 3 && !docs_match; ++attempt) {
+            const std::int64_t want = attempt == 0 ? gen : store->generation();
+            if (auto loaded = lexical::InvertedIndex::load(lexical_path(), want, config.analyzer)) {
+                lex = std::make_shared<lexical::InvertedIndex>(std::move(*loaded));
+            } else {
+                auto built =
+                    std::make_shared<lexical::InvertedIndex>(lexical::InvertedIndex::build(*store, config.analyzer));
+                try {
+                    built->save(lexical_path());
+                } catch (const Error& e) {
+                    log::warn("cannot save the lexical index (searching from memory): {}", e.what());
+                }
+                lex = std::move(built);
             }
-            lex = std::move(built);
+            docs->clear();
+            store->with_snapshot([&] {
+                if (store->generation() != lex->generation()) return;  // moved on: try again
+                docs->reserve(lex->doc_count());
+                store->for_each_chunk_doc(
+                    [&](std::int64_t id, const std::string& doc) { docs->emplace_back(id, doc); });
+                docs_match = true;
+            });
         }
+        if (!docs_match) docs->clear();  // hits() reads the store instead
         (void)force_save;
         std::shared_ptr<const dense::DenseIndex> dn;
         if (!config.dense.empty()) {
@@ -278,12 +342,6 @@ struct Index::Impl {
                 dn = std::move(built);
             }
         }
-        auto docs = std::make_shared<std::vector<std::pair<std::int64_t, std::string>>>();
-        store->with_snapshot([&] {
-            if (store->generation() != lex->generation()) return;  // moved on: hits() reads the store
-            docs->reserve(lex->doc_count());
-            store->for_each_chunk_doc([&](std::int64_t id, const std::string& doc) { docs->emplace_back(id, doc); });
-        });
         std::scoped_lock lock(state_mutex);
         lexical = std::move(lex);
         dense = std::move(dn);
@@ -300,6 +358,7 @@ std::unique_ptr<Index> Index::open(const std::string& dir, std::shared_ptr<const
     auto impl = std::make_unique<Impl>();
     impl->dir = dir;
     impl->store = std::make_unique<store::DocumentStore>(dir, false);
+    remove_stale_temporaries(dir);
     impl->embedder = std::move(embedder);
     impl->load_config();
     impl->refresh(false);
@@ -314,6 +373,7 @@ std::unique_ptr<Index> Index::create(const std::string& dir, const IndexConfig& 
     auto impl = std::make_unique<Impl>();
     impl->dir = dir;
     impl->store = std::make_unique<store::DocumentStore>(dir, true);
+    remove_stale_temporaries(dir);
     impl->embedder = std::move(embedder);
     auto& s = *impl->store;
     if (auto existing = s.setting("analyzer")) {
@@ -377,14 +437,13 @@ std::vector<std::string> Index::source_paths() const {
 
 bool Index::refresh() { return impl_->refresh(false); }
 
-std::shared_ptr<const retrieval::FirstStage> Index::first_stage(const SearchOptions& options) const {
-    std::shared_ptr<const lexical::InvertedIndex> lex;
-    std::shared_ptr<const dense::DenseIndex> dn;
-    {
-        std::scoped_lock lock(impl_->state_mutex);
-        lex = impl_->lexical;
-        dn = impl_->dense;
-    }
+namespace {
+
+std::shared_ptr<const retrieval::FirstStage> make_first_stage(const Index::Impl& impl, const Index::Impl::State& state,
+                                                              const SearchOptions& options) {
+    const auto* impl_ = &impl;
+    const auto& lex = state.lexical;
+    const auto& dn = state.dense;
     const auto params = lexical::parse_bm25_spec(options.bm25.empty() ? impl_->config.bm25 : options.bm25);
     auto make_bm25 = [&] { return std::make_shared<retrieval::Bm25FirstStage>(lex, params); };
     auto make_dense = [&]() -> std::shared_ptr<const retrieval::FirstStage> {
@@ -413,47 +472,58 @@ std::shared_ptr<const retrieval::FirstStage> Index::first_stage(const SearchOpti
     WINNOW_THROW(Errc::Internal, "unhandled first stage kind");
 }
 
-std::vector<SearchHit> Index::hits(const std::vector<std::pair<std::int64_t, float>>& scored, bool with_text) const {
-    if (!with_text) {
-        std::shared_ptr<const std::vector<std::pair<std::int64_t, std::string>>> docs;
-        {
-            std::scoped_lock lock(impl_->state_mutex);
-            docs = impl_->chunk_docs;
-        }
-        if (docs) {
-            std::vector<SearchHit> out;
-            out.reserve(scored.size());
-            for (const auto& [id, score] : scored) {
-                auto it = std::lower_bound(docs->begin(), docs->end(), id,
-                                           [](const auto& entry, std::int64_t v) { return entry.first < v; });
-                if (it == docs->end() || it->first != id) continue;
-                SearchHit h;
-                h.rank = out.size() + 1;
-                h.doc_id = it->second;
-                h.chunk_id = id;
-                h.score = score;
-                out.push_back(std::move(h));
+// Chunk details of candidates of `state`'s generation. Sets `stale` when some candidates are gone
+// from the store because it moved on past that generation (their documents were replaced or
+// removed since): the caller refreshes and searches again.
+std::vector<SearchHit> resolve(const Index::Impl& impl, const Index::Impl::State& state,
+                               const std::vector<std::pair<std::int64_t, float>>& scored, bool with_text, bool& stale,
+                               bool store_locked = false) {
+    stale = false;
+    if (!with_text && state.chunk_docs) {
+        const auto& docs = *state.chunk_docs;
+        std::vector<SearchHit> out;
+        out.reserve(scored.size());
+        for (const auto& [id, score] : scored) {
+            auto it = std::lower_bound(docs.begin(), docs.end(), id,
+                                       [](const auto& entry, std::int64_t v) { return entry.first < v; });
+            if (it == docs.end() || it->first != id) {
+                stale = true;  // a dense candidate of another generation
+                continue;
             }
-            return out;
+            SearchHit h;
+            h.rank = out.size() + 1;
+            h.doc_id = it->second;
+            h.chunk_id = id;
+            h.score = score;
+            out.push_back(std::move(h));
         }
+        return out;
     }
     std::vector<std::int64_t> ids;
     ids.reserve(scored.size());
     for (const auto& [id, s] : scored) ids.push_back(id);
     std::vector<store::Chunk> chunks;
     std::map<std::string, std::pair<std::string, std::string>> docs;  // doc id -> (title, path)
+    std::int64_t store_generation = 0;
     {
-        std::scoped_lock lock(impl_->store_mutex);
-        chunks = impl_->store->chunks(ids);
-        if (with_text) {
-            for (const auto& c : chunks) {
-                if (docs.count(c.doc_id)) continue;
-                if (auto d = impl_->store->document(c.doc_id)) {
-                    docs[c.doc_id] = {d->doc.title, d->doc.source_path};
+        // One read snapshot: a document replaced by another process between reading its chunk
+        // and its title would otherwise give a hit with the new title over the old text.
+        std::unique_lock lock(impl.store_mutex, std::defer_lock);
+        if (!store_locked) lock.lock();
+        impl.store->with_snapshot([&] {
+            store_generation = impl.store->generation();
+            chunks = impl.store->chunks(ids);
+            if (with_text) {
+                for (const auto& c : chunks) {
+                    if (docs.count(c.doc_id)) continue;
+                    if (auto d = impl.store->document(c.doc_id)) {
+                        docs[c.doc_id] = {d->doc.title, d->doc.source_path};
+                    }
                 }
             }
-        }
+        });
     }
+    stale = chunks.size() < ids.size() && store_generation != state.generation;
     std::map<std::int64_t, const store::Chunk*> by_id;
     for (const auto& c : chunks) by_id[c.chunk_id] = &c;
     std::vector<SearchHit> out;
@@ -482,13 +552,44 @@ std::vector<SearchHit> Index::hits(const std::vector<std::pair<std::int64_t, flo
     return out;
 }
 
+}  // namespace
+
+std::shared_ptr<const retrieval::FirstStage> Index::first_stage(const SearchOptions& options) const {
+    return make_first_stage(*impl_, impl_->state(), options);
+}
+
+std::vector<SearchHit> Index::hits(const std::vector<std::pair<std::int64_t, float>>& scored, bool with_text) const {
+    bool stale = false;
+    return resolve(*impl_, impl_->state(), scored, with_text, stale);
+}
+
 std::vector<SearchHit> Index::search(std::string_view query, const SearchOptions& options) const {
-    const auto stage = first_stage(options);
-    const auto candidates = stage->search(query, options.k);
-    std::vector<std::pair<std::int64_t, float>> scored;
-    scored.reserve(candidates.size());
-    for (const auto& c : candidates) scored.emplace_back(c.chunk_id, c.score);
-    return hits(scored, options.with_text);
+    // Every result comes from one generation: the candidates of the loaded indexes, resolved in
+    // one store snapshot. When the store moved on and some candidates are gone (replaced or
+    // removed by a writer since), the indexes are refreshed and the search runs again.
+    // A writer committing faster than the refreshes could make that race on: the last attempt
+    // refreshes and searches inside one read snapshot of the store (other searches wait for it).
+    auto run = [&](const Impl::State& state, bool& stale, bool store_locked) {
+        const auto stage = make_first_stage(*impl_, state, options);
+        const auto candidates = stage->search(query, options.k);
+        std::vector<std::pair<std::int64_t, float>> scored;
+        scored.reserve(candidates.size());
+        for (const auto& c : candidates) scored.emplace_back(c.chunk_id, c.score);
+        return resolve(*impl_, state, scored, options.with_text, stale, store_locked);
+    };
+    bool stale = false;
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        auto out = run(impl_->state(), stale, false);
+        if (!stale) return out;
+        impl_->refresh(false);
+    }
+    std::vector<SearchHit> out;
+    std::scoped_lock lock(impl_->store_mutex);
+    impl_->store->with_snapshot([&] {
+        impl_->refresh_locked(false);
+        out = run(impl_->state(), stale, true);
+    });
+    return out;
 }
 
 std::string Index::explain(std::string_view query, std::int64_t chunk_id, std::string_view bm25) const {
@@ -583,6 +684,10 @@ struct Index::Writer::Impl {
     void upsert(const IndexDocument& d, std::vector<ChunkText> chunks) {
         WINNOW_ASSERT(!finished);
         WINNOW_CHECK(!d.id.empty(), Errc::InvalidArgument, "document with an empty id (source '{}')", d.source_path);
+        const std::size_t bytes = d.title.size() + d.text.size() + d.metadata_json.size();
+        WINNOW_CHECK(bytes <= options.max_document_bytes, Errc::TooLarge,
+                     "document '{}': {} bytes, over the limit of {} bytes (max_document_bytes)", d.id, bytes,
+                     options.max_document_bytes);
         Pending p;
         p.doc = {d.id, d.title, d.text, d.metadata_json.empty() ? "{}" : d.metadata_json, d.source_path};
         p.chunks.reserve(chunks.size());

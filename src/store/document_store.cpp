@@ -135,15 +135,31 @@ DocumentStore::DocumentStore(const std::string& dir, bool create) {
     }
     sqlite3_busy_timeout(db_, 10000);
     try {
-        exec("PRAGMA journal_mode=WAL");
         exec("PRAGMA synchronous=NORMAL");
         exec("PRAGMA foreign_keys=ON");
-        exec(kSchema);
+        // A store that is complete is only read here: no statement may need the write lock, or
+        // opening an index (a server, a search) would wait for a running ingest to commit.
+        if (!schema_complete()) {
+            exec("PRAGMA journal_mode=WAL");
+            exec(kSchema);
+        }
     } catch (...) {
         sqlite3_close(db_);
         db_ = nullptr;
         throw;
     }
+}
+
+bool DocumentStore::schema_complete() const {
+    // The last statements of kSchema write the meta rows: a store killed while being created has
+    // some of the tables but not these rows, and is completed by running the schema again.
+    Stmt s(db_,
+           "SELECT (SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN ('meta', 'documents', "
+           "'chunks')), (SELECT COUNT(*) FROM pragma_journal_mode WHERE journal_mode = 'wal')",
+           path_);
+    if (!s.step(path_) || s.int64(0) != 3 || s.int64(1) != 1) return false;
+    Stmt m(db_, "SELECT COUNT(*) FROM meta WHERE key IN ('generation', 'schema_version')", path_);
+    return m.step(path_) && m.int64(0) == 2;
 }
 
 DocumentStore::~DocumentStore() {
@@ -412,17 +428,20 @@ void DocumentStore::for_each_chunk(const std::function<void(const Chunk&)>& fn) 
 }
 
 void DocumentStore::with_snapshot(const std::function<void()>& fn) const {
-    if (in_transaction_) {
+    if (in_transaction_ || snapshot_depth_ > 0) {  // nested: the enclosing transaction is the snapshot
         fn();
         return;
     }
     exec("BEGIN");
+    ++snapshot_depth_;
     try {
         fn();
     } catch (...) {
+        --snapshot_depth_;
         sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
         throw;
     }
+    --snapshot_depth_;
     exec("COMMIT");
 }
 

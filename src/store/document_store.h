@@ -93,7 +93,7 @@ public:
     std::int64_t generation() const;
 
     // Runs fn inside one read transaction: everything it reads comes from a single committed
-    // snapshot (WAL), even while another process writes.
+    // snapshot (WAL), even while another process writes. Nested calls share the outer snapshot.
     void with_snapshot(const std::function<void()>& fn) const;
     // Visits (chunk_id, external document id) of every chunk in chunk_id order.
     void for_each_chunk_doc(const std::function<void(std::int64_t chunk_id, const std::string& doc_id)>& fn) const;
@@ -109,6 +109,7 @@ public:
     void set_setting(std::string_view key, std::string_view value);
 
 private:
+    bool schema_complete() const;
     void exec(const char* sql) const;
     void bump_generation();
     void write_begin();
@@ -118,6 +119,7 @@ private:
     sqlite3* db_ = nullptr;
     bool in_transaction_ = false;
     bool dirty_ = false;
+    mutable int snapshot_depth_ = 0;  // with_snapshot nesting
 };
 
 }  // namespace winnow::store

@@ -2,16 +2,69 @@
 
 #include <oniguruma.h>
 
+#include <atomic>
+#include <chrono>
+#include <memory>
 #include <mutex>
 
 #include "tokenizer/unicode.h"
 #include "winnow/error.h"
+#include "winnow/tokenizer.h"
+
+namespace winnow {
+
+// ---- TokenizerLimits (include/winnow/tokenizer.h) ------------------------------------------
+namespace {
+std::atomic<std::size_t> g_max_input_bytes{TokenizerLimits{}.max_input_bytes};
+std::atomic<std::uint64_t> g_retry_in_match{TokenizerLimits{}.regex_retry_limit_in_match};
+std::atomic<std::uint64_t> g_retry_in_search{TokenizerLimits{}.regex_retry_limit_in_search};
+std::atomic<double> g_regex_seconds{TokenizerLimits{}.regex_time_limit_seconds};
+}  // namespace
+
+void set_tokenizer_limits(const TokenizerLimits& limits) {
+    WINNOW_CHECK(limits.max_input_bytes > 0 && limits.max_input_bytes < (std::size_t{1} << 31), Errc::InvalidArgument,
+                 "tokenizer limits: max_input_bytes {} is outside [1, 2 GiB)", limits.max_input_bytes);
+    WINNOW_CHECK(limits.regex_time_limit_seconds >= 0.0, Errc::InvalidArgument,
+                 "tokenizer limits: regex_time_limit_seconds {} is negative", limits.regex_time_limit_seconds);
+    g_max_input_bytes = limits.max_input_bytes;
+    g_retry_in_match = limits.regex_retry_limit_in_match;
+    g_retry_in_search = limits.regex_retry_limit_in_search;
+    g_regex_seconds = limits.regex_time_limit_seconds;
+}
+
+TokenizerLimits tokenizer_limits() {
+    TokenizerLimits l;
+    l.max_input_bytes = g_max_input_bytes.load(std::memory_order_relaxed);
+    l.regex_retry_limit_in_match = g_retry_in_match.load(std::memory_order_relaxed);
+    l.regex_retry_limit_in_search = g_retry_in_search.load(std::memory_order_relaxed);
+    l.regex_time_limit_seconds = g_regex_seconds.load(std::memory_order_relaxed);
+    return l;
+}
+
+}  // namespace winnow
 
 namespace winnow::tok {
 
 namespace {
 std::once_flag g_onig_init;
+
+struct MatchParamFree {
+    void operator()(OnigMatchParam* p) const { onig_free_match_param(p); }
+};
+
+// One OnigMatchParam per thread, set to the current limits.
+OnigMatchParam* match_param(const TokenizerLimits& limits) {
+    thread_local std::unique_ptr<OnigMatchParam, MatchParamFree> param;
+    if (!param) {
+        param.reset(onig_new_match_param());
+        WINNOW_CHECK(param != nullptr, Errc::Internal, "oniguruma: out of memory");
+        onig_initialize_match_param(param.get());
+    }
+    onig_set_retry_limit_in_match_of_match_param(param.get(), limits.regex_retry_limit_in_match);
+    onig_set_retry_limit_in_search_of_match_param(param.get(), limits.regex_retry_limit_in_search);
+    return param.get();
 }
+}  // namespace
 
 Regex::Regex(std::string_view pattern, std::string_view where) : pattern_(pattern) {
     std::call_once(g_onig_init, [] {
@@ -39,15 +92,48 @@ Regex::~Regex() {
 void Regex::find_all(std::string_view text, std::vector<std::pair<std::uint32_t, std::uint32_t>>& out) const {
     out.clear();
     auto* reg = static_cast<OnigRegex>(regex_);
+    const TokenizerLimits limits = tokenizer_limits();
+    OnigMatchParam* param = match_param(limits);
     OnigRegion* region = onig_region_new();
     const auto* str = reinterpret_cast<const OnigUChar*>(text.data());
     const auto* end = str + text.size();
     std::size_t last_end = 0;
     long last_match_end = -1;
+    // Each search is bounded by the retry limits; the time limit bounds the number of searches
+    // that each come close to them (checked every 64 searches).
+    const auto start = std::chrono::steady_clock::now();
+    std::size_t searches = 0;
     while (last_end <= text.size()) {
         onig_region_clear(region);
-        const int r = onig_search(reg, str, end, str + last_end, end, region, ONIG_OPTION_NONE);
-        if (r < 0) break;
+        const int r = onig_search_with_param(reg, str, end, str + last_end, end, region, ONIG_OPTION_NONE, param);
+        if (r == ONIG_MISMATCH) break;
+        if (r < 0) {
+            onig_region_free(region, 1);
+            if (r == ONIGERR_RETRY_LIMIT_IN_MATCH_OVER || r == ONIGERR_RETRY_LIMIT_IN_SEARCH_OVER) {
+                const bool in_match = r == ONIGERR_RETRY_LIMIT_IN_MATCH_OVER;
+                WINNOW_THROW(Errc::TooLarge,
+                             "tokenizer regex /{}/: matching a text of {} bytes needs more than {} backtracking "
+                             "steps (TokenizerLimits::regex_retry_limit_in_{})",
+                             pattern_, text.size(),
+                             in_match ? limits.regex_retry_limit_in_match : limits.regex_retry_limit_in_search,
+                             in_match ? "match" : "search");
+            }
+            OnigUChar msg[ONIG_MAX_ERROR_MESSAGE_LEN];
+            onig_error_code_to_str(msg, r);
+            const Errc code =
+                r == ONIGERR_MATCH_STACK_LIMIT_OVER || r == ONIGERR_MEMORY ? Errc::TooLarge : Errc::Internal;
+            WINNOW_THROW(code, "tokenizer regex /{}/: matching a text of {} bytes failed: {}", pattern_, text.size(),
+                         reinterpret_cast<const char*>(msg));
+        }
+        if (limits.regex_time_limit_seconds > 0.0 && (++searches & 63) == 0 &&
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() >
+                limits.regex_time_limit_seconds) {
+            onig_region_free(region, 1);
+            WINNOW_THROW(Errc::TooLarge,
+                         "tokenizer regex /{}/: matching a text of {} bytes takes more than {} s "
+                         "(TokenizerLimits::regex_time_limit_seconds)",
+                         pattern_, text.size(), limits.regex_time_limit_seconds);
+        }
         const auto s = static_cast<std::size_t>(region->beg[0]);
         const auto e = static_cast<std::size_t>(region->end[0]);
         if (s == e && static_cast<long>(e) == last_match_end) {

@@ -279,8 +279,10 @@ Encoding Tokenizer::Impl::encode_single(std::string_view input, std::int32_t typ
     thread_local std::vector<AddedSplit> raw_splits;
     thread_local std::vector<AddedSplit> norm_splits;
     thread_local std::vector<const AddedToken*> split_added;  // per split: its added token or null
-    WINNOW_CHECK(input.size() < (std::size_t{1} << 31), Errc::TooLarge,
-                 "tokenizer: input of {} bytes is over the 2 GiB limit", input.size());
+    const std::size_t max_input = tokenizer_limits().max_input_bytes;
+    WINNOW_CHECK(input.size() <= max_input, Errc::TooLarge,
+                 "tokenizer: a text of {} bytes is over the limit of {} bytes (TokenizerLimits::max_input_bytes)",
+                 input.size(), max_input);
     std::string sanitized;
     std::string_view text = input;
     if (!tok::is_ascii(text) && !tok::is_valid_utf8(text)) {

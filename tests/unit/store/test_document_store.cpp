@@ -2,7 +2,10 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
+
+#include <sqlite3.h>
 
 #include "store/document_store.h"
 #include "winnow/error.h"
@@ -150,6 +153,48 @@ TEST(DocumentStore, ContentHashCoversChunks) {
     d2.title = "Other";
     EXPECT_NE(a, content_hash(d2, whole(d)));
     EXPECT_EQ(a, content_hash(d, whole(d)));
+}
+
+// Opening an existing store only reads: it must not wait for the write lock an ingest holds
+// (a server or a search opening the index during a long `winnow index`).
+TEST(DocumentStore, OpenWhileAnotherConnectionWritesDoesNotWait) {
+    TempDir tmp;
+    DocumentStore writer(tmp.path.string(), true);
+    const auto a = doc("a", "committed text");
+    writer.upsert(a, whole(a));
+    writer.begin();
+    const auto b = doc("b", "uncommitted text");
+    writer.upsert(b, whole(b));
+    const auto start = std::chrono::steady_clock::now();
+    {
+        DocumentStore reader(tmp.path.string(), false);
+        EXPECT_EQ(reader.document_count(), 1);
+        EXPECT_TRUE(reader.document("a").has_value());
+        EXPECT_FALSE(reader.document("b").has_value());
+    }
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+    writer.commit();
+    DocumentStore reader(tmp.path.string(), false);
+    EXPECT_EQ(reader.document_count(), 2);
+}
+
+// A store killed while being created (tables but no meta rows) is completed on the next open.
+TEST(DocumentStore, HalfCreatedStoreIsCompletedOnOpen) {
+    TempDir tmp;
+    {
+        DocumentStore s(tmp.path.string(), true);
+    }
+    {
+        sqlite3* db = nullptr;
+        ASSERT_EQ(sqlite3_open((tmp.path / "store.sqlite").string().c_str(), &db), SQLITE_OK);
+        ASSERT_EQ(sqlite3_exec(db, "DELETE FROM meta", nullptr, nullptr, nullptr), SQLITE_OK);
+        sqlite3_close(db);
+    }
+    DocumentStore s(tmp.path.string(), false);
+    EXPECT_EQ(s.generation(), 0);
+    const auto a = doc("a", "text");
+    s.upsert(a, whole(a));
+    EXPECT_EQ(s.generation(), 1);
 }
 
 }  // namespace
