@@ -6,6 +6,8 @@
 // slower kernels); our own epilogue then dequantizes each s32 row,
 //   y[r, o] = x_scale[r] * w_scale[o] * (acc[r, o] - zero[r] * sum_i w_q[o, i]) + b[o],
 // and applies the activation in f32 (GELU vectorized here).
+#include <omp.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -39,10 +41,17 @@ constexpr float kQMax = 127.0f;
 // Below this many values a pass runs on one thread.
 constexpr std::size_t kParallelMin = 1 << 14;
 
-dnnl::matmul::primitive_desc make_int8_pd(long rows, long in, long out, const memory::desc& weights) {
+// Rows per chunk of the forward pass (see LinearInt8::forward).
+constexpr std::size_t kChunkRows = 64;
+
+// user_scratchpad: the caller passes the scratchpad (chunks run concurrently on several threads).
+dnnl::matmul::primitive_desc make_int8_pd(long rows, long in, long out, const memory::desc& weights,
+                                          bool user_scratchpad = false) {
     const memory::desc src({rows, in}, DataType::u8, FormatTag::ab);
     const memory::desc dst({rows, out}, DataType::s32, FormatTag::ab);
-    return {dnnl::matmul::desc(src, weights, dst), lowp::engine()};
+    dnnl::primitive_attr attr;
+    if (user_scratchpad) attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    return {dnnl::matmul::desc(src, weights, dst), attr, lowp::engine()};
 }
 
 // One row of x as asymmetric u8: x ~ scale * (q - zero), q in [0, 255], the range [min(x, 0), max(x, 0)]
@@ -191,46 +200,86 @@ public:
         if (!bias.empty()) std::memcpy(bias_.data(), bias.data(), out * sizeof(float));
     }
 
+    // Rows are processed in chunks of kChunkRows, each one by one thread start to end (quantize, a single-threaded
+    // matmul, dequantize), so a chunk's u8 input and s32 output stay in that core's L2 instead of three
+    // full-matrix passes through memory, and one parallel region replaces three.
     void forward(const float* x, std::size_t rows, float* y, Activation activation) const override {
         if (rows == 0) return;
-        const auto m = static_cast<long>(rows);
         const auto in = static_cast<std::size_t>(in_);
         const auto out = static_cast<std::size_t>(out_);
-        thread_local std::vector<std::uint8_t> src_u8;
-        thread_local std::vector<std::int32_t> acc_s32;
-        thread_local std::vector<float> row_scales;
-        thread_local std::vector<std::int32_t> row_zeros;
-        src_u8.resize(rows * in);
-        acc_s32.resize(rows * out);
-        row_scales.resize(rows);
-        row_zeros.resize(rows);
-        // Pointers, not the thread_locals, inside the parallel loops (other threads see their own copies).
-        std::uint8_t* q = src_u8.data();
-        std::int32_t* acc = acc_s32.data();
-        float* scales = row_scales.data();
-        std::int32_t* zeros = row_zeros.data();
-#pragma omp parallel for schedule(static) if (rows * in >= kParallelMin)
-        for (std::size_t r = 0; r < rows; ++r) quantize_row(x + r * in, in, q + r * in, scales[r], zeros[r]);
-
-        auto primitive = lowp::cached_matmul({kKind, m, in_, out_, false, Activation::None},
-                                             [&] { return make_int8_pd(m, in_, out_, weights_desc_); });
-        auto& engine = lowp::engine();
-        memory src({{m, in_}, DataType::u8, FormatTag::ab}, engine, q);
-        memory dst({{m, out_}, DataType::s32, FormatTag::ab}, engine, acc);
-        dnnl::stream stream(engine);
-        primitive.execute(stream, {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_DST, dst}});
-        stream.wait();
-
+        const std::size_t n_chunks = (rows + kChunkRows - 1) / kChunkRows;
+        const std::size_t tail = rows - (n_chunks - 1) * kChunkRows;  // rows of the last chunk, 1..kChunkRows
+        // Primitives are made here, outside the parallel region (making one may change the thread count briefly).
+        const Chunk full = n_chunks > 1 ? chunk_matmul(kChunkRows) : Chunk{};
+        const Chunk last = chunk_matmul(tail);
+        const auto team = static_cast<int>(std::min<std::size_t>(n_chunks, std::max(1, omp_get_max_threads())));
         const float* w_scale = weight_scales_.data();
         const std::int32_t* w_sum = weight_sums_.data();
         const float* bias = bias_.data();
-#pragma omp parallel for schedule(static) if (rows * out >= kParallelMin)
-        for (std::size_t r = 0; r < rows; ++r) {
-            dequantize_row(acc + r * out, out, scales[r], zeros[r], w_scale, w_sum, bias, activation, y + r * out);
+#pragma omp parallel num_threads(team)
+        {
+            thread_local std::vector<std::uint8_t> q;
+            thread_local std::vector<std::int32_t> acc;
+            thread_local std::vector<std::uint8_t> scratch;
+            q.resize(kChunkRows * in);
+            acc.resize(kChunkRows * out);
+            scratch.resize(std::max(full.scratchpad_bytes, last.scratchpad_bytes));
+            float scales[kChunkRows];
+            std::int32_t zeros[kChunkRows];
+            auto& engine = lowp::engine();
+            dnnl::stream stream(engine);
+#pragma omp for schedule(static)
+            for (std::size_t c = 0; c < n_chunks; ++c) {
+                const std::size_t r0 = c * kChunkRows;
+                const bool is_last = c + 1 == n_chunks;
+                const std::size_t n = is_last ? tail : kChunkRows;
+                const Chunk& chunk = is_last ? last : full;
+                for (std::size_t r = 0; r < n; ++r) {
+                    quantize_row(x + (r0 + r) * in, in, q.data() + r * in, scales[r], zeros[r]);
+                }
+                const auto m = static_cast<long>(n);
+                memory src({{m, in_}, DataType::u8, FormatTag::ab}, engine, q.data());
+                memory dst({{m, out_}, DataType::s32, FormatTag::ab}, engine, acc.data());
+                std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_DST, dst}};
+                if (chunk.scratchpad_bytes > 0) {
+                    args.emplace(DNNL_ARG_SCRATCHPAD, memory(chunk.scratchpad_desc, engine, scratch.data()));
+                }
+                chunk.primitive.execute(stream, args);
+                stream.wait();
+                for (std::size_t r = 0; r < n; ++r) {
+                    dequantize_row(acc.data() + r * out, out, scales[r], zeros[r], w_scale, w_sum, bias, activation,
+                                   y + (r0 + r) * out);
+                }
+            }
         }
     }
 
 private:
+    struct Chunk {
+        dnnl::matmul primitive;
+        memory::desc scratchpad_desc;
+        std::size_t scratchpad_bytes = 0;
+    };
+
+    // A single-threaded matmul for `rows` rows with a caller-provided scratchpad, shared by all layers of this
+    // shape. Made with the OpenMP thread count at 1, since oneDNN sizes its work split when it makes the primitive.
+    Chunk chunk_matmul(std::size_t rows) const {
+        const auto m = static_cast<long>(rows);
+        auto primitive = lowp::cached_matmul({kKind, m, in_, out_, false, Activation::None}, [&] {
+            const int previous = omp_get_max_threads();
+            omp_set_num_threads(1);
+            auto pd = make_int8_pd(m, in_, out_, weights_desc_, true);
+            omp_set_num_threads(previous);
+            return pd;
+        });
+        Chunk chunk{primitive, {}, 0};
+        const dnnl_memory_desc_t* scratchpad =
+            dnnl_primitive_desc_query_md(primitive.get_primitive_desc(), dnnl_query_scratchpad_md, 0);
+        if (scratchpad != nullptr) chunk.scratchpad_desc = memory::desc(*scratchpad);
+        chunk.scratchpad_bytes = chunk.scratchpad_desc.get_size();
+        return chunk;
+    }
+
     long in_, out_;
     std::vector<float> weight_scales_;
     std::vector<std::int32_t> weight_sums_;  // sum of each output channel's s8 weights
