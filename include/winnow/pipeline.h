@@ -26,6 +26,7 @@
 namespace winnow {
 
 class Reranker;
+struct PairScore;
 
 // ---- The spec ---------------------------------------------------------------------------------
 
@@ -194,8 +195,11 @@ public:
     // other than the cross-encoder get the directory as their `index` parameter unless set.
     static Pipeline open_index(const std::string& index_dir, PipelineSpec spec);
 
-    // Runs one query; `overrides` are applied to a copy of the spec for this query only.
-    PipelineResult run(std::string_view query, const std::map<std::string, std::string>& overrides = {}) const;
+    // Runs one query; `overrides` are applied to a copy of the spec for this query only. A non-null
+    // `scorer` serves this query's rerank stage instead of the pipeline's own (a server binds one to
+    // each request's deadline and connection).
+    PipelineResult run(std::string_view query, const std::map<std::string, std::string>& overrides = {},
+                       std::shared_ptr<const CandidateScorer> scorer = nullptr) const;
 
     const PipelineSpec& spec() const noexcept { return spec_; }
     // The token counter the cutoff and packing use for the given spec (reranker tokenizer or approximate).
@@ -214,9 +218,17 @@ private:
     std::shared_ptr<Cache> cache_;  // loaded scorers by model, shared by copies
 };
 
-// The cross-encoder scorer over a loaded winnow::Reranker (batched by the model's token budget;
-// long_doc = truncate or maxp windows max-pooled).
-std::shared_ptr<const CandidateScorer> make_cross_encoder_scorer(std::shared_ptr<const Reranker> reranker);
+// Scores one query against texts (candidates, or maxp windows of them): one PairScore per text, in
+// order (raw_score, truncated, n_tokens are used).
+using PairScoreFn =
+    std::function<std::vector<PairScore>(std::string_view query, const std::vector<std::string>& texts)>;
+
+// The cross-encoder scorer over a loaded winnow::Reranker (long_doc = truncate or maxp windows
+// max-pooled). The pairs go to `score_pairs` when given (a server queues them on its cross-request
+// batch scheduler), else to the reranker's score_pairs, batched by the model's token budget; the
+// reranker's tokenizer cuts maxp windows either way.
+std::shared_ptr<const CandidateScorer> make_cross_encoder_scorer(std::shared_ptr<const Reranker> reranker,
+                                                                 PairScoreFn score_pairs = {});
 
 // ---- Context for the LLM ----------------------------------------------------------------------
 

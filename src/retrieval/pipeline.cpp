@@ -109,7 +109,8 @@ TokenCountFn Pipeline::token_counter(const PipelineConfig& config) const {
     return [approx](std::string_view text) { return approx->count(text); };
 }
 
-PipelineResult Pipeline::run(std::string_view query, const std::map<std::string, std::string>& overrides) const {
+PipelineResult Pipeline::run(std::string_view query, const std::map<std::string, std::string>& overrides,
+                             std::shared_ptr<const CandidateScorer> scorer_for_query) const {
     PipelineSpec spec = spec_;
     spec.apply_overrides(overrides);
     PipelineConfig config = PipelineConfig::from_spec(spec);
@@ -132,7 +133,7 @@ PipelineResult Pipeline::run(std::string_view query, const std::map<std::string,
     }
     if (config.rerank.enabled && !candidates.empty()) {
         t0 = std::chrono::steady_clock::now();
-        auto scorer = scorer_for(config.rerank);
+        auto scorer = scorer_for_query ? std::move(scorer_for_query) : scorer_for(config.rerank);
         result.scorer = scorer->name();
         const std::vector<RerankScore> scores = scorer->score(query, candidates, config.rerank);
         WINNOW_ASSERT(scores.size() == candidates.size());

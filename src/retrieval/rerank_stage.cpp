@@ -33,20 +33,20 @@ std::vector<std::uint32_t> code_point_bytes(std::string_view text) {
 
 class CrossEncoderScorer final : public CandidateScorer {
 public:
-    explicit CrossEncoderScorer(std::shared_ptr<const Reranker> reranker) : reranker_(std::move(reranker)) {}
+    CrossEncoderScorer(std::shared_ptr<const Reranker> reranker, PairScoreFn score_pairs)
+        : reranker_(std::move(reranker)), score_pairs_(std::move(score_pairs)) {}
 
     std::vector<RerankScore> score(std::string_view query, const std::vector<Candidate>& candidates,
                                    const RerankConfig& config) const override {
         std::vector<RerankScore> out(candidates.size());
         if (candidates.empty()) return out;
-        // One list of pairs for all candidates (windows included): the reranker batches them by
-        // its token budget.
-        std::vector<std::pair<std::string, std::string>> pairs;
+        // One list of texts for all candidates (windows included), scored against the query in
+        // one call: the reranker (or the scheduler behind score_pairs_) batches them.
+        std::vector<std::string> texts;
         std::vector<std::size_t> owner;
-        const std::string q(query);
         if (config.long_doc == LongDocMode::Truncate) {
             for (std::size_t i = 0; i < candidates.size(); ++i) {
-                pairs.emplace_back(q, candidates[i].text);
+                texts.push_back(candidates[i].text);
                 owner.push_back(i);
             }
         } else {
@@ -66,7 +66,7 @@ public:
                 const std::string& text = candidates[i].text;
                 const Encoding enc = tok.encode(text, false);
                 if (enc.size() <= window) {
-                    pairs.emplace_back(q, text);
+                    texts.push_back(text);
                     owner.push_back(i);
                     continue;
                 }
@@ -80,7 +80,7 @@ public:
                     const std::size_t end = std::min(enc.size(), start + window);
                     const auto b = cp[std::min<std::size_t>(enc.offsets[start].first, cp.size() - 1)];
                     const auto e = cp[std::min<std::size_t>(enc.offsets[end - 1].second, cp.size() - 1)];
-                    pairs.emplace_back(q, text.substr(b, e > b ? e - b : 0));
+                    texts.push_back(text.substr(b, e > b ? e - b : 0));
                     owner.push_back(i);
                     ++n;
                     if (end == enc.size()) break;
@@ -88,10 +88,12 @@ public:
                 out[i].n_windows = n;
             }
         }
-        const std::vector<PairScore> scores = reranker_->score_pairs(pairs);
-        WINNOW_ASSERT(scores.size() == pairs.size());
+        const std::vector<PairScore> scores =
+            score_pairs_ ? score_pairs_(query, texts) : score_with_model(query, texts);
+        WINNOW_CHECK(scores.size() == texts.size(), Errc::Internal, "rerank: {} scores for {} pairs", scores.size(),
+                     texts.size());
         std::vector<bool> seen(candidates.size(), false);
-        for (std::size_t p = 0; p < pairs.size(); ++p) {
+        for (std::size_t p = 0; p < texts.size(); ++p) {
             RerankScore& r = out[owner[p]];
             if (!seen[owner[p]] || scores[p].raw_score > r.raw) r.raw = scores[p].raw_score;
             seen[owner[p]] = true;
@@ -104,7 +106,16 @@ public:
     std::string name() const override { return reranker_->name(); }
 
 private:
+    std::vector<PairScore> score_with_model(std::string_view query, const std::vector<std::string>& texts) const {
+        std::vector<std::pair<std::string, std::string>> pairs;
+        pairs.reserve(texts.size());
+        const std::string q(query);
+        for (const auto& t : texts) pairs.emplace_back(q, t);
+        return reranker_->score_pairs(pairs);
+    }
+
     std::shared_ptr<const Reranker> reranker_;
+    PairScoreFn score_pairs_;
 };
 
 }  // namespace
@@ -125,9 +136,10 @@ ScorerFactory find_scorer_factory(const std::string& stage_name) {
     return it == registry().end() ? ScorerFactory() : it->second;
 }
 
-std::shared_ptr<const CandidateScorer> make_cross_encoder_scorer(std::shared_ptr<const Reranker> reranker) {
+std::shared_ptr<const CandidateScorer> make_cross_encoder_scorer(std::shared_ptr<const Reranker> reranker,
+                                                                 PairScoreFn score_pairs) {
     WINNOW_CHECK(reranker != nullptr, Errc::InvalidArgument, "rerank: no model");
-    return std::make_shared<CrossEncoderScorer>(std::move(reranker));
+    return std::make_shared<CrossEncoderScorer>(std::move(reranker), std::move(score_pairs));
 }
 
 }  // namespace winnow

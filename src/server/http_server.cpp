@@ -249,7 +249,8 @@ struct Server::Impl {
             std::string spec = options.pipeline;
             if (spec.empty()) spec = reranker ? "bm25(k=100) > rerank > cutoff(top_n=10)" : "bm25(k=10)";
             pipeline = std::make_unique<Pipeline>(Pipeline::open_index(options.index_dir, PipelineSpec::parse(spec)));
-            // Rerank stages score with the server's model instead of loading their own copy.
+            // Rerank stages score with the server's model instead of loading their own copy; each
+            // request's rerank stage queues its pairs on rerank_queue (scheduled_scorer).
             if (reranker) pipeline->set_scorer(make_cross_encoder_scorer(reranker));
             labels = std::make_unique<srv::QrelsWriter>(
                 options.labels_path.empty() ? options.index_dir + "/labels.qrels" : options.labels_path);
@@ -324,33 +325,40 @@ struct Server::Impl {
     Clock::time_point deadline() const { return Clock::now() + options.request_timeout; }
 
     // --- rerank ---------------------------------------------------------------------------------
-    std::vector<PairScore> rerank(const srv::RerankRequest& r, const httplib::Request& req, std::string_view route) {
+    // Scores (query, document) pairs on the shared rerank scheduler, batched with every other
+    // request's pairs (/v1/rerank, /v2/rerank, /rerank, and the rerank stage of /v1/search and
+    // /v1/ask); waits for them under the request's deadline, dropping them if the client leaves.
+    // `max_tokens_per_doc` cuts each document first (0: only the model's limit); with `truncate`
+    // false an input over the model's limit is an error (413).
+    std::vector<PairScore> score_on_queue(std::string_view query_text, const std::vector<std::string>& documents,
+                                          std::size_t max_tokens_per_doc, bool truncate, const httplib::Request& req,
+                                          std::string_view route) {
         WINNOW_CHECK(reranker, Errc::NotFound, "no rerank model loaded (start the server with --rerank-model)");
-        auto query = std::make_shared<const std::string>(r.query);
+        auto query = std::make_shared<const std::string>(query_text);
         const std::size_t max_length = reranker->max_length();
         std::vector<RerankUnit> units;
         std::vector<std::uint32_t> costs;
-        units.reserve(r.documents.size());
-        costs.reserve(r.documents.size());
+        units.reserve(documents.size());
+        costs.reserve(documents.size());
         std::size_t total = 0;
         const Tokenizer* tok = rerank_pretokenized.load() ? rerank_tokenizer : nullptr;
         TruncationOptions truncation;
         truncation.max_length = max_length;
         truncation.strategy = TruncationStrategy::LongestFirst;
-        for (std::size_t i = 0; i < r.documents.size(); ++i) {
+        for (std::size_t i = 0; i < documents.size(); ++i) {
             RerankUnit u;
             u.query = query;
             if (tok) {
-                u.doc = r.documents[i];
-                if (r.max_tokens_per_doc > 0) {
+                u.doc = documents[i];
+                if (max_tokens_per_doc > 0) {
                     const Encoding alone = tok->encode(u.doc, false);
-                    if (alone.size() > r.max_tokens_per_doc) {
-                        u.doc.resize(utf8_prefix_bytes(u.doc, alone.offsets[r.max_tokens_per_doc - 1].second));
+                    if (alone.size() > max_tokens_per_doc) {
+                        u.doc.resize(utf8_prefix_bytes(u.doc, alone.offsets[max_tokens_per_doc - 1].second));
                         u.truncated = true;
                     }
                 }
                 Encoding e = max_length > 0 ? tok->encode_pair(*query, u.doc, truncation) : tok->encode_pair(*query, u.doc);
-                WINNOW_CHECK(r.truncate || !e.truncated, Errc::TooLarge,
+                WINNOW_CHECK(truncate || !e.truncated, Errc::TooLarge,
                              "field 'texts[{}]': the input is longer than the model's {} tokens and 'truncate' is "
                              "false", i, max_length);
                 u.truncated = u.truncated || e.truncated;
@@ -358,9 +366,8 @@ struct Server::Impl {
                 u.tokens.input_ids = std::move(e.ids);
                 u.tokens.token_type_ids = std::move(e.type_ids);
             } else {
-                u.doc = r.max_tokens_per_doc > 0 ? cut_utf8(r.documents[i], r.max_tokens_per_doc * 4)
-                                                 : r.documents[i];
-                u.truncated = u.doc.size() < r.documents[i].size();
+                u.doc = max_tokens_per_doc > 0 ? cut_utf8(documents[i], max_tokens_per_doc * 4) : documents[i];
+                u.truncated = u.doc.size() < documents[i].size();
                 u.n_tokens = estimate_tokens(query->size() + u.doc.size());
                 if (max_length > 0 && u.n_tokens > max_length) u.n_tokens = static_cast<std::uint32_t>(max_length);
             }
@@ -376,13 +383,17 @@ struct Server::Impl {
         for (std::size_t i = 0; i < scores.size(); ++i) {
             tokens += scores[i].n_tokens;
             truncated += scores[i].truncated ? 1 : 0;
-            WINNOW_CHECK(r.truncate || !scores[i].truncated, Errc::TooLarge,
+            WINNOW_CHECK(truncate || !scores[i].truncated, Errc::TooLarge,
                          "field 'texts[{}]': the input is longer than the model's {} tokens and 'truncate' is false",
                          i, max_length);
         }
         metrics.add_tokens("rerank", tokens);
         metrics.add_truncations("rerank", truncated);
         return scores;
+    }
+
+    std::vector<PairScore> rerank(const srv::RerankRequest& r, const httplib::Request& req, std::string_view route) {
+        return score_on_queue(r.query, r.documents, r.max_tokens_per_doc, r.truncate, req, route);
     }
 
     static std::vector<std::size_t> order_by_score(const std::vector<PairScore>& scores, bool raw) {
@@ -506,7 +517,18 @@ struct Server::Impl {
     }
 
     // --- search, ask, labels over --index --------------------------------------------------------
-    PipelineResult run_search(const srv::SearchRequest& r) {
+    // The pipeline's rerank stage for one request: the pipeline builds the pairs (maxp windows
+    // included) and pools the scores; the pairs themselves go through the shared rerank scheduler
+    // with this request's deadline, disconnect check and metrics, like a /v1/rerank request.
+    std::shared_ptr<const CandidateScorer> scheduled_scorer(const httplib::Request& req, std::string_view route) {
+        if (!reranker) return nullptr;
+        return make_cross_encoder_scorer(
+            reranker, [this, &req, route](std::string_view query, const std::vector<std::string>& texts) {
+                return score_on_queue(query, texts, 0, true, req, route);
+            });
+    }
+
+    PipelineResult run_search(const srv::SearchRequest& r, const httplib::Request& req, std::string_view route) {
         WINNOW_CHECK(pipeline, Errc::NotFound, "no index loaded (start the server with --index)");
         std::map<std::string, std::string> overrides;
         if (!r.pipeline.empty()) {
@@ -524,7 +546,7 @@ struct Server::Impl {
         }
         if (r.k > 0) overrides["k"] = std::to_string(r.k);
         if (r.top_n > 0) overrides["cutoff.top_n"] = std::to_string(r.top_n);
-        return pipeline->run(r.query, overrides);
+        return pipeline->run(r.query, overrides, scheduled_scorer(req, route));
     }
 
     static Json hit_json(const PipelineHit& h, std::size_t rank) {
@@ -573,7 +595,7 @@ struct Server::Impl {
     void handle_search(const httplib::Request& req, httplib::Response& res) {
         const Json body = srv::parse_request_body(req.body);
         const auto r = srv::parse_search_request(body, limits);
-        write_json(res, search_json(run_search(r), r.include_first_stage));
+        write_json(res, search_json(run_search(r, req, "/v1/search"), r.include_first_stage));
     }
 
     static std::string sse(std::string_view event, const Json& data) {
@@ -583,7 +605,7 @@ struct Server::Impl {
     void handle_ask(const httplib::Request& req, httplib::Response& res) {
         const Json body = srv::parse_request_body(req.body);
         const auto r = srv::parse_search_request(body, limits);
-        const PipelineResult result = run_search(r);
+        const PipelineResult result = run_search(r, req, "/v1/ask");
         const PipelineConfig config = PipelineConfig::from_spec(PipelineSpec::parse(result.spec));
         const PackedContext packed = pack_context(r.query, result.hits, config.pack, pipeline->token_counter(config));
         Json sources = Json::array();

@@ -35,6 +35,11 @@ public:
     std::size_t max_len = 512;
 
     std::vector<PairScore> score_pairs(std::span<const std::pair<std::string, std::string>> pairs) const override {
+        if (held_.load()) {
+            ++waiting_;
+            while (held_.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+            --waiting_;
+        }
         if (delay.count() > 0) std::this_thread::sleep_for(delay);
         std::vector<PairScore> out;
         for (const auto& [q, d] : pairs) {
@@ -67,8 +72,14 @@ public:
         std::lock_guard lock(mutex_);
         return pairs_scored_;
     }
+    // While held, a batch waits before scoring (tests line up requests behind it).
+    void hold() { held_.store(true); }
+    void release() { held_.store(false); }
+    int batches_waiting() const { return waiting_.load(); }
 
 private:
+    std::atomic<bool> held_{false};
+    mutable std::atomic<int> waiting_{0};
     mutable std::mutex mutex_;
     mutable std::vector<std::size_t> batches_;
     mutable std::size_t pairs_scored_ = 0;

@@ -1,0 +1,182 @@
+// Black-box tests of /v1/search and /v1/ask on the shared rerank scheduler (in-process server over
+// a small index, fake reranker): their rerank pairs share model batches with /v1/rerank requests
+// (seen in the model calls and in /metrics), a full queue refuses them with 429 + Retry-After,
+// the request deadline applies, and a shutdown lets a queued search finish.
+#include <unistd.h>
+
+#include <filesystem>
+#include <future>
+
+#include <gtest/gtest.h>
+
+#include "server_fixture.h"
+#include "winnow/index.h"
+
+namespace winnow::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+const char* kJson = "application/json";
+
+// Three documents that all match "policy", so a search for it reranks three candidates.
+std::string make_small_index() {
+    namespace fs = std::filesystem;
+    const fs::path dir = fs::path(::testing::TempDir()) / ("winnow_search_sched_" + std::to_string(getpid()));
+    fs::remove_all(dir);
+    auto index = Index::create(dir.string(), IndexConfig{});
+    auto writer = index->writer();
+    const std::pair<const char*, const char*> docs[] = {
+        {"expenses", "Expenses over 500 need approval by a manager under this policy."},
+        {"travel", "Book travel through the portal; the policy covers trains and flights."},
+        {"cafeteria", "The cafeteria opens at 8am; the policy on guests is strict."}};
+    for (const auto& [id, text] : docs) {
+        IndexDocument doc;
+        doc.id = id;
+        doc.title = std::string(id) + " policy";
+        doc.text = text;
+        writer->upsert(doc);
+    }
+    writer->finish();
+    return dir.string();
+}
+
+double metric(const std::string& text, const std::string& name) {
+    const auto pos = text.find("\n" + name + " ");
+    return pos == std::string::npos ? -1.0 : std::stod(text.substr(pos + name.size() + 2));
+}
+
+struct SearchQueue : ::testing::Test {
+    std::shared_ptr<FakeReranker> reranker = std::make_shared<FakeReranker>();
+    ServerOptions options;
+    std::unique_ptr<RunningServer> srv;
+
+    void start() {
+        options.pretokenize = false;
+        options.index_dir = make_small_index();
+        options.pipeline = "bm25(k=3) > rerank > cutoff(top_n=2)";
+        srv = std::make_unique<RunningServer>(options, reranker, nullptr);
+    }
+    void TearDown() override { reranker->release(); }
+    httplib::Result post(const std::string& path, const Json& body) {
+        auto c = srv->client();
+        return c.Post(path.c_str(), body.dump(), kJson);
+    }
+    std::future<httplib::Result> post_async(std::string path, Json body) {
+        return std::async(std::launch::async, [this, path, body] { return post(path, body); });
+    }
+    std::string metrics() {
+        auto c = srv->client();
+        auto r = c.Get("/metrics");
+        return r ? r->body : "";
+    }
+    // Waits until `n` rerank pairs are queued behind the held batch.
+    bool wait_queued(double n) {
+        for (int i = 0; i < 1000; ++i) {
+            if (metric(metrics(), "winnow_queue_depth{model=\"rerank\"}") == n) return true;
+            std::this_thread::sleep_for(5ms);
+        }
+        return false;
+    }
+    // Holds the model inside one batch of a /v1/rerank request, so that what comes next queues.
+    std::future<httplib::Result> occupy_model() {
+        reranker->hold();
+        auto first = post_async("/v1/rerank", {{"query", "policy"}, {"documents", {"a policy"}}});
+        for (int i = 0; i < 1000 && reranker->batches_waiting() == 0; ++i) std::this_thread::sleep_for(2ms);
+        EXPECT_EQ(reranker->batches_waiting(), 1);
+        return first;
+    }
+};
+
+TEST_F(SearchQueue, SearchAndAskShareModelBatchesWithRerankRequests) {
+    start();
+    auto first = occupy_model();
+    auto search = post_async("/v1/search", {{"query", "policy"}});
+    auto ask = post_async("/v1/ask", {{"query", "policy"}});
+    auto rerank = post_async("/v1/rerank", {{"query", "policy"}, {"documents", {"policy one", "two"}}});
+    ASSERT_TRUE(wait_queued(3 + 3 + 2)) << metrics();
+    reranker->release();
+
+    auto s = search.get();
+    ASSERT_TRUE(s);
+    ASSERT_EQ(s->status, 200) << s->body;
+    const Json js = Json::parse(s->body);
+    EXPECT_EQ(js["n_reranked"], 3);
+    ASSERT_EQ(js["results"].size(), 2u);
+    EXPECT_TRUE(js["results"][0].contains("rerank"));
+    auto a = ask.get();
+    ASSERT_TRUE(a);
+    ASSERT_EQ(a->status, 200) << a->body;
+    EXPECT_GE(Json::parse(a->body)["sources"].size(), 1u);
+    EXPECT_EQ(rerank.get()->status, 200);
+    EXPECT_EQ(first.get()->status, 200);
+
+    // The held batch, then one batch with the pairs of all three requests.
+    EXPECT_EQ(reranker->batches(), (std::vector<std::size_t>{1, 8}));
+    const std::string m = metrics();
+    EXPECT_EQ(metric(m, "winnow_batch_size_count{model=\"rerank\"}"), 2) << m;
+    EXPECT_EQ(metric(m, "winnow_batch_size_sum{model=\"rerank\"}"), 9) << m;
+    EXPECT_EQ(metric(m, "winnow_batch_requests_total{model=\"rerank\"}"), 4) << m;
+    EXPECT_EQ(metric(m, "winnow_http_requests_total{route=\"/v1/search\",status=\"200\"}"), 1) << m;
+    EXPECT_EQ(metric(m, "winnow_http_requests_total{route=\"/v1/ask\",status=\"200\"}"), 1) << m;
+}
+
+TEST_F(SearchQueue, SearchAndAskGet429WhenTheQueueIsFull) {
+    options.max_queue_items = 4;
+    start();
+    auto first = occupy_model();
+    auto fill = post_async("/v1/rerank", {{"query", "policy"}, {"documents", {"a", "b", "c", "d"}}});
+    ASSERT_TRUE(wait_queued(4)) << metrics();
+    for (const char* path : {"/v1/search", "/v1/ask"}) {
+        auto r = post(path, {{"query", "policy"}});
+        ASSERT_TRUE(r);
+        EXPECT_EQ(r->status, 429) << path << ": " << r->body;
+        EXPECT_EQ(Json::parse(r->body)["error"]["type"], "overloaded") << r->body;
+        ASSERT_TRUE(r->has_header("Retry-After")) << path;
+        EXPECT_GE(std::stoi(r->get_header_value("Retry-After")), 1);
+    }
+    reranker->release();
+    EXPECT_EQ(first.get()->status, 200);
+    EXPECT_EQ(fill.get()->status, 200);
+    EXPECT_EQ(post("/v1/search", {{"query", "policy"}})->status, 200);
+    const std::string m = metrics();
+    EXPECT_EQ(metric(m, "winnow_rejected_total{reason=\"overloaded\"}"), 2) << m;
+    EXPECT_EQ(metric(m, "winnow_http_requests_total{route=\"/v1/search\",status=\"429\"}"), 1) << m;
+    EXPECT_EQ(metric(m, "winnow_http_requests_total{route=\"/v1/ask\",status=\"429\"}"), 1) << m;
+}
+
+TEST_F(SearchQueue, SearchDeadlineGives504AndDropsItsPairs) {
+    options.request_timeout = 300ms;
+    start();
+    auto first = occupy_model();
+    auto r = post("/v1/search", {{"query", "policy"}});
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 504) << r->body;
+    EXPECT_EQ(Json::parse(r->body)["error"]["type"], "timeout") << r->body;
+    EXPECT_EQ(metric(metrics(), "winnow_queue_depth{model=\"rerank\"}"), 0);
+    reranker->release();
+    first.get();  // also past its deadline: its answer may come before the held batch ends
+    for (int i = 0; i < 1000 && reranker->batches().empty(); ++i) std::this_thread::sleep_for(2ms);
+    std::this_thread::sleep_for(50ms);
+    // Only the held batch ran: the timed-out search's pairs never reached the model.
+    EXPECT_EQ(reranker->batches(), std::vector<std::size_t>{1});
+}
+
+TEST_F(SearchQueue, ShutdownFinishesAQueuedSearch) {
+    start();
+    auto first = occupy_model();
+    auto search = post_async("/v1/search", {{"query", "policy"}});
+    ASSERT_TRUE(wait_queued(3));
+    auto stopping = std::async(std::launch::async, [this] { srv->shutdown(); });
+    std::this_thread::sleep_for(100ms);
+    reranker->release();
+    auto r = search.get();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200) << r->body;
+    EXPECT_EQ(Json::parse(r->body)["n_reranked"], 3);
+    EXPECT_EQ(first.get()->status, 200);
+    EXPECT_EQ(stopping.wait_for(10s), std::future_status::ready);
+}
+
+}  // namespace
+}  // namespace winnow::testing
