@@ -4,8 +4,11 @@
 #   bench/inference/run.sh [path/to/bench_inference]   (default: build/release/bench/inference/bench_inference,
 #   built with -DWINNOW_BUILD_BENCH=ON; it runs what `winnow rerank --pairs --pretokenized` runs, plus a
 #   warm-up and best-of-RUNS timing like ONNX Runtime's bench)
+#   It also times `winnow rerank --query` end to end (tokenize + score) on 100 SciFact abstracts of ~150 tokens
+#   with the real bert-base-uncased tokenizer (the bench model's embedding table tiled to its vocabulary), when
+#   the CLI is found next to the driver's build tree (or at $WINNOW).
 # Env: THREADS (2), RUNS (3, best of), OMP_WAIT_POLICY (passive), ORT_DIR (a folder with ort_bench.js + node_modules; made in a temp dir
-# outside the repo with `npm install` when unset), SHARED (the shared data folder, default ../shared).
+# outside the repo with `npm install` when unset), SHARED (the shared data folder, default ../shared), WINNOW (the CLI).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -19,6 +22,7 @@ runs=${RUNS:-3}
 model=$shared/bench/minilm-l6-v1024
 pairs=$shared/bench/pairs-256.jsonl
 [ -x "$driver" ] || { echo "no bench_inference binary at $driver" >&2; exit 2; }
+cli=${WINNOW:-$(cd "$(dirname "$driver")/../.." && pwd)/winnow}
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -45,4 +49,23 @@ for q in fp32 int8; do
     node "$ORT_DIR/ort_bench.js" --model "$model/model_$q.onnx" --pairs "$work/latency.jsonl" --threads "$threads" \
         --batch 1 --repeat "$runs" > "$work/latency-ort-$q.json"
 done
-python3 "$here/compare.py" report "$work" "$pairs"
+
+# End to end: `winnow rerank --query` (load + tokenize + score) and the same command on no documents (load only).
+if [ -x "$cli" ]; then
+    python3 "$here/compare.py" make-e2e "$model" "$shared/fixtures/tokenizers/real-bert-base-uncased/tokenizer.json" \
+        "$shared/data/ir/beir-scifact/corpus.jsonl.gz" "$shared/data/ir/beir-scifact/queries.jsonl" "$work/e2e"
+    query=$(cat "$work/e2e/query.txt")
+    "$cli" tokenize --tokenizer "$work/e2e/model" < "$work/e2e/pairs-text.jsonl" |
+        python3 "$here/compare.py" e2e-info > "$work/e2e-info.json"
+    for p in fp32 bf16 int8; do
+        total=$(python3 "$here/compare.py" best-time "$runs" "$work/e2e/docs.jsonl" "$cli" rerank \
+            --model "$work/e2e/model" --query "$query" --precision "$p" --threads "$threads")
+        load=$(python3 "$here/compare.py" best-time "$runs" /dev/null "$cli" rerank \
+            --model "$work/e2e/model" --query "$query" --precision "$p" --threads "$threads")
+        echo "{\"total\": $total, \"load\": $load}" > "$work/e2e-$p.json"
+    done
+else
+    echo "no winnow CLI at $cli: end-to-end rows skipped (build the winnow_cli target or set WINNOW)" >&2
+fi
+
+python3 "$here/compare.py" report "$work" "$pairs" "$threads" "$model"
