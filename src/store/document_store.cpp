@@ -2,8 +2,10 @@
 
 #include <sqlite3.h>
 
+#include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <thread>
 
 #include "winnow/error.h"
 
@@ -139,13 +141,35 @@ DocumentStore::DocumentStore(const std::string& dir, bool create) {
         exec("PRAGMA foreign_keys=ON");
         // A store that is complete is only read here: no statement may need the write lock, or
         // opening an index (a server, a search) would wait for a running ingest to commit.
-        if (!schema_complete()) {
-            exec("PRAGMA journal_mode=WAL");
-            exec(kSchema);
-        }
+        if (!schema_complete()) create_schema();
     } catch (...) {
         sqlite3_close(db_);
         db_ = nullptr;
+        throw;
+    }
+}
+
+void DocumentStore::create_schema() {
+    // Another process may be creating or opening the same new store at this moment (a server
+    // starting while `winnow index` creates the index). Switching to WAL needs the file to itself
+    // and SQLite answers SQLITE_BUSY at once rather than waiting: retry for up to 10 s. Then the
+    // schema goes in as one write transaction, which waits for the write lock.
+    for (int attempt = 0;; ++attempt) {
+        const int rc = sqlite3_exec(db_, "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr);
+        if (rc == SQLITE_OK) break;
+        const bool busy = rc == SQLITE_BUSY || rc == SQLITE_LOCKED;
+        if (!busy || attempt >= 1000) {
+            WINNOW_THROW(busy ? Errc::Timeout : Errc::Io, "{}: cannot switch to WAL mode: {}", path_,
+                         sqlite3_errmsg(db_));
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    exec("BEGIN IMMEDIATE");
+    try {
+        exec(kSchema);
+        exec("COMMIT");
+    } catch (...) {
+        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
         throw;
     }
 }

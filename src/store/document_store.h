@@ -110,6 +110,7 @@ public:
 
 private:
     bool schema_complete() const;
+    void create_schema();
     void exec(const char* sql) const;
     void bump_generation();
     void write_begin();
