@@ -118,7 +118,10 @@ inline __m512 exp_neg(__m512 x) noexcept {
 // well below the int8 quantization error it follows.
 inline __m512 gelu_erf(__m512 x) noexcept {
     const __m512 z = _mm512_mul_ps(_mm512_abs_ps(x), _mm512_set1_ps(0.70710678118654752f));
-    const __m512 t = _mm512_div_ps(_mm512_set1_ps(1.0f), _mm512_fmadd_ps(z, _mm512_set1_ps(0.3275911f), _mm512_set1_ps(1.0f)));
+    // t = 1 / (1 + p z): the 14-bit reciprocal estimate and one Newton step (f32 accurate, no division).
+    const __m512 den = _mm512_fmadd_ps(z, _mm512_set1_ps(0.3275911f), _mm512_set1_ps(1.0f));
+    __m512 t = _mm512_rcp14_ps(den);
+    t = _mm512_mul_ps(t, _mm512_fnmadd_ps(den, t, _mm512_set1_ps(2.0f)));
     __m512 p = _mm512_set1_ps(1.061405429f);
     p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-1.453152027f));
     p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.421413741f));
