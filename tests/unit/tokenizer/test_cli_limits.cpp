@@ -1,7 +1,6 @@
 // Input limits through `winnow tokenize` (hardening): an input line over the CLI's JSONL line limit
 // and a text over the tokenizer's max_input_bytes both stop the command with exit code 7 (TooLarge)
 // and a message naming the limit, instead of reading or tokenizing without bound.
-#include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -9,6 +8,8 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+
+#include <gtest/gtest.h>
 
 namespace {
 
