@@ -32,7 +32,8 @@ bool cpu_has_vnni() noexcept {
 }
 
 Precision resolve_precision(Precision requested) noexcept {
-    return requested == Precision::Auto ? Precision::Fp32 : requested;
+    if (requested != Precision::Auto) return requested;
+    return cpu_has_bf16() ? Precision::Bf16 : Precision::Fp32;
 }
 
 }  // namespace winnow

@@ -62,7 +62,7 @@ TEST_F(Cli, RerankQueryRanksLikeTheReference) {
     std::string input;
     for (const auto& p : ref["pairs"]) input += Json{{"text", p[1]}}.dump() + "\n";
     const std::string query = ref["pairs"][0][0].get<std::string>();
-    const CliRun r = run("rerank --model " + kModels + "bert-ce --max-length 64 --top-n 5 --query '" + query + "'", input);
+    const CliRun r = run("rerank --model " + kModels + "bert-ce --precision fp32 --max-length 64 --top-n 5 --query '" + query + "'", input);
     ASSERT_EQ(r.status, 0) << r.err;
     ASSERT_EQ(r.lines.size(), 5u);
     for (std::size_t i = 0; i < 5; ++i) {
@@ -89,7 +89,7 @@ TEST_F(Cli, RerankPairsAndPretokenizedKeepInputOrder) {
     }
     for (const auto& [args, input] : {std::pair{std::string("--pairs --max-length 64"), pairs},
                                       std::pair{std::string("--pairs --pretokenized --threads 1"), pretokenized}}) {
-        const CliRun r = run("rerank --model " + kModels + "xlmr-ce " + args, input);
+        const CliRun r = run("rerank --model " + kModels + "xlmr-ce --precision fp32 " + args, input);
         ASSERT_EQ(r.status, 0) << r.err;
         ASSERT_EQ(r.lines.size(), ref["logits"].size());
         for (std::size_t i = 0; i < r.lines.size(); ++i) {
@@ -110,7 +110,7 @@ TEST_F(Cli, Embed) {
     const Json ref = load_json_file(kModels + "bert-embed-cls/expected_embeddings.json");
     std::string input;
     for (std::size_t i = 0; i < 3; ++i) input += Json{{"text", ref["texts"][i]}}.dump() + "\n";
-    const CliRun r = run("embed --model " + kModels + "bert-embed-cls", input);
+    const CliRun r = run("embed --model " + kModels + "bert-embed-cls --precision fp32", input);
     ASSERT_EQ(r.status, 0) << r.err;
     ASSERT_EQ(r.lines.size(), 3u);
     for (std::size_t i = 0; i < 3; ++i) {

@@ -31,6 +31,7 @@ CeFixture load_ce(const std::string& name) {
     CeFixture f;
     f.json = load_json_file(kModels + name + "/expected_scores.json");
     ModelOptions options;
+    options.precision = Precision::Fp32;  // the reference scores are fp32 (auto may pick bf16)
     options.max_length = f.json["max_length"].get<std::size_t>();  // as the reference CrossEncoder was made
     f.reranker = Reranker::load(kModels + name, options);
     for (const auto& p : f.json["pairs"]) f.pairs.emplace_back(p[0].get<std::string>(), p[1].get<std::string>());
@@ -113,7 +114,9 @@ class EmbedGolden : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(EmbedGolden, EmbeddingsMatchSentenceTransformers) {
     const Json json = load_json_file(kModels + GetParam() + "/expected_embeddings.json");
-    const auto embedder = Embedder::load(kModels + GetParam());
+    ModelOptions fp32;
+    fp32.precision = Precision::Fp32;  // the reference embeddings are fp32 (auto may pick bf16)
+    const auto embedder = Embedder::load(kModels + GetParam(), fp32);
     EXPECT_EQ(embedder->max_length(), json["max_seq_length"].get<std::size_t>());
     EXPECT_EQ(embedder->normalized(), json["normalize"].get<bool>());
     const auto texts = json["texts"].get<std::vector<std::string>>();
@@ -197,7 +200,9 @@ TEST(RerankApi, PretokenizedScoringWithoutATokenizer) {
                                    std::filesystem::copy_options::overwrite_existing);
     }
     const Json ref = load_json_file(kModels + "bert-ce/expected_scores.json");
-    const auto reranker = Reranker::load(dir.string());
+    ModelOptions fp32;
+    fp32.precision = Precision::Fp32;  // compared with the fp32 reference logits
+    const auto reranker = Reranker::load(dir.string(), fp32);
     std::vector<TokenizedPair> pairs(1);
     for (std::size_t t = 0; t < ref["input_ids"][0].size(); ++t) {
         if (ref["attention_mask"][0][t].get<int>() == 0) continue;

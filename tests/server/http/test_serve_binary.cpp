@@ -24,7 +24,9 @@ TEST(ServeBinary, RerankDialectsMatchReferenceScores) {
     ASSERT_TRUE(have_fixtures()) << kBinary << " or " << kModels;
     const Json expected = load_json_file(kModels + "/bert-ce/expected_scores.json");
     const auto max_length = expected["max_length"].get<int>();
-    ServeProcess p({"--port", "0", "--rerank-model", kModels + "/bert-ce", "--max-length", std::to_string(max_length)});
+    // fp32: compared with the fp32 reference scores (auto may pick bf16 on this CPU).
+    ServeProcess p({"--port", "0", "--rerank-model", kModels + "/bert-ce", "--precision", "fp32", "--max-length",
+                    std::to_string(max_length)});
     ASSERT_GT(p.port(), 0);
     // Group the reference pairs by query; each group is one request.
     std::map<std::string, std::vector<std::size_t>> by_query;
@@ -60,7 +62,7 @@ TEST(ServeBinary, RerankDialectsMatchReferenceScores) {
 TEST(ServeBinary, EmbeddingsMatchReferenceVectors) {
     ASSERT_TRUE(have_fixtures());
     const Json expected = load_json_file(kModels + "/bert-embed-mean/expected_embeddings.json");
-    ServeProcess p({"--port", "0", "--embed-model", kModels + "/bert-embed-mean"});
+    ServeProcess p({"--port", "0", "--embed-model", kModels + "/bert-embed-mean", "--precision", "fp32"});
     ASSERT_GT(p.port(), 0);
     auto c = p.client();
     auto r = c.Post("/v1/embeddings", Json{{"input", expected["texts"]}}.dump(), "application/json");

@@ -7,6 +7,7 @@
 
 #include "tensor/kernels.h"
 #include "tensor/linear.h"
+#include "tensor/linear_precision.h"
 #include "winnow/error.h"
 
 namespace winnow {
@@ -69,7 +70,9 @@ TEST(Linear, OtherPrecisionsAreUnsupportedForNow) {
     } catch (const Error& e) {
         EXPECT_EQ(e.code(), Errc::Unsupported);
     }
-    EXPECT_EQ(Linear(w, Tensor(), Precision::Auto).precision(), Precision::Fp32);
+    // Auto resolves to a concrete precision (resolve_precision: bf16 where the CPU has AVX512-BF16, else fp32).
+    EXPECT_EQ(Linear(w, Tensor(), Precision::Auto).precision(), resolve_precision(Precision::Auto));
+    EXPECT_NE(Linear(w, Tensor(), Precision::Auto).precision(), Precision::Auto);
 }
 
 TEST(Kernels, LayerNormMatchesReference) {

@@ -85,12 +85,13 @@ TEST(LinearPrecision, ZeroRowsAndZeroInput) {
     }
 }
 
-TEST(LinearPrecision, AutoResolvesToFp32) {
-    EXPECT_EQ(resolve_precision(Precision::Auto), Precision::Fp32);
-    EXPECT_EQ(resolve_precision(Precision::Int8), Precision::Int8);
+TEST(LinearPrecision, AutoResolvesToBf16WhereTheCpuHasIt) {
+    const Precision expected = cpu_has_bf16() ? Precision::Bf16 : Precision::Fp32;
+    EXPECT_EQ(resolve_precision(Precision::Auto), expected);
+    for (Precision p : {Precision::Fp32, Precision::Bf16, Precision::Int8}) EXPECT_EQ(resolve_precision(p), p);
     std::mt19937 rng(4);
     const Linear layer(random_tensor(4, 8, rng, 0.1f), Tensor(), Precision::Auto);
-    EXPECT_EQ(layer.precision(), Precision::Fp32);
+    EXPECT_EQ(layer.precision(), expected);
 }
 
 TEST(LinearPrecision, CrossEncoderLogitsStayClose) {
