@@ -3,11 +3,15 @@
 // batching, then beyond capacity with a small queue (429s expected, no other errors).
 //
 //   bench_server_load [--clients 16] [--seconds 8] [--docs 8] [--repeat 1] [--batch-tokens 2048]
-//                     [--keep-alive 1] [--model DIR]
+//                     [--keep-alive 1] [--model DIR] [--search 0|1]
+//
+// --search 1: half the clients post /v1/search (BM25 k=--docs over 2000 generated documents >
+// rerank > cutoff) instead of /v1/rerank; both kinds share the rerank scheduler.
 //
 // Without --model it runs the shared benchmark model (MiniLM-L6 shape, 1024-token vocabulary)
 // with a generated WordPiece tokenizer over words w0..w1019, written to a temporary folder.
 #include <httplib.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <atomic>
@@ -22,6 +26,8 @@
 #include <vector>
 
 #include "core/json.h"
+#include "tensor/threads.h"
+#include "winnow/index.h"
 #include "winnow/server.h"
 
 using namespace winnow;
@@ -44,21 +50,34 @@ std::string make_bench_model() {
     Json added = Json::array();
     for (int i = 0; i < 4; ++i) {
         vocab[specials[i]] = i;
-        added.push_back({{"id", i}, {"content", specials[i]}, {"single_word", false}, {"lstrip", false},
-                         {"rstrip", false}, {"normalized", false}, {"special", true}});
+        added.push_back({{"id", i},
+                         {"content", specials[i]},
+                         {"single_word", false},
+                         {"lstrip", false},
+                         {"rstrip", false},
+                         {"normalized", false},
+                         {"special", true}});
     }
     for (int i = 0; i < 1020; ++i) vocab[fmt::format("w{}", i)] = i + 4;
     Json tok{{"version", "1.0"},
              {"truncation", nullptr},
              {"padding", nullptr},
              {"added_tokens", added},
-             {"normalizer", {{"type", "BertNormalizer"}, {"clean_text", true}, {"handle_chinese_chars", true},
-                             {"strip_accents", nullptr}, {"lowercase", true}}},
+             {"normalizer",
+              {{"type", "BertNormalizer"},
+               {"clean_text", true},
+               {"handle_chinese_chars", true},
+               {"strip_accents", nullptr},
+               {"lowercase", true}}},
              {"pre_tokenizer", {{"type", "BertPreTokenizer"}}},
              {"post_processor", {{"type", "BertProcessing"}, {"sep", {"[SEP]", 3}}, {"cls", {"[CLS]", 2}}}},
              {"decoder", {{"type", "WordPiece"}, {"prefix", "##"}, {"cleanup", true}}},
-             {"model", {{"type", "WordPiece"}, {"unk_token", "[UNK]"}, {"continuing_subword_prefix", "##"},
-                        {"max_input_chars_per_word", 100}, {"vocab", vocab}}}};
+             {"model",
+              {{"type", "WordPiece"},
+               {"unk_token", "[UNK]"},
+               {"continuing_subword_prefix", "##"},
+               {"max_input_chars_per_word", 100},
+               {"vocab", vocab}}}};
     std::ofstream(dir / "tokenizer.json") << tok.dump();
     std::ofstream(dir / "tokenizer_config.json") << Json{{"model_max_length", 512}}.dump();
     return dir.string();
@@ -80,7 +99,14 @@ struct Outcome {
     double seconds = 0;
     double mean_batch = 0;
     double model_pairs_per_s = 0;  // pairs / seconds inside the model's forward calls
+    double cpu_seconds = 0;        // user + system CPU time of this process (server and clients)
 };
+
+double process_cpu_seconds() {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + 1e-6 * double(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+}
 
 double percentile(std::vector<double> v, double p) {
     if (v.empty()) return 0;
@@ -93,8 +119,10 @@ double metric_value(const std::string& text, const std::string& name) {
     return pos == std::string::npos ? 0.0 : std::stod(text.substr(pos + name.size() + 1));
 }
 
+// With `search_bodies`, every other client posts /v1/search (its rerank stage queues on the same
+// scheduler as /v1/rerank) instead of /v1/rerank.
 Outcome run(std::shared_ptr<Reranker> reranker, ServerOptions options, int clients, double seconds,
-            const std::vector<std::string>& bodies) {
+            const std::vector<std::string>& bodies, const std::vector<std::string>& search_bodies = {}) {
     options.host = "127.0.0.1";
     options.port = 0;
     options.http_threads = static_cast<std::size_t>(clients) + 8;
@@ -107,6 +135,7 @@ Outcome run(std::shared_ptr<Reranker> reranker, ServerOptions options, int clien
     std::atomic<bool> stop{false};
     std::vector<std::thread> threads;
     const auto start = std::chrono::steady_clock::now();
+    const double cpu_start = process_cpu_seconds();
     for (int c = 0; c < clients; ++c) {
         threads.emplace_back([&, c] {
             httplib::Client client("127.0.0.1", port);
@@ -115,8 +144,11 @@ Outcome run(std::shared_ptr<Reranker> reranker, ServerOptions options, int clien
             std::size_t i = static_cast<std::size_t>(c);
             while (!stop.load()) {
                 const auto t0 = std::chrono::steady_clock::now();
-                auto r = client.Post("/v1/rerank", bodies[i++ % bodies.size()], "application/json");
-                const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+                const bool search = !search_bodies.empty() && c % 2 == 1;
+                const auto& body = search ? search_bodies[i++ % search_bodies.size()] : bodies[i++ % bodies.size()];
+                auto r = client.Post(search ? "/v1/search" : "/v1/rerank", body, "application/json");
+                const double ms =
+                    std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
                 if (r && r->status == 200) {
                     ++per[c].ok;
                     per[c].latencies_ms.push_back(ms);
@@ -126,8 +158,9 @@ Outcome run(std::shared_ptr<Reranker> reranker, ServerOptions options, int clien
                 } else {
                     ++per[c].other;
                     if (per[c].other <= 2) {
-                        std::fprintf(stderr, "error: %s\n", r ? (std::to_string(r->status) + " " + r->body).c_str()
-                                                               : httplib::to_string(r.error()).c_str());
+                        std::fprintf(stderr, "error: %s\n",
+                                     r ? (std::to_string(r->status) + " " + r->body).c_str()
+                                       : httplib::to_string(r.error()).c_str());
                     }
                 }
             }
@@ -138,6 +171,7 @@ Outcome run(std::shared_ptr<Reranker> reranker, ServerOptions options, int clien
     for (auto& t : threads) t.join();
     Outcome total;
     total.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    total.cpu_seconds = process_cpu_seconds() - cpu_start;
     for (auto& o : per) {
         total.ok += o.ok;
         total.too_many += o.too_many;
@@ -154,30 +188,72 @@ Outcome run(std::shared_ptr<Reranker> reranker, ServerOptions options, int clien
     return total;
 }
 
+double load_average() {
+    double load = 0;
+    if (FILE* f = std::fopen("/proc/loadavg", "r")) {
+        if (std::fscanf(f, "%lf", &load) != 1) load = 0;
+        std::fclose(f);
+    }
+    return load;
+}
+
+// `cpu ms/pair`: this process's CPU time (server, model and clients) per answered pair, which
+// other processes' load disturbs far less than the wall-clock columns.
 void print_row(const char* name, int clients, std::size_t docs, const Outcome& o) {
-    std::printf("| %-38s | %3d | %8.1f | %8.1f | %8.1f | %8.1f | %6.1f | %9.1f | %6zu | %5zu |\n", name, clients,
-                o.ok / o.seconds, o.ok * docs / o.seconds, percentile(o.latencies_ms, 0.5),
-                percentile(o.latencies_ms, 0.99), o.mean_batch, o.model_pairs_per_s, o.too_many, o.other);
+    const double pairs = double(o.ok * docs);
+    std::printf("| %-38s | %3d | %8.1f | %8.1f | %8.1f | %8.1f | %6.1f | %9.1f | %8.2f | %6zu | %5zu | %5.1f |\n", name,
+                clients, o.ok / o.seconds, pairs / o.seconds, percentile(o.latencies_ms, 0.5),
+                percentile(o.latencies_ms, 0.99), o.mean_batch, o.model_pairs_per_s,
+                pairs > 0 ? 1000.0 * o.cpu_seconds / pairs : 0.0, o.too_many, o.other, load_average());
+    std::fflush(stdout);
+}
+
+// An index of generated documents (same words as the rerank requests) for the /v1/search rows.
+std::string make_bench_index(std::mt19937& rng) {
+    const fs::path dir = fs::temp_directory_path() / "winnow_bench_server_index";
+    fs::remove_all(dir);
+    auto index = Index::create(dir.string(), IndexConfig{});
+    auto writer = index->writer();
+    std::uniform_int_distribution<int> doc_len(30, 150);
+    for (int d = 0; d < 2000; ++d) {
+        IndexDocument doc;
+        doc.id = fmt::format("d{}", d);
+        doc.text = words(rng, doc_len(rng));
+        writer->upsert(doc);
+    }
+    writer->finish();
+    return dir.string();
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+    use_passive_openmp_wait(argv);  // as `winnow serve` runs (OMP_WAIT_POLICY=active in the environment to compare)
     int clients = 16;
     double seconds = 8;
     int docs = 8;
     int repeat = 1;
     std::size_t batch_tokens = 2048;
+    bool search = false;
     std::string model;
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string a = argv[i];
-        if (a == "--clients") clients = std::stoi(argv[i + 1]);
-        else if (a == "--seconds") seconds = std::stod(argv[i + 1]);
-        else if (a == "--docs") docs = std::stoi(argv[i + 1]);
-        else if (a == "--model") model = argv[i + 1];
-        else if (a == "--repeat") repeat = std::stoi(argv[i + 1]);
-        else if (a == "--batch-tokens") batch_tokens = std::stoul(argv[i + 1]);
-        else if (a == "--keep-alive") keep_alive = std::string(argv[i + 1]) != "0";
+        if (a == "--clients")
+            clients = std::stoi(argv[i + 1]);
+        else if (a == "--seconds")
+            seconds = std::stod(argv[i + 1]);
+        else if (a == "--docs")
+            docs = std::stoi(argv[i + 1]);
+        else if (a == "--model")
+            model = argv[i + 1];
+        else if (a == "--repeat")
+            repeat = std::stoi(argv[i + 1]);
+        else if (a == "--batch-tokens")
+            batch_tokens = std::stoul(argv[i + 1]);
+        else if (a == "--keep-alive")
+            keep_alive = std::string(argv[i + 1]) != "0";
+        else if (a == "--search")
+            search = std::string(argv[i + 1]) != "0";
         else {
             std::fprintf(stderr, "unknown option %s\n", a.c_str());
             return 2;
@@ -196,23 +272,47 @@ int main(int argc, char** argv) {
     }
     std::printf("model %s, %d docs per request, %.0f s per row, batch budget %zu tokens, %u hardware threads\n\n",
                 model.c_str(), docs, seconds, batch_tokens, std::thread::hardware_concurrency());
-    std::printf("| %-38s | %3s | %8s | %8s | %8s | %8s | %6s | %9s | %6s | %5s |\n", "mode", "cli", "req/s",
-                "pairs/s", "p50 ms", "p99 ms", "batch", "model p/s", "429s", "errors");
-    std::printf("|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n", std::string(40, '-').c_str(), "-----", "----------",
-                "----------", "----------", "----------", "--------", "-----------", "--------", "-------");
+    std::vector<std::string> search_bodies;
     ServerOptions base;
+    if (search) {
+        base.index_dir = make_bench_index(rng);
+        base.pipeline = fmt::format("bm25(k={}) > rerank > cutoff(top_n=3)", docs);
+        for (int b = 0; b < 64; ++b) search_bodies.push_back(Json{{"query", words(rng, 10)}}.dump());
+        std::printf("half the clients post /v1/search (bm25 k=%d > rerank > cutoff) over 2000 generated documents\n\n",
+                    docs);
+    }
+    std::printf("| %-38s | %3s | %8s | %8s | %8s | %8s | %6s | %9s | %8s | %6s | %5s | %5s |\n", "mode", "cli", "req/s",
+                "pairs/s", "p50 ms", "p99 ms", "batch", "model p/s", "cpu ms/p", "429s", "errors", "load");
+    std::printf("|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n", std::string(40, '-').c_str(), "-----", "----------",
+                "----------", "----------", "----------", "--------", "-----------", "----------", "--------",
+                "-------", "-------");
     base.max_queue_items = 100000;
     base.batch_token_budget = batch_tokens;
     ServerOptions single = base;
     single.cross_request_batching = false;
-    // Alternate the two modes so that load from elsewhere on the machine hits both alike.
+    // Alternate the two modes so that load from elsewhere on the machine hits both alike; the
+    // medians over the alternations are the figures to compare.
+    std::vector<double> single_rate, batched_rate, single_cpu, batched_cpu;
+    auto pairs_per_s = [&](const Outcome& o) { return double(o.ok) * docs / o.seconds; };
+    auto cpu_ms = [&](const Outcome& o) { return o.ok > 0 ? 1000.0 * o.cpu_seconds / (double(o.ok) * docs) : 0.0; };
     for (int r = 0; r < repeat; ++r) {
-        print_row("one request per batch", clients, docs, run(reranker, single, clients, seconds, bodies));
-        print_row("cross-request batching", clients, docs, run(reranker, base, clients, seconds, bodies));
+        const Outcome a = run(reranker, single, clients, seconds, bodies, search_bodies);
+        print_row("one request per batch", clients, docs, a);
+        const Outcome b = run(reranker, base, clients, seconds, bodies, search_bodies);
+        print_row("cross-request batching", clients, docs, b);
+        single_rate.push_back(pairs_per_s(a));
+        batched_rate.push_back(pairs_per_s(b));
+        single_cpu.push_back(cpu_ms(a));
+        batched_cpu.push_back(cpu_ms(b));
     }
+    const double rs = percentile(single_rate, 0.5), rb = percentile(batched_rate, 0.5);
+    std::printf(
+        "\nmedian over %d alternations: pairs/s %.1f one request per batch, %.1f batching (%.2fx); "
+        "cpu ms/pair %.2f vs %.2f\n\n",
+        repeat, rs, rb, rs > 0 ? rb / rs : 0.0, percentile(single_cpu, 0.5), percentile(batched_cpu, 0.5));
     ServerOptions small = base;
     small.max_queue_items = static_cast<std::size_t>(docs) * 4;
     print_row("batching, queue 4 requests, 4x clients", clients * 4, docs,
-              run(reranker, small, clients * 4, seconds, bodies));
+              run(reranker, small, clients * 4, seconds, bodies, search_bodies));
     return 0;
 }
