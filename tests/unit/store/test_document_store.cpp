@@ -1,11 +1,13 @@
-#include <gtest/gtest.h>
-
+#include <sqlite3.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
+#include <vector>
 
-#include <sqlite3.h>
+#include <gtest/gtest.h>
 
 #include "store/document_store.h"
 #include "winnow/error.h"
@@ -181,9 +183,7 @@ TEST(DocumentStore, OpenWhileAnotherConnectionWritesDoesNotWait) {
 // A store killed while being created (tables but no meta rows) is completed on the next open.
 TEST(DocumentStore, HalfCreatedStoreIsCompletedOnOpen) {
     TempDir tmp;
-    {
-        DocumentStore s(tmp.path.string(), true);
-    }
+    { DocumentStore s(tmp.path.string(), true); }
     {
         sqlite3* db = nullptr;
         ASSERT_EQ(sqlite3_open((tmp.path / "store.sqlite").string().c_str(), &db), SQLITE_OK);
@@ -195,6 +195,46 @@ TEST(DocumentStore, HalfCreatedStoreIsCompletedOnOpen) {
     const auto a = doc("a", "text");
     s.upsert(a, whole(a));
     EXPECT_EQ(s.generation(), 1);
+}
+
+// Several processes creating and opening the same new store at once (a server starting while
+// `winnow index` creates the index): none fails with "database is locked". Found by the crash tests.
+TEST(DocumentStore, ConcurrentCreationByProcessesDoesNotFail) {
+    for (int round = 0; round < 20; ++round) {
+        TempDir tmp;
+        std::vector<pid_t> children;
+        for (int t = 0; t < 4; ++t) {
+            const pid_t pid = ::fork();
+            ASSERT_GE(pid, 0);
+            if (pid == 0) {
+                int code = 0;
+                try {
+                    DocumentStore s(tmp.path.string(), t == 0);
+                    if (t == 0) {
+                        const auto a = doc("a", "text");
+                        s.upsert(a, whole(a));
+                    }
+                    s.document_count();
+                } catch (const Error& e) {
+                    code = e.code() == Errc::NotFound ? 0 : 1;  // opened before it existed: fine
+                    if (code) std::fprintf(stderr, "round %d, process %d: %s\n", round, t, e.what());
+                } catch (const std::exception& e) {
+                    code = 1;
+                }
+                std::fflush(stderr);
+                ::_exit(code);
+            }
+            children.push_back(pid);
+        }
+        int failed = 0;
+        for (pid_t pid : children) {
+            int status = 0;
+            ::waitpid(pid, &status, 0);
+            failed += WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
+        }
+        ASSERT_EQ(failed, 0) << "round " << round;
+        EXPECT_EQ(DocumentStore(tmp.path.string(), false).document_count(), 1);
+    }
 }
 
 }  // namespace
