@@ -106,6 +106,34 @@ TEST(ServeBinary, SigtermFinishesInFlightRequestsAndExitsZero) {
     EXPECT_EQ(in_flight.get(), 200);
 }
 
+TEST(ServeBinary, SigtermFinishesInFlightSearchAndAskQueuedBehindRerank) {
+    ASSERT_TRUE(have_fixtures());
+    const std::string index = make_index("sigterm");
+    ASSERT_FALSE(index.empty()) << "winnow index failed";
+    ServeProcess p({"--port", "0", "--rerank-model", kModels + "/bert-ce", "--threads", "1", "--index", index,
+                    "--pipeline", "bm25(k=10) > rerank > cutoff(top_n=2)"});
+    ASSERT_GT(p.port(), 0);
+    // A large rerank request keeps the model busy; search and ask pairs queue behind it.
+    Json docs = Json::array();
+    for (int i = 0; i < 1000; ++i) docs.push_back("Expenses over $500 require written approval " + std::to_string(i));
+    auto status_of = [&](std::string path, Json body) {
+        return std::async(std::launch::async, [&p, path, body] {
+            auto c = p.client();
+            auto r = c.Post(path.c_str(), body.dump(), "application/json");
+            return r ? r->status : -1;
+        });
+    };
+    auto rerank = status_of("/v1/rerank", Json{{"query", "approval criteria"}, {"documents", docs}});
+    std::this_thread::sleep_for(50ms);
+    auto search = status_of("/v1/search", Json{{"query", "expense approval"}});
+    auto ask = status_of("/v1/ask", Json{{"query", "expense approval"}});
+    std::this_thread::sleep_for(100ms);
+    EXPECT_EQ(p.terminate(), 0);
+    EXPECT_EQ(rerank.get(), 200);
+    EXPECT_EQ(search.get(), 200);
+    EXPECT_EQ(ask.get(), 200);
+}
+
 TEST(ServeBinary, BadArgumentsExit2AndAuthFileIsUsed) {
     ASSERT_TRUE(have_fixtures());
     EXPECT_EQ(WEXITSTATUS(std::system((kBinary + " serve --port 70000 > /dev/null 2>&1").c_str())), 2);
