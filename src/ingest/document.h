@@ -48,6 +48,8 @@ std::string heading_text(std::string_view line);
 Document parse_text(std::string text, std::string_view source);
 Document parse_markdown(std::string text, std::string_view source);
 Document parse_html(std::string_view html, std::string_view source);
-Document parse_pdf(std::string_view bytes, std::string_view source);  // throws Corrupt / Unsupported (encrypted)
+// Throws Corrupt / Unsupported (encrypted), or TooLarge when the extracted text passes
+// max_text_bytes (checked page by page: a small compressed PDF can hold a huge text).
+Document parse_pdf(std::string_view bytes, std::string_view source, std::size_t max_text_bytes = std::size_t{16} << 20);
 
 }  // namespace winnow::ingest

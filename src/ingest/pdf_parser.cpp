@@ -33,7 +33,7 @@ std::string trim_copy(std::string_view s) {
 
 }  // namespace
 
-Document parse_pdf(std::string_view bytes, std::string_view source) {
+Document parse_pdf(std::string_view bytes, std::string_view source, std::size_t max_text_bytes) {
     quiet_poppler();
     WINNOW_CHECK(bytes.size() >= 5 && bytes.substr(0, 5) == "%PDF-", Errc::Corrupt, "{}: not a PDF file (no %PDF- header)",
                  source);
@@ -82,6 +82,9 @@ Document parse_pdf(std::string_view bytes, std::string_view source) {
             start = nl + 1;
         }
         flush();  // a page break ends a paragraph
+        WINNOW_CHECK(doc.text.size() <= max_text_bytes, Errc::TooLarge,
+                     "{}: the text of pages 1-{} of {} is over the limit of {} bytes (max_document_bytes)", source,
+                     i + 1, pdf->pages(), max_text_bytes);
     }
     const poppler::byte_array title = pdf->info_key("Title").to_utf8();
     doc.title = trim_copy(std::string_view(title.data(), title.size()));

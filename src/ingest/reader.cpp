@@ -158,7 +158,7 @@ std::vector<Document> read_file(const std::string& path, const ReadOptions& opti
     std::vector<Document> out;
     switch (format) {
         case Format::Pdf:
-            out.push_back(parse_pdf(data, path));
+            out.push_back(parse_pdf(data, path, options.max_document_bytes));
             break;
         case Format::Jsonl:
             check_text(data, path);

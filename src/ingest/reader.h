@@ -30,6 +30,7 @@ struct IngestSummary {
 struct ReadOptions {
     Format format = Format::Auto;        // Auto: by extension
     std::size_t max_file_bytes = 256u << 20;  // larger files are skipped (TooLarge)
+    std::size_t max_document_bytes = 16u << 20;  // text extracted from one PDF; beyond: skipped (TooLarge)
     // Progress bar on stderr: Auto shows it only when stderr is a terminal and there are many files.
     enum class Progress { Auto, Never, Always } progress = Progress::Auto;
 };

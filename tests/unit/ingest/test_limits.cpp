@@ -9,6 +9,8 @@
 #include <gtest/gtest.h>
 
 #include "ingest/corpus_reader.h"
+#include "ingest/document.h"
+#include "minimal_pdf.h"
 #include "winnow/error.h"
 
 namespace winnow::ingest {
@@ -119,6 +121,22 @@ TEST(CorpusLimits, LineReaderReadsPastAnOversizedLine) {
     EXPECT_EQ(line, "three");
     EXPECT_EQ(reader.line_number(), 3u);
     EXPECT_FALSE(reader.next(line));
+}
+
+TEST(CorpusLimits, PdfTextOverTheLimitStopsExtraction) {
+    std::vector<std::vector<std::string>> pages;
+    for (int p = 0; p < 5; ++p) pages.push_back({"Page " + std::to_string(p) + " has a line of text on it."});
+    const std::string pdf = test::make_pdf(pages);
+    EXPECT_EQ(parse_pdf(pdf, "doc.pdf").blocks.size(), 5u);
+    try {
+        parse_pdf(pdf, "doc.pdf", 60);
+        ADD_FAILURE() << "no error";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), Errc::TooLarge);
+        const std::string m = e.what();
+        EXPECT_NE(m.find("max_document_bytes"), std::string::npos) << m;
+        EXPECT_NE(m.find("pages 1-2 of 5"), std::string::npos) << m;
+    }
 }
 
 }  // namespace
