@@ -11,6 +11,7 @@
 
 #include "server_fixture.h"
 #include "winnow/index.h"
+#include "winnow/pipeline.h"
 
 namespace winnow::testing {
 namespace {
@@ -176,6 +177,40 @@ TEST_F(SearchQueue, ShutdownFinishesAQueuedSearch) {
     EXPECT_EQ(Json::parse(r->body)["n_reranked"], 3);
     EXPECT_EQ(first.get()->status, 200);
     EXPECT_EQ(stopping.wait_for(10s), std::future_status::ready);
+}
+
+// With a real cross-encoder, /v1/search through the scheduler (pairs tokenized in the HTTP thread,
+// batched with other requests) scores exactly as Pipeline::run with the model called directly,
+// maxp windows included.
+TEST(SearchQueueModel, ScoresMatchThePipelineRunDirectly) {
+    const std::string model_dir = std::string(WINNOW_SHARED_DIR) + "/fixtures/models/bert-ce";
+    if (!std::filesystem::exists(model_dir + "/model.safetensors")) GTEST_SKIP() << "no " << model_dir;
+    std::shared_ptr<Reranker> reranker = Reranker::load(model_dir);
+    const std::string index_dir = make_small_index();
+    const std::string spec = "bm25(k=3) > rerank(long_doc=maxp, max_length=32, stride=4) > cutoff(top_n=3)";
+    ServerOptions options;
+    options.index_dir = index_dir;
+    options.pipeline = spec;
+    RunningServer srv(options, reranker, nullptr);
+    auto c = srv.client();
+    auto r = c.Post("/v1/search", Json{{"query", "travel policy"}}.dump(), kJson);
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << r->body;
+    const Json got = Json::parse(r->body)["results"];
+
+    Pipeline direct = Pipeline::open_index(index_dir, PipelineSpec::parse(spec));
+    direct.set_scorer(make_cross_encoder_scorer(reranker));
+    const PipelineResult want = direct.run("travel policy");
+    ASSERT_EQ(got.size(), want.hits.size());
+    bool windows = false;
+    for (std::size_t i = 0; i < want.hits.size(); ++i) {
+        EXPECT_EQ(got[i]["doc_id"], want.hits[i].candidate.doc_id) << i;
+        EXPECT_NEAR(got[i]["rerank"]["raw_score"].get<double>(), *want.hits[i].rerank_raw, 1e-4) << i;
+        windows = windows || want.hits[i].n_windows > 1;
+    }
+    EXPECT_TRUE(windows) << "max_length=32 should split some document into windows";
+    const std::string m = srv.server->metrics_text();
+    EXPECT_NE(m.find("winnow_batch_size_count{model=\"rerank\"} 1"), std::string::npos) << m;
 }
 
 }  // namespace
