@@ -99,8 +99,9 @@ void quantize_row(const float* x, std::size_t n, std::uint8_t* q, float& scale_o
 // e^x on 16 lanes for x <= 0 (the Cephes expf reduction and polynomial, as in kernels.cpp's softmax).
 inline __m512 exp_neg(__m512 x) noexcept {
     x = _mm512_max_ps(x, _mm512_set1_ps(-87.3f));
-    const __m512 n = _mm512_roundscale_ps(_mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504088896341f), _mm512_set1_ps(0.5f)),
-                                          _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+    const __m512 n =
+        _mm512_roundscale_ps(_mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504088896341f), _mm512_set1_ps(0.5f)),
+                             _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
     __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
     r = _mm512_fmadd_ps(n, _mm512_set1_ps(2.12194440e-4f), r);
     __m512 p = _mm512_set1_ps(1.9875691500e-4f);
@@ -169,7 +170,8 @@ void dequantize_row(const std::int32_t* acc, std::size_t n, float scale, std::in
 
 class LinearInt8 final : public LinearKernel {
 public:
-    LinearInt8(const Tensor& weight, const Tensor& bias) : in_(static_cast<long>(weight.cols())), out_(static_cast<long>(weight.rows())) {
+    LinearInt8(const Tensor& weight, const Tensor& bias)
+        : in_(static_cast<long>(weight.cols())), out_(static_cast<long>(weight.rows())) {
         auto& engine = lowp::engine();
         const auto in = static_cast<std::size_t>(in_);
         const auto out = static_cast<std::size_t>(out_);
@@ -243,7 +245,8 @@ public:
                 const auto m = static_cast<long>(n);
                 memory src({{m, in_}, DataType::u8, FormatTag::ab}, engine, q.data());
                 memory dst({{m, out_}, DataType::s32, FormatTag::ab}, engine, acc.data());
-                std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_DST, dst}};
+                std::unordered_map<int, memory> args{
+                    {DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_DST, dst}};
                 if (chunk.scratchpad_bytes > 0) {
                     args.emplace(DNNL_ARG_SCRATCHPAD, memory(chunk.scratchpad_desc, engine, scratch.data()));
                 }

@@ -11,7 +11,9 @@ ScopedThreads::ScopedThreads(std::size_t n_threads) : previous_(omp_get_max_thre
     if (n_threads > 0) omp_set_num_threads(static_cast<int>(n_threads));
 }
 
-ScopedThreads::~ScopedThreads() { omp_set_num_threads(previous_); }
+ScopedThreads::~ScopedThreads() {
+    omp_set_num_threads(previous_);
+}
 
 void use_passive_openmp_wait(char** argv) noexcept {
     if (argv == nullptr || argv[0] == nullptr) return;
