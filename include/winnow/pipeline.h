@@ -129,6 +129,9 @@ public:
     // The best `k` candidates for the query under the given first-stage configuration, best first.
     virtual std::vector<Candidate> retrieve(std::string_view query, const FirstStageConfig& config) const = 0;
     virtual std::string describe(const FirstStageConfig& config) const = 0;  // e.g. "bm25(k1=0.9,b=0.4)"
+    // Picks up what other processes wrote since it was opened (e.g. a running `winnow index`);
+    // thread-safe alongside retrieve(). Returns true when something changed.
+    virtual bool refresh() const { return false; }
 };
 
 // Scores candidates for the rerank stage. The cross-encoder scorer is built in; other kinds
@@ -202,6 +205,8 @@ public:
                        std::shared_ptr<const CandidateScorer> scorer = nullptr) const;
 
     const PipelineSpec& spec() const noexcept { return spec_; }
+    // Refreshes the candidate source (CandidateSource::refresh); safe while other threads run queries.
+    bool refresh() const { return source_->refresh(); }
     // The token counter the cutoff and packing use for the given spec (reranker tokenizer or approximate).
     TokenCountFn token_counter(const PipelineConfig& config) const;
     // Uses this scorer for rerank stages instead of loading one (tests, servers sharing a model).

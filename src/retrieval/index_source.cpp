@@ -43,6 +43,10 @@ public:
         return config.kind;
     }
 
+    // Index::refresh checks the store's generation (one read) and reloads the derived indexes only
+    // when another process committed since.
+    bool refresh() const override { return index_->refresh(); }
+
 private:
     static SearchOptions search_options(const FirstStageConfig& config) {
         SearchOptions o;

@@ -530,6 +530,9 @@ struct Server::Impl {
 
     PipelineResult run_search(const srv::SearchRequest& r, const httplib::Request& req, std::string_view route) {
         WINNOW_CHECK(pipeline, Errc::NotFound, "no index loaded (start the server with --index)");
+        // Documents another process committed since (a running `winnow index`) become searchable now;
+        // when nothing changed this costs one read of the store's generation.
+        pipeline->refresh();
         std::map<std::string, std::string> overrides;
         if (!r.pipeline.empty()) {
             // A per-request spec applies as overrides of the server's spec: every stage.key=value

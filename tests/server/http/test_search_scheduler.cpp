@@ -122,6 +122,34 @@ TEST_F(SearchQueue, SearchAndAskShareModelBatchesWithRerankRequests) {
     EXPECT_EQ(metric(m, "winnow_http_requests_total{route=\"/v1/ask\",status=\"200\"}"), 1) << m;
 }
 
+// A document committed by another writer while the server runs (as `winnow index` would) is found
+// by the next search, without restarting the server.
+TEST_F(SearchQueue, SearchSeesDocumentsCommittedWhileServing) {
+    start();
+    auto before = post("/v1/search", {{"query", "zeppelin"}});
+    ASSERT_TRUE(before);
+    ASSERT_EQ(before->status, 200) << before->body;
+    EXPECT_EQ(Json::parse(before->body)["results"].size(), 0u) << before->body;
+
+    {
+        auto index = Index::open(options.index_dir);
+        auto writer = index->writer();
+        IndexDocument doc;
+        doc.id = "airship";
+        doc.title = "airship policy";
+        doc.text = "The zeppelin hangar is closed to visitors under this policy.";
+        writer->upsert(doc);
+        writer->finish();
+    }
+
+    auto after = post("/v1/search", {{"query", "zeppelin"}});
+    ASSERT_TRUE(after);
+    ASSERT_EQ(after->status, 200) << after->body;
+    const Json js = Json::parse(after->body);
+    ASSERT_EQ(js["results"].size(), 1u) << after->body;
+    EXPECT_EQ(js["results"][0]["doc_id"], "airship");
+}
+
 TEST_F(SearchQueue, SearchAndAskGet429WhenTheQueueIsFull) {
     options.max_queue_items = 4;
     start();
