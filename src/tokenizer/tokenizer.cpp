@@ -119,7 +119,14 @@ PaddingOptions parse_padding(const Json& j, const std::string& where) {
     return p;
 }
 
-// HF Encoding::truncate.
+// Overflowing windows are kept up to this many tokens per encoding (hardening). HF keeps them all:
+// a tokenizer.json with stride max_length - 1 makes every token start a window (memory ~ length x
+// max_length), and a truncated pair merges both sides' windows as a cross product (memory ~ the
+// product of both lengths: fuzz_tokenizer timed out on two 5 KB texts at max_length 20). Models
+// never read the windows; within the budget the result is exactly HF's.
+constexpr std::size_t kMaxOverflowTokens = std::size_t{1} << 18;
+
+// HF Encoding::truncate (windows past kMaxOverflowTokens are not made).
 void truncate_encoding(Encoding& e, std::size_t max_len, std::size_t stride, TruncationDirection direction) {
     const std::size_t len = e.ids.size();
     if (max_len >= len) return;
@@ -162,7 +169,12 @@ void truncate_encoding(Encoding& e, std::size_t max_len, std::size_t stride, Tru
         return o;
     };
     Encoding result = slice(parts[0].first, parts[0].second);
-    for (std::size_t i = 1; i < parts.size(); ++i) result.overflowing.push_back(slice(parts[i].first, parts[i].second));
+    std::size_t overflow_tokens = 0;
+    for (std::size_t i = 1; i < parts.size(); ++i) {
+        overflow_tokens += parts[i].second - parts[i].first;
+        if (overflow_tokens > kMaxOverflowTokens) break;
+        result.overflowing.push_back(slice(parts[i].first, parts[i].second));
+    }
     result.truncated = true;
     e = std::move(result);
 }
@@ -399,6 +411,15 @@ Encoding Tokenizer::finish(Encoding a, std::optional<Encoding> b, const std::opt
             max_length -= n_added;
         }
         truncate_encodings(a, b, *trunc, max_length);
+        if (b && !a.overflowing.empty() && !b->overflowing.empty()) {
+            // post_process merges the windows as a cross product ((A + 1) x (B + 1) pair windows);
+            // over the budget none are kept (see kMaxOverflowTokens).
+            const double windows = double(a.overflowing.size() + 1) * double(b->overflowing.size() + 1);
+            if (windows * double(a.ids.size() + b->ids.size()) > double(kMaxOverflowTokens)) {
+                a.overflowing.clear();
+                b->overflowing.clear();
+            }
+        }
     }
     const bool truncated = a.truncated || (b && b->truncated);
     Encoding out = tok::post_process(impl.post_processor.get(), std::move(a), std::move(b), add_special_tokens);
