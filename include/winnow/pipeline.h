@@ -23,10 +23,10 @@
 #include <utility>
 #include <vector>
 
+#include "winnow/reranker.h"
+
 namespace winnow {
 
-class Reranker;
-struct PairScore;
 
 // ---- The spec ---------------------------------------------------------------------------------
 
@@ -76,6 +76,7 @@ struct RerankConfig {
     std::size_t stride = 64;       // maxp: tokens shared by consecutive windows
     std::size_t max_windows = 8;   // maxp: windows per document at most
     std::size_t batch_tokens = 0;  // 0: the model's default token budget per forward batch
+    Precision precision = Precision::Auto;  // cross-encoder compute precision (Auto: resolve_precision's rule)
     ScoreNormalization normalize = ScoreNormalization::Sigmoid;
     std::map<std::string, std::string> params;  // scorer-specific extras
 };

@@ -11,7 +11,7 @@
 namespace winnow {
 namespace {
 
-enum class Type { Uint, Double, Unit, Text, LongDoc, Normalize, Fusion };
+enum class Type { Uint, Double, Unit, Text, LongDoc, Normalize, Fusion, Precision };
 
 struct KeyInfo {
     std::string_view key;
@@ -26,7 +26,7 @@ constexpr KeyInfo kCutoffKeys[] = {{"top_n", Type::Uint}, {"min_score", Type::Do
 constexpr KeyInfo kDiversityKeys[] = {{"per_doc", Type::Uint}, {"mmr", Type::Unit}};
 constexpr KeyInfo kRerankKeys[] = {{"model", Type::Text},        {"long_doc", Type::LongDoc}, {"max_length", Type::Uint},
                                    {"stride", Type::Uint},       {"max_windows", Type::Uint}, {"batch_tokens", Type::Uint},
-                                   {"normalize", Type::Normalize}};
+                                   {"normalize", Type::Normalize}, {"precision", Type::Precision}};
 constexpr KeyInfo kPackKeys[] = {{"tokens", Type::Uint}, {"template", Type::Text}};
 
 bool is_first_stage(std::string_view name) { return name == "bm25" || name == "dense" || name == "hybrid"; }
@@ -58,6 +58,7 @@ std::string_view type_name(Type t) {
         case Type::Unit: return "a number in [0, 1]";
         case Type::Text: return "a string";
         case Type::LongDoc: return "truncate|maxp";
+        case Type::Precision: return "auto|fp32|bf16|int8";
         case Type::Normalize: return "sigmoid|minmax|none";
         case Type::Fusion: return "rrf|weighted";
     }
@@ -96,6 +97,7 @@ void validate_value(std::string_view stage, std::string_view key, std::string_vi
         case Type::LongDoc: ok = value == "truncate" || value == "maxp"; break;
         case Type::Normalize: ok = value == "sigmoid" || value == "minmax" || value == "none"; break;
         case Type::Fusion: ok = value == "rrf" || value == "weighted"; break;
+        case Type::Precision: ok = value == "auto" || value == "fp32" || value == "bf16" || value == "int8"; break;
     }
     WINNOW_CHECK(ok, Errc::InvalidArgument, "pipeline spec: {}.{} = '{}' is not {}", stage, key, value, type_name(info->type));
 }
@@ -402,6 +404,7 @@ PipelineConfig PipelineConfig::from_spec(const PipelineSpec& spec) {
                 else if (k == "stride") r.stride = as_uint(v);
                 else if (k == "max_windows") r.max_windows = std::max<std::size_t>(1, as_uint(v));
                 else if (k == "batch_tokens") r.batch_tokens = as_uint(v);
+                else if (k == "precision") r.precision = parse_precision(v);
                 else if (k == "normalize") r.normalize = v == "minmax" ? ScoreNormalization::MinMax : v == "none" ? ScoreNormalization::None : ScoreNormalization::Sigmoid;
                 else if (!find_key("cutoff", k) && !find_key("diversify", k)) r.params[k] = v;
             }

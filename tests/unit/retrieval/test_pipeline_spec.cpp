@@ -38,6 +38,7 @@ TEST(PipelineSpec, ParsesStagesAndValues) {
     EXPECT_EQ(c.first_stage.params.at("fusion"), "rrf");
     EXPECT_TRUE(c.rerank.enabled);
     EXPECT_EQ(c.rerank.long_doc, winnow::LongDocMode::MaxP);
+    EXPECT_EQ(c.rerank.precision, winnow::Precision::Auto);
     EXPECT_EQ(c.cutoff.top_n, 20u);
     EXPECT_DOUBLE_EQ(*c.cutoff.min_score, 0.3);
     EXPECT_DOUBLE_EQ(*c.cutoff.score_gap, 0.5);
@@ -68,6 +69,9 @@ TEST(PipelineSpec, ErrorsNameTheProblem) {
     EXPECT_NE(error_of("bm25 > rerank(model=\"x)").find("unterminated"), std::string::npos);
     EXPECT_NE(error_of("bm25 > rerank(long_doc=chunks)").find("truncate|maxp"), std::string::npos);
     EXPECT_NE(error_of("bm25 > diversify(mmr=1.5)").find("[0, 1]"), std::string::npos);
+    EXPECT_NE(error_of("bm25 > rerank(precision=fp16)").find("auto|fp32|bf16|int8"), std::string::npos);
+    EXPECT_EQ(PipelineConfig::from_spec(PipelineSpec::parse("bm25 > rerank(model=m, precision=int8)")).rerank.precision,
+              winnow::Precision::Int8);
     EXPECT_THROW(PipelineConfig::from_spec(PipelineSpec::parse("bm25(k=0)")), winnow::Error);
 }
 
