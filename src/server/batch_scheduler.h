@@ -170,14 +170,17 @@ public:
     }
 
     // Stops taking requests, finishes everything queued, joins the worker. Idempotent.
+    // Finishes the queued work and joins the worker; safe to call from several threads at once
+    // (each returns once the worker has finished).
     void stop() {
         {
             std::lock_guard lock(mutex_);
-            if (stopping_ && !worker_.joinable()) return;
             stopping_ = true;
         }
         cv_.notify_all();
-        if (worker_.joinable()) worker_.join();
+        std::call_once(joined_, [this] {
+            if (worker_.joinable()) worker_.join();
+        });
     }
 
     std::size_t queued_units() const {
@@ -290,6 +293,7 @@ private:
     bool stopping_ = false;
     std::atomic<double> throughput_{0.0};
     std::thread worker_;
+    std::once_flag joined_;
 };
 
 }  // namespace winnow::server

@@ -223,5 +223,19 @@ TEST(BatchScheduler, StopDrainsQueuedWorkThenRefuses) {
     EXPECT_THROW(sched.submit({1}, {1}, 0, far()), Error);
 }
 
+// Several threads stopping at once (a signal handler's shutdown and a destructor, say) all return
+// after the queued work is done; none joins the worker twice.
+TEST(BatchScheduler, ConcurrentStopsJoinOnce) {
+    Recorder rec;
+    rec.delay = 20ms;
+    Sched sched({}, rec.fn());
+    std::vector<Sched::TicketPtr> tickets;
+    for (int i = 0; i < 3; ++i) tickets.push_back(sched.submit({i}, {1}, 0, far()));
+    std::vector<std::thread> stoppers;
+    for (int i = 0; i < 4; ++i) stoppers.emplace_back([&] { sched.stop(); });
+    for (auto& t : stoppers) t.join();
+    for (auto& t : tickets) EXPECT_TRUE(t->finished());
+}
+
 }  // namespace
 }  // namespace winnow::server
