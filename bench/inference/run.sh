@@ -7,7 +7,7 @@
 #   It also times `winnow rerank --query` end to end (tokenize + score) on 100 SciFact abstracts of ~150 tokens
 #   with the real bert-base-uncased tokenizer (the bench model's embedding table tiled to its vocabulary), when
 #   the CLI is found next to the driver's build tree (or at $WINNOW).
-# Env: THREADS (2), RUNS (3, best of), OMP_WAIT_POLICY (passive), ORT_DIR (a folder with ort_bench.js + node_modules; made in a temp dir
+# Env: THREADS (2), RUNS (3, best of), OMP_WAIT_POLICY (winnow only; unset: winnow's own default, passive), ORT_DIR (a folder with ort_bench.js + node_modules; made in a temp dir
 # outside the repo with `npm install` when unset), SHARED (the shared data folder, default ../shared), WINNOW (the CLI).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -15,9 +15,13 @@ root=$(cd "$here/../.." && pwd)
 driver=${1:-$root/build/release/bench/inference/bench_inference}
 shared=${SHARED:-$(cd "$root/../shared" && pwd)}
 threads=${THREADS:-2}
-# OpenMP threads sleep instead of spinning at barriers: on a shared, loaded machine a spinning thread
-# whose partner is descheduled wastes its time slice (measured 10-20x slower single-pair latency).
-export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
+# OpenMP waiting: winnow's binaries default to passive waiting themselves (src/tensor/threads.h); ONNX Runtime
+# runs with the environment as it is (exporting a wait policy here changed ORT's numbers: int8 single-pair
+# latency 8.0 ms unset/active vs 15.7 ms passive on the idle machine), so a policy given to this script
+# applies to the winnow commands only.
+winnow_env=()
+[ -n "${OMP_WAIT_POLICY:-}" ] && winnow_env=(env "OMP_WAIT_POLICY=$OMP_WAIT_POLICY")
+unset OMP_WAIT_POLICY
 runs=${RUNS:-3}
 model=$shared/bench/minilm-l6-v1024
 pairs=$shared/bench/pairs-256.jsonl
@@ -38,9 +42,9 @@ fi
 python3 "$here/compare.py" make-latency "$pairs" 128 50 > "$work/latency.jsonl"
 
 for p in fp32 bf16 int8; do
-    "$driver" --model "$model" --pairs "$pairs" --precision "$p" --threads "$threads" --repeat "$runs" \
+    "${winnow_env[@]}" "$driver" --model "$model" --pairs "$pairs" --precision "$p" --threads "$threads" --repeat "$runs" \
         --scores "$work/winnow-$p.jsonl" > "$work/winnow-$p.json"
-    "$driver" --model "$model" --pairs "$work/latency.jsonl" --precision "$p" --threads "$threads" --repeat "$runs" \
+    "${winnow_env[@]}" "$driver" --model "$model" --pairs "$work/latency.jsonl" --precision "$p" --threads "$threads" --repeat "$runs" \
         --token-budget 128 > "$work/latency-winnow-$p.json"
 done
 for q in fp32 int8; do
@@ -58,9 +62,9 @@ if [ -x "$cli" ]; then
     "$cli" tokenize --tokenizer "$work/e2e/model" < "$work/e2e/pairs-text.jsonl" |
         python3 "$here/compare.py" e2e-info > "$work/e2e-info.json"
     for p in fp32 bf16 int8; do
-        total=$(python3 "$here/compare.py" best-time "$runs" "$work/e2e/docs.jsonl" "$cli" rerank \
+        total=$(python3 "$here/compare.py" best-time "$runs" "$work/e2e/docs.jsonl" "${winnow_env[@]}" "$cli" rerank \
             --model "$work/e2e/model" --query "$query" --precision "$p" --threads "$threads")
-        load=$(python3 "$here/compare.py" best-time "$runs" /dev/null "$cli" rerank \
+        load=$(python3 "$here/compare.py" best-time "$runs" /dev/null "${winnow_env[@]}" "$cli" rerank \
             --model "$work/e2e/model" --query "$query" --precision "$p" --threads "$threads")
         echo "{\"total\": $total, \"load\": $load}" > "$work/e2e-$p.json"
     done
