@@ -26,6 +26,7 @@
 
 #include "tensor/linear_dnnl.h"
 #include "tensor/linear_precision.h"
+#include "tensor/simd_exp.h"
 #include "winnow/error.h"
 
 namespace winnow {
@@ -96,25 +97,6 @@ void quantize_row(const float* x, std::size_t n, std::uint8_t* q, float& scale_o
 }
 
 #if defined(__AVX512F__)
-// e^x on 16 lanes for x <= 0 (the Cephes expf reduction and polynomial, as in kernels.cpp's softmax).
-inline __m512 exp_neg(__m512 x) noexcept {
-    x = _mm512_max_ps(x, _mm512_set1_ps(-87.3f));
-    const __m512 n =
-        _mm512_roundscale_ps(_mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504088896341f), _mm512_set1_ps(0.5f)),
-                             _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-    r = _mm512_fmadd_ps(n, _mm512_set1_ps(2.12194440e-4f), r);
-    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-    p = _mm512_fmadd_ps(_mm512_mul_ps(p, r), r, _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
-    const __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
-    return _mm512_mul_ps(p, _mm512_castsi512_ps(e));
-}
-
 // GELU(x) = x/2 (1 + erf(x / sqrt 2)) on 16 lanes; erf by Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7),
 // well below the int8 quantization error it follows.
 inline __m512 gelu_erf(__m512 x) noexcept {
@@ -129,7 +111,7 @@ inline __m512 gelu_erf(__m512 x) noexcept {
     p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-0.284496736f));
     p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.254829592f));
     p = _mm512_mul_ps(p, t);
-    const __m512 e = exp_neg(_mm512_mul_ps(_mm512_sub_ps(_mm512_setzero_ps(), z), z));
+    const __m512 e = exp_avx512(_mm512_mul_ps(_mm512_sub_ps(_mm512_setzero_ps(), z), z));
     __m512 erf_abs = _mm512_fnmadd_ps(p, e, _mm512_set1_ps(1.0f));  // erf(|x| / sqrt 2)
     // erf is odd: 1 + erf(x / sqrt 2) = 1 - erf(|x| / sqrt 2) for x < 0.
     const __mmask16 neg = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ);
