@@ -10,7 +10,6 @@
 #include "models/model_path.h"
 #include "tensor/kernels.h"
 #include "winnow/error.h"
-#include "tensor/linear_precision.h"
 
 namespace winnow::cli {
 namespace {
@@ -24,7 +23,6 @@ struct LogitsArgs {
 int run_logits(const LogitsArgs& args) {
     LoadOptions load;
     load.precision = parse_precision(args.precision);
-    load.precision = resolve_precision(load.precision);
     const auto model = load_causal_lm(resolve_model_path(args.model), load);
     const ScopedThreads threads(args.threads);
     for_each_jsonl(std::cin, [&](const Json& line, std::size_t line_no) {

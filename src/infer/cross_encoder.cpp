@@ -10,7 +10,6 @@
 #include "models/registry.h"
 #include "tensor/kernels.h"
 #include "winnow/error.h"
-#include "tensor/linear_precision.h"
 
 namespace winnow {
 
@@ -27,7 +26,7 @@ std::size_t model_limit(std::size_t requested, std::size_t tokenizer_limit, std:
 CrossEncoder::CrossEncoder(const std::string& folder, const ModelOptions& options)
     : folder_(folder),
       options_(options),
-      model_(load_model(folder, LoadOptions{resolve_precision(options.precision)})) {
+      model_(load_model(folder, LoadOptions{options.precision})) {
     if (std::filesystem::exists(std::filesystem::path(folder) / "tokenizer.json")) {
         tokenizer_ = Tokenizer::from_file(folder);
     }

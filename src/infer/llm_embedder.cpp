@@ -10,7 +10,6 @@
 #include "models/sentence_transformers.h"
 #include "tensor/kernels.h"
 #include "winnow/error.h"
-#include "tensor/linear_precision.h"
 
 namespace winnow {
 
@@ -36,7 +35,7 @@ LlmEmbedder::LlmEmbedder(const std::string& folder, const ModelOptions& options)
     : folder_(folder),
       options_(options),
       model_(load_causal_lm(folder,
-                            LoadOptions{resolve_precision(options.precision)})),
+                            LoadOptions{options.precision})),
       tokenizer_(Tokenizer::from_file(folder)) {
     tokenizer_.set_padding(std::nullopt);
     tokenizer_.set_truncation(std::nullopt);

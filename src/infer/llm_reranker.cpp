@@ -9,7 +9,6 @@
 #include "models/model_config.h"
 #include "tensor/kernels.h"
 #include "winnow/error.h"
-#include "tensor/linear_precision.h"
 
 namespace winnow {
 
@@ -45,7 +44,7 @@ LlmReranker::LlmReranker(const std::string& folder, const ModelOptions& options)
     : folder_(folder),
       options_(options),
       model_(load_causal_lm(folder,
-                            LoadOptions{resolve_precision(options.precision)})),
+                            LoadOptions{options.precision})),
       tokenizer_(Tokenizer::from_file(folder)) {
     WINNOW_CHECK(model_->has_lm_head(), Errc::Unsupported,
                  "{}: not an LLM reranker: the model has no LM head (lm_head.weight or tied embeddings)", folder);

@@ -8,7 +8,6 @@
 #include "models/registry.h"
 #include "tensor/kernels.h"
 #include "winnow/error.h"
-#include "tensor/linear_precision.h"
 
 namespace winnow {
 
@@ -24,7 +23,7 @@ SentenceEmbedder::SentenceEmbedder(const std::string& folder, const ModelOptions
       options_(options),
       config_(load_sentence_transformers_config(folder)),
       model_(load_model(config_.transformer_folder,
-                        LoadOptions{resolve_precision(options.precision)})),
+                        LoadOptions{options.precision})),
       tokenizer_(Tokenizer::from_file(tokenizer_folder(folder, config_.transformer_folder))) {
     std::size_t limit = options.max_length;
     if (limit == 0) limit = config_.max_seq_length;

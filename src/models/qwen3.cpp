@@ -15,7 +15,6 @@
 #include "models/layers.h"
 #include "tensor/decoder_kernels.h"
 #include "winnow/error.h"
-#include "tensor/linear_precision.h"
 
 namespace winnow {
 
@@ -112,7 +111,7 @@ Qwen3Model::Qwen3Model(const ModelConfig& config, const WeightStore& weights, co
                  "{}: use_sliding_window is not supported for qwen3", config.where());
     const bool attention_bias = config.get_or<bool>("attention_bias", false);
     const bool tied = config.get_or<bool>("tie_word_embeddings", false);
-    const Precision precision = resolve_precision(options.precision);
+    const Precision precision = options.precision;  // resolved by load_model
 
     // Qwen3ForCausalLM stores "model.layers..."; a bare Qwen3Model checkpoint "layers...".
     const std::string root = weights.has("model.embed_tokens.weight") ? "model." : "";

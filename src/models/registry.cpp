@@ -2,6 +2,7 @@
 
 #include "models/architectures.h"
 #include "models/qwen3.h"
+#include "tensor/linear_precision.h"
 #include "winnow/error.h"
 
 namespace winnow {
@@ -36,15 +37,25 @@ const Architecture& require_architecture(const ModelConfig& config) {
     return *arch;
 }
 
+namespace {
+// Every model is built here: Precision::Auto becomes a concrete precision once, so every
+// architecture (and the precision it reports in ModelInfo) sees the same choice.
+std::unique_ptr<Model> create(const Architecture& arch, const ModelConfig& config, const WeightStore& weights,
+                              LoadOptions options) {
+    options.precision = resolve_precision(options.precision);
+    return arch.create(config, weights, options);
+}
+}  // namespace
+
 std::unique_ptr<Model> load_model(const ModelConfig& config, const WeightStore& weights, const LoadOptions& options) {
-    return require_architecture(config).create(config, weights, options);
+    return create(require_architecture(config), config, weights, options);
 }
 
 std::unique_ptr<Model> load_model(const std::string& folder, const LoadOptions& options) {
     const ModelConfig config = ModelConfig::load(folder);
     const Architecture& arch = require_architecture(config);  // before touching the weights
     const WeightStore weights = WeightStore::open(folder);
-    return arch.create(config, weights, options);
+    return create(arch, config, weights, options);
 }
 
 }  // namespace winnow
