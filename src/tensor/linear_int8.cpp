@@ -15,18 +15,9 @@
 #include <unordered_map>
 #include <vector>
 
-#if defined(__AVX512F__)
-#include <immintrin.h>
-// GCC 12 reports its own _mm512_undefined_* placeholders as "maybe uninitialized" once the intrinsics are
-// inlined into an OpenMP region (a known false positive).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-#endif
-
+#include "tensor/avx512.h"
 #include "tensor/linear_dnnl.h"
 #include "tensor/linear_precision.h"
-#include "tensor/simd_exp.h"
 #include "winnow/error.h"
 
 namespace winnow {

@@ -1,13 +1,20 @@
-// e^x on 16 float lanes (AVX-512), shared by the softmax and the int8 GELU epilogue: the Cephes expf range
-// reduction (x = n ln2 + r, ln2 split in two) and its degree-6 polynomial; inputs are clamped to the range
-// where the result is a normal float.
+// What the AVX-512 kernels share (kernels.cpp, linear_int8.cpp): the intrinsics, the GCC 12 warning
+// workaround below (it applies to the including file), and e^x on 16 lanes.
 #pragma once
 
 #if defined(__AVX512F__)
 #include <immintrin.h>
+// GCC 12 reports its own _mm512_undefined_* placeholders as "maybe uninitialized" once the intrinsics are
+// inlined into an OpenMP region (a known false positive).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 namespace winnow {
 
+// e^x on 16 float lanes, for the softmax and the int8 GELU epilogue: the Cephes expf range reduction
+// (x = n ln2 + r, ln2 split in two) and its degree-6 polynomial; inputs are clamped to the range where the
+// result is a normal float.
 inline __m512 exp_avx512(__m512 x) noexcept {
     x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.3f)), _mm512_set1_ps(88.7f));
     const __m512 n = _mm512_roundscale_ps(_mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504088896341f), _mm512_set1_ps(0.5f)),
