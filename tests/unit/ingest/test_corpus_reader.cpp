@@ -1,12 +1,10 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
-#include <unistd.h>
-
 #include <filesystem>
-#include <fstream>
 
 #include "ingest/corpus_reader.h"
+#include "support/temp_dir.h"
 #include "winnow/error.h"
 
 namespace winnow::ingest {
@@ -14,22 +12,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        static int counter = 0;
-        path = fs::temp_directory_path() / ("winnow_corpus_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-        fs::remove_all(path);
-        fs::create_directories(path);
-    }
-    ~TempDir() { fs::remove_all(path); }
-    std::string write(const std::string& name, const std::string& contents) const {
-        const auto p = path / name;
-        fs::create_directories(p.parent_path());
-        std::ofstream(p, std::ios::binary) << contents;
-        return p.string();
-    }
-};
+using winnow::testing::TempDir;
 
 std::vector<CorpusDocument> read_all(const std::string& path, CorpusFormat format, CorpusStats* stats = nullptr) {
     std::vector<CorpusDocument> docs;
@@ -46,7 +29,7 @@ const char* kBeir =
     "{\"_id\": 42, \"text\": \"numeric id\"}\n";
 
 TEST(CorpusReader, BeirJsonlSkipsBadLines) {
-    TempDir tmp;
+    TempDir tmp("winnow_corpus");
     const auto path = tmp.write("corpus.jsonl", kBeir);
     CorpusStats stats;
     const auto docs = read_all(path, CorpusFormat::Beir, &stats);
@@ -65,7 +48,7 @@ TEST(CorpusReader, BeirJsonlSkipsBadLines) {
 }
 
 TEST(CorpusReader, BeirGzip) {
-    TempDir tmp;
+    TempDir tmp("winnow_corpus");
     const auto path = (tmp.path / "corpus.jsonl.gz").string();
     gzFile gz = gzopen(path.c_str(), "wb");
     ASSERT_NE(gz, nullptr);
@@ -78,7 +61,7 @@ TEST(CorpusReader, BeirGzip) {
 }
 
 TEST(CorpusReader, Trec) {
-    TempDir tmp;
+    TempDir tmp("winnow_corpus");
     const auto path = tmp.write("docs.trec",
                                 "<DOC>\n<DOCNO> AP-1 </DOCNO>\n<HEADLINE>Big news</HEADLINE>\n<TEXT>\nline one\n"
                                 "line two\n</TEXT>\n</DOC>\n<DOC>\n<DOCNO>2</DOCNO>\nplain body\n</DOC>\n"
@@ -95,7 +78,7 @@ TEST(CorpusReader, Trec) {
 }
 
 TEST(CorpusReader, SmartDotFormatWithCrlf) {
-    TempDir tmp;
+    TempDir tmp("winnow_corpus");
     const auto path = tmp.write("MED.ALL",
                                 ".I 1\r\n.T\r\nA title\r\n.A\r\nSmith, J.\r\n.W\r\n  some abstract\r\ntext here\r\n"
                                 ".I 2\r\n.W\r\nsecond\r\n.I 3\r\n");
@@ -111,7 +94,7 @@ TEST(CorpusReader, SmartDotFormatWithCrlf) {
 }
 
 TEST(CorpusReader, SmartLisaLayout) {
-    TempDir tmp;
+    TempDir tmp("winnow_corpus");
     const auto path = tmp.write("LISA.txt",
                                 "Document  1\nA TITLE\nON TWO LINES\n\nTHE ABSTRACT.\nMORE.\n"
                                 "********************************************\nDocument 2\nT2\n\nA2\n"
@@ -126,7 +109,7 @@ TEST(CorpusReader, SmartLisaLayout) {
 }
 
 TEST(CorpusReader, FilesAndFolders) {
-    TempDir tmp;
+    TempDir tmp("winnow_corpus");
     tmp.write("notes/a.md", "\n# Heading One\n\nBody text.\n");
     tmp.write("notes/sub/b.txt", "plain words");
     tmp.write("notes/.hidden/c.md", "# hidden");
@@ -144,7 +127,7 @@ TEST(CorpusReader, FilesAndFolders) {
 }
 
 TEST(CorpusReader, FileExtractorRegistry) {
-    TempDir tmp;
+    TempDir tmp("winnow_corpus");
     const auto path = tmp.write("page.custom", "<b>x</b>");
     EXPECT_FALSE(read_file_document(path).has_value());
     register_file_extractor(".CUSTOM", [](const std::string& p) -> std::optional<CorpusDocument> {
@@ -163,7 +146,7 @@ TEST(CorpusReader, Errors) {
     EXPECT_THROW(parse_corpus_format("csv"), Error);
     EXPECT_EQ(parse_corpus_format("smart"), CorpusFormat::Smart);
     EXPECT_EQ(corpus_format_name(CorpusFormat::Trec), "trec");
-    TempDir tmp;
+    TempDir tmp("winnow_corpus");
     EXPECT_THROW(read_all(tmp.path.string(), CorpusFormat::Beir), Error);  // folder without corpus.jsonl
 }
 

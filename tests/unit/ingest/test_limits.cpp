@@ -1,16 +1,14 @@
 // Input limits of the corpus readers (hardening): a record or file over its limit is skipped with
 // an error naming the limit, the rest is read. Before the limits a record was held whole in memory
 // however large (one JSONL line, one TREC <DOC>) and any file was read whole.
-#include <unistd.h>
-
 #include <filesystem>
-#include <fstream>
 
 #include <gtest/gtest.h>
 
 #include "ingest/corpus_reader.h"
 #include "ingest/document.h"
 #include "minimal_pdf.h"
+#include "support/temp_dir.h"
 #include "winnow/error.h"
 
 namespace winnow::ingest {
@@ -18,22 +16,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        static int counter = 0;
-        path = fs::temp_directory_path() /
-               ("winnow_limits_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-        fs::remove_all(path);
-        fs::create_directories(path);
-    }
-    ~TempDir() { fs::remove_all(path); }
-    std::string write(const std::string& name, const std::string& contents) const {
-        const auto p = path / name;
-        std::ofstream(p, std::ios::binary) << contents;
-        return p.string();
-    }
-};
+using winnow::testing::TempDir;
 
 struct Read {
     std::vector<std::string> ids;
@@ -57,7 +40,7 @@ void expect_skipped_naming(const Read& r, const std::string& limit_name, std::si
 const CorpusLimits kSmall{.max_file_bytes = 1000, .max_document_bytes = 1000};
 
 TEST(CorpusLimits, BeirRecordOverTheLimitIsSkipped) {
-    TempDir tmp;
+    TempDir tmp("winnow_limits");
     const std::string big(5000, 'x');
     const auto path = tmp.write("corpus.jsonl", R"({"_id": "a", "text": "small"})"
                                                 "\n"
@@ -72,7 +55,7 @@ TEST(CorpusLimits, BeirRecordOverTheLimitIsSkipped) {
 }
 
 TEST(CorpusLimits, TrecDocumentOverTheLimitIsSkipped) {
-    TempDir tmp;
+    TempDir tmp("winnow_limits");
     std::string big;
     for (int i = 0; i < 100; ++i) big += "a line of the long document body\n";  // 3300 bytes over many lines
     const auto path = tmp.write("docs.trec", "<DOC>\n<DOCNO> d1 </DOCNO>\nshort\n</DOC>\n<DOC>\n<DOCNO> d2 </DOCNO>\n" +
@@ -83,7 +66,7 @@ TEST(CorpusLimits, TrecDocumentOverTheLimitIsSkipped) {
 }
 
 TEST(CorpusLimits, SmartDocumentOverTheLimitIsSkipped) {
-    TempDir tmp;
+    TempDir tmp("winnow_limits");
     std::string big;
     for (int i = 0; i < 100; ++i) big += "words of the abstract\n";
     const auto path = tmp.write(
@@ -94,7 +77,7 @@ TEST(CorpusLimits, SmartDocumentOverTheLimitIsSkipped) {
 }
 
 TEST(CorpusLimits, FileOverTheLimitIsSkipped) {
-    TempDir tmp;
+    TempDir tmp("winnow_limits");
     fs::create_directories(tmp.path / "docs");
     tmp.write("docs/small.txt", "a small file");
     tmp.write("docs/large.txt", std::string(2000, 'y'));
@@ -106,7 +89,7 @@ TEST(CorpusLimits, FileOverTheLimitIsSkipped) {
 }
 
 TEST(CorpusLimits, LineReaderReadsPastAnOversizedLine) {
-    TempDir tmp;
+    TempDir tmp("winnow_limits");
     const auto path = tmp.write("lines.txt", "one\n" + std::string(100000, 'z') + "\nthree\n");
     LineReader reader(path);
     reader.set_max_line_bytes(1000);

@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "core/json.h"
+#include "support/temp_dir.h"
 #include "winnow/error.h"
 #include "winnow/index.h"
 
@@ -18,20 +19,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        static int counter = 0;
-        path = fs::temp_directory_path() /
-               ("winnow_wlimits_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-        fs::remove_all(path);
-        fs::create_directories(path);
-    }
-    ~TempDir() { fs::remove_all(path); }
-};
+using winnow::testing::TempDir;
 
 TEST(WriteLimits, WriterRefusesADocumentOverMaxDocumentBytes) {
-    TempDir tmp;
+    TempDir tmp("winnow_wlimits");
     auto index = Index::create((tmp.path / "idx").string(), IndexConfig{});
     WriteOptions options;
     options.max_document_bytes = 100;
@@ -68,7 +59,7 @@ std::pair<int, std::string> run(const std::string& args) {
 
 TEST(WriteLimits, CliSkipsOversizedDocumentsAndNamesTheLimit) {
     ASSERT_TRUE(fs::exists(WINNOW_BINARY_DIR "/winnow"));
-    TempDir tmp;
+    TempDir tmp("winnow_wlimits");
     const std::string corpus = (tmp.path / "corpus.jsonl").string();
     {
         std::ofstream out(corpus);
