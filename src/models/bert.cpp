@@ -116,7 +116,8 @@ Tensor BertModel::encode(const TokenBatch& batch) const {
     }
     embeddings_norm_.apply(x);
 
-    const AttentionShape shape{n_heads_, n_heads_, head_dim, 1.0f / std::sqrt(static_cast<float>(head_dim))};
+    AttentionShape shape{n_heads_, n_heads_, head_dim, 1.0f / std::sqrt(static_cast<float>(head_dim))};
+    shape.precision = info_.precision;
     // Per-thread scratch kept across calls: the largest activations (qkv, ffn_hidden: tens of MB at a 16k-token
     // budget) would otherwise be mmapped, page-faulted and unmapped again on every batch.
     thread_local Tensor qkv, context, attn_out, ffn_hidden, ffn_out;

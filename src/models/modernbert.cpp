@@ -156,6 +156,7 @@ Tensor ModernBertModel::encode(const TokenBatch& batch) const {
         layer.rope->apply(qkv.data() + hidden, qkv.cols(), n_heads_, batch.cu_seqlens);      // keys
         AttentionShape shape{n_heads_, n_heads_, head_dim, 1.0f / std::sqrt(static_cast<float>(head_dim)),
                              layer.window};
+        shape.precision = info_.precision;
         attention_varlen({qkv.data(), qkv.cols()}, {qkv.data() + hidden, qkv.cols()},
                          {qkv.data() + 2 * hidden, qkv.cols()}, batch.cu_seqlens, context.data(), hidden, shape);
         layer.attn_out.forward(context, attn_out);

@@ -8,6 +8,7 @@
 #include <limits>
 #include <vector>
 
+#include "tensor/attention_fused.h"
 #include "tensor/kernels.h"
 
 namespace winnow {
@@ -16,18 +17,6 @@ namespace {
 
 // Query rows per block: bounds the score buffer to kBlockRows x sequence length per thread.
 constexpr std::size_t kBlockRows = 64;
-
-// The keys visible from query i: [lo, hi).
-inline void visible_range(const AttentionShape& shape, std::size_t i, std::size_t len, std::size_t& lo,
-                          std::size_t& hi) noexcept {
-    lo = 0;
-    hi = len;
-    if (shape.window > 0) {
-        lo = i > shape.window ? i - shape.window : 0;
-        hi = std::min(len, i + shape.window + 1);
-    }
-    if (shape.causal) hi = std::min(hi, i + 1);
-}
 
 // One (sequence, query head): for each block of query rows, S = scale * Q K^T over the keys the
 // block can see, a masked row softmax, then O = S V. Both products are small row-major GEMMs on
@@ -42,7 +31,7 @@ void attend_one(const float* q, std::size_t q_stride, const float* k, std::size_
         std::size_t block_lo = len, block_hi = 0;
         for (std::size_t r = 0; r < rows; ++r) {
             std::size_t lo, hi;
-            visible_range(shape, i0 + r, len, lo, hi);
+            visible_keys(shape, i0 + r, len, lo, hi);
             block_lo = std::min(block_lo, lo);
             block_hi = std::max(block_hi, hi);
         }
@@ -53,7 +42,7 @@ void attend_one(const float* q, std::size_t q_stride, const float* k, std::size_
                    k + block_lo * k_stride, static_cast<dnnl_dim_t>(k_stride), 0.0f, scores, nn);
         for (std::size_t r = 0; r < rows; ++r) {
             std::size_t lo, hi;
-            visible_range(shape, i0 + r, len, lo, hi);
+            visible_keys(shape, i0 + r, len, lo, hi);
             float* s = scores + r * n;
             softmax_inplace(s + (lo - block_lo), hi - lo);
             std::fill(s, s + (lo - block_lo), 0.0f);
@@ -76,9 +65,13 @@ void attention_varlen(HeadsView q, HeadsView k, HeadsView v, std::span<const std
     for (std::size_t s = 0; s < n_seqs; ++s) max_len = std::max<std::size_t>(max_len, cu_seqlens[s + 1] - cu_seqlens[s]);
     const std::size_t n_tasks = n_seqs * shape.n_heads;
 
+    const bool bf16 = (shape.precision == Precision::Bf16 || shape.precision == Precision::Int8) &&
+                      fused_attention_supported(d, true);
+    const bool fused = fused_attention_supported(d, bf16);
 #pragma omp parallel if (n_tasks > 1)
     {
-        std::vector<float> scores(kBlockRows * max_len);
+        thread_local FusedAttentionScratch fused_scratch;
+        std::vector<float> scores(fused ? 0 : kBlockRows * max_len);
 #pragma omp for schedule(dynamic, 1)
         for (std::size_t task = 0; task < n_tasks; ++task) {
             const std::size_t s = task / shape.n_heads;
@@ -86,6 +79,12 @@ void attention_varlen(HeadsView q, HeadsView k, HeadsView v, std::span<const std
             const std::size_t kv_h = h / group;
             const std::size_t begin = cu_seqlens[s];
             const std::size_t len = cu_seqlens[s + 1] - begin;
+            if (fused) {
+                fused_attend(q.data + begin * q.stride + h * d, q.stride, k.data + begin * k.stride + kv_h * d, k.stride,
+                             v.data + begin * v.stride + kv_h * d, v.stride, len, shape, bf16, fused_scratch,
+                             out + begin * out_stride + h * d, out_stride);
+                continue;
+            }
             attend_one(q.data + begin * q.stride + h * d, q.stride, k.data + begin * k.stride + kv_h * d, k.stride,
                        v.data + begin * v.stride + kv_h * d, v.stride, len, shape, scores.data(),
                        out + begin * out_stride + h * d, out_stride);

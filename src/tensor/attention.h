@@ -10,6 +10,8 @@
 #include <span>
 #include <vector>
 
+#include "winnow/reranker.h"
+
 namespace winnow {
 
 struct AttentionShape {
@@ -19,7 +21,22 @@ struct AttentionShape {
     float scale = 1.0f;          // usually 1 / sqrt(head_dim)
     std::size_t window = 0;      // > 0: query i sees keys j with |i - j| <= window only
     bool causal = false;         // query i sees keys j <= i only
+    // The model's precision: Fp32 computes in f32; Bf16 and Int8 may use bf16 products (AVX512-BF16) for
+    // Q K^T and P V, whose rounding is below the error those precisions already accept.
+    Precision precision = Precision::Fp32;
 };
+
+// The keys query i of a `len`-row sequence sees: [lo, hi).
+inline void visible_keys(const AttentionShape& shape, std::size_t i, std::size_t len, std::size_t& lo,
+                         std::size_t& hi) noexcept {
+    lo = 0;
+    hi = len;
+    if (shape.window > 0) {
+        lo = i > shape.window ? i - shape.window : 0;
+        hi = len < i + shape.window + 1 ? len : i + shape.window + 1;
+    }
+    if (shape.causal && i + 1 < hi) hi = i + 1;
+}
 
 // A view of one projection: row t, head h starts at data + t * stride + h * head_dim.
 struct HeadsView {

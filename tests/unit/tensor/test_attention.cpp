@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "tensor/attention.h"
+#include "tensor/attention_fused.h"
 #include "tensor/tensor.h"
 
 namespace winnow {
@@ -42,6 +43,7 @@ void naive_attention(const Tensor& q, const Tensor& k, const Tensor& v, std::siz
 struct AttentionCase {
     std::size_t n_heads, n_kv_heads, head_dim, window;
     bool causal;
+    Precision precision = Precision::Fp32;  // Bf16: bf16 products where the CPU has them (error ~ 2^-8 relative)
 };
 
 class AttentionTest : public ::testing::TestWithParam<AttentionCase> {};
@@ -60,7 +62,8 @@ TEST_P(AttentionTest, MatchesNaiveOnMixedLengths) {
     const Tensor q = fill(c.n_heads * c.head_dim);
     const Tensor k = fill(c.n_kv_heads * c.head_dim);
     const Tensor v = fill(c.n_kv_heads * c.head_dim);
-    AttentionShape shape{c.n_heads, c.n_kv_heads, c.head_dim, 1.0f / std::sqrt(float(c.head_dim)), c.window, c.causal};
+    AttentionShape shape{c.n_heads, c.n_kv_heads, c.head_dim, 1.0f / std::sqrt(float(c.head_dim)), c.window, c.causal,
+                         c.precision};
     Tensor out(n_tokens, c.n_heads * c.head_dim);
     attention_varlen({q.data(), q.cols()}, {k.data(), k.cols()}, {v.data(), v.cols()}, cu, out.data(), out.cols(),
                      shape);
@@ -70,14 +73,32 @@ TEST_P(AttentionTest, MatchesNaiveOnMixedLengths) {
             naive_attention(q, k, v, cu[s], cu[s + 1] - cu[s], h, h / (c.n_heads / c.n_kv_heads), shape, expected);
         }
     }
-    for (std::size_t i = 0; i < out.size(); ++i) ASSERT_NEAR(out.data()[i], expected.data()[i], 1e-5f) << i;
+    const float tolerance = c.precision == Precision::Fp32 ? 1e-5f : 2e-2f;
+    double worst = 0;
+    for (std::size_t i = 0; i < out.size(); ++i) {
+        ASSERT_NEAR(out.data()[i], expected.data()[i], tolerance) << i;
+        worst = std::max(worst, std::fabs(double(out.data()[i]) - expected.data()[i]));
+    }
+    // Where the CPU has the bf16 kernel, its rounding shows: the reduced-precision path really ran.
+    if (c.precision != Precision::Fp32 && fused_attention_supported(c.head_dim, true)) {
+        EXPECT_GT(worst, 1e-4) << "bf16 attention was requested but f32 results came back";
+    }
 }
 
 INSTANTIATE_TEST_SUITE_P(Masks, AttentionTest,
                          ::testing::Values(AttentionCase{4, 4, 16, 0, false}, AttentionCase{2, 2, 32, 3, false},
                                            AttentionCase{3, 3, 32, 0, false}, AttentionCase{2, 1, 64, 0, false},
                                            AttentionCase{2, 2, 24, 0, false},
-                                           AttentionCase{4, 2, 8, 0, true}, AttentionCase{3, 1, 5, 2, true}));
+                                           AttentionCase{4, 2, 8, 0, true}, AttentionCase{3, 1, 5, 2, true},
+                                           // head sizes of the fused kernels (32, 64, 128), f32 and bf16
+                                           AttentionCase{2, 2, 128, 0, true}, AttentionCase{2, 1, 64, 5, true},
+                                           AttentionCase{2, 2, 64, 17, false},
+                                           AttentionCase{3, 3, 32, 0, false, Precision::Bf16},
+                                           AttentionCase{2, 2, 32, 3, false, Precision::Bf16},
+                                           AttentionCase{2, 1, 64, 0, false, Precision::Bf16},
+                                           AttentionCase{2, 1, 64, 5, true, Precision::Bf16},
+                                           AttentionCase{2, 2, 128, 0, true, Precision::Int8},
+                                           AttentionCase{4, 4, 16, 0, false, Precision::Bf16}));
 
 TEST(Rope, RotatesPairsByPositionWithinEachSequence) {
     const std::size_t d = 8, n_heads = 2;
