@@ -128,8 +128,7 @@ Tensor BertModel::encode(const TokenBatch& batch) const {
                          {qkv.data() + 2 * hidden, qkv.cols()}, batch.cu_seqlens, context.data(), hidden, shape);
         layer.attn_out.forward(context, attn_out);
         layer.attn_norm.add_apply(attn_out, x);  // attn_out = LN(attn_out + x)
-        layer.ffn_up.forward(attn_out, ffn_hidden, activation_);
-        layer.ffn_down.forward(ffn_hidden, ffn_out);
+        feed_forward(layer.ffn_up, layer.ffn_down, attn_out, ffn_hidden, ffn_out, activation_);
         layer.ffn_norm.add_apply(ffn_out, attn_out);  // ffn_out = LN(ffn_out + attn_out)
         std::swap(x, ffn_out);
     }

@@ -167,6 +167,20 @@ void Linear::forward(const Tensor& x, Tensor& y, Activation activation) const {
     forward(x.data(), x.rows(), y.data(), activation);
 }
 
+bool feed_forward(const Linear& first, const Linear& second, const Tensor& x, Tensor& hidden, Tensor& y,
+                  Activation activation) {
+    WINNOW_ASSERT(x.cols() == first.in_features() && first.out_features() == second.in_features());
+    const Linear::Impl* a = first.impl();
+    const Linear::Impl* b = second.impl();
+    if (a != nullptr && b != nullptr && a->kernel && b->kernel) {
+        y.resize(x.rows(), second.out_features());
+        if (a->kernel->forward_pair(*b->kernel, x.data(), x.rows(), y.data(), activation)) return true;
+    }
+    first.forward(x, hidden, activation);
+    second.forward(hidden, y);
+    return false;
+}
+
 void linear_reference(const float* x, std::size_t rows, const Tensor& weight, const float* bias, float* y,
                       Activation activation) {
     const std::size_t in = weight.cols();

@@ -32,6 +32,7 @@ public:
     bool empty() const noexcept { return impl_ == nullptr; }
 
     struct Impl;
+    const Impl* impl() const noexcept { return impl_.get(); }
 
 private:
     std::shared_ptr<const Impl> impl_;
@@ -40,6 +41,12 @@ private:
     bool has_bias_ = false;
     Precision precision_ = Precision::Fp32;
 };
+
+// y = second(act(first(x))), the two layers of a feed-forward block. int8 layers run it chunk by chunk with the
+// intermediate kept in cache as u8 (returns true); other precisions run the two GEMMs through `hidden` (resized as
+// needed; returns false).
+bool feed_forward(const Linear& first, const Linear& second, const Tensor& x, Tensor& hidden, Tensor& y,
+                  Activation activation);
 
 // Reference y = act(x W^T + b) with plain loops (tests and fallbacks).
 void linear_reference(const float* x, std::size_t rows, const Tensor& weight, const float* bias, float* y,

@@ -17,6 +17,12 @@ public:
     virtual ~LinearKernel() = default;
     // y[rows x out] = act(x[rows x in] W^T + b), x and y in f32.
     virtual void forward(const float* x, std::size_t rows, float* y, Activation activation) const = 0;
+    // y = second(act(this(x))) in one pass when this kernel can hand its output to `second` without writing it out
+    // in f32 (int8 to int8); false: not supported, nothing done (the caller runs the two layers).
+    virtual bool forward_pair(const LinearKernel& /*second*/, const float* /*x*/, std::size_t /*rows*/, float* /*y*/,
+                              Activation /*activation*/) const {
+        return false;
+    }
 };
 
 // weight: [out x in] (PyTorch layout); bias: [1 x out] or empty. Throw Error(Unsupported) naming the

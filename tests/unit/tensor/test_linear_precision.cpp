@@ -69,6 +69,35 @@ INSTANTIATE_TEST_SUITE_P(Shapes, LinearPrecisionTest,
                                            PrecisionCase{Precision::Int8, 64, 1536, 384, false, Activation::None, 0.12},
                                            PrecisionCase{Precision::Int8, 5, 33, 7, true, Activation::Relu, 0.12}));
 
+// feed_forward runs int8 pairs chunk by chunk without writing the intermediate out; the result must be exactly
+// that of the two layers run one after the other (same values quantized the same way), at every precision.
+TEST(LinearPrecision, FeedForwardEqualsTheTwoLayers) {
+    std::mt19937 rng(11);
+    const Tensor up_weight = random_tensor(1536, 384, rng, 0.05f);
+    const Tensor up_bias = random_tensor(1, 1536, rng, 0.5f);
+    const Tensor down_weight = random_tensor(384, 1536, rng, 0.03f);
+    const Tensor down_bias = random_tensor(1, 384, rng, 0.5f);
+    for (Precision precision : {Precision::Fp32, Precision::Bf16, Precision::Int8}) {
+        if (precision == Precision::Bf16 && !cpu_has_bf16()) continue;
+        if (precision == Precision::Int8 && !cpu_has_vnni()) continue;
+        const Linear up(up_weight, up_bias, precision);
+        const Linear down(down_weight, down_bias, precision);
+        for (std::size_t rows : {1, 64, 137}) {  // one partial chunk, one full chunk, full chunks and a tail
+            const Tensor x = random_tensor(rows, 384, rng, 1.0f);
+            Tensor hidden, expected;
+            up.forward(x, hidden, Activation::Gelu);
+            down.forward(hidden, expected);
+            Tensor y, scratch;
+            EXPECT_EQ(feed_forward(up, down, x, scratch, y, Activation::Gelu), precision == Precision::Int8);
+            ASSERT_EQ(y.rows(), rows);
+            ASSERT_EQ(y.cols(), 384u);
+            for (std::size_t i = 0; i < y.size(); ++i) {
+                ASSERT_EQ(y.data()[i], expected.data()[i]) << precision_name(precision) << " rows " << rows << " at " << i;
+            }
+        }
+    }
+}
+
 TEST(LinearPrecision, ZeroRowsAndZeroInput) {
     if (!cpu_has_vnni()) GTEST_SKIP() << "no AVX512-VNNI";
     std::mt19937 rng(3);
