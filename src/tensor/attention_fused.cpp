@@ -68,22 +68,28 @@ inline void pack_keys(std::size_t len, std::size_t padded, int words, LoadWords 
 
 // Softmax of one score row over the visible keys [lo, hi), given their maximum; the row holds columns [first, last)
 // (multiples of 16 apart). Writes the unnormalized weights e^(s - max), zero outside [lo, hi), back as f32 (to `s`)
-// or as bf16 (to `w` when non-null), and returns 1 / their sum: the caller scales the weighted sum instead.
-inline float softmax_row(float* s, std::uint16_t* w, std::size_t first, std::size_t last, std::size_t lo,
-                         std::size_t hi, __m512 row_max) noexcept {
+// or, for Bf16, as bf16 to `w` (computed with the faster e^x whose error is far below bf16's rounding), and returns
+// 1 / their sum: the caller scales the weighted sum instead of the weights.
+template <bool Bf16>
+inline float softmax_row(float* s, [[maybe_unused]] std::uint16_t* w, std::size_t first, std::size_t last,
+                         std::size_t lo, std::size_t hi, __m512 row_max) noexcept {
     const __m512 max_value = _mm512_set1_ps(_mm512_reduce_max_ps(row_max));
     __m512 vsum = _mm512_setzero_ps();
     for (std::size_t j = first; j < last; j += kLanes) {
         const __mmask16 m = lane_mask(j, lo, hi);
-        const __m512 e = _mm512_maskz_mov_ps(m, exp_avx512(_mm512_sub_ps(_mm512_loadu_ps(s + (j - first)), max_value)));
-        vsum = _mm512_add_ps(vsum, e);
+        const __m512 x = _mm512_sub_ps(_mm512_loadu_ps(s + (j - first)), max_value);
+        if constexpr (Bf16) {
 #if defined(__AVX512BF16__)
-        if (w != nullptr) {
-            _mm256_storeu_si256(reinterpret_cast<__m256i*>(w + (j - first)), reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(e)));
-            continue;
-        }
+            const __m512 e = _mm512_maskz_mov_ps(m, exp_approx_avx512(x));
+            vsum = _mm512_add_ps(vsum, e);
+            _mm256_storeu_si256(reinterpret_cast<__m256i*>(w + (j - first)),
+                                reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(e)));
 #endif
-        _mm512_storeu_ps(s + (j - first), e);
+        } else {
+            const __m512 e = _mm512_maskz_mov_ps(m, exp_avx512(x));
+            vsum = _mm512_add_ps(vsum, e);
+            _mm512_storeu_ps(s + (j - first), e);
+        }
     }
     return 1.0f / _mm512_reduce_add_ps(vsum);
 }
@@ -129,7 +135,10 @@ void attend_f32(const float* q, std::size_t q_stride, const float* k, std::size_
                 std::size_t v_stride, std::size_t len, const AttentionShape& shape, FusedAttentionScratch& scratch,
                 float* out, std::size_t out_stride) noexcept {
     constexpr int DV = D / 16;
-    constexpr int R = DV <= 4 ? 4 : 2;
+    // Query rows per block and key vectors per score step: R x NB and R x DV accumulators, at most 16 of the 32
+    // vector registers, the rest for operands.
+    constexpr int R = DV <= 2 ? 8 : DV <= 4 ? 4 : 2;
+    constexpr int NB = 16 / R < 4 ? 16 / R : 4;
     const std::size_t padded = round_up(len, kLanes);
     // K^T, zero beyond the last key.
     scratch.keys_f32.resize(D * padded);
@@ -142,9 +151,13 @@ void attend_f32(const float* q, std::size_t q_stride, const float* k, std::size_
 
     for (std::size_t i0 = 0; i0 < len; i0 += R) {
         const std::size_t n = std::min<std::size_t>(R, len - i0);
-        std::size_t lo[R] = {}, hi[R] = {};  // rows past the end see nothing
+        std::size_t lo[R], hi[R];
         std::size_t block_lo = len, block_hi = 0;
-        for (std::size_t r = 0; r < n; ++r) {
+        for (std::size_t r = 0; r < R; ++r) {
+            if (r >= n) {  // rows past the end see nothing
+                lo[r] = hi[r] = 0;
+                continue;
+            }
             visible_keys(shape, i0 + r, len, lo[r], hi[r]);
             block_lo = std::min(block_lo, lo[r]);
             block_hi = std::max(block_hi, hi[r]);
@@ -157,15 +170,15 @@ void attend_f32(const float* q, std::size_t q_stride, const float* k, std::size_
         __m512 row_max[R];
         for (int r = 0; r < R; ++r) row_max[r] = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
         std::size_t j = first;
-        for (; j + 4 * kLanes <= last; j += 4 * kLanes) {
-            scores_f32<R, 4, D>(rows, keys, padded, j, shape.scale, lo, hi, scores + (j - first), padded, row_max);
+        for (; j + NB * kLanes <= last; j += NB * kLanes) {
+            scores_f32<R, NB, D>(rows, keys, padded, j, shape.scale, lo, hi, scores + (j - first), padded, row_max);
         }
         for (; j < last; j += kLanes) {
             scores_f32<R, 1, D>(rows, keys, padded, j, shape.scale, lo, hi, scores + (j - first), padded, row_max);
         }
 
         float inv_sum[R];
-        for (std::size_t r = 0; r < n; ++r) inv_sum[r] = softmax_row(scores + r * padded, nullptr, first, last, lo[r], hi[r], row_max[r]);
+        for (std::size_t r = 0; r < n; ++r) inv_sum[r] = softmax_row<false>(scores + r * padded, nullptr, first, last, lo[r], hi[r], row_max[r]);
         const float* weights[R];
         for (int r = 0; r < R; ++r) weights[r] = scores + (static_cast<std::size_t>(r) < n ? r : 0) * padded;
 
@@ -207,11 +220,11 @@ inline void scores_bf16(const std::uint32_t* const* q, const std::uint32_t* keys
         for (int b = 0; b < NB; ++b) acc[r][b] = _mm512_setzero_ps();
     }
     for (int c = 0; c < D / 2; ++c) {
-        __m512bh k[NB];
-        for (int b = 0; b < NB; ++b) k[b] = as_bf16(_mm512_loadu_si512(keys + c * padded + j + b * kLanes));
+        __m512i k[NB];
+        for (int b = 0; b < NB; ++b) k[b] = _mm512_loadu_si512(keys + c * padded + j + b * kLanes);
         for (int r = 0; r < R; ++r) {
-            const __m512bh qc = as_bf16(_mm512_set1_epi32(static_cast<int>(q[r][c])));
-            for (int b = 0; b < NB; ++b) acc[r][b] = _mm512_dpbf16_ps(acc[r][b], qc, k[b]);
+            const __m512i qc = _mm512_set1_epi32(static_cast<int>(q[r][c]));
+            for (int b = 0; b < NB; ++b) acc[r][b] = _mm512_dpbf16_ps(acc[r][b], as_bf16(qc), as_bf16(k[b]));
         }
     }
     store_scores<R, NB>(acc, j, scale, lo, hi, s, s_stride, row_max);
@@ -230,7 +243,10 @@ void attend_bf16(const float* q, std::size_t q_stride, const float* k, std::size
                  std::size_t v_stride, std::size_t len, const AttentionShape& shape, FusedAttentionScratch& scratch,
                  float* out, std::size_t out_stride) noexcept {
     constexpr int DV = D / 16;
-    constexpr int R = DV <= 4 ? 4 : 2;
+    // Query rows per block and key vectors per score step: R x NB and R x DV accumulators, at most 16 of the 32
+    // vector registers, the rest for operands.
+    constexpr int R = DV <= 2 ? 8 : DV <= 4 ? 4 : 2;
+    constexpr int NB = 16 / R < 4 ? 16 / R : 4;
     const std::size_t padded = round_up(len, kLanes);
 
     // K as 32-bit words of channel pairs: word [c / 2][j]; zero beyond the last key.
@@ -259,6 +275,11 @@ void attend_bf16(const float* q, std::size_t q_stride, const float* k, std::size
             _mm512_storeu_si512(values + (j / 2 * D + c) * 2, _mm512_permutexvar_epi16(interleave, both));
         }
     }
+    // Q as bf16 rows, converted once here rather than per block (a block reading back words it has just stored
+    // would wait on store forwarding).
+    scratch.queries.resize(D * len);
+    std::uint16_t* queries = scratch.queries.data();
+    for (std::size_t i = 0; i < len; ++i) row_to_bf16<D>(q + i * q_stride, queries + i * D);
     scratch.scores.resize(R * padded);
     scratch.weights.resize(R * padded);
     float* scores = scratch.scores.data();
@@ -266,26 +287,28 @@ void attend_bf16(const float* q, std::size_t q_stride, const float* k, std::size
 
     for (std::size_t i0 = 0; i0 < len; i0 += R) {
         const std::size_t n = std::min<std::size_t>(R, len - i0);
-        std::size_t lo[R] = {}, hi[R] = {};  // rows past the end see nothing
+        std::size_t lo[R], hi[R];
         std::size_t block_lo = len, block_hi = 0;
-        for (std::size_t r = 0; r < n; ++r) {
+        for (std::size_t r = 0; r < R; ++r) {
+            if (r >= n) {  // rows past the end see nothing
+                lo[r] = hi[r] = 0;
+                continue;
+            }
             visible_keys(shape, i0 + r, len, lo[r], hi[r]);
             block_lo = std::min(block_lo, lo[r]);
             block_hi = std::max(block_hi, hi[r]);
         }
         const std::size_t first = block_lo / kLanes * kLanes;
         const std::size_t last = round_up(block_hi, kLanes);
-        alignas(64) std::uint16_t q_bf16[R][D];
         const std::uint32_t* rows[R];
         for (int r = 0; r < R; ++r) {
-            row_to_bf16<D>(q + (i0 + (static_cast<std::size_t>(r) < n ? r : 0)) * q_stride, q_bf16[r]);
-            rows[r] = reinterpret_cast<const std::uint32_t*>(q_bf16[r]);
+            rows[r] = reinterpret_cast<const std::uint32_t*>(queries + (i0 + (static_cast<std::size_t>(r) < n ? r : 0)) * D);
         }
         __m512 row_max[R];
         for (int r = 0; r < R; ++r) row_max[r] = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
         std::size_t j = first;
-        for (; j + 4 * kLanes <= last; j += 4 * kLanes) {
-            scores_bf16<R, 4, D>(rows, keys, padded, j, shape.scale, lo, hi, scores + (j - first), padded, row_max);
+        for (; j + NB * kLanes <= last; j += NB * kLanes) {
+            scores_bf16<R, NB, D>(rows, keys, padded, j, shape.scale, lo, hi, scores + (j - first), padded, row_max);
         }
         for (; j < last; j += kLanes) {
             scores_bf16<R, 1, D>(rows, keys, padded, j, shape.scale, lo, hi, scores + (j - first), padded, row_max);
@@ -293,7 +316,7 @@ void attend_bf16(const float* q, std::size_t q_stride, const float* k, std::size
 
         float inv_sum[R];
         for (std::size_t r = 0; r < n; ++r) {
-            inv_sum[r] = softmax_row(scores + r * padded, weights + r * padded, first, last, lo[r], hi[r], row_max[r]);
+            inv_sum[r] = softmax_row<true>(scores + r * padded, weights + r * padded, first, last, lo[r], hi[r], row_max[r]);
         }
         const std::uint16_t* w[R];
         for (int r = 0; r < R; ++r) w[r] = weights + (static_cast<std::size_t>(r) < n ? r : 0) * padded;
