@@ -65,9 +65,15 @@ void attention_varlen(HeadsView q, HeadsView k, HeadsView v, std::span<const std
     for (std::size_t s = 0; s < n_seqs; ++s) max_len = std::max<std::size_t>(max_len, cu_seqlens[s + 1] - cu_seqlens[s]);
     const std::size_t n_tasks = n_seqs * shape.n_heads;
 
-    const bool bf16 = (shape.precision == Precision::Bf16 || shape.precision == Precision::Int8) &&
-                      fused_attention_supported(d, true);
-    const bool fused = fused_attention_supported(d, bf16);
+    // bf16 models: both products in bf16. int8 models: P V only; their scores stay f32, since bf16 scores would
+    // add ranking noise beyond ONNX Runtime's int8 (bench/README.md).
+    AttentionProducts products = shape.precision == Precision::Bf16    ? AttentionProducts::Bf16
+                                 : shape.precision == Precision::Int8 ? AttentionProducts::Bf16Values
+                                                                       : AttentionProducts::F32;
+    if (!fused_attention_supported(d, products)) products = AttentionProducts::F32;
+    const bool fused = fused_attention_supported(d, products);
+    // An output larger than the caches is written past them (see LinearInt8 for the same rule).
+    const bool non_temporal = fused && cu_seqlens.back() * out_stride * sizeof(float) >= kNonTemporalBytes;
 #pragma omp parallel if (n_tasks > 1)
     {
         thread_local FusedAttentionScratch fused_scratch;
@@ -81,8 +87,8 @@ void attention_varlen(HeadsView q, HeadsView k, HeadsView v, std::span<const std
             const std::size_t len = cu_seqlens[s + 1] - begin;
             if (fused) {
                 fused_attend(q.data + begin * q.stride + h * d, q.stride, k.data + begin * k.stride + kv_h * d, k.stride,
-                             v.data + begin * v.stride + kv_h * d, v.stride, len, shape, bf16, fused_scratch,
-                             out + begin * out_stride + h * d, out_stride);
+                             v.data + begin * v.stride + kv_h * d, v.stride, len, shape, products, fused_scratch,
+                             out + begin * out_stride + h * d, out_stride, non_temporal);
                 continue;
             }
             attend_one(q.data + begin * q.stride + h * d, q.stride, k.data + begin * k.stride + kv_h * d, k.stride,

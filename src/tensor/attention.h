@@ -21,8 +21,8 @@ struct AttentionShape {
     float scale = 1.0f;          // usually 1 / sqrt(head_dim)
     std::size_t window = 0;      // > 0: query i sees keys j with |i - j| <= window only
     bool causal = false;         // query i sees keys j <= i only
-    // The model's precision: Fp32 computes in f32; Bf16 and Int8 may use bf16 products (AVX512-BF16) for
-    // Q K^T and P V, whose rounding is below the error those precisions already accept.
+    // The model's precision, which picks the attention products (attention_fused.h): Fp32 computes in f32; Bf16
+    // uses bf16 dot products (AVX512-BF16) for Q K^T and P V; Int8 for P V only.
     Precision precision = Precision::Fp32;
 };
 

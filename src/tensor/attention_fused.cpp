@@ -130,81 +130,6 @@ inline void scores_f32(const float* const* q, const float* keys, std::size_t pad
     store_scores<R, NB>(acc, j, scale, lo, hi, s, s_stride, row_max);
 }
 
-template <int D>
-void attend_f32(const float* q, std::size_t q_stride, const float* k, std::size_t k_stride, const float* v,
-                std::size_t v_stride, std::size_t len, const AttentionShape& shape, FusedAttentionScratch& scratch,
-                float* out, std::size_t out_stride) noexcept {
-    constexpr int DV = D / 16;
-    // Query rows per block and key vectors per score step: R x NB and R x DV accumulators, at most 16 of the 32
-    // vector registers, the rest for operands.
-    constexpr int R = DV <= 2 ? 8 : DV <= 4 ? 4 : 2;
-    constexpr int NB = 16 / R < 4 ? 16 / R : 4;
-    const std::size_t padded = round_up(len, kLanes);
-    // K^T, zero beyond the last key.
-    scratch.keys_f32.resize(D * padded);
-    float* keys = scratch.keys_f32.data();
-    pack_keys(len, padded, D,
-              [&](std::size_t j, int block) { return _mm512_loadu_si512(k + j * k_stride + block * kLanes); },
-              reinterpret_cast<std::uint32_t*>(keys));
-    scratch.scores.resize(R * padded);
-    float* scores = scratch.scores.data();
-
-    for (std::size_t i0 = 0; i0 < len; i0 += R) {
-        const std::size_t n = std::min<std::size_t>(R, len - i0);
-        std::size_t lo[R], hi[R];
-        std::size_t block_lo = len, block_hi = 0;
-        for (std::size_t r = 0; r < R; ++r) {
-            if (r >= n) {  // rows past the end see nothing
-                lo[r] = hi[r] = 0;
-                continue;
-            }
-            visible_keys(shape, i0 + r, len, lo[r], hi[r]);
-            block_lo = std::min(block_lo, lo[r]);
-            block_hi = std::max(block_hi, hi[r]);
-        }
-        const std::size_t first = block_lo / kLanes * kLanes;
-        const std::size_t last = round_up(block_hi, kLanes);
-        // Rows past the end repeat row i0 (computed, never stored).
-        const float* rows[R];
-        for (int r = 0; r < R; ++r) rows[r] = q + (i0 + (static_cast<std::size_t>(r) < n ? r : 0)) * q_stride;
-        __m512 row_max[R];
-        for (int r = 0; r < R; ++r) row_max[r] = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
-        std::size_t j = first;
-        for (; j + NB * kLanes <= last; j += NB * kLanes) {
-            scores_f32<R, NB, D>(rows, keys, padded, j, shape.scale, lo, hi, scores + (j - first), padded, row_max);
-        }
-        for (; j < last; j += kLanes) {
-            scores_f32<R, 1, D>(rows, keys, padded, j, shape.scale, lo, hi, scores + (j - first), padded, row_max);
-        }
-
-        float inv_sum[R];
-        for (std::size_t r = 0; r < n; ++r) inv_sum[r] = softmax_row<false>(scores + r * padded, nullptr, first, last, lo[r], hi[r], row_max[r]);
-        const float* weights[R];
-        for (int r = 0; r < R; ++r) weights[r] = scores + (static_cast<std::size_t>(r) < n ? r : 0) * padded;
-
-        // out_r = sum_j w_r[j] v_j over the block's keys (weights outside a row's range are zero).
-        __m512 acc[R][DV];
-        for (int r = 0; r < R; ++r) {
-            for (int c = 0; c < DV; ++c) acc[r][c] = _mm512_setzero_ps();
-        }
-        const std::size_t stop = std::min(last, len);
-        for (std::size_t jj = first; jj < stop; ++jj) {
-            __m512 vj[DV];
-            for (int c = 0; c < DV; ++c) vj[c] = _mm512_loadu_ps(v + jj * v_stride + c * kLanes);
-            for (int r = 0; r < R; ++r) {
-                const __m512 w = _mm512_set1_ps(weights[r][jj - first]);
-                for (int c = 0; c < DV; ++c) acc[r][c] = _mm512_fmadd_ps(w, vj[c], acc[r][c]);
-            }
-        }
-        for (std::size_t r = 0; r < n; ++r) {
-            const __m512 inv = _mm512_set1_ps(inv_sum[r]);
-            for (int c = 0; c < DV; ++c) {
-                _mm512_storeu_ps(out + (i0 + r) * out_stride + c * kLanes, _mm512_mul_ps(acc[r][c], inv));
-            }
-        }
-    }
-}
-
 // ---- bf16 ----
 #if defined(__AVX512BF16__)
 
@@ -238,10 +163,15 @@ inline void row_to_bf16(const float* x, std::uint16_t* y) noexcept {
     }
 }
 
-template <int D>
-void attend_bf16(const float* q, std::size_t q_stride, const float* k, std::size_t k_stride, const float* v,
-                 std::size_t v_stride, std::size_t len, const AttentionShape& shape, FusedAttentionScratch& scratch,
-                 float* out, std::size_t out_stride) noexcept {
+#endif  // __AVX512BF16__
+
+// Attention of one (sequence, head) with the products `P` asks for (bf16 ones need __AVX512BF16__).
+template <int D, AttentionProducts P>
+void attend(const float* q, std::size_t q_stride, const float* k, std::size_t k_stride, const float* v,
+            std::size_t v_stride, std::size_t len, const AttentionShape& shape, FusedAttentionScratch& scratch,
+            float* out, std::size_t out_stride, bool non_temporal) noexcept {
+    constexpr bool kScoresBf16 = P == AttentionProducts::Bf16;
+    constexpr bool kValuesBf16 = P != AttentionProducts::F32;
     constexpr int DV = D / 16;
     // Query rows per block and key vectors per score step: R x NB and R x DV accumulators, at most 16 of the 32
     // vector registers, the rest for operands.
@@ -249,41 +179,65 @@ void attend_bf16(const float* q, std::size_t q_stride, const float* k, std::size
     constexpr int NB = 16 / R < 4 ? 16 / R : 4;
     const std::size_t padded = round_up(len, kLanes);
 
-    // K as 32-bit words of channel pairs: word [c / 2][j]; zero beyond the last key.
-    scratch.keys_bf16.resize(D * padded);
-    auto* keys = reinterpret_cast<std::uint32_t*>(scratch.keys_bf16.data());
-    pack_keys(
-        len, padded, D / 2,
-        [&](std::size_t j, int block) {
-            const float* row = k + j * k_stride + block * 2 * kLanes;
-            // channels 32 block .. 32 block + 31 as 16 words of pairs, in order
-            return reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(_mm512_loadu_ps(row + kLanes), _mm512_loadu_ps(row)));
-        },
-        keys);
-    // V as key pairs: 32-bit word [j / 2][c] = (v[j][c], v[j + 1][c]); zero beyond the last key (its weight is
-    // zero, and 0 * NaN would not be).
-    scratch.values.resize(D * padded);
-    std::uint16_t* values = scratch.values.data();
-    const __m512i interleave = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7,
-                                                22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
-    for (std::size_t j = 0; j < padded; j += 2) {
-        for (int c = 0; c < D; c += 16) {
-            const __m512 a = j < len ? _mm512_loadu_ps(v + j * v_stride + c) : _mm512_setzero_ps();
-            const __m512 b = j + 1 < len ? _mm512_loadu_ps(v + (j + 1) * v_stride + c) : _mm512_setzero_ps();
-            // [a0..a15, b0..b15] -> [a0, b0, a1, b1, ...]
-            const __m512i both = reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(b, a));
-            _mm512_storeu_si512(values + (j / 2 * D + c) * 2, _mm512_permutexvar_epi16(interleave, both));
-        }
+    // Keys, column-major, zero beyond the last key: f32 K^T, or bf16 channel pairs as 32-bit words [c / 2][j].
+    [[maybe_unused]] const float* keys_f32 = nullptr;
+    [[maybe_unused]] const std::uint32_t* keys_bf16 = nullptr;
+    [[maybe_unused]] const std::uint16_t* queries = nullptr;
+    if constexpr (kScoresBf16) {
+#if defined(__AVX512BF16__)
+        scratch.keys_bf16.resize(D * padded);
+        auto* keys = reinterpret_cast<std::uint32_t*>(scratch.keys_bf16.data());
+        pack_keys(
+            len, padded, D / 2,
+            [&](std::size_t j, int block) {
+                const float* row = k + j * k_stride + block * 2 * kLanes;
+                // channels 32 block .. 32 block + 31 as 16 words of pairs, in order
+                return reinterpret_cast<__m512i>(
+                    _mm512_cvtne2ps_pbh(_mm512_loadu_ps(row + kLanes), _mm512_loadu_ps(row)));
+            },
+            keys);
+        keys_bf16 = keys;
+        // Q as bf16 rows, converted once here rather than per block (a block reading back words it has just stored
+        // would wait on store forwarding).
+        scratch.queries.resize(D * len);
+        std::uint16_t* converted = scratch.queries.data();
+        for (std::size_t i = 0; i < len; ++i) row_to_bf16<D>(q + i * q_stride, converted + i * D);
+        queries = converted;
+#endif
+    } else {
+        scratch.keys_f32.resize(D * padded);
+        float* keys = scratch.keys_f32.data();
+        pack_keys(
+            len, padded, D,
+            [&](std::size_t j, int block) { return _mm512_loadu_si512(k + j * k_stride + block * kLanes); },
+            reinterpret_cast<std::uint32_t*>(keys));
+        keys_f32 = keys;
     }
-    // Q as bf16 rows, converted once here rather than per block (a block reading back words it has just stored
-    // would wait on store forwarding).
-    scratch.queries.resize(D * len);
-    std::uint16_t* queries = scratch.queries.data();
-    for (std::size_t i = 0; i < len; ++i) row_to_bf16<D>(q + i * q_stride, queries + i * D);
+    // bf16 values as key pairs: 32-bit word [j / 2][c] = (v[j][c], v[j + 1][c]); zero beyond the last key (its
+    // weight is zero, and 0 * NaN would not be).
+    [[maybe_unused]] std::uint16_t* values = nullptr;
+    [[maybe_unused]] std::uint16_t* weights = nullptr;
+    if constexpr (kValuesBf16) {
+#if defined(__AVX512BF16__)
+        scratch.values.resize(D * padded);
+        values = scratch.values.data();
+        const __m512i interleave = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23,
+                                                    7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+        for (std::size_t j = 0; j < padded; j += 2) {
+            for (int c = 0; c < D; c += 16) {
+                const __m512 a = j < len ? _mm512_loadu_ps(v + j * v_stride + c) : _mm512_setzero_ps();
+                const __m512 b = j + 1 < len ? _mm512_loadu_ps(v + (j + 1) * v_stride + c) : _mm512_setzero_ps();
+                // [a0..a15, b0..b15] -> [a0, b0, a1, b1, ...]
+                const __m512i both = reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(b, a));
+                _mm512_storeu_si512(values + (j / 2 * D + c) * 2, _mm512_permutexvar_epi16(interleave, both));
+            }
+        }
+        scratch.weights.resize(R * padded);
+        weights = scratch.weights.data();
+#endif
+    }
     scratch.scores.resize(R * padded);
-    scratch.weights.resize(R * padded);
     float* scores = scratch.scores.data();
-    std::uint16_t* weights = scratch.weights.data();
 
     for (std::size_t i0 = 0; i0 < len; i0 += R) {
         const std::size_t n = std::min<std::size_t>(R, len - i0);
@@ -300,89 +254,150 @@ void attend_bf16(const float* q, std::size_t q_stride, const float* k, std::size
         }
         const std::size_t first = block_lo / kLanes * kLanes;
         const std::size_t last = round_up(block_hi, kLanes);
-        const std::uint32_t* rows[R];
-        for (int r = 0; r < R; ++r) {
-            rows[r] = reinterpret_cast<const std::uint32_t*>(queries + (i0 + (static_cast<std::size_t>(r) < n ? r : 0)) * D);
-        }
+        // Rows past the end repeat row i0 (computed, never stored).
+        const auto row_of = [&](int r) { return i0 + (static_cast<std::size_t>(r) < n ? r : 0); };
         __m512 row_max[R];
         for (int r = 0; r < R; ++r) row_max[r] = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
-        std::size_t j = first;
-        for (; j + NB * kLanes <= last; j += NB * kLanes) {
-            scores_bf16<R, NB, D>(rows, keys, padded, j, shape.scale, lo, hi, scores + (j - first), padded, row_max);
-        }
-        for (; j < last; j += kLanes) {
-            scores_bf16<R, 1, D>(rows, keys, padded, j, shape.scale, lo, hi, scores + (j - first), padded, row_max);
+        if constexpr (kScoresBf16) {
+#if defined(__AVX512BF16__)
+            const std::uint32_t* rows[R];
+            for (int r = 0; r < R; ++r) rows[r] = reinterpret_cast<const std::uint32_t*>(queries + row_of(r) * D);
+            std::size_t j = first;
+            for (; j + NB * kLanes <= last; j += NB * kLanes) {
+                scores_bf16<R, NB, D>(rows, keys_bf16, padded, j, shape.scale, lo, hi, scores + (j - first), padded,
+                                      row_max);
+            }
+            for (; j < last; j += kLanes) {
+                scores_bf16<R, 1, D>(rows, keys_bf16, padded, j, shape.scale, lo, hi, scores + (j - first), padded,
+                                     row_max);
+            }
+#endif
+        } else {
+            const float* rows[R];
+            for (int r = 0; r < R; ++r) rows[r] = q + row_of(r) * q_stride;
+            std::size_t j = first;
+            for (; j + NB * kLanes <= last; j += NB * kLanes) {
+                scores_f32<R, NB, D>(rows, keys_f32, padded, j, shape.scale, lo, hi, scores + (j - first), padded,
+                                     row_max);
+            }
+            for (; j < last; j += kLanes) {
+                scores_f32<R, 1, D>(rows, keys_f32, padded, j, shape.scale, lo, hi, scores + (j - first), padded,
+                                    row_max);
+            }
         }
 
         float inv_sum[R];
         for (std::size_t r = 0; r < n; ++r) {
-            inv_sum[r] = softmax_row<true>(scores + r * padded, weights + r * padded, first, last, lo[r], hi[r], row_max[r]);
+            inv_sum[r] = softmax_row<kValuesBf16>(scores + r * padded, kValuesBf16 ? weights + r * padded : nullptr,
+                                                  first, last, lo[r], hi[r], row_max[r]);
         }
-        const std::uint16_t* w[R];
-        for (int r = 0; r < R; ++r) w[r] = weights + (static_cast<std::size_t>(r) < n ? r : 0) * padded;
 
+        // out_r = sum_j w_r[j] v_j over the block's keys (weights outside a row's range are zero).
         __m512 acc[R][DV];
         for (int r = 0; r < R; ++r) {
             for (int c = 0; c < DV; ++c) acc[r][c] = _mm512_setzero_ps();
         }
-        // Two keys per step: (w[j], w[j + 1]) . (v[j][c], v[j + 1][c]) for 16 channels c per instruction.
-        for (std::size_t jj = first; jj < last; jj += 2) {
-            __m512bh vj[DV];
-            for (int c = 0; c < DV; ++c) vj[c] = as_bf16(_mm512_loadu_si512(values + (jj / 2 * D + c * kLanes) * 2));
-            for (int r = 0; r < R; ++r) {
-                std::uint32_t pair;
-                std::memcpy(&pair, w[r] + (jj - first), sizeof(pair));
-                const __m512bh wp = as_bf16(_mm512_set1_epi32(static_cast<int>(pair)));
-                for (int c = 0; c < DV; ++c) acc[r][c] = _mm512_dpbf16_ps(acc[r][c], wp, vj[c]);
+        if constexpr (kValuesBf16) {
+#if defined(__AVX512BF16__)
+            const std::uint16_t* w[R];
+            for (int r = 0; r < R; ++r) w[r] = weights + (row_of(r) - i0) * padded;
+            // Two keys per step: (w[j], w[j + 1]) . (v[j][c], v[j + 1][c]) for 16 channels c per instruction.
+            for (std::size_t jj = first; jj < last; jj += 2) {
+                __m512bh vj[DV];
+                for (int c = 0; c < DV; ++c) {
+                    vj[c] = as_bf16(_mm512_loadu_si512(values + (jj / 2 * D + c * kLanes) * 2));
+                }
+                for (int r = 0; r < R; ++r) {
+                    std::uint32_t pair;
+                    std::memcpy(&pair, w[r] + (jj - first), sizeof(pair));
+                    const __m512bh wp = as_bf16(_mm512_set1_epi32(static_cast<int>(pair)));
+                    for (int c = 0; c < DV; ++c) acc[r][c] = _mm512_dpbf16_ps(acc[r][c], wp, vj[c]);
+                }
+            }
+#endif
+        } else {
+            const float* w[R];
+            for (int r = 0; r < R; ++r) w[r] = scores + (row_of(r) - i0) * padded;
+            const std::size_t stop = std::min(last, len);
+            for (std::size_t jj = first; jj < stop; ++jj) {
+                __m512 vj[DV];
+                for (int c = 0; c < DV; ++c) vj[c] = _mm512_loadu_ps(v + jj * v_stride + c * kLanes);
+                for (int r = 0; r < R; ++r) {
+                    const __m512 wr = _mm512_set1_ps(w[r][jj - first]);
+                    for (int c = 0; c < DV; ++c) acc[r][c] = _mm512_fmadd_ps(wr, vj[c], acc[r][c]);
+                }
             }
         }
         for (std::size_t r = 0; r < n; ++r) {
             const __m512 inv = _mm512_set1_ps(inv_sum[r]);
             for (int c = 0; c < DV; ++c) {
-                _mm512_storeu_ps(out + (i0 + r) * out_stride + c * kLanes, _mm512_mul_ps(acc[r][c], inv));
+                float* o = out + (i0 + r) * out_stride + c * kLanes;
+                if (non_temporal) {
+                    _mm512_stream_ps(o, _mm512_mul_ps(acc[r][c], inv));
+                } else {
+                    _mm512_storeu_ps(o, _mm512_mul_ps(acc[r][c], inv));
+                }
             }
         }
     }
+    if (non_temporal) _mm_sfence();  // the task's stores are visible before the loop's barrier
 }
-#endif  // __AVX512BF16__
 
 }  // namespace
 
-bool fused_attention_supported(std::size_t head_dim, bool bf16) noexcept {
+bool fused_attention_supported(std::size_t head_dim, AttentionProducts products) noexcept {
     if (head_dim != 32 && head_dim != 64 && head_dim != 128) return false;
+    if (products == AttentionProducts::F32) return true;
 #if defined(__AVX512BF16__)
-    return !bf16 || cpu_has_bf16();
+    return cpu_has_bf16();
 #else
-    return !bf16;
+    return false;
 #endif
 }
 
-void fused_attend(const float* q, std::size_t q_stride, const float* k, std::size_t k_stride, const float* v,
-                  std::size_t v_stride, std::size_t len, const AttentionShape& shape, bool bf16,
-                  FusedAttentionScratch& scratch, float* out, std::size_t out_stride) noexcept {
-#if defined(__AVX512BF16__)
-    if (bf16) {
-        switch (shape.head_dim) {
-            case 32: return attend_bf16<32>(q, q_stride, k, k_stride, v, v_stride, len, shape, scratch, out, out_stride);
-            case 64: return attend_bf16<64>(q, q_stride, k, k_stride, v, v_stride, len, shape, scratch, out, out_stride);
-            default: return attend_bf16<128>(q, q_stride, k, k_stride, v, v_stride, len, shape, scratch, out, out_stride);
-        }
-    }
-#endif
-    (void)bf16;
+namespace {
+template <AttentionProducts P>
+void attend_head_dim(const float* q, std::size_t q_stride, const float* k, std::size_t k_stride, const float* v,
+                     std::size_t v_stride, std::size_t len, const AttentionShape& shape, FusedAttentionScratch& scratch,
+                     float* out, std::size_t out_stride, bool non_temporal) noexcept {
     switch (shape.head_dim) {
-        case 32: return attend_f32<32>(q, q_stride, k, k_stride, v, v_stride, len, shape, scratch, out, out_stride);
-        case 64: return attend_f32<64>(q, q_stride, k, k_stride, v, v_stride, len, shape, scratch, out, out_stride);
-        default: return attend_f32<128>(q, q_stride, k, k_stride, v, v_stride, len, shape, scratch, out, out_stride);
+        case 32:
+            return attend<32, P>(q, q_stride, k, k_stride, v, v_stride, len, shape, scratch, out, out_stride, non_temporal);
+        case 64:
+            return attend<64, P>(q, q_stride, k, k_stride, v, v_stride, len, shape, scratch, out, out_stride, non_temporal);
+        default:
+            return attend<128, P>(q, q_stride, k, k_stride, v, v_stride, len, shape, scratch, out, out_stride,
+                                  non_temporal);
+    }
+}
+}  // namespace
+
+void fused_attend(const float* q, std::size_t q_stride, const float* k, std::size_t k_stride, const float* v,
+                  std::size_t v_stride, std::size_t len, const AttentionShape& shape, AttentionProducts products,
+                  FusedAttentionScratch& scratch, float* out, std::size_t out_stride, bool non_temporal) noexcept {
+    // Non-temporal stores write whole 64-byte lines: each head's slice of a row is one or more aligned lines.
+    non_temporal = non_temporal && reinterpret_cast<std::uintptr_t>(out) % 64 == 0 && (out_stride * sizeof(float)) % 64 == 0;
+    switch (products) {
+#if defined(__AVX512BF16__)
+        case AttentionProducts::Bf16:
+            return attend_head_dim<AttentionProducts::Bf16>(q, q_stride, k, k_stride, v, v_stride, len, shape, scratch,
+                                                            out, out_stride, non_temporal);
+        case AttentionProducts::Bf16Values:
+            return attend_head_dim<AttentionProducts::Bf16Values>(q, q_stride, k, k_stride, v, v_stride, len, shape,
+                                                                  scratch, out, out_stride, non_temporal);
+#endif
+        default:
+            return attend_head_dim<AttentionProducts::F32>(q, q_stride, k, k_stride, v, v_stride, len, shape, scratch,
+                                                           out, out_stride, non_temporal);
     }
 }
 
 #else  // no AVX-512: attention_varlen keeps its GEMM path
 
-bool fused_attention_supported(std::size_t, bool) noexcept { return false; }
+bool fused_attention_supported(std::size_t, AttentionProducts) noexcept { return false; }
 
 void fused_attend(const float*, std::size_t, const float*, std::size_t, const float*, std::size_t, std::size_t,
-                  const AttentionShape&, bool, FusedAttentionScratch&, float*, std::size_t) noexcept {}
+                  const AttentionShape&, AttentionProducts, FusedAttentionScratch&, float*, std::size_t, bool) noexcept {}
 
 #endif
 

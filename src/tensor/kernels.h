@@ -12,6 +12,10 @@ namespace winnow {
 
 enum class Activation { None, Gelu, GeluTanh, Relu, Silu, Tanh };
 
+// Kernels that write an output of at least this many bytes (more than the caches keep until its reader runs) use
+// non-temporal stores, which skip reading each line from memory before overwriting it (int8 Linear, attention).
+constexpr std::size_t kNonTemporalBytes = std::size_t{16} << 20;
+
 float activate(Activation activation, float x) noexcept;
 
 // e^x in f32 for x <= 88.7, within 2 ulp of std::exp, written so loops over it vectorize

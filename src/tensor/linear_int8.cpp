@@ -117,9 +117,12 @@ inline __m512 gelu_erf(__m512 x) noexcept {
 }
 #endif
 
-// y[o] = act(scale * w_scale[o] * (acc[o] - zero * w_sum[o]) + bias[o]) for one row.
+// y[o] = act(scale * w_scale[o] * (acc[o] - zero * w_sum[o]) + bias[o]) for one row. `stream`: write y with
+// non-temporal stores (y 64-byte aligned; the caller fences), for outputs too large to stay in cache, where a
+// normal store would first read each line from memory.
 void dequantize_row(const std::int32_t* acc, std::size_t n, float scale, std::int32_t zero, const float* w_scale,
-                    const std::int32_t* w_sum, const float* bias, Activation activation, float* y) noexcept {
+                    const std::int32_t* w_sum, const float* bias, Activation activation, float* y,
+                    bool stream = false) noexcept {
     std::size_t o = 0;
     bool activated = activation == Activation::None;  // the vector loop applied the activation
 #if defined(__AVX512F__)
@@ -132,7 +135,11 @@ void dequantize_row(const std::int32_t* acc, std::size_t n, float scale, std::in
         __m512 v = _mm512_fmadd_ps(_mm512_cvtepi32_ps(centred), _mm512_mul_ps(vscale, _mm512_loadu_ps(w_scale + o)),
                                    _mm512_loadu_ps(bias + o));
         if (gelu) v = gelu_erf(v);
-        _mm512_storeu_ps(y + o, v);
+        if (stream) {
+            _mm512_stream_ps(y + o, v);
+        } else {
+            _mm512_storeu_ps(y + o, v);
+        }
     }
     activated = activated || gelu;
 #endif
@@ -194,6 +201,7 @@ public:
         const ChunkPlan plan(rows);
         // Primitives are made here, outside the parallel region (making one may change the thread count briefly).
         const ChunkPair matmul = chunk_matmuls(plan);
+        const bool non_temporal = streams_output(y, rows, out);
 #pragma omp parallel num_threads(plan.team)
         {
             ChunkBuffers& buffers = chunk_buffers();
@@ -210,8 +218,9 @@ public:
                 for (std::size_t r = 0; r < n; ++r) {
                     dequantize_row(buffers.acc.data() + r * out, out, buffers.scales[r], buffers.zeros[r],
                                    weight_scales_.data(), weight_sums_.data(), bias_.data(), activation,
-                                   y + (r0 + r) * out);
+                                   y + (r0 + r) * out, non_temporal);
                 }
+                if (non_temporal) _mm_sfence();  // before the loop's closing barrier lets others read y
             }
         }
     }
@@ -230,6 +239,7 @@ public:
         const ChunkPlan plan(rows);
         const ChunkPair first_matmul = chunk_matmuls(plan);
         const ChunkPair second_matmul = down->chunk_matmuls(plan);
+        const bool non_temporal = streams_output(y, rows, out);
 #pragma omp parallel num_threads(plan.team)
         {
             ChunkBuffers& buffers = chunk_buffers();
@@ -257,14 +267,26 @@ public:
                 for (std::size_t r = 0; r < n; ++r) {
                     dequantize_row(buffers.acc.data() + r * out, out, mid_scales[r], mid_zeros[r],
                                    down->weight_scales_.data(), down->weight_sums_.data(), down->bias_.data(),
-                                   Activation::None, y + (r0 + r) * out);
+                                   Activation::None, y + (r0 + r) * out, non_temporal);
                 }
+                if (non_temporal) _mm_sfence();
             }
         }
         return true;
     }
 
 private:
+    // Whether to write an output of rows x out floats at y with non-temporal stores: when it is larger than the
+    // caches hold anyway (so the consumer reads it from memory either way) and every row is 64-byte aligned.
+    static bool streams_output(const float* y, std::size_t rows, std::size_t out) noexcept {
+#if defined(__AVX512F__)
+        return rows * out * sizeof(float) >= kNonTemporalBytes && out % 16 == 0 && reinterpret_cast<std::uintptr_t>(y) % 64 == 0;
+#else
+        (void)y, (void)rows, (void)out;
+        return false;
+#endif
+    }
+
     struct Chunk {
         dnnl::matmul primitive;
         memory::desc scratchpad_desc;

@@ -43,7 +43,7 @@ void naive_attention(const Tensor& q, const Tensor& k, const Tensor& v, std::siz
 struct AttentionCase {
     std::size_t n_heads, n_kv_heads, head_dim, window;
     bool causal;
-    Precision precision = Precision::Fp32;  // Bf16: bf16 products where the CPU has them (error ~ 2^-8 relative)
+    Precision precision = Precision::Fp32;  // Bf16/Int8: bf16 products where the CPU has them (error ~ 2^-8 relative)
 };
 
 class AttentionTest : public ::testing::TestWithParam<AttentionCase> {};
@@ -80,7 +80,7 @@ TEST_P(AttentionTest, MatchesNaiveOnMixedLengths) {
         worst = std::max(worst, std::fabs(double(out.data()[i]) - expected.data()[i]));
     }
     // Where the CPU has the bf16 kernel, its rounding shows: the reduced-precision path really ran.
-    if (c.precision != Precision::Fp32 && fused_attention_supported(c.head_dim, true)) {
+    if (c.precision != Precision::Fp32 && fused_attention_supported(c.head_dim, AttentionProducts::Bf16)) {
         EXPECT_GT(worst, 1e-4) << "bf16 attention was requested but f32 results came back";
     }
 }
@@ -98,7 +98,28 @@ INSTANTIATE_TEST_SUITE_P(Masks, AttentionTest,
                                            AttentionCase{2, 1, 64, 0, false, Precision::Bf16},
                                            AttentionCase{2, 1, 64, 5, true, Precision::Bf16},
                                            AttentionCase{2, 2, 128, 0, true, Precision::Int8},
+                                           AttentionCase{3, 3, 32, 4, false, Precision::Int8},
                                            AttentionCase{4, 4, 16, 0, false, Precision::Bf16}));
+
+// Non-temporal stores (used for outputs larger than the caches) change where results go, not what they are.
+TEST(FusedAttention, NonTemporalStoresGiveTheSameOutput) {
+    const std::size_t len = 77, d = 32, stride = 3 * d;
+    std::mt19937 rng(5);
+    std::normal_distribution<float> dist;
+    Tensor qkv(len, stride);
+    for (float& x : qkv.span()) x = dist(rng);
+    for (AttentionProducts products : {AttentionProducts::F32, AttentionProducts::Bf16Values, AttentionProducts::Bf16}) {
+        if (!fused_attention_supported(d, products)) continue;
+        AttentionShape shape{1, 1, d, 1.0f / std::sqrt(float(d))};
+        FusedAttentionScratch scratch;
+        Tensor normal(len, d), streamed(len, d);
+        fused_attend(qkv.data(), stride, qkv.data() + d, stride, qkv.data() + 2 * d, stride, len, shape, products, scratch,
+                     normal.data(), d, false);
+        fused_attend(qkv.data(), stride, qkv.data() + d, stride, qkv.data() + 2 * d, stride, len, shape, products, scratch,
+                     streamed.data(), d, true);
+        for (std::size_t i = 0; i < normal.size(); ++i) ASSERT_EQ(normal.data()[i], streamed.data()[i]) << i;
+    }
+}
 
 TEST(Rope, RotatesPairsByPositionWithinEachSequence) {
     const std::size_t d = 8, n_heads = 2;

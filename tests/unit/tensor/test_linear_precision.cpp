@@ -2,6 +2,7 @@
 // precision against its fp32 logits.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
@@ -95,6 +96,33 @@ TEST(LinearPrecision, FeedForwardEqualsTheTwoLayers) {
                 ASSERT_EQ(y.data()[i], expected.data()[i]) << precision_name(precision) << " rows " << rows << " at " << i;
             }
         }
+    }
+}
+
+// Outputs of kNonTemporalBytes or more are written with non-temporal stores: a batch that large must give exactly the
+// rows that small batches (normal stores) give, for one layer and for a feed-forward pair.
+TEST(LinearPrecision, Int8LargeOutputsEqualSmallBatches) {
+    if (!cpu_has_vnni()) GTEST_SKIP() << "no AVX512-VNNI";
+    std::mt19937 rng(12);
+    const Linear up(random_tensor(1536, 384, rng, 0.05f), random_tensor(1, 1536, rng, 0.5f), Precision::Int8);
+    const Linear down(random_tensor(384, 1536, rng, 0.03f), random_tensor(1, 384, rng, 0.5f), Precision::Int8);
+    const std::size_t rows = kNonTemporalBytes / (384 * sizeof(float)) + 70;  // the pair's 384-wide output too
+    const Tensor x = random_tensor(rows, 384, rng, 1.0f);
+    Tensor hidden, y, scratch, pair;
+    up.forward(x, hidden, Activation::Gelu);
+    ASSERT_GE(hidden.size() * sizeof(float), kNonTemporalBytes);
+    ASSERT_TRUE(feed_forward(up, down, x, scratch, pair, Activation::Gelu));
+    ASSERT_GE(pair.size() * sizeof(float), kNonTemporalBytes);
+    const std::size_t slice = 100;
+    for (std::size_t r0 = 0; r0 < rows; r0 += 37 * slice) {  // a sample of slices across the batch
+        const std::size_t n = std::min(slice, rows - r0);
+        Tensor part(n, 384);
+        std::memcpy(part.data(), x.row(r0), n * 384 * sizeof(float));
+        Tensor part_hidden, part_pair;
+        up.forward(part, part_hidden, Activation::Gelu);
+        feed_forward(up, down, part, scratch, part_pair, Activation::Gelu);
+        for (std::size_t i = 0; i < part_hidden.size(); ++i) ASSERT_EQ(part_hidden.data()[i], hidden.row(r0)[i]) << r0;
+        for (std::size_t i = 0; i < part_pair.size(); ++i) ASSERT_EQ(part_pair.data()[i], pair.row(r0)[i]) << r0;
     }
 }
 
