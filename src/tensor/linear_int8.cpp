@@ -335,6 +335,29 @@ private:
         static void grow(std::vector<T>& v, std::size_t n) {
             if (v.size() < n) v.resize(n);
         }
+        // oneDNN memory objects for the matmul operands, made once per shape on this thread and pointed at the
+        // current buffer each chunk (making them per chunk cost allocations in oneDNN and here). Few shapes recur
+        // (a model's layer widths, full chunks and one tail per batch); the list is dropped if it grows past kKept.
+        struct CachedMemory {
+            long rows, cols;  // cols: bytes for a scratchpad (rows = -1)
+            DataType type;
+            memory mem;
+        };
+        memory& memory_for(long rows, long cols, DataType type, void* data, const memory::desc* desc = nullptr) {
+            for (CachedMemory& m : memories) {
+                if (m.rows == rows && m.cols == cols && m.type == type) {
+                    m.mem.set_data_handle(data);
+                    return m.mem;
+                }
+            }
+            constexpr std::size_t kKept = 64;
+            if (memories.size() >= kKept) memories.clear();
+            memory made = desc != nullptr ? memory(*desc, lowp::engine(), data)
+                                          : memory({{rows, cols}, type, FormatTag::ab}, lowp::engine(), data);
+            return memories.emplace_back(CachedMemory{rows, cols, type, std::move(made)}).mem;
+        }
+        std::vector<CachedMemory> memories;
+        std::unordered_map<int, memory> args;
     };
     static ChunkBuffers& chunk_buffers() {
         thread_local ChunkBuffers buffers;
@@ -348,13 +371,16 @@ private:
     // acc[n x out] = q[n x in] W (s32), on the calling thread.
     void run_matmul(const Chunk& chunk, std::size_t n, const std::uint8_t* q, std::int32_t* acc, ChunkBuffers& buffers,
                     dnnl::stream& stream) const {
-        auto& engine = lowp::engine();
         const auto m = static_cast<long>(n);
-        memory src({{m, in_}, DataType::u8, FormatTag::ab}, engine, const_cast<std::uint8_t*>(q));
-        memory dst({{m, out_}, DataType::s32, FormatTag::ab}, engine, acc);
-        std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_DST, dst}};
+        auto& args = buffers.args;
+        args[DNNL_ARG_SRC] = buffers.memory_for(m, in_, DataType::u8, const_cast<std::uint8_t*>(q));
+        args[DNNL_ARG_WEIGHTS] = weights_;
+        args[DNNL_ARG_DST] = buffers.memory_for(m, out_, DataType::s32, acc);
         if (chunk.scratchpad_bytes > 0) {
-            args.emplace(DNNL_ARG_SCRATCHPAD, memory(chunk.scratchpad_desc, engine, buffers.scratch.data()));
+            args[DNNL_ARG_SCRATCHPAD] = buffers.memory_for(-1, static_cast<long>(chunk.scratchpad_bytes), DataType::u8,
+                                                           buffers.scratch.data(), &chunk.scratchpad_desc);
+        } else {
+            args.erase(DNNL_ARG_SCRATCHPAD);
         }
         chunk.primitive.execute(stream, args);
         stream.wait();
