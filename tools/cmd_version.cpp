@@ -1,5 +1,7 @@
 // `winnow version`: the version and what this CPU and build offer.
 #include <cstdio>
+#include <cstdlib>
+#include <string>
 
 #include "command.h"
 #include "winnow/version.h"
@@ -12,8 +14,14 @@ CommandRegistrar registrar("version", [](CLI::App& app) {
     auto json = std::make_shared<bool>(false);
     sub->add_flag("--json", *json, "Print as JSON");
     return [json]() {
+        // How idle OpenMP threads wait, as the runtime read it at start (src/tensor/threads.h).
+        const auto env = [](const char* name) {
+            const char* value = std::getenv(name);
+            return value == nullptr ? std::string("null") : "\"" + std::string(value) + "\"";
+        };
         if (*json) {
-            std::printf("{\"version\": \"%s\", \"compiler\": \"%s\"}\n", winnow::version(), __VERSION__);
+            std::printf("{\"version\": \"%s\", \"compiler\": \"%s\", \"omp_wait_policy\": %s, \"gomp_spincount\": %s}\n",
+                        winnow::version(), __VERSION__, env("OMP_WAIT_POLICY").c_str(), env("GOMP_SPINCOUNT").c_str());
         } else {
             std::printf("winnow %s (g++ %s)\n", winnow::version(), __VERSION__);
         }

@@ -21,7 +21,7 @@ std::vector<CommandEntry>& command_registry() {
 
 int main(int argc, char** argv) {
     using namespace winnow;
-    use_passive_openmp_wait(argv);  // may re-execute the program with OMP_WAIT_POLICY=passive
+    use_bounded_openmp_wait(argv);  // may re-execute the program with GOMP_SPINCOUNT set
     CLI::App app{"winnow: retrieve wide, then rerank narrow.\n"
                  "A first stage (BM25, dense, hybrid) finds k candidates; a cross-encoder reranks them."};
     app.set_version_flag("--version", std::string("winnow ") + winnow::version());

@@ -7,7 +7,7 @@
 #   It also times `winnow rerank --query` end to end (tokenize + score) on 100 SciFact abstracts of ~150 tokens
 #   with the real bert-base-uncased tokenizer (the bench model's embedding table tiled to its vocabulary), when
 #   the CLI is found next to the driver's build tree (or at $WINNOW).
-# Env: THREADS (2), RUNS (3, best of), OMP_WAIT_POLICY (winnow only; unset: winnow's own default, passive), ORT_DIR (a folder with ort_bench.js + node_modules; made in a temp dir
+# Env: THREADS (2), RUNS (3, best of), OMP_WAIT_POLICY (winnow only; unset: winnow's own default, a short spin: GOMP_SPINCOUNT=1000), ORT_DIR (a folder with ort_bench.js + node_modules; made in a temp dir
 # outside the repo with `npm install` when unset), SHARED (the shared data folder, default ../shared), WINNOW (the CLI).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -15,7 +15,7 @@ root=$(cd "$here/../.." && pwd)
 driver=${1:-$root/build/release/bench/inference/bench_inference}
 shared=${SHARED:-$(cd "$root/../shared" && pwd)}
 threads=${THREADS:-2}
-# OpenMP waiting: winnow's binaries default to passive waiting themselves (src/tensor/threads.h); ONNX Runtime
+# OpenMP waiting: winnow's binaries bound their spinning themselves (src/tensor/threads.h); ONNX Runtime
 # runs with the environment as it is (exporting a wait policy here changed ORT's numbers: int8 single-pair
 # latency 8.0 ms unset/active vs 15.7 ms passive on the idle machine), so a policy given to this script
 # applies to the winnow commands only.

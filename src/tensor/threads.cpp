@@ -15,10 +15,10 @@ ScopedThreads::~ScopedThreads() {
     omp_set_num_threads(previous_);
 }
 
-void use_passive_openmp_wait(char** argv) noexcept {
+void use_bounded_openmp_wait(char** argv) noexcept {
     if (argv == nullptr || argv[0] == nullptr) return;
     if (std::getenv("OMP_WAIT_POLICY") != nullptr || std::getenv("GOMP_SPINCOUNT") != nullptr) return;
-    if (setenv("OMP_WAIT_POLICY", "passive", 0) != 0) return;
+    if (setenv("GOMP_SPINCOUNT", kOpenMpSpinCount, 0) != 0) return;
 #if defined(__linux__)
     execv("/proc/self/exe", argv);
 #endif

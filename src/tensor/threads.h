@@ -17,12 +17,18 @@ private:
     int previous_;
 };
 
-// Makes idle OpenMP threads sleep at once instead of spinning (OMP_WAIT_POLICY=passive) unless the user set
-// OMP_WAIT_POLICY or GOMP_SPINCOUNT. On a loaded machine a spinning thread whose partner was descheduled burns
-// its time slice: measured 10-20x slower single-pair latency. GNU libgomp reads its environment once, when it is
-// loaded (before main), so setting the variable later has no effect: call this first thing in main(); it sets
-// the variable and re-executes the program (/proc/self/exe, same argv) when the OpenMP runtime started with a
-// different policy. Returns normally when nothing had to change or the re-exec failed (then spinning stays).
-void use_passive_openmp_wait(char** argv) noexcept;
+// Bounds how long idle OpenMP threads spin before they sleep (GOMP_SPINCOUNT=kOpenMpSpinCount, some tens of
+// microseconds) unless the user set OMP_WAIT_POLICY or GOMP_SPINCOUNT. libgomp's default spins about 300,000
+// times: on a loaded machine a thread spinning for a partner that was descheduled burns its time slice (single-pair
+// latency measured 10x worse). Sleeping at once (OMP_WAIT_POLICY=passive) costs a wake-up of tens of microseconds
+// in every parallel region, ~2-3 ms of a 5-17 ms single pair. The short spin covers the gap between one region
+// and the next within a forward pass and still sleeps when a partner is away (bench/README.md). GNU libgomp reads
+// its environment once, when it is loaded (before main), so setting the variable later has no effect: call this
+// first thing in main(); it sets the variable and re-executes the program (/proc/self/exe, same argv) once.
+// Returns normally when nothing had to change or the re-exec failed.
+void use_bounded_openmp_wait(char** argv) noexcept;
+
+// Spin iterations of an idle OpenMP thread before it sleeps, as use_bounded_openmp_wait sets them.
+inline constexpr const char* kOpenMpSpinCount = "1000";
 
 }  // namespace winnow

@@ -1,0 +1,47 @@
+// The CLI bounds OpenMP spinning (GOMP_SPINCOUNT) unless the user chose a wait policy (src/tensor/threads.h):
+// checked through `winnow version --json`, which reports the environment the runtime started with.
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <string>
+
+#include "core/json.h"
+#include "tensor/threads.h"
+
+namespace winnow {
+namespace {
+
+Json version_with(const std::string& env) {
+    const std::string cmd = "env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT " + env + " " WINNOW_BINARY_DIR "/winnow version --json";
+    std::string out;
+    FILE* p = ::popen(cmd.c_str(), "r");
+    if (p == nullptr) return Json();
+    char buf[1024];
+    std::size_t n;
+    while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
+    const int status = ::pclose(p);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << cmd;
+    return Json::parse(out);
+}
+
+TEST(OpenMpWait, CliSetsABoundedSpinByDefault) {
+    ASSERT_TRUE(std::filesystem::exists(WINNOW_BINARY_DIR "/winnow"));
+    const Json v = version_with("");
+    EXPECT_EQ(v.at("gomp_spincount").get<std::string>(), kOpenMpSpinCount);
+    EXPECT_TRUE(v.at("omp_wait_policy").is_null());
+}
+
+TEST(OpenMpWait, CliKeepsTheUsersChoice) {
+    ASSERT_TRUE(std::filesystem::exists(WINNOW_BINARY_DIR "/winnow"));
+    Json v = version_with("OMP_WAIT_POLICY=passive");
+    EXPECT_EQ(v.at("omp_wait_policy").get<std::string>(), "passive");
+    EXPECT_TRUE(v.at("gomp_spincount").is_null());
+    v = version_with("GOMP_SPINCOUNT=50");
+    EXPECT_EQ(v.at("gomp_spincount").get<std::string>(), "50");
+}
+
+}  // namespace
+}  // namespace winnow
