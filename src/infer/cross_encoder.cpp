@@ -95,8 +95,7 @@ std::vector<PairScore> CrossEncoder::score_tokenized(std::span<const TokenizedPa
             batch.add(pair.input_ids, use_types ? std::span<const std::int32_t>(pair.token_type_ids)
                                                 : std::span<const std::int32_t>());
         }
-        const Tensor hidden = model_->forward(batch);
-        const Tensor logits = model_->classify(batch, hidden);
+        const Tensor logits = model_->logits(batch);
         for (std::size_t b = 0; b < batch_indices.size(); ++b) {
             PairScore& score = scores[batch_indices[b]];
             score.raw_score = logits.row(b)[0];

@@ -102,6 +102,14 @@ std::vector<std::int32_t> BertModel::position_ids(const TokenBatch& batch) const
 }
 
 Tensor BertModel::encode(const TokenBatch& batch) const {
+    return run_encoder(batch, false);
+}
+
+Tensor BertModel::encode_logits(const TokenBatch& batch) const {
+    return classify_first(run_encoder(batch, true));
+}
+
+Tensor BertModel::run_encoder(const TokenBatch& batch, bool last_layer_first_only) const {
     const std::size_t n_tokens = batch.n_tokens();
     const std::size_t hidden = info_.hidden_size;
     const std::size_t head_dim = hidden / n_heads_;
@@ -121,7 +129,9 @@ Tensor BertModel::encode(const TokenBatch& batch) const {
     // Per-thread scratch kept across calls: the largest activations (qkv, ffn_hidden: tens of MB at a 16k-token
     // budget) would otherwise be mmapped, page-faulted and unmapped again on every batch.
     thread_local Tensor qkv, context, attn_out, ffn_hidden, ffn_out;
-    for (const Layer& layer : layers_) {
+    for (std::size_t i = 0; i < layers_.size(); ++i) {
+        const Layer& layer = layers_[i];
+        if (last_layer_first_only && i + 1 == layers_.size()) return run_last_layer_first_only(layer, batch, x, shape);
         layer.qkv.forward(x, qkv);
         context.resize(n_tokens, hidden);
         attention_varlen({qkv.data(), qkv.cols()}, {qkv.data() + hidden, qkv.cols()},
@@ -135,6 +145,24 @@ Tensor BertModel::encode(const TokenBatch& batch) const {
     return x;
 }
 
+Tensor BertModel::run_last_layer_first_only(const Layer& layer, const TokenBatch& batch, const Tensor& x,
+                                            const AttentionShape& shape) const {
+    // Keys and values of every token (the first token attends to all of them), its own query; after attention
+    // each row goes its own way, so the output projection, the norms and the feed-forward run on first rows only.
+    const std::size_t hidden = info_.hidden_size;
+    const std::size_t n = batch.n_sequences();
+    Tensor qkv, context(n, hidden), first(n, hidden), attn_out, ffn_hidden, ffn_out;
+    layer.qkv.forward(x, qkv);
+    attention_first_tokens({qkv.data(), qkv.cols()}, {qkv.data() + hidden, qkv.cols()},
+                           {qkv.data() + 2 * hidden, qkv.cols()}, batch.cu_seqlens, context.data(), hidden, shape);
+    for (std::size_t s = 0; s < n; ++s) std::memcpy(first.row(s), x.row(batch.cu_seqlens[s]), hidden * sizeof(float));
+    layer.attn_out.forward(context, attn_out);
+    layer.attn_norm.add_apply(attn_out, first);
+    feed_forward(layer.ffn_up, layer.ffn_down, attn_out, ffn_hidden, ffn_out, activation_);
+    layer.ffn_norm.add_apply(ffn_out, attn_out);
+    return ffn_out;
+}
+
 Tensor BertModel::classify_hidden(const TokenBatch& batch, const Tensor& hidden) const {
     // Both heads read the first token of each sequence ([CLS] / <s>).
     const std::size_t n = batch.n_sequences();
@@ -142,6 +170,10 @@ Tensor BertModel::classify_hidden(const TokenBatch& batch, const Tensor& hidden)
     for (std::size_t s = 0; s < n; ++s) {
         std::memcpy(first.row(s), hidden.row(batch.cu_seqlens[s]), info_.hidden_size * sizeof(float));
     }
+    return classify_first(first);
+}
+
+Tensor BertModel::classify_first(const Tensor& first) const {
     Tensor pooled, logits;
     head_dense_.forward(first, pooled, Activation::Tanh);
     head_out_.forward(pooled, logits);

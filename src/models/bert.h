@@ -11,6 +11,7 @@
 
 #include "models/layers.h"
 #include "models/model.h"
+#include "tensor/attention.h"
 
 namespace winnow {
 
@@ -37,6 +38,14 @@ private:
 
     Tensor encode(const TokenBatch& batch) const override;
     Tensor classify_hidden(const TokenBatch& batch, const Tensor& hidden) const override;
+    Tensor encode_logits(const TokenBatch& batch) const override;
+    // Every layer over every row (last_layer_first_only: the last layer for each sequence's first row only, the
+    // rows [n_sequences x hidden] returned then).
+    Tensor run_encoder(const TokenBatch& batch, bool last_layer_first_only) const;
+    Tensor run_last_layer_first_only(const Layer& layer, const TokenBatch& batch, const Tensor& x,
+                                     const AttentionShape& shape) const;
+    // The classification head over the first token's final hidden state of each sequence [n x hidden].
+    Tensor classify_first(const Tensor& first) const;
     std::vector<std::int32_t> position_ids(const TokenBatch& batch) const;
 
     BertVariant variant_;

@@ -18,6 +18,22 @@ void TokenBatch::add(std::span<const std::int32_t> ids, std::span<const std::int
 }
 
 Tensor Model::forward(const TokenBatch& batch) const {
+    validate(batch);
+    return encode(batch);
+}
+
+Tensor Model::logits(const TokenBatch& batch) const {
+    WINNOW_CHECK(info_.num_labels > 0, Errc::Unsupported, "{}: the model has no sequence-classification head",
+                 info_.folder);
+    validate(batch);
+    return encode_logits(batch);
+}
+
+Tensor Model::encode_logits(const TokenBatch& batch) const {
+    return classify_hidden(batch, encode(batch));
+}
+
+void Model::validate(const TokenBatch& batch) const {
     WINNOW_CHECK(!batch.cu_seqlens.empty() && batch.cu_seqlens.front() == 0 &&
                      batch.cu_seqlens.back() == batch.input_ids.size(),
                  Errc::InvalidArgument, "token batch: cu_seqlens do not cover the {} tokens", batch.input_ids.size());
@@ -44,7 +60,6 @@ Tensor Model::forward(const TokenBatch& batch) const {
                          std::max<std::size_t>(info_.type_vocab_size, 1));
         }
     }
-    return encode(batch);
 }
 
 Tensor Model::classify(const TokenBatch& batch, const Tensor& hidden) const {

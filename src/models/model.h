@@ -52,13 +52,22 @@ public:
     // Sequence-classification logits [n_sequences x num_labels] from forward()'s output.
     // Errc::Unsupported when the model has no classification head.
     Tensor classify(const TokenBatch& batch, const Tensor& hidden) const;
+    // The same logits straight from a batch (validated as forward() does). Architectures whose head reads one
+    // token (BERT, XLM-R: the first) run their last layer for that token's row only, since no other row of it
+    // reaches the head: the same logits for about 1/n_layers less work.
+    Tensor logits(const TokenBatch& batch) const;
 
 protected:
     explicit Model(ModelInfo info) : info_(std::move(info)) {}
     virtual Tensor encode(const TokenBatch& batch) const = 0;
     virtual Tensor classify_hidden(const TokenBatch& batch, const Tensor& hidden) const;
+    // logits() after validation; by default classify_hidden(encode()).
+    virtual Tensor encode_logits(const TokenBatch& batch) const;
 
     ModelInfo info_;
+
+private:
+    void validate(const TokenBatch& batch) const;
 };
 
 }  // namespace winnow

@@ -98,6 +98,44 @@ void attention_varlen(HeadsView q, HeadsView k, HeadsView v, std::span<const std
     }
 }
 
+void attention_first_tokens(HeadsView q, HeadsView k, HeadsView v, std::span<const std::uint32_t> cu_seqlens,
+                            float* out, std::size_t out_stride, const AttentionShape& shape) {
+    if (cu_seqlens.size() < 2) return;
+    const std::size_t n_seqs = cu_seqlens.size() - 1;
+    const std::size_t d = shape.head_dim;
+    const std::size_t group = shape.n_heads / shape.n_kv_heads;
+    const std::size_t n_tasks = n_seqs * shape.n_heads;
+#pragma omp parallel if (n_tasks > 1)
+    {
+        std::vector<float> scores;
+#pragma omp for schedule(dynamic, 4)
+        for (std::size_t task = 0; task < n_tasks; ++task) {
+            const std::size_t s = task / shape.n_heads;
+            const std::size_t h = task % shape.n_heads;
+            const std::size_t kv_h = h / group;
+            const std::size_t begin = cu_seqlens[s];
+            std::size_t lo, hi;
+            visible_keys(shape, 0, cu_seqlens[s + 1] - begin, lo, hi);
+            const float* query = q.data + begin * q.stride + h * d;
+            scores.resize(hi - lo);
+            for (std::size_t j = lo; j < hi; ++j) {
+                const float* key = k.data + (begin + j) * k.stride + kv_h * d;
+                float dot = 0.0f;
+                for (std::size_t c = 0; c < d; ++c) dot += query[c] * key[c];
+                scores[j - lo] = shape.scale * dot;
+            }
+            softmax_inplace(scores.data(), scores.size());
+            float* o = out + s * out_stride + h * d;
+            std::fill(o, o + d, 0.0f);
+            for (std::size_t j = lo; j < hi; ++j) {
+                const float* value = v.data + (begin + j) * v.stride + kv_h * d;
+                const float w = scores[j - lo];
+                for (std::size_t c = 0; c < d; ++c) o[c] += w * value[c];
+            }
+        }
+    }
+}
+
 RopeTable::RopeTable(std::size_t head_dim, std::size_t max_positions, double theta)
     : head_dim_(head_dim), max_positions_(max_positions) {
     const std::size_t half = head_dim / 2;

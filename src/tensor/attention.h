@@ -48,6 +48,12 @@ struct HeadsView {
 void attention_varlen(HeadsView q, HeadsView k, HeadsView v, std::span<const std::uint32_t> cu_seqlens, float* out,
                       std::size_t out_stride, const AttentionShape& shape);
 
+// The attention output of each sequence's first query row only (what a head reading the first token needs): out
+// row s (out_stride floats) for sequence s, every query head; keys and values as attention_varlen takes them.
+// Computed in f32 whatever shape.precision says (one row per sequence: a negligible cost).
+void attention_first_tokens(HeadsView q, HeadsView k, HeadsView v, std::span<const std::uint32_t> cu_seqlens,
+                            float* out, std::size_t out_stride, const AttentionShape& shape);
+
 // Rotary position embeddings (the "rotate half" layout of HF Llama/ModernBERT/Qwen): for pair
 // (c, c + d/2) of each head, x' = x * cos(p * f_c) -+ x_other * sin(p * f_c), f_c = theta^(-2c/d).
 class RopeTable {

@@ -7,6 +7,7 @@
 
 #include "core/json.h"
 #include "models/registry.h"
+#include "winnow/error.h"
 
 namespace winnow {
 namespace {
@@ -55,6 +56,32 @@ TEST_P(CrossEncoderGolden, LogitsAndLastHiddenStateMatchReference) {
             ASSERT_NEAR(hidden.row(t)[c], expected_hidden[t][c].get<float>(), 1e-4) << "token " << t << " dim " << c;
         }
     }
+}
+
+// Model::logits (BERT and XLM-R run their last layer for the first token only) gives the reference logits too,
+// and the same as classify(forward()) at every precision up to that precision's own rounding.
+TEST_P(CrossEncoderGolden, LogitsFromTheBatchMatchReference) {
+    const auto ref = load_reference(GetParam());
+    const auto model = load_model(kModels + GetParam());
+    const Tensor logits = model->logits(ref.batch);
+    const auto& expected = ref.json["logits"];
+    ASSERT_EQ(logits.rows(), expected.size());
+    ASSERT_EQ(logits.cols(), 1u);
+    const Tensor full = model->classify(ref.batch, model->forward(ref.batch));
+    for (std::size_t i = 0; i < expected.size(); ++i) {
+        EXPECT_NEAR(logits.row(i)[0], expected[i].get<float>(), 1e-4) << "pair " << i;
+        EXPECT_NEAR(logits.row(i)[0], full.row(i)[0], 1e-5) << "pair " << i;
+    }
+    // A batch of one token per sequence (only the first token exists) and invalid input behave as forward() does.
+    TokenBatch tiny;
+    tiny.add(std::vector<std::int32_t>{ref.batch.input_ids[0]});
+    tiny.add(std::vector<std::int32_t>{ref.batch.input_ids[0], ref.batch.input_ids[1]});
+    const Tensor tiny_logits = model->logits(tiny);
+    const Tensor tiny_full = model->classify(tiny, model->forward(tiny));
+    for (std::size_t i = 0; i < 2; ++i) EXPECT_NEAR(tiny_logits.row(i)[0], tiny_full.row(i)[0], 1e-5);
+    TokenBatch bad;
+    bad.add(std::vector<std::int32_t>{static_cast<std::int32_t>(model->info().vocab_size)});
+    EXPECT_THROW(model->logits(bad), Error);
 }
 
 TEST_P(CrossEncoderGolden, ScoresDoNotDependOnBatching) {

@@ -101,6 +101,31 @@ INSTANTIATE_TEST_SUITE_P(Masks, AttentionTest,
                                            AttentionCase{3, 3, 32, 4, false, Precision::Int8},
                                            AttentionCase{4, 4, 16, 0, false, Precision::Bf16}));
 
+// The first-token-only attention (a classification head's last layer) equals the first rows of the full one.
+TEST_P(AttentionTest, FirstTokensEqualTheFullAttentionsFirstRows) {
+    const auto c = GetParam();
+    if (c.precision != Precision::Fp32) GTEST_SKIP() << "computed in f32 whatever the precision";
+    const std::vector<std::uint32_t> cu{0, 1, 8, 41, 44, 194};
+    const std::size_t n_tokens = cu.back();
+    std::mt19937 rng(8);
+    std::normal_distribution<float> dist;
+    auto fill = [&](std::size_t cols) {
+        Tensor t(n_tokens, cols);
+        for (float& x : t.span()) x = dist(rng);
+        return t;
+    };
+    const Tensor q = fill(c.n_heads * c.head_dim), k = fill(c.n_kv_heads * c.head_dim), v = fill(c.n_kv_heads * c.head_dim);
+    AttentionShape shape{c.n_heads, c.n_kv_heads, c.head_dim, 1.0f / std::sqrt(float(c.head_dim)), c.window, c.causal};
+    Tensor full(n_tokens, c.n_heads * c.head_dim), first(cu.size() - 1, c.n_heads * c.head_dim);
+    attention_varlen({q.data(), q.cols()}, {k.data(), k.cols()}, {v.data(), v.cols()}, cu, full.data(), full.cols(),
+                     shape);
+    attention_first_tokens({q.data(), q.cols()}, {k.data(), k.cols()}, {v.data(), v.cols()}, cu, first.data(),
+                           first.cols(), shape);
+    for (std::size_t s = 0; s + 1 < cu.size(); ++s) {
+        for (std::size_t i = 0; i < first.cols(); ++i) ASSERT_NEAR(first.row(s)[i], full.row(cu[s])[i], 1e-5) << s;
+    }
+}
+
 // Non-temporal stores (used for outputs larger than the caches) change where results go, not what they are.
 TEST(FusedAttention, NonTemporalStoresGiveTheSameOutput) {
     const std::size_t len = 77, d = 32, stride = 3 * d;
