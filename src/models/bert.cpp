@@ -64,6 +64,10 @@ BertModel::BertModel(const ModelConfig& config, const WeightStore& weights, cons
         WINNOW_CHECK(shape.size() == 2 && shape[0] > 0, Errc::Corrupt, "{}: tensor '{}' is not a [labels x hidden] matrix",
                      weights.where(), variant_.classifier_weight);
         num_labels = shape[0];
+        const std::string l = p + "encoder.layer." + std::to_string(n_layers - 1) + ".attention.self.";
+        last_query_ = load_linear(weights, l + "query", hidden, hidden, true, precision);
+        const std::string kv_names[] = {l + "key", l + "value"};
+        last_key_value_ = load_fused_linear(weights, kv_names, hidden, hidden, true, precision);
         if (variant_.head == BertVariant::Head::Pooler) {
             head_dense_ = load_linear(weights, p + "pooler.dense", hidden, hidden, true, precision);
             head_out_ = load_linear(weights, "classifier", hidden, num_labels, true, precision);
@@ -151,11 +155,13 @@ Tensor BertModel::run_last_layer_first_only(const Layer& layer, const TokenBatch
     // each row goes its own way, so the output projection, the norms and the feed-forward run on first rows only.
     const std::size_t hidden = info_.hidden_size;
     const std::size_t n = batch.n_sequences();
-    Tensor qkv, context(n, hidden), first(n, hidden), attn_out, ffn_hidden, ffn_out;
-    layer.qkv.forward(x, qkv);
-    attention_first_tokens({qkv.data(), qkv.cols()}, {qkv.data() + hidden, qkv.cols()},
-                           {qkv.data() + 2 * hidden, qkv.cols()}, batch.cu_seqlens, context.data(), hidden, shape);
+    Tensor key_value, query, context(n, hidden), first(n, hidden), attn_out, ffn_hidden, ffn_out;
     for (std::size_t s = 0; s < n; ++s) std::memcpy(first.row(s), x.row(batch.cu_seqlens[s]), hidden * sizeof(float));
+    last_key_value_.forward(x, key_value);
+    last_query_.forward(first, query);
+    attention_first_tokens({query.data(), hidden}, {key_value.data(), key_value.cols()},
+                           {key_value.data() + hidden, key_value.cols()}, batch.cu_seqlens, context.data(), hidden,
+                           shape);
     layer.attn_out.forward(context, attn_out);
     layer.attn_norm.add_apply(attn_out, first);
     feed_forward(layer.ffn_up, layer.ffn_down, attn_out, ffn_hidden, ffn_out, activation_);

@@ -56,6 +56,10 @@ private:
     Tensor token_type_embeddings_;
     LayerNorm embeddings_norm_;
     std::vector<Layer> layers_;
+    // With a classification head: the last layer's query and key/value projections apart, for logits(), which
+    // needs every token's keys and values but only the first token's query.
+    Linear last_query_;
+    Linear last_key_value_;
     Linear head_dense_;  // pooler.dense (tanh) or classifier.dense (tanh)
     Linear head_out_;    // classifier or classifier.out_proj
 };

@@ -116,7 +116,7 @@ void attention_first_tokens(HeadsView q, HeadsView k, HeadsView v, std::span<con
             const std::size_t begin = cu_seqlens[s];
             std::size_t lo, hi;
             visible_keys(shape, 0, cu_seqlens[s + 1] - begin, lo, hi);
-            const float* query = q.data + begin * q.stride + h * d;
+            const float* query = q.data + s * q.stride + h * d;
             scores.resize(hi - lo);
             for (std::size_t j = lo; j < hi; ++j) {
                 const float* key = k.data + (begin + j) * k.stride + kv_h * d;

@@ -48,9 +48,10 @@ struct HeadsView {
 void attention_varlen(HeadsView q, HeadsView k, HeadsView v, std::span<const std::uint32_t> cu_seqlens, float* out,
                       std::size_t out_stride, const AttentionShape& shape);
 
-// The attention output of each sequence's first query row only (what a head reading the first token needs): out
-// row s (out_stride floats) for sequence s, every query head; keys and values as attention_varlen takes them.
-// Computed in f32 whatever shape.precision says (one row per sequence: a negligible cost).
+// The attention output of each sequence's first query row only (what a head reading the first token needs): q row s
+// is the query of sequence s's first token, out row s (out_stride floats) its output, every query head; keys and
+// values as attention_varlen takes them. Computed in f32 whatever shape.precision says (one row per sequence: a
+// negligible cost).
 void attention_first_tokens(HeadsView q, HeadsView k, HeadsView v, std::span<const std::uint32_t> cu_seqlens,
                             float* out, std::size_t out_stride, const AttentionShape& shape);
 
