@@ -176,11 +176,11 @@ def flops_per_pair(config, length):
 
 
 def winnow_flops_per_pair(config, length):
-    """What winnow computes of flops_per_pair: its last layer runs for the first token only past the Q/K/V projection
-    (the classification head reads that row alone), so that layer's attention has one query row and its output
-    projection and feed-forward one row."""
+    """What winnow computes of flops_per_pair: its last layer runs for the first token only (the classification head
+    reads that row alone) except for the key and value projections, which every token needs: one query row, one row
+    of attention, output projection and feed-forward."""
     h, f, n = config["hidden_size"], config["intermediate_size"], config["num_hidden_layers"]
-    last = 2 * length * 3 * h * h + 4 * length * h + 2 * (h * h + 2 * h * f)
+    last = 2 * length * 2 * h * h + 4 * length * h + 2 * (h * h + h * h + 2 * h * f)
     return flops_per_pair(config, length) * (n - 1) / n + last
 
 
