@@ -53,6 +53,17 @@ void attend_one(const float* q, std::size_t q_stride, const float* k, std::size_
     }
 }
 
+// Task t of a (sequence, query head) loop: sequence s rows [begin, begin + len), head h reading key/value head kv_h.
+struct HeadTask {
+    std::size_t s, h, kv_h, begin, len;
+};
+
+inline HeadTask head_task(std::size_t task, const AttentionShape& shape, std::span<const std::uint32_t> cu_seqlens) {
+    const std::size_t s = task / shape.n_heads;
+    const std::size_t h = task % shape.n_heads;
+    return {s, h, h / (shape.n_heads / shape.n_kv_heads), cu_seqlens[s], cu_seqlens[s + 1] - cu_seqlens[s]};
+}
+
 }  // namespace
 
 void attention_varlen(HeadsView q, HeadsView k, HeadsView v, std::span<const std::uint32_t> cu_seqlens, float* out,
@@ -60,7 +71,6 @@ void attention_varlen(HeadsView q, HeadsView k, HeadsView v, std::span<const std
     if (cu_seqlens.size() < 2) return;
     const std::size_t n_seqs = cu_seqlens.size() - 1;
     const std::size_t d = shape.head_dim;
-    const std::size_t group = shape.n_heads / shape.n_kv_heads;
     std::size_t max_len = 0;
     for (std::size_t s = 0; s < n_seqs; ++s) max_len = std::max<std::size_t>(max_len, cu_seqlens[s + 1] - cu_seqlens[s]);
     const std::size_t n_tasks = n_seqs * shape.n_heads;
@@ -80,11 +90,7 @@ void attention_varlen(HeadsView q, HeadsView k, HeadsView v, std::span<const std
         std::vector<float> scores(fused ? 0 : kBlockRows * max_len);
 #pragma omp for schedule(dynamic, 1)
         for (std::size_t task = 0; task < n_tasks; ++task) {
-            const std::size_t s = task / shape.n_heads;
-            const std::size_t h = task % shape.n_heads;
-            const std::size_t kv_h = h / group;
-            const std::size_t begin = cu_seqlens[s];
-            const std::size_t len = cu_seqlens[s + 1] - begin;
+            const auto [s, h, kv_h, begin, len] = head_task(task, shape, cu_seqlens);
             if (fused) {
                 fused_attend(q.data + begin * q.stride + h * d, q.stride, k.data + begin * k.stride + kv_h * d, k.stride,
                              v.data + begin * v.stride + kv_h * d, v.stride, len, shape, products, fused_scratch,
@@ -103,19 +109,15 @@ void attention_first_tokens(HeadsView q, HeadsView k, HeadsView v, std::span<con
     if (cu_seqlens.size() < 2) return;
     const std::size_t n_seqs = cu_seqlens.size() - 1;
     const std::size_t d = shape.head_dim;
-    const std::size_t group = shape.n_heads / shape.n_kv_heads;
     const std::size_t n_tasks = n_seqs * shape.n_heads;
 #pragma omp parallel if (n_tasks > 1)
     {
         std::vector<float> scores;
 #pragma omp for schedule(dynamic, 4)
         for (std::size_t task = 0; task < n_tasks; ++task) {
-            const std::size_t s = task / shape.n_heads;
-            const std::size_t h = task % shape.n_heads;
-            const std::size_t kv_h = h / group;
-            const std::size_t begin = cu_seqlens[s];
+            const auto [s, h, kv_h, begin, len] = head_task(task, shape, cu_seqlens);
             std::size_t lo, hi;
-            visible_keys(shape, 0, cu_seqlens[s + 1] - begin, lo, hi);
+            visible_keys(shape, 0, len, lo, hi);
             const float* query = q.data + s * q.stride + h * d;
             scores.resize(hi - lo);
             for (std::size_t j = lo; j < hi; ++j) {

@@ -112,7 +112,7 @@ inline void store_scores(__m512 (&acc)[R][NB], std::size_t j, float scale, const
 
 // Scores of R query rows against 16 * NB keys starting at key j: s[r][16 b + lane] = scale * q_r . k_{j + ...}.
 template <int R, int NB, int D>
-inline void scores_f32(const float* const* q, const float* keys, std::size_t padded, std::size_t j, float scale,
+inline void scores_block(const float* const* q, const float* keys, std::size_t padded, std::size_t j, float scale,
                        const std::size_t* lo, const std::size_t* hi, float* s, std::size_t s_stride,
                        __m512* row_max) noexcept {
     __m512 acc[R][NB];
@@ -137,7 +137,7 @@ inline __m512bh as_bf16(__m512i x) noexcept { return reinterpret_cast<__m512bh>(
 
 // Scores of R query rows (bf16 channel pairs) against 16 * NB keys starting at key j.
 template <int R, int NB, int D>
-inline void scores_bf16(const std::uint32_t* const* q, const std::uint32_t* keys, std::size_t padded, std::size_t j,
+inline void scores_block(const std::uint32_t* const* q, const std::uint32_t* keys, std::size_t padded, std::size_t j,
                         float scale, const std::size_t* lo, const std::size_t* hi, float* s, std::size_t s_stride,
                         __m512* row_max) noexcept {
     __m512 acc[R][NB];
@@ -164,6 +164,21 @@ inline void row_to_bf16(const float* x, std::uint16_t* y) noexcept {
 }
 
 #endif  // __AVX512BF16__
+
+// Scores of a block's R rows over keys [first, last) (multiples of 16 apart) into `scores` (row stride `padded`), NB
+// key vectors a step, then one; `rows` and `keys` as scores_block takes them (f32, or bf16 pairs as 32-bit words).
+template <int R, int NB, int D, typename Word>
+inline void score_range(const Word* const* rows, const Word* keys, std::size_t padded, std::size_t first,
+                        std::size_t last, float scale, const std::size_t* lo, const std::size_t* hi, float* scores,
+                        __m512* row_max) noexcept {
+    std::size_t j = first;
+    for (; j + NB * kLanes <= last; j += NB * kLanes) {
+        scores_block<R, NB, D>(rows, keys, padded, j, scale, lo, hi, scores + (j - first), padded, row_max);
+    }
+    for (; j < last; j += kLanes) {
+        scores_block<R, 1, D>(rows, keys, padded, j, scale, lo, hi, scores + (j - first), padded, row_max);
+    }
+}
 
 // Attention of one (sequence, head) with the products `P` asks for (bf16 ones need __AVX512BF16__).
 template <int D, AttentionProducts P>
@@ -262,28 +277,12 @@ void attend(const float* q, std::size_t q_stride, const float* k, std::size_t k_
 #if defined(__AVX512BF16__)
             const std::uint32_t* rows[R];
             for (int r = 0; r < R; ++r) rows[r] = reinterpret_cast<const std::uint32_t*>(queries + row_of(r) * D);
-            std::size_t j = first;
-            for (; j + NB * kLanes <= last; j += NB * kLanes) {
-                scores_bf16<R, NB, D>(rows, keys_bf16, padded, j, shape.scale, lo, hi, scores + (j - first), padded,
-                                      row_max);
-            }
-            for (; j < last; j += kLanes) {
-                scores_bf16<R, 1, D>(rows, keys_bf16, padded, j, shape.scale, lo, hi, scores + (j - first), padded,
-                                     row_max);
-            }
+            score_range<R, NB, D>(rows, keys_bf16, padded, first, last, shape.scale, lo, hi, scores, row_max);
 #endif
         } else {
             const float* rows[R];
             for (int r = 0; r < R; ++r) rows[r] = q + row_of(r) * q_stride;
-            std::size_t j = first;
-            for (; j + NB * kLanes <= last; j += NB * kLanes) {
-                scores_f32<R, NB, D>(rows, keys_f32, padded, j, shape.scale, lo, hi, scores + (j - first), padded,
-                                     row_max);
-            }
-            for (; j < last; j += kLanes) {
-                scores_f32<R, 1, D>(rows, keys_f32, padded, j, shape.scale, lo, hi, scores + (j - first), padded,
-                                    row_max);
-            }
+            score_range<R, NB, D>(rows, keys_f32, padded, first, last, shape.scale, lo, hi, scores, row_max);
         }
 
         float inv_sum[R];

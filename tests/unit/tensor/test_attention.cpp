@@ -40,6 +40,14 @@ void naive_attention(const Tensor& q, const Tensor& k, const Tensor& v, std::siz
     }
 }
 
+// A [rows x cols] tensor of standard normal values.
+Tensor normal_tensor(std::size_t rows, std::size_t cols, std::mt19937& rng) {
+    std::normal_distribution<float> dist;
+    Tensor t(rows, cols);
+    for (float& x : t.span()) x = dist(rng);
+    return t;
+}
+
 struct AttentionCase {
     std::size_t n_heads, n_kv_heads, head_dim, window;
     bool causal;
@@ -53,15 +61,9 @@ TEST_P(AttentionTest, MatchesNaiveOnMixedLengths) {
     const std::vector<std::uint32_t> cu{0, 1, 8, 41, 44, 194};  // 150: several 64-key panels and a tail
     const std::size_t n_tokens = cu.back();
     std::mt19937 rng(7);
-    std::normal_distribution<float> dist;
-    auto fill = [&](std::size_t cols) {
-        Tensor t(n_tokens, cols);
-        for (float& x : t.span()) x = dist(rng);
-        return t;
-    };
-    const Tensor q = fill(c.n_heads * c.head_dim);
-    const Tensor k = fill(c.n_kv_heads * c.head_dim);
-    const Tensor v = fill(c.n_kv_heads * c.head_dim);
+    const Tensor q = normal_tensor(n_tokens, c.n_heads * c.head_dim, rng);
+    const Tensor k = normal_tensor(n_tokens, c.n_kv_heads * c.head_dim, rng);
+    const Tensor v = normal_tensor(n_tokens, c.n_kv_heads * c.head_dim, rng);
     AttentionShape shape{c.n_heads, c.n_kv_heads, c.head_dim, 1.0f / std::sqrt(float(c.head_dim)), c.window, c.causal,
                          c.precision};
     Tensor out(n_tokens, c.n_heads * c.head_dim);
@@ -108,13 +110,9 @@ TEST_P(AttentionTest, FirstTokensEqualTheFullAttentionsFirstRows) {
     const std::vector<std::uint32_t> cu{0, 1, 8, 41, 44, 194};
     const std::size_t n_tokens = cu.back();
     std::mt19937 rng(8);
-    std::normal_distribution<float> dist;
-    auto fill = [&](std::size_t cols) {
-        Tensor t(n_tokens, cols);
-        for (float& x : t.span()) x = dist(rng);
-        return t;
-    };
-    const Tensor q = fill(c.n_heads * c.head_dim), k = fill(c.n_kv_heads * c.head_dim), v = fill(c.n_kv_heads * c.head_dim);
+    const Tensor q = normal_tensor(n_tokens, c.n_heads * c.head_dim, rng);
+    const Tensor k = normal_tensor(n_tokens, c.n_kv_heads * c.head_dim, rng);
+    const Tensor v = normal_tensor(n_tokens, c.n_kv_heads * c.head_dim, rng);
     AttentionShape shape{c.n_heads, c.n_kv_heads, c.head_dim, 1.0f / std::sqrt(float(c.head_dim)), c.window, c.causal};
     Tensor full(n_tokens, c.n_heads * c.head_dim), first(cu.size() - 1, c.n_heads * c.head_dim);
     attention_varlen({q.data(), q.cols()}, {k.data(), k.cols()}, {v.data(), v.cols()}, cu, full.data(), full.cols(),
@@ -132,9 +130,7 @@ TEST_P(AttentionTest, FirstTokensEqualTheFullAttentionsFirstRows) {
 TEST(FusedAttention, NonTemporalStoresGiveTheSameOutput) {
     const std::size_t len = 77, d = 32, stride = 3 * d;
     std::mt19937 rng(5);
-    std::normal_distribution<float> dist;
-    Tensor qkv(len, stride);
-    for (float& x : qkv.span()) x = dist(rng);
+    const Tensor qkv = normal_tensor(len, stride, rng);
     for (AttentionProducts products : {AttentionProducts::F32, AttentionProducts::Bf16Values, AttentionProducts::Bf16}) {
         if (!fused_attention_supported(d, products)) continue;
         AttentionShape shape{1, 1, d, 1.0f / std::sqrt(float(d))};
