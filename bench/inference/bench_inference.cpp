@@ -94,7 +94,8 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    winnow::use_bounded_openmp_wait(argv);  // what the CLI does (OMP_WAIT_POLICY=active or passive in the environment to compare)
+    // What the CLI does (OMP_WAIT_POLICY=active or passive in the environment to compare).
+    winnow::use_bounded_openmp_wait(argv);
     try {
         return run(argc, argv);
     } catch (const std::exception& e) {

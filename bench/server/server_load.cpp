@@ -228,7 +228,8 @@ std::string make_bench_index(std::mt19937& rng) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    use_bounded_openmp_wait(argv);  // as `winnow serve` runs (OMP_WAIT_POLICY=active or passive in the environment to compare)
+    // As `winnow serve` runs (OMP_WAIT_POLICY=active or passive in the environment to compare).
+    use_bounded_openmp_wait(argv);
     int clients = 16;
     double seconds = 8;
     int docs = 8;

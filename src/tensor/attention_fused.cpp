@@ -14,7 +14,9 @@ namespace {
 
 constexpr std::size_t kLanes = 16;
 
-inline std::size_t round_up(std::size_t n, std::size_t m) noexcept { return (n + m - 1) / m * m; }
+inline std::size_t round_up(std::size_t n, std::size_t m) noexcept {
+    return (n + m - 1) / m * m;
+}
 
 // Lanes j..j+15 that fall inside [lo, hi).
 inline __mmask16 lane_mask(std::size_t j, std::size_t lo, std::size_t hi) noexcept {
@@ -55,11 +57,13 @@ inline void transpose_16x16(__m512i r[16]) noexcept {
 // j < padded) is 32-bit word w of key j as `load_words(j, block)` gives it (block: which 16 words), zero for
 // j >= len.
 template <typename LoadWords>
-inline void pack_keys(std::size_t len, std::size_t padded, int words, LoadWords load_words, std::uint32_t* out) noexcept {
+inline void pack_keys(std::size_t len, std::size_t padded, int words, LoadWords load_words,
+                      std::uint32_t* out) noexcept {
     for (std::size_t j0 = 0; j0 < padded; j0 += kLanes) {
         for (int block = 0; block < words / 16; ++block) {
             __m512i r[16];
-            for (std::size_t i = 0; i < kLanes; ++i) r[i] = j0 + i < len ? load_words(j0 + i, block) : _mm512_setzero_si512();
+            for (std::size_t i = 0; i < kLanes; ++i)
+                r[i] = j0 + i < len ? load_words(j0 + i, block) : _mm512_setzero_si512();
             transpose_16x16(r);
             for (int w = 0; w < 16; ++w) _mm512_storeu_si512(out + (block * 16 + w) * padded + j0, r[w]);
         }
@@ -113,8 +117,8 @@ inline void store_scores(__m512 (&acc)[R][NB], std::size_t j, float scale, const
 // Scores of R query rows against 16 * NB keys starting at key j: s[r][16 b + lane] = scale * q_r . k_{j + ...}.
 template <int R, int NB, int D>
 inline void scores_block(const float* const* q, const float* keys, std::size_t padded, std::size_t j, float scale,
-                       const std::size_t* lo, const std::size_t* hi, float* s, std::size_t s_stride,
-                       __m512* row_max) noexcept {
+                         const std::size_t* lo, const std::size_t* hi, float* s, std::size_t s_stride,
+                         __m512* row_max) noexcept {
     __m512 acc[R][NB];
     for (int r = 0; r < R; ++r) {
         for (int b = 0; b < NB; ++b) acc[r][b] = _mm512_setzero_ps();
@@ -133,13 +137,15 @@ inline void scores_block(const float* const* q, const float* keys, std::size_t p
 // ---- bf16 ----
 #if defined(__AVX512BF16__)
 
-inline __m512bh as_bf16(__m512i x) noexcept { return reinterpret_cast<__m512bh>(x); }
+inline __m512bh as_bf16(__m512i x) noexcept {
+    return reinterpret_cast<__m512bh>(x);
+}
 
 // Scores of R query rows (bf16 channel pairs) against 16 * NB keys starting at key j.
 template <int R, int NB, int D>
 inline void scores_block(const std::uint32_t* const* q, const std::uint32_t* keys, std::size_t padded, std::size_t j,
-                        float scale, const std::size_t* lo, const std::size_t* hi, float* s, std::size_t s_stride,
-                        __m512* row_max) noexcept {
+                         float scale, const std::size_t* lo, const std::size_t* hi, float* s, std::size_t s_stride,
+                         __m512* row_max) noexcept {
     __m512 acc[R][NB];
     for (int r = 0; r < R; ++r) {
         for (int b = 0; b < NB; ++b) acc[r][b] = _mm512_setzero_ps();
@@ -159,7 +165,8 @@ inline void scores_block(const std::uint32_t* const* q, const std::uint32_t* key
 template <int D>
 inline void row_to_bf16(const float* x, std::uint16_t* y) noexcept {
     for (int c = 0; c < D; c += 16) {
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(y + c), reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(_mm512_loadu_ps(x + c))));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(y + c),
+                            reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(_mm512_loadu_ps(x + c))));
     }
 }
 
@@ -236,8 +243,8 @@ void attend(const float* q, std::size_t q_stride, const float* k, std::size_t k_
 #if defined(__AVX512BF16__)
         scratch.values.resize(D * padded);
         values = scratch.values.data();
-        const __m512i interleave = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23,
-                                                    7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+        const __m512i interleave = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7,
+                                                    22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
         for (std::size_t j = 0; j < padded; j += 2) {
             for (int c = 0; c < D; c += 16) {
                 const __m512 a = j < len ? _mm512_loadu_ps(v + j * v_stride + c) : _mm512_setzero_ps();
@@ -339,7 +346,7 @@ void attend(const float* q, std::size_t q_stride, const float* k, std::size_t k_
             }
         }
     }
-    if (non_temporal) _mm_sfence();  // the task's stores are visible before the loop's barrier
+    if (non_temporal) non_temporal_fence();  // the task's stores are visible before the loop's barrier
 }
 
 }  // namespace
@@ -360,13 +367,13 @@ void attend_head_dim(const float* q, std::size_t q_stride, const float* k, std::
                      std::size_t v_stride, std::size_t len, const AttentionShape& shape, FusedAttentionScratch& scratch,
                      float* out, std::size_t out_stride, bool non_temporal) noexcept {
     switch (shape.head_dim) {
-        case 32:
-            return attend<32, P>(q, q_stride, k, k_stride, v, v_stride, len, shape, scratch, out, out_stride, non_temporal);
-        case 64:
-            return attend<64, P>(q, q_stride, k, k_stride, v, v_stride, len, shape, scratch, out, out_stride, non_temporal);
-        default:
-            return attend<128, P>(q, q_stride, k, k_stride, v, v_stride, len, shape, scratch, out, out_stride,
-                                  non_temporal);
+    case 32:
+        return attend<32, P>(q, q_stride, k, k_stride, v, v_stride, len, shape, scratch, out, out_stride, non_temporal);
+    case 64:
+        return attend<64, P>(q, q_stride, k, k_stride, v, v_stride, len, shape, scratch, out, out_stride, non_temporal);
+    default:
+        return attend<128, P>(q, q_stride, k, k_stride, v, v_stride, len, shape, scratch, out, out_stride,
+                              non_temporal);
     }
 }
 }  // namespace
@@ -375,28 +382,32 @@ void fused_attend(const float* q, std::size_t q_stride, const float* k, std::siz
                   std::size_t v_stride, std::size_t len, const AttentionShape& shape, AttentionProducts products,
                   FusedAttentionScratch& scratch, float* out, std::size_t out_stride, bool non_temporal) noexcept {
     // Non-temporal stores write whole 64-byte lines: each head's slice of a row is one or more aligned lines.
-    non_temporal = non_temporal && reinterpret_cast<std::uintptr_t>(out) % 64 == 0 && (out_stride * sizeof(float)) % 64 == 0;
+    non_temporal =
+        non_temporal && reinterpret_cast<std::uintptr_t>(out) % 64 == 0 && (out_stride * sizeof(float)) % 64 == 0;
     switch (products) {
 #if defined(__AVX512BF16__)
-        case AttentionProducts::Bf16:
-            return attend_head_dim<AttentionProducts::Bf16>(q, q_stride, k, k_stride, v, v_stride, len, shape, scratch,
-                                                            out, out_stride, non_temporal);
-        case AttentionProducts::Bf16Values:
-            return attend_head_dim<AttentionProducts::Bf16Values>(q, q_stride, k, k_stride, v, v_stride, len, shape,
-                                                                  scratch, out, out_stride, non_temporal);
+    case AttentionProducts::Bf16:
+        return attend_head_dim<AttentionProducts::Bf16>(q, q_stride, k, k_stride, v, v_stride, len, shape, scratch, out,
+                                                        out_stride, non_temporal);
+    case AttentionProducts::Bf16Values:
+        return attend_head_dim<AttentionProducts::Bf16Values>(q, q_stride, k, k_stride, v, v_stride, len, shape,
+                                                              scratch, out, out_stride, non_temporal);
 #endif
-        default:
-            return attend_head_dim<AttentionProducts::F32>(q, q_stride, k, k_stride, v, v_stride, len, shape, scratch,
-                                                           out, out_stride, non_temporal);
+    default:
+        return attend_head_dim<AttentionProducts::F32>(q, q_stride, k, k_stride, v, v_stride, len, shape, scratch, out,
+                                                       out_stride, non_temporal);
     }
 }
 
 #else  // no AVX-512: attention_varlen keeps its GEMM path
 
-bool fused_attention_supported(std::size_t, AttentionProducts) noexcept { return false; }
+bool fused_attention_supported(std::size_t, AttentionProducts) noexcept {
+    return false;
+}
 
 void fused_attend(const float*, std::size_t, const float*, std::size_t, const float*, std::size_t, std::size_t,
-                  const AttentionShape&, AttentionProducts, FusedAttentionScratch&, float*, std::size_t, bool) noexcept {}
+                  const AttentionShape&, AttentionProducts, FusedAttentionScratch&, float*, std::size_t,
+                  bool) noexcept {}
 
 #endif
 

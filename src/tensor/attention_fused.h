@@ -16,12 +16,12 @@ namespace winnow {
 
 // Per-thread buffers, grown to the longest sequence and kept across calls.
 struct FusedAttentionScratch {
-    std::vector<float> keys_f32;          // K^T: [head_dim][padded len]
+    std::vector<float> keys_f32;           // K^T: [head_dim][padded len]
     std::vector<std::uint16_t> keys_bf16;  // K as bf16 pairs of channels: [head_dim / 2][padded len][2]
-    std::vector<std::uint16_t> values;    // V as bf16 pairs of keys: [padded len / 2][head_dim][2]
-    std::vector<std::uint16_t> queries;   // Q as bf16: [len][head_dim]
-    std::vector<float> scores;            // [rows per block][padded len]
-    std::vector<std::uint16_t> weights;   // softmax weights as bf16: [rows per block][padded len]
+    std::vector<std::uint16_t> values;     // V as bf16 pairs of keys: [padded len / 2][head_dim][2]
+    std::vector<std::uint16_t> queries;    // Q as bf16: [len][head_dim]
+    std::vector<float> scores;             // [rows per block][padded len]
+    std::vector<std::uint16_t> weights;    // softmax weights as bf16: [rows per block][padded len]
 };
 
 // Which products run in bf16 (AVX512-BF16 dot products, f32 accumulation): none, P V only, or Q K^T and P V.

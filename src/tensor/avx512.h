@@ -1,5 +1,6 @@
-// What the AVX-512 kernels share (kernels.cpp, linear_int8.cpp): the intrinsics, the GCC 12 warning
-// workaround below (it applies to the including file), and e^x on 16 lanes.
+// What the AVX-512 kernels share (kernels.cpp, linear_int8.cpp, attention_fused.cpp): the intrinsics, the GCC 12
+// warning workaround below (it applies to the including file), e^x on 16 lanes, and the fence after non-temporal
+// stores.
 #pragma once
 
 #if defined(__AVX512F__)
@@ -50,3 +51,15 @@ inline __m512 exp_approx_avx512(__m512 x) noexcept {
 
 }  // namespace winnow
 #endif
+
+namespace winnow {
+
+// Orders this thread's non-temporal stores (_mm512_stream_ps) before anything after it, so another thread that
+// synchronizes with this one afterwards sees them. Only the AVX-512 kernels issue such stores; elsewhere a no-op.
+inline void non_temporal_fence() noexcept {
+#if defined(__AVX512F__)
+    _mm_sfence();
+#endif
+}
+
+}  // namespace winnow

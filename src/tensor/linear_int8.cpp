@@ -220,7 +220,7 @@ public:
                                    weight_scales_.data(), weight_sums_.data(), bias_.data(), activation,
                                    y + (r0 + r) * out, non_temporal);
                 }
-                if (non_temporal) _mm_sfence();  // before the loop's closing barrier lets others read y
+                if (non_temporal) non_temporal_fence();  // before the loop's closing barrier lets others read y
             }
         }
     }
@@ -269,7 +269,7 @@ public:
                                    down->weight_scales_.data(), down->weight_sums_.data(), down->bias_.data(),
                                    Activation::None, y + (r0 + r) * out, non_temporal);
                 }
-                if (non_temporal) _mm_sfence();
+                if (non_temporal) non_temporal_fence();
             }
         }
         return true;

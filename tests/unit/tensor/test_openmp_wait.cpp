@@ -1,12 +1,12 @@
 // The CLI bounds OpenMP spinning (GOMP_SPINCOUNT) unless the user chose a wait policy (src/tensor/threads.h):
 // checked through `winnow version --json`, which reports the environment the runtime started with.
-#include <gtest/gtest.h>
-
 #include <sys/wait.h>
 
 #include <cstdio>
 #include <filesystem>
 #include <string>
+
+#include <gtest/gtest.h>
 
 #include "core/json.h"
 #include "tensor/threads.h"
@@ -15,7 +15,8 @@ namespace winnow {
 namespace {
 
 Json version_with(const std::string& env) {
-    const std::string cmd = "env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT " + env + " " WINNOW_BINARY_DIR "/winnow version --json";
+    const std::string cmd =
+        "env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT " + env + " " WINNOW_BINARY_DIR "/winnow version --json";
     std::string out;
     FILE* p = ::popen(cmd.c_str(), "r");
     if (p == nullptr) return Json();
