@@ -5,10 +5,11 @@
 
 #if defined(__AVX512F__)
 #include <immintrin.h>
-// GCC 12 reports its own _mm512_undefined_* placeholders as "maybe uninitialized" once the intrinsics are
+// GCC 12 reports its own _mm512_undefined_* placeholders as "(maybe) uninitialized" once the intrinsics are
 // inlined into an OpenMP region (a known false positive).
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 
 namespace winnow {
