@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "tensor/attention.h"
@@ -101,22 +102,33 @@ INSTANTIATE_TEST_SUITE_P(Masks, AttentionTest,
                                            AttentionCase{2, 1, 64, 5, true, Precision::Bf16},
                                            AttentionCase{2, 2, 128, 0, true, Precision::Int8},
                                            AttentionCase{3, 3, 32, 4, false, Precision::Int8},
-                                           AttentionCase{4, 4, 16, 0, false, Precision::Bf16}));
+                                           AttentionCase{4, 4, 16, 0, false, Precision::Bf16}),
+                         [](const auto& info) {
+                             const AttentionCase& c = info.param;
+                             return "h" + std::to_string(c.n_heads) + "kv" + std::to_string(c.n_kv_heads) + "d" +
+                                    std::to_string(c.head_dim) + "w" + std::to_string(c.window) +
+                                    (c.causal ? "causal" : "") +
+                                    (c.precision == Precision::Fp32   ? "fp32"
+                                     : c.precision == Precision::Bf16 ? "bf16"
+                                                                      : "int8");
+                         });
 
 // The first-token-only attention (a classification head's last layer) equals the first rows of the full one.
 TEST_P(AttentionTest, FirstTokensEqualTheFullAttentionsFirstRows) {
-    const auto c = GetParam();
-    if (c.precision != Precision::Fp32) GTEST_SKIP() << "computed in f32 whatever the precision";
+    const auto c = GetParam();  // its precision does not matter: the first-token attention always runs in f32
     const std::vector<std::uint32_t> cu{0, 1, 8, 41, 44, 194};
     const std::size_t n_tokens = cu.back();
     std::mt19937 rng(8);
     const Tensor q = normal_tensor(n_tokens, c.n_heads * c.head_dim, rng);
     const Tensor k = normal_tensor(n_tokens, c.n_kv_heads * c.head_dim, rng);
     const Tensor v = normal_tensor(n_tokens, c.n_kv_heads * c.head_dim, rng);
-    AttentionShape shape{c.n_heads, c.n_kv_heads, c.head_dim, 1.0f / std::sqrt(float(c.head_dim)), c.window, c.causal};
+    const AttentionShape shape{c.n_heads, c.n_kv_heads, c.head_dim, 1.0f / std::sqrt(float(c.head_dim)), c.window,
+                               c.causal, c.precision};
+    AttentionShape f32_shape = shape;
+    f32_shape.precision = Precision::Fp32;
     Tensor full(n_tokens, c.n_heads * c.head_dim), first(cu.size() - 1, c.n_heads * c.head_dim);
     attention_varlen({q.data(), q.cols()}, {k.data(), k.cols()}, {v.data(), v.cols()}, cu, full.data(), full.cols(),
-                     shape);
+                     f32_shape);
     Tensor first_queries(cu.size() - 1, q.cols());
     for (std::size_t s = 0; s + 1 < cu.size(); ++s) std::copy(q.row(cu[s]), q.row(cu[s]) + q.cols(), first_queries.row(s));
     attention_first_tokens({first_queries.data(), q.cols()}, {k.data(), k.cols()}, {v.data(), v.cols()}, cu,
