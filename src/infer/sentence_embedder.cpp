@@ -98,6 +98,7 @@ std::vector<std::vector<float>> SentenceEmbedder::embed_tokenized(std::span<cons
     }
     std::vector<std::vector<float>> out(sequences.size());
     const ScopedThreads threads(options_.n_threads);
+    const bool cls_only = config_.pooling.modes() == std::vector<PoolingMode>{PoolingMode::Cls};
     for (const auto& indices : plan_batches(lengths, std::max<std::size_t>(options_.token_budget, 1))) {
         TokenBatch batch;
         std::vector<std::uint32_t> skip;
@@ -105,8 +106,9 @@ std::vector<std::vector<float>> SentenceEmbedder::embed_tokenized(std::span<cons
             batch.add(sequences[index]);
             if (!prompt_lengths.empty()) skip.push_back(prompt_lengths[index]);
         }
-        const Tensor hidden = model_->forward(batch);
-        Tensor pooled = config_.pooling.pool(hidden, batch.cu_seqlens, skip);
+        // CLS pooling alone reads one row per sequence: the model computes its last layer for those rows only.
+        Tensor pooled = cls_only ? model_->first_token_states(batch)
+                                 : config_.pooling.pool(model_->forward(batch), batch.cu_seqlens, skip);
         if (config_.normalize) l2_normalize_rows(pooled);
         for (std::size_t b = 0; b < indices.size(); ++b) {
             out[indices[b]].assign(pooled.row(b), pooled.row(b) + pooled.cols());

@@ -113,6 +113,10 @@ Tensor BertModel::encode_logits(const TokenBatch& batch) const {
     return classify_first(run_encoder(batch, true));
 }
 
+Tensor BertModel::encode_first_tokens(const TokenBatch& batch) const {
+    return run_encoder(batch, true);
+}
+
 Tensor BertModel::run_encoder(const TokenBatch& batch, bool last_layer_first_only) const {
     const std::size_t n_tokens = batch.n_tokens();
     const std::size_t hidden = info_.hidden_size;
@@ -157,11 +161,23 @@ Tensor BertModel::run_last_layer_first_only(const Layer& layer, const TokenBatch
     const std::size_t n = batch.n_sequences();
     Tensor key_value, query, context(n, hidden), first(n, hidden), attn_out, ffn_hidden, ffn_out;
     for (std::size_t s = 0; s < n; ++s) std::memcpy(first.row(s), x.row(batch.cu_seqlens[s]), hidden * sizeof(float));
-    last_key_value_.forward(x, key_value);
-    last_query_.forward(first, query);
-    attention_first_tokens({query.data(), hidden}, {key_value.data(), key_value.cols()},
-                           {key_value.data() + hidden, key_value.cols()}, batch.cu_seqlens, context.data(), hidden,
-                           shape);
+    if (last_query_.empty()) {
+        // No split projections (a model without a head): every row's query, key and value, then the first rows'.
+        layer.qkv.forward(x, key_value);
+        query.resize(n, hidden);
+        for (std::size_t s = 0; s < n; ++s) {
+            std::memcpy(query.row(s), key_value.row(batch.cu_seqlens[s]), hidden * sizeof(float));
+        }
+        attention_first_tokens({query.data(), hidden}, {key_value.data() + hidden, key_value.cols()},
+                               {key_value.data() + 2 * hidden, key_value.cols()}, batch.cu_seqlens, context.data(),
+                               hidden, shape);
+    } else {
+        last_key_value_.forward(x, key_value);
+        last_query_.forward(first, query);
+        attention_first_tokens({query.data(), hidden}, {key_value.data(), key_value.cols()},
+                               {key_value.data() + hidden, key_value.cols()}, batch.cu_seqlens, context.data(), hidden,
+                               shape);
+    }
     layer.attn_out.forward(context, attn_out);
     layer.attn_norm.add_apply(attn_out, first);
     feed_forward(layer.ffn_up, layer.ffn_down, attn_out, ffn_hidden, ffn_out, activation_);

@@ -39,6 +39,7 @@ private:
     Tensor encode(const TokenBatch& batch) const override;
     Tensor classify_hidden(const TokenBatch& batch, const Tensor& hidden) const override;
     Tensor encode_logits(const TokenBatch& batch) const override;
+    Tensor encode_first_tokens(const TokenBatch& batch) const override;
     // Every layer over every row (last_layer_first_only: the last layer for each sequence's first row only, the
     // rows [n_sequences x hidden] returned then).
     Tensor run_encoder(const TokenBatch& batch, bool last_layer_first_only) const;
@@ -57,7 +58,8 @@ private:
     LayerNorm embeddings_norm_;
     std::vector<Layer> layers_;
     // With a classification head: the last layer's query and key/value projections apart, for logits(), which
-    // needs every token's keys and values but only the first token's query.
+    // needs every token's keys and values but only the first token's query (without a head, that layer's fused
+    // projection runs for every row instead).
     Linear last_query_;
     Linear last_key_value_;
     Linear head_dense_;  // pooler.dense (tanh) or classifier.dense (tanh)

@@ -1,5 +1,7 @@
 #include "models/model.h"
 
+#include <cstring>
+
 #include "winnow/error.h"
 
 namespace winnow {
@@ -31,6 +33,20 @@ Tensor Model::logits(const TokenBatch& batch) const {
 
 Tensor Model::encode_logits(const TokenBatch& batch) const {
     return classify_hidden(batch, encode(batch));
+}
+
+Tensor Model::first_token_states(const TokenBatch& batch) const {
+    validate(batch);
+    return encode_first_tokens(batch);
+}
+
+Tensor Model::encode_first_tokens(const TokenBatch& batch) const {
+    const Tensor hidden = encode(batch);
+    Tensor first(batch.n_sequences(), hidden.cols());
+    for (std::size_t s = 0; s < batch.n_sequences(); ++s) {
+        std::memcpy(first.row(s), hidden.row(batch.cu_seqlens[s]), hidden.cols() * sizeof(float));
+    }
+    return first;
 }
 
 void Model::validate(const TokenBatch& batch) const {

@@ -56,6 +56,9 @@ public:
     // token (BERT, XLM-R: the first) run their last layer for that token's row only, since no other row of it
     // reaches the head: the same logits for about 1/n_layers less work.
     Tensor logits(const TokenBatch& batch) const;
+    // The final hidden state of each sequence's first token [n_sequences x hidden_size] (CLS pooling), validated as
+    // forward() is; BERT and XLM-R compute their last layer for those rows only.
+    Tensor first_token_states(const TokenBatch& batch) const;
 
 protected:
     explicit Model(ModelInfo info) : info_(std::move(info)) {}
@@ -63,6 +66,8 @@ protected:
     virtual Tensor classify_hidden(const TokenBatch& batch, const Tensor& hidden) const;
     // logits() after validation; by default classify_hidden(encode()).
     virtual Tensor encode_logits(const TokenBatch& batch) const;
+    // first_token_states() after validation; by default the first rows of encode().
+    virtual Tensor encode_first_tokens(const TokenBatch& batch) const;
 
     ModelInfo info_;
 

@@ -84,6 +84,28 @@ TEST_P(CrossEncoderGolden, LogitsFromTheBatchMatchReference) {
     EXPECT_THROW(model->logits(bad), Error);
 }
 
+// first_token_states (CLS pooling; BERT/XLM-R run the last layer for first rows only, with split projections when
+// the model has a head and the fused one when not) equals the first rows of forward().
+TEST(FirstTokenStates, EqualTheFirstRowsOfForward) {
+    for (const std::string name : {"bert-ce", "xlmr-ce", "modernbert-ce", "bert-embed-cls", "bert-embed-mean"}) {
+        const auto model = load_model(kModels + name);
+        TokenBatch batch;
+        const std::vector<std::int32_t> a{2, 7, 9, 11, 5, 3}, b{2, 4}, c{2};
+        batch.add(a);
+        batch.add(b);
+        batch.add(c);
+        const Tensor hidden = model->forward(batch);
+        const Tensor first = model->first_token_states(batch);
+        ASSERT_EQ(first.rows(), 3u) << name;
+        ASSERT_EQ(first.cols(), hidden.cols()) << name;
+        for (std::size_t s = 0; s < 3; ++s) {
+            for (std::size_t i = 0; i < first.cols(); ++i) {
+                ASSERT_NEAR(first.row(s)[i], hidden.row(batch.cu_seqlens[s])[i], 1e-5) << name << " sequence " << s;
+            }
+        }
+    }
+}
+
 TEST_P(CrossEncoderGolden, ScoresDoNotDependOnBatching) {
     const auto ref = load_reference(GetParam());
     const auto model = load_model(kModels + GetParam());
