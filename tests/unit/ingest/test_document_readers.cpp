@@ -9,6 +9,7 @@
 #include "ingest/document.h"
 #include "ingest/reader.h"
 #include "unit/ingest/minimal_pdf.h"
+#include "support/temp_dir.h"
 #include "winnow/error.h"
 
 namespace fs = std::filesystem;
@@ -24,19 +25,7 @@ std::vector<std::string> block_texts(const Document& d, BlockKind kind) {
     return out;
 }
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        char tmpl[] = "/tmp/winnow_ingest_XXXXXX";
-        path = ::mkdtemp(tmpl);
-    }
-    ~TempDir() { fs::remove_all(path); }
-    std::string write(const std::string& name, const std::string& content) const {
-        fs::create_directories((path / name).parent_path());
-        std::ofstream(path / name, std::ios::binary) << content;
-        return (path / name).string();
-    }
-};
+using TempDir = winnow::testing::TempDir;
 
 }  // namespace
 

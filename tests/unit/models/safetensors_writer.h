@@ -9,6 +9,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/temp_dir.h"
+
 #include "core/json.h"
 
 namespace winnow::test {
@@ -49,18 +51,7 @@ inline void write_bytes(const std::filesystem::path& path, const std::string& by
     std::ofstream(path, std::ios::binary) << bytes;
 }
 
-// A fresh temporary folder, removed at scope exit.
-struct TempDir {
-    std::filesystem::path path;
-    explicit TempDir(const std::string& name) {
-        path = std::filesystem::temp_directory_path() /
-               ("winnow_models_" + name + "_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
-                "_" + std::to_string(reinterpret_cast<std::uintptr_t>(this)));
-        std::filesystem::remove_all(path);
-        std::filesystem::create_directories(path);
-    }
-    ~TempDir() { std::filesystem::remove_all(path); }
-    std::string str() const { return path.string(); }
-};
+// A fresh temporary folder, removed at scope exit (the shared one; `name` is its prefix).
+using TempDir = winnow::testing::TempDir;
 
 }  // namespace winnow::test

@@ -38,9 +38,9 @@ void expect_contains(const Error& e, const std::string& needle) {
 }
 
 TEST(LoaderErrors, UnknownModelTypeIsUnsupportedNamingIt) {
-    test::TempDir dir("unknown_type");
+    test::TempDir dir("winnow_models_unknown_type");
     test::write_bytes(dir.path / "config.json", R"({"model_type": "gpt-neo-x9"})");
-    const Error e = load_error(dir.str());
+    const Error e = load_error(dir.path.string());
     EXPECT_EQ(e.code(), Errc::Unsupported);
     expect_contains(e, "gpt-neo-x9");
     expect_contains(e, "config.json");
@@ -48,78 +48,78 @@ TEST(LoaderErrors, UnknownModelTypeIsUnsupportedNamingIt) {
 }
 
 TEST(LoaderErrors, MissingConfigAndWeights) {
-    test::TempDir dir("missing");
-    Error e = load_error(dir.str());
+    test::TempDir dir("winnow_models_missing");
+    Error e = load_error(dir.path.string());
     EXPECT_EQ(e.code(), Errc::NotFound);
     expect_contains(e, "config.json");
     fs::copy_file(kBert / "config.json", dir.path / "config.json");
-    e = load_error(dir.str());
+    e = load_error(dir.path.string());
     EXPECT_EQ(e.code(), Errc::NotFound);
     expect_contains(e, "model.safetensors");
 }
 
 TEST(LoaderErrors, CorruptConfig) {
-    test::TempDir dir("bad_config");
+    test::TempDir dir("winnow_models_bad_config");
     test::write_bytes(dir.path / "config.json", "{\"model_type\": \"bert\", ");
-    Error e = load_error(dir.str());
+    Error e = load_error(dir.path.string());
     EXPECT_EQ(e.code(), Errc::Corrupt);
     expect_contains(e, "config.json");
     test::write_bytes(dir.path / "config.json", R"({"hidden_size": 8})");
-    e = load_error(dir.str());
+    e = load_error(dir.path.string());
     EXPECT_EQ(e.code(), Errc::Corrupt);
     expect_contains(e, "model_type");
 }
 
 TEST(LoaderErrors, TruncatedWeights) {
-    test::TempDir dir("truncated");
+    test::TempDir dir("winnow_models_truncated");
     fs::copy_file(kBert / "config.json", dir.path / "config.json");
     const std::string bytes = read_all(kBert / "model.safetensors");
     test::write_bytes(dir.path / "model.safetensors", bytes.substr(0, bytes.size() / 2));
-    const Error e = load_error(dir.str());
+    const Error e = load_error(dir.path.string());
     EXPECT_EQ(e.code(), Errc::Corrupt);
     expect_contains(e, "model.safetensors");
     expect_contains(e, "truncated");
 }
 
 TEST(LoaderErrors, ShapeMismatchNamesTensor) {
-    test::TempDir dir("shapes");
+    test::TempDir dir("winnow_models_shapes");
     Json config = load_json_file((kBert / "config.json").string());
     config["intermediate_size"] = 100;
     test::write_bytes(dir.path / "config.json", config.dump());
     fs::copy_file(kBert / "model.safetensors", dir.path / "model.safetensors");
-    const Error e = load_error(dir.str());
+    const Error e = load_error(dir.path.string());
     EXPECT_EQ(e.code(), Errc::Corrupt);
     expect_contains(e, "bert.encoder.layer.0.intermediate.dense.weight");
     expect_contains(e, "[128, 64]");
 }
 
 TEST(LoaderErrors, MissingTensorNamed) {
-    test::TempDir dir("missing_tensor");
+    test::TempDir dir("winnow_models_missing_tensor");
     fs::copy_file(kBert / "config.json", dir.path / "config.json");
     test::write_bytes(dir.path / "model.safetensors",
                       test::safetensors_image({{"bert.embeddings.word_embeddings.weight", "F32", {2000, 64}, {}}}));
-    const Error e = load_error(dir.str());
+    const Error e = load_error(dir.path.string());
     EXPECT_EQ(e.code(), Errc::NotFound);
     expect_contains(e, "bert.embeddings.position_embeddings.weight");
 }
 
 TEST(LoaderErrors, BadConfigValues) {
-    test::TempDir dir("bad_values");
+    test::TempDir dir("winnow_models_bad_values");
     Json config = load_json_file((kBert / "config.json").string());
     config["num_attention_heads"] = 0;
     test::write_bytes(dir.path / "config.json", config.dump());
     fs::copy_file(kBert / "model.safetensors", dir.path / "model.safetensors");
-    Error e = load_error(dir.str());
+    Error e = load_error(dir.path.string());
     EXPECT_EQ(e.code(), Errc::Corrupt);
     expect_contains(e, "num_attention_heads");
     config["num_attention_heads"] = 5;  // 64 is not a multiple of 5
     test::write_bytes(dir.path / "config.json", config.dump());
-    e = load_error(dir.str());
+    e = load_error(dir.path.string());
     expect_contains(e, "num_attention_heads");
     config["num_attention_heads"] = 4;
     config["hidden_act"] = "mish";
     test::write_bytes(dir.path / "config.json", config.dump());
-    e = load_error(dir.str());
+    e = load_error(dir.path.string());
     EXPECT_EQ(e.code(), Errc::Unsupported);
     expect_contains(e, "mish");
 }

@@ -105,7 +105,7 @@ TEST(SentenceTransformersConfig, ReadsTheFixtureFolders) {
 }
 
 TEST(SentenceTransformersConfig, LegacyLayoutPromptsAndUnsupportedModules) {
-    test::TempDir dir("st_legacy");
+    test::TempDir dir("winnow_models_st_legacy");
     test::write_bytes(dir.path / "modules.json",
                       R"([{"idx":0,"name":"0","path":"","type":"sentence_transformers.models.Transformer"},
                           {"idx":1,"name":"1","path":"1_Pooling","type":"sentence_transformers.models.Pooling"},
@@ -115,7 +115,7 @@ TEST(SentenceTransformersConfig, LegacyLayoutPromptsAndUnsupportedModules) {
     test::write_bytes(dir.path / "sentence_bert_config.json", R"({"max_seq_length": 77, "do_lower_case": false})");
     test::write_bytes(dir.path / "config_sentence_transformers.json",
                       R"({"prompts": {"query": "query: ", "passage": "passage: "}, "default_prompt_name": null})");
-    auto config = load_sentence_transformers_config(dir.str());
+    auto config = load_sentence_transformers_config(dir.path.string());
     EXPECT_EQ(config.max_seq_length, 77u);
     EXPECT_EQ(config.prompt("query"), "query: ");
     EXPECT_EQ(config.prompt("passage"), "passage: ");
@@ -126,7 +126,7 @@ TEST(SentenceTransformersConfig, LegacyLayoutPromptsAndUnsupportedModules) {
                       R"([{"idx":0,"name":"0","path":"","type":"sentence_transformers.models.Transformer"},
                           {"idx":1,"name":"1","path":"2_Dense","type":"sentence_transformers.models.Dense"}])");
     try {
-        load_sentence_transformers_config(dir.str());
+        load_sentence_transformers_config(dir.path.string());
         FAIL();
     } catch (const Error& e) {
         EXPECT_EQ(e.code(), Errc::Unsupported);

@@ -75,10 +75,10 @@ TEST(Safetensors, CorruptImagesGiveErrorsNamingFileAndTensor) {
 }
 
 TEST(WeightStore, SingleFileShapesAndMissingTensors) {
-    test::TempDir dir("single");
+    test::TempDir dir("winnow_models_single");
     test::write_bytes(dir.path / "model.safetensors",
                       test::safetensors_image({{"w", "F32", {2, 2}, {1, 2, 3, 4}}, {"h", "F16", {3}, {}}, {"i", "I32", {2}, {}}}));
-    const auto store = WeightStore::open(dir.str());
+    const auto store = WeightStore::open(dir.path.string());
     EXPECT_TRUE(store.has("w"));
     EXPECT_EQ(store.get("w", {2, 2}).row(1)[0], 3.0f);
     EXPECT_EQ(store.get("h", {3}).cols(), 3u);
@@ -88,30 +88,30 @@ TEST(WeightStore, SingleFileShapesAndMissingTensors) {
 }
 
 TEST(WeightStore, ShardedIndex) {
-    test::TempDir dir("sharded");
+    test::TempDir dir("winnow_models_sharded");
     test::write_bytes(dir.path / "model-00001-of-00002.safetensors", test::safetensors_image({{"a", "F32", {2}, {1, 2}}}));
     test::write_bytes(dir.path / "model-00002-of-00002.safetensors", test::safetensors_image({{"b", "F32", {1}, {7}}}));
     test::write_bytes(dir.path / "model.safetensors.index.json",
                       R"({"metadata": {}, "weight_map": {"a": "model-00001-of-00002.safetensors", "b": "model-00002-of-00002.safetensors"}})");
-    const auto store = WeightStore::open(dir.str());
+    const auto store = WeightStore::open(dir.path.string());
     EXPECT_EQ(store.get("a", {2}).data()[1], 2.0f);
     EXPECT_EQ(store.get("b", {1}).data()[0], 7.0f);
     EXPECT_EQ(store.names().size(), 2u);
 
     test::write_bytes(dir.path / "model.safetensors.index.json",
                       R"({"weight_map": {"a": "model-00001-of-00002.safetensors", "c": "missing.safetensors"}})");
-    expect_error([&] { WeightStore::open(dir.str()); }, Errc::NotFound, {"missing.safetensors", "'c'"});
+    expect_error([&] { WeightStore::open(dir.path.string()); }, Errc::NotFound, {"missing.safetensors", "'c'"});
     test::write_bytes(dir.path / "model.safetensors.index.json",
                       R"({"weight_map": {"b": "model-00001-of-00002.safetensors"}})");
-    expect_error([&] { WeightStore::open(dir.str()); }, Errc::Corrupt, {"'b'"});
+    expect_error([&] { WeightStore::open(dir.path.string()); }, Errc::Corrupt, {"'b'"});
     test::write_bytes(dir.path / "model.safetensors.index.json", R"({"weight_map": {"b": "../x.safetensors"}})");
-    expect_error([&] { WeightStore::open(dir.str()); }, Errc::Corrupt, {"outside"});
+    expect_error([&] { WeightStore::open(dir.path.string()); }, Errc::Corrupt, {"outside"});
 }
 
 TEST(WeightStore, MissingFilesAreNotFound) {
-    test::TempDir dir("empty");
-    expect_error([&] { WeightStore::open(dir.str()); }, Errc::NotFound, {dir.str()});
-    expect_error([&] { WeightStore::open_file(dir.str() + "/x.safetensors"); }, Errc::NotFound, {"x.safetensors"});
+    test::TempDir dir("winnow_models_empty");
+    expect_error([&] { WeightStore::open(dir.path.string()); }, Errc::NotFound, {dir.path.string()});
+    expect_error([&] { WeightStore::open_file(dir.path.string() + "/x.safetensors"); }, Errc::NotFound, {"x.safetensors"});
 }
 
 }  // namespace
