@@ -13,6 +13,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "ingest/corpus_reader.h"
+#include "support/temp_dir.h"
 #include "winnow/eval.h"
 #include "winnow/index.h"
 
@@ -22,13 +23,11 @@ namespace {
 namespace fs = std::filesystem;
 const std::string kShared = WINNOW_SHARED_DIR;
 
+// An index path that does not exist yet, inside a fresh temporary directory that is removed with it.
 struct TempDir {
-    fs::path path;
-    explicit TempDir(const std::string& name)
-        : path(fs::temp_directory_path() / (name + "_" + std::to_string(::getpid()))) {
-        fs::remove_all(path);
-    }
-    ~TempDir() { fs::remove_all(path); }
+    explicit TempDir(const std::string& name) : parent(name) {}
+    winnow::testing::TempDir parent;
+    fs::path path = parent.path / "index";
 };
 
 std::unique_ptr<Index> build(const std::string& dir, const std::string& input, ingest::CorpusFormat format) {

@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "retrieval/first_stage.h"
+#include "support/temp_dir.h"
 #include "winnow/embedder.h"
 #include "winnow/error.h"
 #include "winnow/index.h"
@@ -18,14 +19,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// An index path that does not exist yet, inside a fresh temporary directory that is removed with it.
 struct TempDir {
-    fs::path path;
-    TempDir() {
-        static int counter = 0;
-        path = fs::temp_directory_path() / ("winnow_fs_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-        fs::remove_all(path);
-    }
-    ~TempDir() { fs::remove_all(path); }
+    winnow::testing::TempDir parent{"winnow_fs"};
+    fs::path path = parent.path / "index";
     std::string str() const { return path.string(); }
 };
 

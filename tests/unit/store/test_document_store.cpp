@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "store/document_store.h"
+#include "support/temp_dir.h"
 #include "winnow/error.h"
 
 namespace winnow::store {
@@ -17,15 +18,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// A store path that does not exist yet (opening without `create` must fail there), inside a fresh temporary
+// directory that is removed with it.
 struct TempDir {
-    fs::path path;
-    TempDir() {
-        static int counter = 0;
-        path = fs::temp_directory_path() /
-               ("winnow_store_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-        fs::remove_all(path);
-    }
-    ~TempDir() { fs::remove_all(path); }
+    winnow::testing::TempDir parent{"winnow_store"};
+    fs::path path = parent.path / "store";
 };
 
 Document doc(const std::string& id, const std::string& text, const std::string& path = "") {
