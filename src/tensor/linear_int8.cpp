@@ -211,15 +211,9 @@ public:
             for (std::size_t c = 0; c < plan.n_chunks; ++c) {
                 const std::size_t r0 = c * kChunkRows;
                 const std::size_t n = plan.rows_of(c);
-                for (std::size_t r = 0; r < n; ++r) {
-                    quantize_row(x + (r0 + r) * in, in, buffers.q.data() + r * in, buffers.scales[r], buffers.zeros[r]);
-                }
-                run_matmul(matmul.of(plan, c), n, buffers.q.data(), buffers.acc.data(), buffers, stream);
-                for (std::size_t r = 0; r < n; ++r) {
-                    dequantize_row(buffers.acc.data() + r * out, out, buffers.scales[r], buffers.zeros[r],
-                                   weight_scales_.data(), weight_sums_.data(), bias_.data(), activation,
-                                   y + (r0 + r) * out, non_temporal);
-                }
+                quantize_multiply(matmul.of(plan, c), x + r0 * in, n, buffers, stream);
+                dequantize_rows(buffers.acc.data(), n, buffers.scales, buffers.zeros, activation, y + r0 * out,
+                                non_temporal);
                 if (non_temporal) non_temporal_fence();  // before the loop's closing barrier lets others read y
             }
         }
@@ -252,10 +246,7 @@ public:
             for (std::size_t c = 0; c < plan.n_chunks; ++c) {
                 const std::size_t r0 = c * kChunkRows;
                 const std::size_t n = plan.rows_of(c);
-                for (std::size_t r = 0; r < n; ++r) {
-                    quantize_row(x + (r0 + r) * in, in, buffers.q.data() + r * in, buffers.scales[r], buffers.zeros[r]);
-                }
-                run_matmul(first_matmul.of(plan, c), n, buffers.q.data(), buffers.acc.data(), buffers, stream);
+                quantize_multiply(first_matmul.of(plan, c), x + r0 * in, n, buffers, stream);
                 for (std::size_t r = 0; r < n; ++r) {
                     dequantize_row(buffers.acc.data() + r * mid, mid, buffers.scales[r], buffers.zeros[r],
                                    weight_scales_.data(), weight_sums_.data(), bias_.data(), activation,
@@ -264,11 +255,8 @@ public:
                 }
                 down->run_matmul(second_matmul.of(plan, c), n, buffers.q_mid.data(), buffers.acc.data(), buffers,
                                  stream);
-                for (std::size_t r = 0; r < n; ++r) {
-                    dequantize_row(buffers.acc.data() + r * out, out, mid_scales[r], mid_zeros[r],
-                                   down->weight_scales_.data(), down->weight_sums_.data(), down->bias_.data(),
-                                   Activation::None, y + (r0 + r) * out, non_temporal);
-                }
+                down->dequantize_rows(buffers.acc.data(), n, mid_scales, mid_zeros, Activation::None, y + r0 * out,
+                                      non_temporal);
                 if (non_temporal) non_temporal_fence();
             }
         }
@@ -366,6 +354,27 @@ private:
 
     ChunkPair chunk_matmuls(const ChunkPlan& plan) const {
         return {plan.n_chunks > 1 ? chunk_matmul(kChunkRows) : Chunk{}, chunk_matmul(plan.tail)};
+    }
+
+    // The first step of a chunk of n rows of x, on the calling thread: each row quantized into buffers.q (its scale
+    // and zero point in buffers.scales / buffers.zeros), then buffers.acc[n x out] = q W (s32).
+    void quantize_multiply(const Chunk& chunk, const float* x, std::size_t n, ChunkBuffers& buffers,
+                           dnnl::stream& stream) const {
+        const auto in = static_cast<std::size_t>(in_);
+        for (std::size_t r = 0; r < n; ++r) {
+            quantize_row(x + r * in, in, buffers.q.data() + r * in, buffers.scales[r], buffers.zeros[r]);
+        }
+        run_matmul(chunk, n, buffers.q.data(), buffers.acc.data(), buffers, stream);
+    }
+
+    // The last step: y[n x out] from this layer's s32 accumulators of n rows quantized with `scales` / `zeros`.
+    void dequantize_rows(const std::int32_t* acc, std::size_t n, const float* scales, const std::int32_t* zeros,
+                         Activation activation, float* y, bool non_temporal) const {
+        const auto out = static_cast<std::size_t>(out_);
+        for (std::size_t r = 0; r < n; ++r) {
+            dequantize_row(acc + r * out, out, scales[r], zeros[r], weight_scales_.data(), weight_sums_.data(),
+                           bias_.data(), activation, y + r * out, non_temporal);
+        }
     }
 
     // acc[n x out] = q[n x in] W (s32), on the calling thread.
