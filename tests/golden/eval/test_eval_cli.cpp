@@ -5,9 +5,9 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <sys/wait.h>
 
 #include "core/json.h"
+#include "support/run_command.h"
 #include "winnow/eval.h"
 
 namespace {
@@ -15,22 +15,9 @@ namespace {
 namespace fs = std::filesystem;
 const std::string kWinnow = std::string(WINNOW_BINARY_DIR) + "/winnow";
 
-struct Result {
-    int code = -1;
-    std::string out;
-};
-
 // Runs a shell command line, capturing stdout; stderr goes to the test log.
-Result run(const std::string& cmd) {
-    Result r;
-    FILE* p = ::popen(cmd.c_str(), "r");
-    if (p == nullptr) return r;
-    char buf[4096];
-    std::size_t n = 0;
-    while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
-    const int status = ::pclose(p);
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return r;
+winnow::testing::CommandResult run(const std::string& cmd) {
+    return winnow::testing::run_command(cmd);
 }
 
 std::string slurp(const fs::path& p) {
@@ -80,7 +67,7 @@ TEST_F(EvalCli, SweepWritesJsonHtmlAndRunsThatTrecEvalModeAgreesWith) {
     auto r = run(base() + " --k 2,5 --json " + (dir_ / "out.json").string() + " --report " +
                  (dir_ / "out.html").string() + " --run-out " + (dir_ / "run.trec").string() + " --qrels-out " +
                  (dir_ / "data.qrels").string());
-    ASSERT_EQ(r.code, 0) << r.out;
+    ASSERT_EQ(r.status, 0) << r.out;
     EXPECT_NE(r.out.find("first stage only"), std::string::npos);
     const auto j = winnow::parse_json(slurp(dir_ / "out.json"), "out.json");
     EXPECT_EQ(j["queries"], 2);  // query 3 has no judgments
@@ -98,7 +85,7 @@ TEST_F(EvalCli, SweepWritesJsonHtmlAndRunsThatTrecEvalModeAgreesWith) {
     // Evaluating the written run in trec_eval mode gives the JSON's numbers.
     auto te = run(kWinnow + " eval --run " + (dir_ / "run.k5.trec").string() + " --qrels " +
                   (dir_ / "data.qrels").string() + " -m P_5,ndcg_cut_10,map,recall_5");
-    ASSERT_EQ(te.code, 0) << te.out;
+    ASSERT_EQ(te.status, 0) << te.out;
     for (const char* m : {"P_5", "ndcg_cut_10", "map", "recall_5"}) {
         const auto at = te.out.find(std::string(m) + " ");
         ASSERT_NE(at, std::string::npos) << m;
@@ -107,7 +94,7 @@ TEST_F(EvalCli, SweepWritesJsonHtmlAndRunsThatTrecEvalModeAgreesWith) {
     }
     // The cached index is reused.
     auto again = run(base() + " --k 5");
-    ASSERT_EQ(again.code, 0);
+    ASSERT_EQ(again.status, 0);
     EXPECT_EQ(again.out.find("built in"), std::string::npos) << again.out;
 }
 
@@ -116,7 +103,7 @@ TEST_F(EvalCli, RerankPipelineRowsAndStageSignificance) {
     if (!fs::exists(ce)) GTEST_SKIP() << "no fixture cross-encoder";
     auto r = run(base() + " --k 2,5 --pipeline 'bm25 > rerank(model=" + ce + ") > cutoff(top_n=3)' --json " +
                  (dir_ / "rr.json").string() + " --permutations 100");
-    ASSERT_EQ(r.code, 0) << r.out;
+    ASSERT_EQ(r.status, 0) << r.out;
     EXPECT_EQ(r.out.find("first stage only"), std::string::npos);
     const auto j = winnow::parse_json(slurp(dir_ / "rr.json"), "rr.json");
     ASSERT_EQ(j["rows"].size(), 6u);
@@ -134,10 +121,10 @@ TEST_F(EvalCli, RerankPipelineRowsAndStageSignificance) {
 }
 
 TEST_F(EvalCli, BadArgumentsExitTwo) {
-    EXPECT_EQ(run(base() + " --k 0 2>/dev/null").code, 2);
-    EXPECT_EQ(run(base() + " --pipeline 'bm25(k1=x)' 2>/dev/null").code, 2);
-    EXPECT_EQ(run(kWinnow + " eval --no-such-flag 2>/dev/null").code, 2);
-    EXPECT_NE(run(kWinnow + " eval --dataset /nonexistent 2>/dev/null").code, 0);
+    EXPECT_EQ(run(base() + " --k 0 2>/dev/null").status, 2);
+    EXPECT_EQ(run(base() + " --pipeline 'bm25(k1=x)' 2>/dev/null").status, 2);
+    EXPECT_EQ(run(kWinnow + " eval --no-such-flag 2>/dev/null").status, 2);
+    EXPECT_NE(run(kWinnow + " eval --dataset /nonexistent 2>/dev/null").status, 0);
 }
 
 TEST_F(EvalCli, LabelInterruptResumeThenMeasure) {
@@ -147,7 +134,7 @@ TEST_F(EvalCli, LabelInterruptResumeThenMeasure) {
     // Session 1 answers two pairs, then its input ends (an interrupted session).
     std::ofstream(dir_ / "in1") << "r\nn\n";
     auto s1 = run(label + " < " + (dir_ / "in1").string());
-    ASSERT_EQ(s1.code, 0) << s1.out;
+    ASSERT_EQ(s1.status, 0) << s1.out;
     EXPECT_NE(s1.out.find("2 labelled"), std::string::npos) << s1.out;
     EXPECT_EQ(winnow::eval::read_trec_qrels(labels).n_judgments(), 2u);
     // Session 2 resumes with the pairs left and finishes: everything "r" for query 1's topic docs.
@@ -155,7 +142,7 @@ TEST_F(EvalCli, LabelInterruptResumeThenMeasure) {
     for (int i = 0; i < 20; ++i) in2 << (i % 2 == 0 ? "r\n" : "n\n");
     in2.close();
     auto s2 = run(label + " < " + (dir_ / "in2").string());
-    ASSERT_EQ(s2.code, 0) << s2.out;
+    ASSERT_EQ(s2.status, 0) << s2.out;
     EXPECT_NE(s2.out.find("already labelled"), std::string::npos);
     EXPECT_NE(s2.out.find("All pairs labelled"), std::string::npos) << s2.out;
     const auto q = winnow::eval::read_trec_qrels(labels);
@@ -167,7 +154,7 @@ TEST_F(EvalCli, LabelInterruptResumeThenMeasure) {
     // Measure each k with the labels; P_5 of the k = 2 final list equals relevant-in-top-2 / 5.
     auto e = run(base() + " --qrels " + labels + " --k 2,5 --json " + (dir_ / "labels.json").string() +
                  " --run-out " + (dir_ / "lab.trec").string());
-    ASSERT_EQ(e.code, 0) << e.out;
+    ASSERT_EQ(e.status, 0) << e.out;
     const auto j = winnow::parse_json(slurp(dir_ / "labels.json"), "labels.json");
     const auto run2 = winnow::eval::read_trec_run((dir_ / "lab.k2.trec").string());
     double expected = 0.0;
@@ -190,7 +177,7 @@ TEST(EvalCliShared, AdiSweepAgreesWithTrecEvalMode) {
     auto r = run(kWinnow + " eval --dataset " + adi + " --cache-dir " + (dir / "cache").string() + " --k 10,100" +
                  " --json " + (dir / "adi.json").string() + " --run-out " + (dir / "adi.trec").string() +
                  " --qrels-out " + (dir / "adi.qrels").string() + " --quiet");
-    ASSERT_EQ(r.code, 0) << r.out;
+    ASSERT_EQ(r.status, 0) << r.out;
     const auto j = winnow::parse_json(slurp(dir / "adi.json"), "adi.json");
     EXPECT_EQ(j["queries"], 35);
     const auto qrels = winnow::eval::read_trec_qrels((dir / "adi.qrels").string());

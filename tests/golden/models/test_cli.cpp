@@ -1,7 +1,6 @@
 // The CLI end to end: `winnow rerank` and `winnow embed` over the fixture models.
 #include <gtest/gtest.h>
 
-#include <sys/wait.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -10,6 +9,7 @@
 #include <string>
 
 #include "core/json.h"
+#include "support/run_command.h"
 
 namespace winnow {
 namespace {
@@ -32,13 +32,9 @@ CliRun run(const std::string& args, const std::string& input) {
     std::ofstream(in_path) << input;
     const std::string cmd = kWinnow + " " + args + " < " + in_path.string() + " 2> " + err_path.string();
     CliRun result;
-    FILE* pipe = ::popen(cmd.c_str(), "r");
-    std::string out;
-    char buffer[4096];
-    while (std::size_t n = std::fread(buffer, 1, sizeof(buffer), pipe)) out.append(buffer, n);
-    const int status = ::pclose(pipe);
-    result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    std::istringstream lines(out);
+    const testing::CommandResult ran = testing::run_command(cmd);
+    result.status = ran.status;
+    std::istringstream lines(ran.out);
     std::string line;
     while (std::getline(lines, line)) {
         if (!line.empty()) result.lines.push_back(Json::parse(line));

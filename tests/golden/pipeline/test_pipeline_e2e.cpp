@@ -2,9 +2,7 @@
 // the token chunker, the four questions through first stage > rerank (fixture cross-encoder) >
 // diversity > cutoff > context, and the CLI (ask with a local LLM server, demo, pull).
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <array>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -13,6 +11,7 @@
 #include <sstream>
 
 #include "core/json.h"
+#include "support/run_command.h"
 #include "retrieval/demo.h"
 #include "retrieval/file_ingest.h"
 #include "server/hub_mock/mock_hub_server.h"
@@ -39,16 +38,9 @@ std::string slurp(const fs::path& p) {
     return ss.str();
 }
 
-// Runs a command, returns (exit status, stdout).
-std::pair<int, std::string> run(const std::string& cmd) {
-    std::string out;
-    FILE* p = ::popen((cmd + " 2>/dev/null").c_str(), "r");
-    if (!p) return {-1, ""};
-    std::array<char, 4096> buf;
-    std::size_t n;
-    while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-    const int status = ::pclose(p);
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+// Runs a command, returns its exit status and stdout (stderr dropped).
+winnow::testing::CommandResult run(const std::string& cmd) {
+    return winnow::testing::run_command(cmd + " 2>/dev/null");
 }
 
 // The demo set copied with every format: the annual letter as a PDF, an extra JSONL file, and a
@@ -270,8 +262,8 @@ TEST_F(DemoIndex, CliAskStreamsFromAnLlmAndPrintsSources) {
     EXPECT_EQ(j["answer"].get<std::string>().rfind("You asked:", 0), 0u);
     EXPECT_FALSE(j["sources"].empty());
     // LLM errors exit non-zero with a message, bad specs exit 2.
-    EXPECT_NE(run(base + "--llm-url " + llm.url() + " --llm-model error500 'q'").first, 0);
-    EXPECT_EQ(run(kWinnow + " ask --index " + *index_dir_ + " --pipeline 'bm25(k=x)' q").first, 2);
+    EXPECT_NE(run(base + "--llm-url " + llm.url() + " --llm-model error500 'q'").status, 0);
+    EXPECT_EQ(run(kWinnow + " ask --index " + *index_dir_ + " --pipeline 'bm25(k=x)' q").status, 2);
 }
 
 TEST_F(DemoIndex, CliSearchWithPipelineAndExplain) {
@@ -291,7 +283,7 @@ TEST_F(DemoIndex, CliSearchWithPipelineAndExplain) {
     ASSERT_EQ(rc2, 0);
     EXPECT_NE(text.find("pipeline: bm25(k=8) > cutoff(top_n=3)"), std::string::npos) << text;
     EXPECT_NE(text.find("cut: below top_n=3"), std::string::npos) << text;
-    EXPECT_EQ(run(base + "--pipeline 'bm25 > nonsense'").first, 2);
+    EXPECT_EQ(run(base + "--pipeline 'bm25 > nonsense'").status, 2);
 }
 
 TEST_F(DemoIndex, CliDemoRunsTheFourQuestions) {
@@ -329,7 +321,7 @@ TEST(CliPull, DownloadsFromAHubEndpoint) {
     EXPECT_NE(out.find("snapshots/" + std::string(test::MockHubServer::kCommit)), std::string::npos) << out;
     auto [rc2, out2] = run(env + "HF_HUB_OFFLINE=1 " + kWinnow + " pull winnow-test/xlmr-ce");
     EXPECT_EQ(rc2, 0);
-    EXPECT_EQ(run(env + kWinnow + " pull winnow-test/missing").first, 3);  // NotFound
-    EXPECT_EQ(run(env + kWinnow + " pull").first, 2);
+    EXPECT_EQ(run(env + kWinnow + " pull winnow-test/missing").status, 3);  // NotFound
+    EXPECT_EQ(run(env + kWinnow + " pull").status, 2);
     fs::remove_all(cache);
 }

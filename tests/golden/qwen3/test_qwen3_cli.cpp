@@ -1,6 +1,5 @@
 // The CLI end to end on the qwen3 fixture: `winnow logits` reproduces the reference numbers;
 // `winnow rerank` and `winnow embed` pick the LLM reranker/embedder from the folder.
-#include <sys/wait.h>
 
 #include <cmath>
 #include <cstdio>
@@ -12,15 +11,13 @@
 #include <gtest/gtest.h>
 
 #include "core/json.h"
+#include "support/run_command.h"
 #include "llm_test_folder.h"
 
 namespace winnow {
 namespace {
 
-struct Result {
-    int status = -1;
-    std::string out;
-};
+using Result = testing::CommandResult;
 
 // Runs the built binary with `input` on stdin (through a file: inputs hold quotes and newlines).
 Result run(const std::string& input, const std::string& args) {
@@ -29,14 +26,7 @@ Result run(const std::string& input, const std::string& args) {
     std::ofstream(in_path) << input;
     const std::string cmd =
         std::string(WINNOW_BINARY_DIR) + "/winnow " + args + " < " + in_path.string() + " 2>/dev/null";
-    Result r;
-    FILE* p = popen(cmd.c_str(), "r");
-    if (p == nullptr) return r;
-    char buf[65536];
-    std::size_t n;
-    while ((n = fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
-    const int status = pclose(p);
-    r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    const Result r = testing::run_command(cmd);
     std::filesystem::remove(in_path);
     return r;
 }

@@ -1,7 +1,6 @@
 // `winnow index` / `winnow search` end to end through the binary.
 #include <gtest/gtest.h>
 
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -9,28 +8,15 @@
 #include <fstream>
 
 #include "core/json.h"
+#include "support/run_command.h"
 
 namespace winnow {
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Result {
-    int status = -1;
-    std::string out;
-};
-
-Result run(const std::string& args) {
-    const std::string cmd = std::string(WINNOW_BINARY_DIR "/winnow ") + args + " 2>/dev/null";
-    Result r;
-    FILE* p = ::popen(cmd.c_str(), "r");
-    if (!p) return r;
-    char buf[4096];
-    std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
-    const int st = ::pclose(p);
-    r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    return r;
+testing::CommandResult run(const std::string& args) {
+    return testing::run_command(std::string(WINNOW_BINARY_DIR "/winnow ") + args + " 2>/dev/null");
 }
 
 TEST(FirstStageCli, IndexSearchJsonDelete) {

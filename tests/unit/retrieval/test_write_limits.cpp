@@ -1,6 +1,5 @@
 // The document size limit of Index::Writer and of `winnow index` (hardening): an oversized
 // document is refused with Error(TooLarge) naming the limit; the CLI skips it and goes on.
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -10,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "core/json.h"
+#include "support/run_command.h"
 #include "support/temp_dir.h"
 #include "winnow/error.h"
 #include "winnow/index.h"
@@ -45,16 +45,8 @@ TEST(WriteLimits, WriterRefusesADocumentOverMaxDocumentBytes) {
     EXPECT_EQ(WriteOptions{}.max_document_bytes, std::size_t{16} << 20);
 }
 
-std::pair<int, std::string> run(const std::string& args) {
-    const std::string cmd = std::string(WINNOW_BINARY_DIR "/winnow ") + args + " 2>/dev/null";
-    std::string out;
-    FILE* p = ::popen(cmd.c_str(), "r");
-    if (!p) return {-1, out};
-    char buf[4096];
-    std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
-    const int st = ::pclose(p);
-    return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
+testing::CommandResult run(const std::string& args) {
+    return testing::run_command(std::string(WINNOW_BINARY_DIR "/winnow ") + args + " 2>/dev/null");
 }
 
 TEST(WriteLimits, CliSkipsOversizedDocumentsAndNamesTheLimit) {
@@ -78,8 +70,8 @@ TEST(WriteLimits, CliSkipsOversizedDocumentsAndNamesTheLimit) {
     ASSERT_EQ(j.at("errors").size(), 1u);
     EXPECT_NE(j.at("errors")[0].get<std::string>().find("max_document_bytes"), std::string::npos) << out;
     // Bad values are usage errors.
-    EXPECT_EQ(run("index --index " + idx + " --input " + corpus + " --max-document-bytes 0").first, 2);
-    EXPECT_EQ(run("index --index " + idx + " --input " + corpus + " --max-file-bytes -5").first, 2);
+    EXPECT_EQ(run("index --index " + idx + " --input " + corpus + " --max-document-bytes 0").status, 2);
+    EXPECT_EQ(run("index --index " + idx + " --input " + corpus + " --max-file-bytes -5").status, 2);
 }
 
 }  // namespace

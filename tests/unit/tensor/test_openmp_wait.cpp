@@ -1,6 +1,5 @@
 // The CLI bounds OpenMP spinning (GOMP_SPINCOUNT) unless the user chose a wait policy (src/tensor/threads.h):
 // checked through `winnow version --json`, which reports the environment the runtime started with.
-#include <sys/wait.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -9,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "core/json.h"
+#include "support/run_command.h"
 #include "tensor/threads.h"
 
 namespace winnow {
@@ -17,15 +17,9 @@ namespace {
 Json version_with(const std::string& env) {
     const std::string cmd =
         "env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT " + env + " " WINNOW_BINARY_DIR "/winnow version --json";
-    std::string out;
-    FILE* p = ::popen(cmd.c_str(), "r");
-    if (p == nullptr) return Json();
-    char buf[1024];
-    std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
-    const int status = ::pclose(p);
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << cmd;
-    return Json::parse(out);
+    const testing::CommandResult r = testing::run_command(cmd);
+    EXPECT_EQ(r.status, 0) << cmd;
+    return Json::parse(r.out);
 }
 
 TEST(OpenMpWait, CliSetsABoundedSpinByDefault) {

@@ -5,25 +5,15 @@
 #include <string>
 
 #include "core/json.h"
+#include "support/run_command.h"
 
 namespace {
 
-struct Result {
-    int status;
-    std::string out;
-};
+using Result = winnow::testing::CommandResult;
 
 Result run(const std::string& input, const std::string& args) {
-    const std::string cmd = "printf '" + input + "' | " WINNOW_BINARY_DIR "/winnow tokenize " + args + " 2>&1";
-    FILE* p = popen(cmd.c_str(), "r");
-    Result r{-1, ""};
-    if (p == nullptr) return r;
-    char buf[4096];
-    std::size_t n;
-    while ((n = fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
-    const int status = pclose(p);
-    r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return r;
+    return winnow::testing::run_command("printf '" + input + "' | " WINNOW_BINARY_DIR "/winnow tokenize " + args +
+                                        " 2>&1");
 }
 
 const std::string kMiniLm = std::string("--tokenizer ") + WINNOW_SHARED_DIR + "/data/tokenizers/all-MiniLM-L6-v2";

@@ -1,7 +1,6 @@
 // Input limits through `winnow tokenize` (hardening): an input line over the CLI's JSONL line limit
 // and a text over the tokenizer's max_input_bytes both stop the command with exit code 7 (TooLarge)
 // and a message naming the limit, instead of reading or tokenizing without bound.
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -11,27 +10,17 @@
 
 #include <gtest/gtest.h>
 
+#include "support/run_command.h"
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Result {
-    int status = -1;
-    std::string out;
-};
+using Result = winnow::testing::CommandResult;
 
 Result tokenize_file(const std::string& input_path) {
-    const std::string cmd = std::string(WINNOW_BINARY_DIR "/winnow tokenize --tokenizer ") + WINNOW_SHARED_DIR +
-                            "/data/tokenizers/all-MiniLM-L6-v2 < " + input_path + " 2>&1";
-    Result r;
-    FILE* p = popen(cmd.c_str(), "r");
-    if (p == nullptr) return r;
-    char buf[4096];
-    std::size_t n;
-    while ((n = fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
-    const int status = pclose(p);
-    r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return r;
+    return winnow::testing::run_command(std::string(WINNOW_BINARY_DIR "/winnow tokenize --tokenizer ") +
+                                        WINNOW_SHARED_DIR + "/data/tokenizers/all-MiniLM-L6-v2 < " + input_path +
+                                        " 2>&1");
 }
 
 struct TempFile {
