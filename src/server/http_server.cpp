@@ -18,6 +18,7 @@
 #include "server/auth.h"
 #include "server/batch_scheduler.h"
 #include "server/metrics.h"
+#include "tensor/kernel_stats.h"
 #include "server/requests.h"
 #include "llm/chat_client.h"
 #include "server/qrels_writer.h"
@@ -215,6 +216,7 @@ struct Server::Impl {
     int bound_port = -1;
     std::atomic<bool> stop_requested{false};
     std::mutex run_mutex;
+    std::atomic<int> in_flight{0};  // requests inside a route handler, /metrics itself not counted
 
     Impl(ServerOptions opts, std::shared_ptr<Reranker> r, std::shared_ptr<Embedder> e)
         : options(std::move(opts)), reranker(std::move(r)), embedder(std::move(e)), keys(options.api_keys) {
@@ -245,6 +247,13 @@ struct Server::Impl {
             metrics.add_gauge("winnow_queue_depth", "Items waiting for a model batch.", "model=\"embed\"",
                               [this] { return double(embed_queue->queued_units()); });
         }
+        metrics.add_counter("winnow_kernel_primitives_created_total",
+                            "GEMM primitives made (JIT-compiled) by the kernels in this process.", "",
+                            [] { return double(kernel_stats().primitives_created); });
+        metrics.add_counter("winnow_kernel_primitive_seconds_total", "Time spent making GEMM primitives.", "",
+                            [] { return kernel_stats().creation_seconds; });
+        metrics.add_gauge("winnow_requests_in_flight", "Requests being handled (GET /metrics not counted).", "",
+                          [this] { return double(in_flight.load()); });
         if (!options.index_dir.empty()) {
             std::string spec = options.pipeline;
             if (spec.empty()) spec = reranker ? "bm25(k=100) > rerank > cutoff(top_n=10)" : "bm25(k=10)";
@@ -718,6 +727,16 @@ struct Server::Impl {
 
     httplib::Server::Handler wrap(Handler fn) {
         return [this, fn = std::move(fn)](const httplib::Request& req, httplib::Response& res) {
+            const bool counted = req.path != "/metrics";
+            if (counted) ++in_flight;
+            struct Leave {  // leaves before the request is recorded as done: never counted twice
+                std::atomic<int>* n;
+                void now() {
+                    if (n) --*n;
+                    n = nullptr;
+                }
+                ~Leave() { now(); }
+            } leave{counted ? &in_flight : nullptr};
             try {
                 fn(req, res);
             } catch (const srv::BadJson& e) {
@@ -736,6 +755,7 @@ struct Server::Impl {
                 log::error("server: {} {}: {}", req.method, req.path, e.what());
                 write_error(res, 500, "internal", e.what());
             }
+            leave.now();
             record(req, res.status == -1 ? 200 : res.status);
         };
     }

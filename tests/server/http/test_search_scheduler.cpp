@@ -42,11 +42,6 @@ std::string make_small_index() {
     return dir.string();
 }
 
-double metric(const std::string& text, const std::string& name) {
-    const auto pos = text.find("\n" + name + " ");
-    return pos == std::string::npos ? -1.0 : std::stod(text.substr(pos + name.size() + 2));
-}
-
 struct SearchQueue : ::testing::Test {
     std::shared_ptr<FakeReranker> reranker = std::make_shared<FakeReranker>();
     ServerOptions options;
@@ -73,18 +68,20 @@ struct SearchQueue : ::testing::Test {
     }
     // Waits until `n` rerank pairs are queued behind the held batch.
     bool wait_queued(double n) {
-        for (int i = 0; i < 1000; ++i) {
-            if (metric(metrics(), "winnow_queue_depth{model=\"rerank\"}") == n) return true;
-            std::this_thread::sleep_for(5ms);
-        }
-        return false;
+        return eventually([&] { return metric(metrics(), "winnow_queue_depth{model=\"rerank\"}") == n; });
+    }
+    bool wait_not_listening() {
+        return eventually([&] {
+            httplib::Client c("127.0.0.1", srv->port);
+            c.set_connection_timeout(1s);
+            return !c.Get("/health");
+        });
     }
     // Holds the model inside one batch of a /v1/rerank request, so that what comes next queues.
     std::future<httplib::Result> occupy_model() {
         reranker->hold();
         auto first = post_async("/v1/rerank", {{"query", "policy"}, {"documents", {"a policy"}}});
-        for (int i = 0; i < 1000 && reranker->batches_waiting() == 0; ++i) std::this_thread::sleep_for(2ms);
-        EXPECT_EQ(reranker->batches_waiting(), 1);
+        EXPECT_TRUE(eventually([&] { return reranker->batches_waiting() == 1; }));
         return first;
     }
 };
@@ -185,10 +182,11 @@ TEST_F(SearchQueue, SearchDeadlineGives504AndDropsItsPairs) {
     EXPECT_EQ(metric(metrics(), "winnow_queue_depth{model=\"rerank\"}"), 0);
     reranker->release();
     first.get();  // also past its deadline: its answer may come before the held batch ends
-    for (int i = 0; i < 1000 && reranker->batches().empty(); ++i) std::this_thread::sleep_for(2ms);
-    std::this_thread::sleep_for(50ms);
-    // Only the held batch ran: the timed-out search's pairs never reached the model.
+    ASSERT_TRUE(eventually([&] { return !reranker->batches().empty(); }));
+    // Only the held batch ran: the timed-out search's pairs left the queue (depth 0 above), so they
+    // can never reach the model.
     EXPECT_EQ(reranker->batches(), std::vector<std::size_t>{1});
+    EXPECT_EQ(metric(metrics(), "winnow_queue_depth{model=\"rerank\"}"), 0);
 }
 
 TEST_F(SearchQueue, ShutdownFinishesAQueuedSearch) {
@@ -197,7 +195,7 @@ TEST_F(SearchQueue, ShutdownFinishesAQueuedSearch) {
     auto search = post_async("/v1/search", {{"query", "policy"}});
     ASSERT_TRUE(wait_queued(3));
     auto stopping = std::async(std::launch::async, [this] { srv->shutdown(); });
-    std::this_thread::sleep_for(100ms);
+    ASSERT_TRUE(wait_not_listening());  // shutdown has begun while the search waits in the queue
     reranker->release();
     auto r = search.get();
     ASSERT_TRUE(r);

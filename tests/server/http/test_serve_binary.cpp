@@ -13,12 +13,33 @@
 #include <fstream>
 #include <future>
 #include <map>
+#include <sstream>
 
 #include "core/json.h"
 #include "serve_process.h"
+#include "server_fixture.h"
 
 namespace winnow::testing {
 namespace {
+
+// Waits until the server process has received at least `n` requests other than GET /metrics:
+// those inside a handler plus those answered (a request leaves the first count before it enters
+// the second, so none is counted twice).
+bool wait_arrived(const ServeProcess& p, double n) {
+    return eventually([&] {
+        auto c = p.client();
+        auto r = c.Get("/metrics");
+        if (!r) return false;
+        double arrived = metric(r->body, "winnow_requests_in_flight");
+        std::istringstream lines(r->body);
+        for (std::string line; std::getline(lines, line);) {
+            if (line.rfind("winnow_http_requests_total{", 0) == 0 && line.find("/metrics") == std::string::npos) {
+                arrived += std::stod(line.substr(line.rfind(' ') + 1));
+            }
+        }
+        return arrived >= n;
+    });
+}
 
 TEST(ServeBinary, RerankDialectsMatchReferenceScores) {
     ASSERT_TRUE(have_fixtures()) << kBinary << " or " << kModels;
@@ -101,7 +122,7 @@ TEST(ServeBinary, SigtermFinishesInFlightRequestsAndExitsZero) {
                         "application/json");
         return r ? r->status : -1;
     });
-    std::this_thread::sleep_for(150ms);
+    ASSERT_TRUE(wait_arrived(p, 1));  // the request has arrived (it may finish before the signal)
     EXPECT_EQ(p.terminate(), 0);
     EXPECT_EQ(in_flight.get(), 200);
 }
@@ -124,10 +145,10 @@ TEST(ServeBinary, SigtermFinishesInFlightSearchAndAskQueuedBehindRerank) {
         });
     };
     auto rerank = status_of("/v1/rerank", Json{{"query", "approval criteria"}, {"documents", docs}});
-    std::this_thread::sleep_for(50ms);
+    ASSERT_TRUE(wait_arrived(p, 1));
     auto search = status_of("/v1/search", Json{{"query", "expense approval"}});
     auto ask = status_of("/v1/ask", Json{{"query", "expense approval"}});
-    std::this_thread::sleep_for(100ms);
+    ASSERT_TRUE(wait_arrived(p, 3));  // all three have arrived before the signal
     EXPECT_EQ(p.terminate(), 0);
     EXPECT_EQ(rerank.get(), 200);
     EXPECT_EQ(search.get(), 200);
