@@ -46,6 +46,7 @@ dnnl::matmul::primitive_desc make_fp32_pd(memory::dim rows, memory::dim in, memo
     const memory::desc src({rows, in}, DataType::f32, FormatTag::ab);
     const memory::desc dst({rows, out}, DataType::f32, FormatTag::ab);
     dnnl::primitive_attr attr;
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);  // lowp::execute_matmul passes a per-thread one
     if (activation != Activation::None) {
         dnnl::post_ops ops;
         ops.append_eltwise(1.0f, eltwise_algorithm(activation), activation == Activation::Silu ? 1.0f : 0.0f, 0.0f);
@@ -110,7 +111,6 @@ void Linear::forward(const float* x, std::size_t rows, float* y, Activation acti
     const auto in = static_cast<memory::dim>(in_features_);
     const auto out = static_cast<memory::dim>(out_features_);
     auto& engine = cpu_engine();
-    dnnl::stream stream(engine);
     std::unordered_map<int, memory> args{{DNNL_ARG_WEIGHTS, impl_->weights}};
     if (has_bias_) args.emplace(DNNL_ARG_BIAS, impl_->bias);
     // The rows run in blocks of a few fixed sizes (row_blocks.h), so the primitives are made once per shape.
@@ -132,8 +132,7 @@ void Linear::forward(const float* x, std::size_t rows, float* y, Activation acti
         }
         args[DNNL_ARG_SRC] = memory({{m, in}, DataType::f32, FormatTag::ab}, engine, const_cast<float*>(src_rows));
         args[DNNL_ARG_DST] = memory({{m, out}, DataType::f32, FormatTag::ab}, engine, dst_rows);
-        primitive.execute(stream, args);
-        stream.wait();
+        lowp::execute_matmul(primitive, engine, args);
         if (tail != nullptr) {
             std::memcpy(y + block.first * out_features_, dst_rows, block.rows * out_features_ * sizeof(float));
         }

@@ -26,6 +26,7 @@ dnnl::matmul::primitive_desc make_bf16_pd(long rows, long in, long out, bool bia
     const memory::desc src({rows, in}, DataType::bf16, FormatTag::ab);
     const memory::desc dst({rows, out}, DataType::f32, FormatTag::ab);
     dnnl::primitive_attr attr;
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);  // lowp::execute_matmul passes a per-thread one
     dnnl::post_ops ops;
     lowp::append_activation(ops, activation);
     attr.set_post_ops(ops);
@@ -80,7 +81,6 @@ public:
         to_bf16(x, rows * in, src_bf16.data());
         std::memset(src_bf16.data() + rows * in, 0, row_blocks::kTailRows * in * sizeof(std::uint16_t));
         auto& engine = lowp::engine();
-        dnnl::stream stream(engine);
         std::unordered_map<int, memory> args{{DNNL_ARG_WEIGHTS, weights_}};
         if (has_bias_) args.emplace(DNNL_ARG_BIAS, bias_);
         row_blocks::for_each(rows, [&](const row_blocks::Block& block) {
@@ -92,8 +92,7 @@ public:
             if (block.padded()) dst_rows = lowp::tail_buffers(0, block.gemm_rows * out).dst.data();
             args[DNNL_ARG_SRC] = memory({{m, in_}, DataType::bf16, FormatTag::ab}, engine, src_bf16.data() + block.first * in);
             args[DNNL_ARG_DST] = memory({{m, out_}, DataType::f32, FormatTag::ab}, engine, dst_rows);
-            primitive.execute(stream, args);
-            stream.wait();
+            lowp::execute_matmul(primitive, engine, args);
             if (block.padded()) std::memcpy(y + block.first * out, dst_rows, block.rows * out * sizeof(float));
         });
     }

@@ -8,6 +8,7 @@
 #include <map>
 #include <mutex>
 #include <tuple>
+#include <unordered_map>
 #include <vector>
 
 #include "tensor/kernels.h"
@@ -33,6 +34,13 @@ struct MatmulKey {
 
 dnnl::matmul cached_matmul(const MatmulKey& key, const std::function<dnnl::matmul::primitive_desc()>& make);
 inline constexpr std::size_t kMaxPrimitives = 4096;
+
+// Runs a matmul made with dnnl::scratchpad_mode::user on `engine`, handing it this thread's scratchpad, and
+// waits. Primitives are cached and shared by threads; with the library's own scratchpad a primitive keeps one
+// buffer (Debian's oneDNN is built without DNNL_ENABLE_CONCURRENT_EXEC), so two threads running the same
+// primitive at once would write over each other's intermediate results.
+void execute_matmul(const dnnl::matmul& primitive, const dnnl::engine& engine,
+                    std::unordered_map<int, dnnl::memory>& args);
 
 // Per-thread f32 rows for a padded tail block (row_blocks.h): grown to at least these sizes, never
 // larger than kMidRows rows of the widest layer.

@@ -4,6 +4,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
+#include <vector>
 
 #include "tensor/kernel_stats.h"
 
@@ -103,6 +105,23 @@ dnnl::matmul cached_matmul(const MatmulKey& key, const std::function<dnnl::matmu
     cache.emplace(key, primitive);
     record_primitive_created(seconds);
     return primitive;
+}
+
+void execute_matmul(const dnnl::matmul& primitive, const dnnl::engine& engine,
+                    std::unordered_map<int, dnnl::memory>& args) {
+    const dnnl_memory_desc_t* md =
+        dnnl_primitive_desc_query_md(primitive.get_primitive_desc(), dnnl_query_scratchpad_md, 0);
+    thread_local std::vector<std::uint8_t> scratch;
+    const dnnl::memory::desc desc = md != nullptr ? dnnl::memory::desc(*md) : dnnl::memory::desc();
+    if (desc.get_size() > 0) {
+        if (scratch.size() < desc.get_size()) scratch.resize(desc.get_size());
+        args.insert_or_assign(DNNL_ARG_SCRATCHPAD, dnnl::memory(desc, engine, scratch.data()));
+    } else {
+        args.erase(DNNL_ARG_SCRATCHPAD);
+    }
+    dnnl::stream stream(engine);
+    primitive.execute(stream, args);
+    stream.wait();
 }
 
 TailBuffers& tail_buffers(std::size_t src_floats, std::size_t dst_floats) {
