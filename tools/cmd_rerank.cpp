@@ -28,7 +28,7 @@ struct RerankArgs {
     std::size_t max_length = 0;
     std::string precision = "auto";
     std::size_t threads = 0;
-    std::size_t token_budget = 16384;
+    std::size_t token_budget = 4096;
     std::string instruction;
 };
 
