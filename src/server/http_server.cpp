@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <random>
 
 #include "core/json.h"
@@ -19,9 +20,9 @@
 #include "server/batch_scheduler.h"
 #include "server/metrics.h"
 #include "server/requests.h"
-#include "llm/chat_client.h"
 #include "server/qrels_writer.h"
 #include "server/ui_page.h"
+#include "retrieval/result_json.h"
 #include "winnow/pipeline.h"
 #include "winnow/server.h"
 
@@ -211,6 +212,7 @@ struct Server::Impl {
     const Tokenizer* rerank_tokenizer = nullptr;  // set when pairs are tokenized in the HTTP threads
     const Tokenizer* embed_tokenizer = nullptr;   // set when inputs are counted with the model's tokenizer
     std::unique_ptr<Pipeline> pipeline;      // over --index; null without one
+    RerankConfig own_rerank;                 // the rerank stage of the server's own spec
     std::unique_ptr<srv::QrelsWriter> labels;  // the web UI's judgments
     int bound_port = -1;
     std::atomic<bool> stop_requested{false};
@@ -252,12 +254,14 @@ struct Server::Impl {
             // Rerank stages score with the server's model instead of loading their own copy; each
             // request's rerank stage queues its pairs on rerank_queue (scheduled_scorer).
             if (reranker) pipeline->set_scorer(make_cross_encoder_scorer(reranker));
+            own_rerank = pipeline->config().rerank;
             labels = std::make_unique<srv::QrelsWriter>(
                 options.labels_path.empty() ? options.index_dir + "/labels.qrels" : options.labels_path);
         }
         rerank_tokenizer = usable_tokenizer(reranker, options.pretokenize, true);
         rerank_pretokenized.store(rerank_tokenizer != nullptr);
         embed_tokenizer = usable_tokenizer(embedder, options.pretokenize, false);
+        if (pipeline) check_rerank_settings(own_rerank);  // e.g. --pipeline naming another model than --rerank-model
         setup_routes();
     }
 
@@ -330,18 +334,25 @@ struct Server::Impl {
     // /v1/ask); waits for them under the request's deadline, dropping them if the client leaves.
     // `max_tokens_per_doc` cuts each document first (0: only the model's limit); with `truncate`
     // false an input over the model's limit is an error (413).
+    // `stage_max_length` (the pipeline's rerank max_length, below the model's) truncates each pair
+    // to fewer tokens than the model's limit; it needs the pairs tokenized here.
     std::vector<PairScore> score_on_queue(std::string_view query_text, const std::vector<std::string>& documents,
                                           std::size_t max_tokens_per_doc, bool truncate, const httplib::Request& req,
-                                          std::string_view route) {
+                                          std::string_view route, std::size_t stage_max_length = 0) {
         WINNOW_CHECK(reranker, Errc::NotFound, "no rerank model loaded (start the server with --rerank-model)");
         auto query = std::make_shared<const std::string>(query_text);
-        const std::size_t max_length = reranker->max_length();
+        const std::size_t max_length = stage_max_length > 0 && stage_max_length < reranker->max_length()
+                                           ? stage_max_length
+                                           : reranker->max_length();
         std::vector<RerankUnit> units;
         std::vector<std::uint32_t> costs;
         units.reserve(documents.size());
         costs.reserve(documents.size());
         std::size_t total = 0;
         const Tokenizer* tok = rerank_pretokenized.load() ? rerank_tokenizer : nullptr;
+        WINNOW_CHECK(tok != nullptr || max_length == reranker->max_length(), Errc::InvalidArgument,
+                     "rerank max_length={} below the model's {}: this server sends text pairs to the model "
+                     "(--no-pretokenize or an LLM reranker) and cannot apply it", max_length, reranker->max_length());
         TruncationOptions truncation;
         truncation.max_length = max_length;
         truncation.strategy = TruncationStrategy::LongestFirst;
@@ -522,13 +533,60 @@ struct Server::Impl {
     // with this request's deadline, disconnect check and metrics, like a /v1/rerank request.
     std::shared_ptr<const CandidateScorer> scheduled_scorer(const httplib::Request& req, std::string_view route) {
         if (!reranker) return nullptr;
-        return make_cross_encoder_scorer(
-            reranker, [this, &req, route](std::string_view query, const std::vector<std::string>& texts) {
-                return score_on_queue(query, texts, 0, true, req, route);
-            });
+        return make_cross_encoder_scorer(reranker, [this, &req, route](std::string_view query,
+                                                                       const std::vector<std::string>& texts,
+                                                                       std::size_t max_length) {
+            return score_on_queue(query, texts, 0, true, req, route, max_length);
+        });
     }
 
-    PipelineResult run_search(const srv::SearchRequest& r, const httplib::Request& req, std::string_view route) {
+    // True when a request's `model` names the loaded model: its folder, an equivalent path, or the
+    // hub id whose cache folder it is.
+    static bool same_model(const std::string& asked, const std::string& loaded) {
+        if (asked == loaded) return true;
+        std::error_code ec;
+        if (std::filesystem::equivalent(asked, loaded, ec) && !ec) return true;
+        std::string cache = "models--";
+        for (char c : asked) cache += c == '/' ? std::string("--") : std::string(1, c);
+        return loaded.find("/" + cache + "/") != std::string::npos;
+    }
+
+    // Per-request rerank settings are applied or refused, never ignored. This server scores the
+    // `rerank` stage with the model it was started with: another model is 404; a precision or batch
+    // budget other than the server's, or a max_length it cannot apply, is 422. Without
+    // --rerank-model the server's own spec loads its model once, and only its settings are allowed.
+    void check_rerank_settings(const RerankConfig& r) const {
+        if (!r.enabled || r.kind != "rerank") return;
+        if (reranker) {
+            WINNOW_CHECK(r.model.empty() || same_model(r.model, reranker->name()), Errc::NotFound,
+                         "rerank model '{}' is not loaded: this server was started with --rerank-model {}", r.model,
+                         reranker->name());
+            WINNOW_CHECK(r.precision == Precision::Auto || r.precision == reranker->precision(), Errc::InvalidArgument,
+                         "rerank precision={}: this server's model runs in {} (set by --precision at start)",
+                         precision_name(r.precision), precision_name(reranker->precision()));
+            WINNOW_CHECK(r.batch_tokens == 0 || r.batch_tokens == options.batch_token_budget, Errc::InvalidArgument,
+                         "rerank batch_tokens={}: this server batches {} tokens across requests (--batch-tokens at "
+                         "start)", r.batch_tokens, options.batch_token_budget);
+            WINNOW_CHECK(r.max_length == 0 || r.max_length >= reranker->max_length() || rerank_pretokenized.load(),
+                         Errc::InvalidArgument,
+                         "rerank max_length={} below the model's {}: this server sends text pairs to the model "
+                         "(--no-pretokenize or an LLM reranker) and cannot apply it", r.max_length,
+                         reranker->max_length());
+            return;
+        }
+        const RerankConfig& own = own_rerank;
+        WINNOW_CHECK(own.enabled && own.kind == "rerank", Errc::NotFound,
+                     "no rerank model loaded (start the server with --rerank-model)");
+        WINNOW_CHECK(r.model == own.model, Errc::NotFound, "rerank model '{}' is not loaded: this server's pipeline uses '{}'",
+                     r.model, own.model);
+        WINNOW_CHECK(r.max_length == own.max_length && r.precision == own.precision && r.batch_tokens == own.batch_tokens,
+                     Errc::InvalidArgument,
+                     "rerank max_length, precision and batch_tokens are fixed by this server's pipeline ('{}'): "
+                     "start it with --rerank-model to change max_length per request", pipeline->spec().to_string());
+    }
+
+    // The request's settings as overrides of the server's spec.
+    std::map<std::string, std::string> request_overrides(const srv::SearchRequest& r) {
         WINNOW_CHECK(pipeline, Errc::NotFound, "no index loaded (start the server with --index)");
         // Documents another process committed since (a running `winnow index`) become searchable now;
         // when nothing changed this costs one read of the store's generation.
@@ -549,50 +607,19 @@ struct Server::Impl {
         }
         if (r.k > 0) overrides["k"] = std::to_string(r.k);
         if (r.top_n > 0) overrides["cutoff.top_n"] = std::to_string(r.top_n);
+        return overrides;
+    }
+
+    PipelineResult run_search(const srv::SearchRequest& r, const httplib::Request& req, std::string_view route) {
+        const auto overrides = request_overrides(r);
+        check_rerank_settings(pipeline->config(overrides).rerank);
         return pipeline->run(r.query, overrides, scheduled_scorer(req, route));
     }
 
-    static Json hit_json(const PipelineHit& h, std::size_t rank) {
-        Json j{{"rank", rank},
-               {"doc_id", h.candidate.doc_id},
-               {"chunk_id", h.candidate.chunk_id},
-               {"title", h.candidate.title},
-               {"source", h.candidate.source},
-               {"text", h.candidate.text},
-               {"score", h.rerank_score ? *h.rerank_score : h.first_stage_score},
-               {"first_stage", {{"rank", h.first_stage_rank}, {"score", h.first_stage_score}}}};
-        if (h.rerank_score) {
-            j["rerank"] = {{"score", *h.rerank_score}, {"raw_score", h.rerank_raw.value_or(0.0f)},
-                           {"truncated", h.truncated}};
-        }
-        j["decision"] = std::string(decision_name(h.decision));
-        return j;
-    }
-
-    Json search_json(const PipelineResult& result, bool include_first_stage) {
-        Json hits = Json::array();
-        for (std::size_t i = 0; i < result.hits.size(); ++i) hits.push_back(hit_json(result.hits[i], i + 1));
-        Json timings = Json::object();
-        for (const auto& t : result.timings) timings[t.stage] = t.ms;
-        Json out{{"query", result.query},     {"pipeline", result.spec},        {"results", std::move(hits)},
-                 {"n_candidates", result.n_candidates}, {"n_reranked", result.n_reranked},
-                 {"n_truncated", result.n_truncated},   {"timings_ms", std::move(timings)}};
-        if (include_first_stage) {
-            std::vector<const PipelineHit*> all;
-            for (const auto& h : result.hits) all.push_back(&h);
-            for (const auto& h : result.cut) all.push_back(&h);
-            std::sort(all.begin(), all.end(),
-                      [](const PipelineHit* a, const PipelineHit* b) { return a->first_stage_rank < b->first_stage_rank; });
-            Json first = Json::array();
-            for (const auto* h : all) {
-                Json j = hit_json(*h, h->first_stage_rank);
-                j["score"] = h->first_stage_score;
-                first.push_back(std::move(j));
-            }
-            out["first_stage"] = std::move(first);
-        }
+    // The CLI's JSON form of a pipeline result (retrieval/result_json.h).
+    Json search_json(const PipelineResult& result, bool include_first_stage, bool answer = false) {
         if (result.n_truncated > 0) metrics.add_truncations("rerank", result.n_truncated);
-        return out;
+        return retrieval::result_json(result, {.first_stage = include_first_stage, .answer = answer});
     }
 
     void handle_search(const httplib::Request& req, httplib::Response& res) {
@@ -605,49 +632,40 @@ struct Server::Impl {
         return fmt::format("event: {}\ndata: {}\n\n", event, dump(data));
     }
 
+    // Pipeline::ask, as `winnow ask`: the pack stage, then the answer stage (streamed after the
+    // sources with `stream`).
     void handle_ask(const httplib::Request& req, httplib::Response& res) {
         const Json body = srv::parse_request_body(req.body);
         const auto r = srv::parse_search_request(body, limits);
-        const PipelineResult result = run_search(r, req, "/v1/ask");
-        const PipelineConfig config = PipelineConfig::from_spec(PipelineSpec::parse(result.spec));
-        const PackedContext packed = pack_context(r.query, result.hits, config.pack, pipeline->token_counter(config));
-        Json sources = Json::array();
-        for (const auto& s : packed.sources) {
-            sources.push_back({{"n", s.n}, {"doc_id", s.doc_id}, {"title", s.title}, {"source", s.source},
-                               {"begin", s.begin}, {"end", s.end}});
-        }
-        const llm::ChatOptions chat = llm::options_from_env();
-        const bool have_llm = !chat.url.empty();
-        std::vector<llm::ChatMessage> messages{{"system", packed.system}, {"user", packed.user}};
+        const auto overrides = request_overrides(r);
+        check_rerank_settings(pipeline->config(overrides).rerank);
+        AskOptions ask;
+        ask.answer = false;  // packed here; the answer below (or in the stream)
+        auto result = std::make_shared<PipelineResult>(
+            pipeline->ask(r.query, ask, overrides, scheduled_scorer(req, "/v1/ask")));
+        ask.answer = true;
+        const bool have_llm = Pipeline::has_llm(ask);
         if (!r.stream) {
-            Json out = search_json(result, false);
-            out["sources"] = sources;
-            out["context"] = packed.context;
-            if (have_llm) {
-                const auto answer = llm::ChatClient(chat).complete(messages);
-                out["answer"] = answer.content;
-                out["llm_model"] = answer.model;
-            } else {
-                out["answer"] = nullptr;
-                out["note"] = "no LLM configured (set WINNOW_LLM_URL and WINNOW_LLM_MODEL); returning the context";
-            }
-            write_json(res, out);
+            Pipeline::answer(*result, ask);
+            write_json(res, search_json(*result, r.include_first_stage, true));
             return;
         }
         // Server-sent events: sources first, then answer deltas, then done (or error).
-        auto head = std::make_shared<std::string>(sse("sources", Json{{"sources", sources}, {"context", packed.context}}));
+        auto head = std::make_shared<std::string>(sse(
+            "sources", Json{{"sources", retrieval::sources_json(*result->context)}, {"context", result->context->context}}));
         res.set_header("Cache-Control", "no-cache");
         res.set_chunked_content_provider(
             "text/event-stream",
-            [head, messages, chat, have_llm](std::size_t, httplib::DataSink& sink) {
+            [head, result, ask, have_llm](std::size_t, httplib::DataSink& sink) mutable {
                 if (!sink.write(head->data(), head->size())) return false;
                 if (have_llm) {
                     try {
-                        const auto answer = llm::ChatClient(chat).stream(messages, [&](std::string_view delta) {
+                        ask.on_delta = [&](std::string_view delta) {
                             const std::string e = sse("delta", Json{{"content", std::string(delta)}});
                             return sink.write(e.data(), e.size());
-                        });
-                        const std::string done = sse("done", Json{{"finish_reason", answer.finish_reason}});
+                        };
+                        Pipeline::answer(*result, ask);
+                        const std::string done = sse("done", Json{{"finish_reason", result->answer->finish_reason}});
                         sink.write(done.data(), done.size());
                     } catch (const Error& e) {
                         const std::string err = sse("error", Json{{"type", errc_name(e.code())}, {"message", e.what()}});
