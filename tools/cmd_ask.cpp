@@ -49,7 +49,7 @@ CommandRegistrar registrar("ask", [](CLI::App& app) {
     sub->add_option("--context-tokens", a->context_tokens, "Token window for the prompt (default: pack(tokens) or 4096)");
     sub->add_flag("--no-stream", a->no_stream, "Wait for the whole answer instead of streaming it");
     sub->add_flag("--explain", a->explain, "Show why each chunk was kept or cut");
-    sub->add_flag("--json", a->json, "Print one JSON object: answer, sources, hits");
+    sub->add_flag("--json", a->json, "Print one JSON object, as /v1/ask: results, sources, prompt, answer");
     return [a]() {
         PipelineSpec spec = PipelineSpec::parse(a->pipeline.empty() ? default_pipeline(*a) : a->pipeline);
         if (!a->model.empty()) spec.apply_override("rerank.model=" + a->model);

@@ -17,10 +17,10 @@ namespace winnow {
 struct Candidate {
     std::int64_t chunk_id = 0;
     float score = 0.0f;  // first-stage score
-    std::string doc_id;
-    std::string title;
-    std::string source;  // file path or URL, "" when unknown
-    std::string text;
+    std::string doc_id{};
+    std::string title{};
+    std::string source{};  // file path or URL, "" when unknown
+    std::string text{};
     std::uint32_t begin = 0;  // byte span in the document
     std::uint32_t end = 0;
 };
@@ -57,8 +57,8 @@ struct HybridOptions {
 struct SearchOptions {
     FirstStageKind first_stage = FirstStageKind::Bm25;
     std::size_t k = 10;
-    std::optional<Bm25Params> bm25;  // unset: the index's own parameters
-    HybridOptions hybrid;
+    std::optional<Bm25Params> bm25{};  // unset: the index's own parameters
+    HybridOptions hybrid{};
     std::size_t ef_search = 0;       // HNSW beam width for this search; 0: the index's default
     bool with_text = true;           // fetch title, text and span from the store
 };

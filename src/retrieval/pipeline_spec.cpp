@@ -41,7 +41,15 @@ const KeyInfo* find_key(std::string_view stage, std::string_view key) {
         }
         return nullptr;
     };
-    if (is_first_stage(stage)) return look(kFirstStageKeys);
+    if (is_first_stage(stage)) {
+        // Each kind takes only the keys it uses (a key it would ignore is an error, not a no-op).
+        const bool lexical_key = key == "k1" || key == "b";
+        const bool dense_key = key == "ef_search";
+        const bool fusion_key = !lexical_key && !dense_key && key != "k";
+        if (stage == "bm25" && (dense_key || fusion_key)) return nullptr;
+        if (stage == "dense" && (lexical_key || fusion_key)) return nullptr;
+        return look(kFirstStageKeys);
+    }
     if (stage == "cutoff") return look(kCutoffKeys);
     if (stage == "diversify") return look(kDiversityKeys);
     if (stage == "pack") return look(kPackKeys);
@@ -87,7 +95,10 @@ void validate_value(std::string_view stage, std::string_view key, std::string_vi
     if (info == nullptr) {
         // Registered scorer stages (e.g. ltr) take their own extra keys.
         if (is_rerank_stage(stage) && stage != "rerank") return;
-        WINNOW_THROW(Errc::InvalidArgument, "pipeline spec: stage '{}' has no parameter '{}'", stage, key);
+        WINNOW_THROW(Errc::InvalidArgument, "pipeline spec: stage '{}' has no parameter '{}'{}", stage, key,
+                     is_first_stage(stage) ? " (bm25: k, k1, b; dense: k, ef_search; hybrid: all of them and fusion, "
+                                             "rrf_k, weight, k_lexical, k_dense)"
+                                           : "");
     }
     bool ok = true;
     double d = 0;

@@ -104,6 +104,7 @@ TEST(FirstStageCli, FlagsAreSpecOverrides) {
     // Bad values are the spec's errors: exit 2.
     EXPECT_EQ(run(base + "--weight 2 --first-stage hybrid").status, 2);
     EXPECT_EQ(run(base + "--fusion borda").status, 2);
+    EXPECT_EQ(run(base + "--fusion rrf").status, 2);  // bm25 has no fusion: refused, not ignored
     EXPECT_EQ(run(base + "--rrf-k x").status, 2);
     fs::remove_all(dir);
 }

@@ -127,7 +127,7 @@ TEST(PipelineSpec, FirstStageOptionsAreTyped) {
 // A huge k is refused when the spec is parsed (it used to reach the index and end in bad_alloc).
 TEST(PipelineSpec, HugeCountsAreRefused) {
     for (const char* spec : {"bm25(k=1000000000000)", "hybrid(k=1000000000)", "hybrid(k=10, k_lexical=1000000000)",
-                             "dense(k=10, k_dense=100001)", "dense(ef_search=1000000000)"}) {
+                             "hybrid(k=10, k_dense=100001)", "dense(ef_search=1000000000)"}) {
         try {
             PipelineSpec::parse(spec);
             ADD_FAILURE() << spec << " was accepted";
@@ -140,4 +140,18 @@ TEST(PipelineSpec, HugeCountsAreRefused) {
     PipelineSpec s = PipelineSpec::parse("bm25(k=10)");
     EXPECT_THROW(s.apply_override("k=1000000000000"), winnow::Error);
     EXPECT_EQ(s.to_string(), "bm25(k=10)");
+}
+
+// Each first-stage kind takes only the keys it uses: a key it would ignore is refused.
+TEST(PipelineSpec, FirstStageKeysBelongToTheirKind) {
+    EXPECT_NE(error_of("bm25(fusion=rrf)").find("'fusion'"), std::string::npos);
+    EXPECT_NE(error_of("bm25(ef_search=64)").find("'ef_search'"), std::string::npos);
+    EXPECT_NE(error_of("dense(k1=1.2)").find("'k1'"), std::string::npos);
+    EXPECT_NE(error_of("dense(k_lexical=5)").find("'k_lexical'"), std::string::npos);
+    EXPECT_NO_THROW(PipelineSpec::parse("dense(k=5, ef_search=64)"));
+    EXPECT_NO_THROW(PipelineSpec::parse("bm25(k=5, k1=1.2, b=0.7)"));
+    auto spec = PipelineSpec::parse("bm25(k=5)");
+    EXPECT_THROW(spec.apply_override("ef_search=64"), winnow::Error);  // no stage of this spec uses it
+    spec.apply_override("hybrid.ef_search=64");
+    EXPECT_EQ(spec.to_string(), "hybrid(k=5, ef_search=64)");
 }
