@@ -47,8 +47,8 @@ enum class FusionMethod { Rrf, Weighted };
 struct HybridOptions {
     FusionMethod fusion = FusionMethod::Rrf;
     double rrf_k = 60.0;
-    double weight = 0.5;         // weighted fusion: weight of BM25; dense gets 1 - weight
-    std::size_t k_lexical = 0;   // candidates from each side; 0 = max(k, 100)
+    double weight = 0.5;        // weighted fusion: weight of BM25; dense gets 1 - weight
+    std::size_t k_lexical = 0;  // candidates from each side; 0 = max(k, 100)
     std::size_t k_dense = 0;
 };
 
@@ -59,8 +59,8 @@ struct SearchOptions {
     std::size_t k = 10;
     std::optional<Bm25Params> bm25{};  // unset: the index's own parameters
     HybridOptions hybrid{};
-    std::size_t ef_search = 0;       // HNSW beam width for this search; 0: the index's default
-    bool with_text = true;           // fetch title, text and span from the store
+    std::size_t ef_search = 0;  // HNSW beam width for this search; 0: the index's default
+    bool with_text = true;      // fetch title, text and span from the store
 };
 
 }  // namespace winnow

@@ -18,7 +18,9 @@ Json hit_json(const PipelineHit& h) {
               {"decision", std::string(decision_name(h.decision))},
               {"reason", h.reason}};
     if (h.rerank_score) {
-        j["rerank"] = {{"score", *h.rerank_score}, {"raw_score", h.rerank_raw.value_or(0.0f)}, {"truncated", h.truncated},
+        j["rerank"] = {{"score", *h.rerank_score},
+                       {"raw_score", h.rerank_raw.value_or(0.0f)},
+                       {"truncated", h.truncated},
                        {"windows", h.n_windows}};
     }
     return j;
@@ -27,8 +29,8 @@ Json hit_json(const PipelineHit& h) {
 Json sources_json(const PackedContext& context) {
     Json sources = Json::array();
     for (const auto& s : context.sources) {
-        sources.push_back({{"n", s.n}, {"doc_id", s.doc_id}, {"title", s.title}, {"source", s.source},
-                           {"span", {s.begin, s.end}}});
+        sources.push_back(
+            {{"n", s.n}, {"doc_id", s.doc_id}, {"title", s.title}, {"source", s.source}, {"span", {s.begin, s.end}}});
     }
     return sources;
 }
@@ -79,8 +81,9 @@ Json result_json(const PipelineResult& result, const ResultJsonOptions& options)
                 out["finish_reason"] = result.answer->finish_reason;
                 out["llm_model"] = result.answer->model;
             } else {
-                out["note"] = "no LLM configured (WINNOW_LLM_URL and WINNOW_LLM_MODEL, or --llm-url): the packed "
-                              "context only";
+                out["note"] =
+                    "no LLM configured (WINNOW_LLM_URL and WINNOW_LLM_MODEL, or --llm-url): the packed "
+                    "context only";
             }
         }
     }
