@@ -18,6 +18,7 @@
 #include "core/json.h"
 #include "serve_process.h"
 #include "server_fixture.h"
+#include "support/run_command.h"
 
 namespace winnow::testing {
 namespace {
@@ -227,6 +228,49 @@ TEST(ServeBinary, SearchAskAndLabelsOverAnIndex) {
     std::string line;
     std::getline(in, line);
     EXPECT_EQ(line, qid + " 0 " + doc_id + " 1");
+    EXPECT_EQ(p.terminate(), 0);
+}
+
+// One serialiser: `winnow ask --json` prints the same object as /v1/ask over the same index and
+// spec (no LLM), and `winnow search --pipeline --json` prints hits with the server's fields.
+TEST(ServeBinary, CliAndServerPrintTheSameShape) {
+    ASSERT_TRUE(have_fixtures());
+    const std::string index = make_index("shape");
+    ASSERT_FALSE(index.empty()) << "winnow index failed";
+    const std::string spec = "bm25(k=10) > rerank(model=" + kModels + "/bert-ce) > cutoff(top_n=2)";
+    ServeProcess p({"--port", "0", "--index", index, "--rerank-model", kModels + "/bert-ce", "--pipeline", spec});
+    ASSERT_GT(p.port(), 0);
+    auto c = p.client();
+    const std::string query = "expense approval";
+    auto keys = [](const Json& j) {
+        std::vector<std::string> out;
+        for (auto it = j.begin(); it != j.end(); ++it) out.push_back(it.key());
+        return out;
+    };
+    ::unsetenv("WINNOW_LLM_URL");
+    auto ask = c.Post("/v1/ask", Json{{"query", query}}.dump(), "application/json");
+    ASSERT_EQ(ask->status, 200) << ask->body;
+    const Json server = Json::parse(ask->body);
+    const auto cli = run_command("env -u WINNOW_LLM_URL " + kBinary + " ask --json --index " + index + " --pipeline '" +
+                                 spec + "' '" + query + "' 2>/dev/null");
+    ASSERT_EQ(cli.status, 0) << cli.out;
+    const Json local = Json::parse(cli.out);
+    EXPECT_EQ(keys(local), keys(server));
+    ASSERT_FALSE(server["results"].empty());
+    EXPECT_EQ(keys(local["results"][0]), keys(server["results"][0]));
+    EXPECT_EQ(local["results"][0]["doc_id"], server["results"][0]["doc_id"]);
+    EXPECT_EQ(local["results"][0]["reason"], server["results"][0]["reason"]);
+    EXPECT_EQ(local["sources"], server["sources"]);
+    EXPECT_EQ(local["prompt"], server["prompt"]);
+    EXPECT_TRUE(server["answer"].is_null());
+
+    auto search = c.Post("/v1/search", Json{{"query", query}}.dump(), "application/json");
+    ASSERT_EQ(search->status, 200) << search->body;
+    const auto lines = run_command(kBinary + " search --json --index " + index + " --query '" + query +
+                                   "' --pipeline '" + spec + "' 2>/dev/null");
+    ASSERT_EQ(lines.status, 0) << lines.out;
+    const Json first = Json::parse(lines.out.substr(0, lines.out.find('\n')));
+    EXPECT_EQ(keys(first), keys(Json::parse(search->body)["results"][0]));
     EXPECT_EQ(p.terminate(), 0);
 }
 
