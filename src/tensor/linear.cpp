@@ -8,6 +8,7 @@
 #include <mutex>
 #include <tuple>
 
+#include "tensor/linear_dnnl.h"
 #include "tensor/linear_precision.h"
 #include "winnow/error.h"
 
@@ -71,6 +72,7 @@ public:
         const memory::desc src({key.rows, key.in}, DataType::f32, FormatTag::ab);
         const memory::desc dst({key.rows, key.out}, DataType::f32, FormatTag::ab);
         dnnl::primitive_attr attr;
+        attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);  // lowp::execute_matmul passes a per-thread one
         if (key.activation != Activation::None) {
             dnnl::post_ops ops;
             ops.append_eltwise(1.0f, eltwise_algorithm(key.activation), key.activation == Activation::Silu ? 1.0f : 0.0f,
@@ -153,12 +155,10 @@ void Linear::forward(const float* x, std::size_t rows, float* y, Activation acti
     auto& engine = cpu_engine();
     memory src({{m, in}, DataType::f32, FormatTag::ab}, engine, const_cast<float*>(x));
     memory dst({{m, out}, DataType::f32, FormatTag::ab}, engine, y);
-    dnnl::stream stream(engine);
     std::unordered_map<int, memory> args{
         {DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, impl_->weights}, {DNNL_ARG_DST, dst}};
     if (has_bias_) args.emplace(DNNL_ARG_BIAS, impl_->bias);
-    primitive.execute(stream, args);
-    stream.wait();
+    lowp::execute_matmul(primitive, engine, args);
 }
 
 void Linear::forward(const Tensor& x, Tensor& y, Activation activation) const {

@@ -25,6 +25,7 @@ dnnl::matmul::primitive_desc make_bf16_pd(long rows, long in, long out, bool bia
     const memory::desc src({rows, in}, DataType::bf16, FormatTag::ab);
     const memory::desc dst({rows, out}, DataType::f32, FormatTag::ab);
     dnnl::primitive_attr attr;
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);  // lowp::execute_matmul passes a per-thread one
     dnnl::post_ops ops;
     lowp::append_activation(ops, activation);
     attr.set_post_ops(ops);
@@ -82,9 +83,7 @@ public:
         memory dst({{m, out_}, DataType::f32, FormatTag::ab}, engine, y);
         std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_DST, dst}};
         if (has_bias_) args.emplace(DNNL_ARG_BIAS, bias_);
-        dnnl::stream stream(engine);
-        primitive.execute(stream, args);
-        stream.wait();
+        lowp::execute_matmul(primitive, engine, args);
     }
 
 private:

@@ -7,6 +7,7 @@
 #include <map>
 #include <mutex>
 #include <tuple>
+#include <unordered_map>
 
 #include "tensor/kernels.h"
 
@@ -28,6 +29,13 @@ struct MatmulKey {
 };
 
 dnnl::matmul cached_matmul(const MatmulKey& key, const std::function<dnnl::matmul::primitive_desc()>& make);
+
+// Runs a matmul made with dnnl::scratchpad_mode::user on `engine`, handing it this thread's scratchpad, and
+// waits. Primitives are cached and shared by threads; with the library's own scratchpad a primitive keeps one
+// buffer (Debian's oneDNN is built without DNNL_ENABLE_CONCURRENT_EXEC), so two threads running the same
+// primitive at once wrote over each other's intermediate results.
+void execute_matmul(const dnnl::matmul& primitive, const dnnl::engine& engine,
+                    std::unordered_map<int, dnnl::memory>& args);
 
 // Rows the weight layout is chosen for (the blocked layout does not depend on it).
 constexpr long kLayoutRows = 256;

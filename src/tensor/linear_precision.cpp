@@ -1,5 +1,8 @@
 #include "tensor/linear_precision.h"
 
+#include <cstdint>
+#include <vector>
+
 #include "tensor/linear_dnnl.h"
 
 namespace winnow {
@@ -81,6 +84,23 @@ dnnl::matmul cached_matmul(const MatmulKey& key, const std::function<dnnl::matmu
     if (cache.size() >= kCapacity) cache.clear();
     cache.emplace(key, primitive);
     return primitive;
+}
+
+void execute_matmul(const dnnl::matmul& primitive, const dnnl::engine& engine,
+                    std::unordered_map<int, dnnl::memory>& args) {
+    const dnnl_memory_desc_t* md =
+        dnnl_primitive_desc_query_md(primitive.get_primitive_desc(), dnnl_query_scratchpad_md, 0);
+    thread_local std::vector<std::uint8_t> scratch;
+    if (md != nullptr) {
+        const dnnl::memory::desc desc(*md);
+        if (desc.get_size() > 0) {
+            if (scratch.size() < desc.get_size()) scratch.resize(desc.get_size());
+            args.insert_or_assign(DNNL_ARG_SCRATCHPAD, dnnl::memory(desc, engine, scratch.data()));
+        }
+    }
+    dnnl::stream stream(engine);
+    primitive.execute(stream, args);
+    stream.wait();
 }
 
 }  // namespace winnow::lowp
