@@ -54,6 +54,8 @@ void add_error_classes(py::module_& m) {
         "'unauthorized', 'internal'); `exit_code` is the CLI's exit status for it.",
         PyExc_Exception, nullptr);
     if (g_error_base == nullptr) throw py::error_already_set();
+    py::handle(g_error_base).attr("code") = py::none();
+    py::handle(g_error_base).attr("exit_code") = py::none();
     m.add_object("Error", py::handle(g_error_base));
     for (std::size_t i = 0; i < kCodes.size(); ++i) {
         const ErrorClass c = error_class_for(kCodes[i]);
@@ -62,6 +64,10 @@ void add_error_classes(py::module_& m) {
         const std::string qualified = std::string("winnow.") + c.name;
         g_error_classes[i] = PyErr_NewException(qualified.c_str(), bases.ptr(), nullptr);
         if (g_error_classes[i] == nullptr) throw py::error_already_set();
+        // As class attributes too, so errors raised by the Python layer carry them.
+        py::handle cls(g_error_classes[i]);
+        cls.attr("code") = py::str(std::string(errc_name(kCodes[i])));
+        cls.attr("exit_code") = py::int_(exit_code(kCodes[i]));
         m.add_object(c.name, py::handle(g_error_classes[i]));
     }
 }
