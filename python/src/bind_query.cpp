@@ -300,7 +300,8 @@ void bind_pipeline(py::module_& m) {
                 out["question"] = question;
                 out["answer"] = answer ? py::cast(answer->content) : py::none();
                 out["finish_reason"] = answer ? py::cast(answer->finish_reason) : py::none();
-                out["llm_model"] = answer ? py::cast(answer->model) : py::cast(chat.model);
+                out["llm_model"] = chat.model;  // what the request named ("" = none: the server's default)
+                out["answer_model"] = answer ? py::cast(answer->model) : py::none();
                 out["llm_url"] = chat.url;
                 py::list sources;
                 for (const auto& s : packed.sources) sources.append(source_dict(s));

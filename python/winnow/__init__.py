@@ -361,7 +361,8 @@ class Answer:
     prompt_tokens: int
     result: PipelineResult
     finish_reason: Optional[str] = None
-    llm_model: str = ""
+    llm_model: str = ""  # the model the request named ("" = the server's default)
+    answer_model: Optional[str] = None  # the model the server says answered
     n_dropped: int = 0
     hits: List[PipelineHit] = _field(default_factory=list)
 
@@ -405,7 +406,8 @@ class Pipeline:
         result = out["result"]
         return Answer(question=question, answer=out["answer"], sources=out["sources"], system=out["system"],
                       prompt=out["prompt"], prompt_tokens=out["prompt_tokens"], result=result,
-                      finish_reason=out["finish_reason"], llm_model=out["llm_model"] or "",
+                      finish_reason=out["finish_reason"], llm_model=out["llm_model"],
+                      answer_model=out["answer_model"],
                       n_dropped=out["n_dropped"], hits=list(result.hits))
 
     def refresh(self) -> bool:
@@ -453,9 +455,10 @@ def evaluate(run, qrels, measures: Union[str, Sequence[str]] = "official", queri
 
     run: {qid: {docno: score}} or {qid: [(docno, score), ...]}, a TREC run file, or a Pipeline
     (then `queries` = {qid: text} are run through it). qrels: {qid: {docno: grade}} or a TREC
-    qrels file. measures: "official" (map, P_5, P_10, recall_100, ndcg_cut_10, recip_rank,
-    Rprec) or names such as ["ndcg_cut_10", "recall_100", "recip_rank_cut_10"].
+    qrels file. measures: "official" or names such as ["ndcg_cut_10", "recall_100",
+    "recip_rank_cut_10"] (trec_eval's names; also "P.5,10" groups).
     Returns {measure: mean}; with per_query, (means, {qid: {measure: value}}).
+    "official" is trec_eval's default set (num_ret, num_rel, num_rel_ret, map, Rprec, recip_rank, P_5 ... P_1000).
     """
     if isinstance(run, Pipeline):
         if queries is None:
