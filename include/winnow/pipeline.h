@@ -212,9 +212,11 @@ public:
     TokenCountFn token_counter(const PipelineConfig& config) const;
     // Uses this scorer for rerank stages instead of loading one (tests, servers sharing a model).
     void set_scorer(std::shared_ptr<const CandidateScorer> scorer) { scorer_override_ = std::move(scorer); }
+    // The scorer the rerank stage uses for `config` (loaded once and cached; the set_scorer one when set), e.g.
+    // to wrap it in a per-query scorer for run() (`winnow eval` reuses scores across k that way).
+    std::shared_ptr<const CandidateScorer> scorer_for(const RerankConfig& config) const;
 
 private:
-    std::shared_ptr<const CandidateScorer> scorer_for(const RerankConfig& config) const;
 
     PipelineSpec spec_;
     std::shared_ptr<const CandidateSource> source_;

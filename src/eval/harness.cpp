@@ -11,6 +11,7 @@
 
 #include "core/json.h"
 #include "core/log.h"
+#include "eval/score_cache.h"
 #include "eval/text_util.h"
 #include "ingest/corpus_reader.h"
 #include "winnow/embedder.h"
@@ -91,16 +92,30 @@ private:
 // The whole pipeline: first stage (k swept) > rerank > cutoff.
 class PipelineRanker final : public Ranker {
 public:
-    PipelineRanker(std::shared_ptr<Index> index, PipelineSpec spec)
-        : index_(std::move(index)), pipeline_(Pipeline::open_index(index_->dir(), spec)), spec_(std::move(spec)) {
+    PipelineRanker(std::shared_ptr<Index> index, PipelineSpec spec, std::shared_ptr<RerankScoreCache> scores)
+        : index_(std::move(index)),
+          pipeline_(Pipeline::open_index(index_->dir(), spec)),
+          spec_(std::move(spec)),
+          scores_(std::move(scores)) {
         first_name_ = spec_.stages.front().name;
         reranks_ = PipelineConfig::from_spec(spec_).rerank.enabled;
     }
     std::string spec() const override { return spec_.to_string(); }
     bool reranks() const override { return true; }  // the final list can differ from the first stage
     RankerOutput rank(const Query& query, std::size_t k) override {
+        const std::map<std::string, std::string> overrides{{first_name_ + ".k", std::to_string(k)}};
+        // With a score cache, the rerank stage scores only what no earlier k (or compared pipeline) scored.
+        std::shared_ptr<const CandidateScorer> scorer;
+        auto scoring = std::make_shared<RerankScoreCache::CachedScoring>();
+        if (reranks_ && scores_) {
+            PipelineSpec spec = spec_;
+            spec.apply_overrides(overrides);
+            RerankConfig config = PipelineConfig::from_spec(spec).rerank;
+            if (config.kind != "rerank") config.params.emplace("index", index_->dir());  // as Pipeline::run does
+            scorer = scores_->wrap(pipeline_.scorer_for(config), scoring);
+        }
         const auto t0 = std::chrono::steady_clock::now();
-        const PipelineResult r = pipeline_.run(query.text, {{first_name_ + ".k", std::to_string(k)}});
+        const PipelineResult r = pipeline_.run(query.text, overrides, scorer);
         const double wall = ms_since(t0);
         RankerOutput out;
         std::vector<const PipelineHit*> all;
@@ -116,13 +131,15 @@ public:
                        h.candidate.title, h.candidate.text);
         }
         out.pairs_scored = r.n_reranked;
+        out.pairs_computed = scorer ? scoring->pairs_computed : r.n_reranked;
         double staged = 0.0;
         for (const auto& t : r.timings) {
             staged += t.ms;
             if (t.stage == "first_stage" || t.stage == first_name_) {
                 out.first_stage_ms += t.ms;
             } else if (t.stage == "rerank" || t.stage == "ltr" || t.stage == r.scorer) {
-                out.rerank_ms += t.ms;
+                // Reused scores count with the time they took when computed: the latency of this k alone.
+                out.rerank_ms += scorer ? scoring->attributed_ms : t.ms;
             } else {
                 out.cutoff_ms += t.ms;
             }
@@ -136,6 +153,7 @@ private:
     std::shared_ptr<Index> index_;
     Pipeline pipeline_;
     PipelineSpec spec_;
+    std::shared_ptr<RerankScoreCache> scores_;
     std::string first_name_;
     bool reranks_ = false;
 };
@@ -224,11 +242,14 @@ std::unique_ptr<Index> open_dataset_index(const Dataset& ds, const std::string& 
     return index;
 }
 
-std::unique_ptr<Ranker> make_ranker(const std::string& spec_text, std::shared_ptr<Index> index, bool with_text) {
+std::unique_ptr<Ranker> make_ranker(const std::string& spec_text, std::shared_ptr<Index> index, bool with_text,
+                                    std::shared_ptr<RerankScoreCache> scores) {
     PipelineSpec spec = PipelineSpec::parse(spec_text);
     WINNOW_CHECK(!spec.stages.empty(), Errc::InvalidArgument, "--pipeline '{}': no stage", spec_text);
     const PipelineConfig config = PipelineConfig::from_spec(spec);
-    if (spec.stages.size() > 1) return std::make_unique<PipelineRanker>(std::move(index), std::move(spec));
+    if (spec.stages.size() > 1) {
+        return std::make_unique<PipelineRanker>(std::move(index), std::move(spec), std::move(scores));
+    }
 
     SearchOptions options;
     options.first_stage = parse_first_stage_kind(config.first_stage.kind);
@@ -323,8 +344,10 @@ EvalOutcome run_eval(const EvalRequest& req) {
         report.notes.push_back("HOLDOUT set: report results on it, never tune parameters on it");
     }
 
+    // One score cache for the whole run: every k and the --compare pipeline share it.
+    auto scores = std::make_shared<RerankScoreCache>();
     auto run = [&](const std::string& spec) {
-        auto ranker = make_ranker(spec, index);
+        auto ranker = make_ranker(spec, index, false, scores);
         SweepOptions options;
         options.ks = req.ks;
         options.eval = req.eval;
@@ -354,6 +377,17 @@ EvalOutcome run_eval(const EvalRequest& req) {
         auto more = compare_sweeps(*outcome.baseline, report.sweep, a, b, req.permutation);
         report.comparisons.insert(report.comparisons.end(), more.begin(), more.end());
         report.baseline = outcome.baseline.get();
+    }
+    std::size_t pairs_needed = 0;
+    for (const SweepResult* sweep : {&report.sweep, outcome.baseline.get()}) {
+        if (sweep == nullptr) continue;
+        for (const auto& row : sweep->rows) pairs_needed += row.pairs_scored;
+    }
+    if (pairs_needed > 0) {
+        report.notes.push_back(fmt::format(
+            "reranker: {} pair scores over all k{}, {} computed by the model (each query's largest k once; the "
+            "smaller k and identical rerank stages reuse them; their latency counts the time the reused pairs took)",
+            pairs_needed, outcome.baseline ? " and both pipelines" : "", scores->pairs_computed()));
     }
     return outcome;
 }

@@ -339,6 +339,7 @@ Json report_json(const Report& report) {
         for (const auto& [stage, l] : row.latency_ms) lat[stage] = {{"p50", l.p50}, {"p95", l.p95}, {"mean", l.mean}};
         r["latency_ms"] = lat;
         r["pairs_scored"] = row.pairs_scored;
+        if (row.stage == Stage::Reranked) r["pairs_computed"] = row.pairs_computed;
         r["mean_list_length"] = row.mean_list_length;
         rows.push_back(std::move(r));
     }
