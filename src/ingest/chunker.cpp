@@ -168,8 +168,18 @@ std::vector<Chunk> chunk_document(const Document& doc, const ChunkOptions& optio
     std::vector<Unit> units;
     int section = 0;
     path_index(current_path(true));
-    for (const Block& b : doc.blocks) {
-        if (b.end <= b.begin) continue;
+    bool first_block = true;
+    for (const Block& block : doc.blocks) {
+        if (block.end <= block.begin) continue;
+        Block b = block;
+        // Text extracted from HTML or PDF often starts with the title as a plain line: that line is the title
+        // heading (else every chunk would carry the title twice, as context and as text).
+        if (first_block && b.kind == BlockKind::Paragraph && !doc.title.empty() &&
+            heading_text(doc.block_text(b)) == doc.title) {
+            b.kind = BlockKind::Heading;
+            b.level = 1;
+        }
+        first_block = false;
         if (b.kind == BlockKind::Heading) {
             while (!stack.empty() && stack.back().first >= b.level) stack.pop_back();
             ++section;
@@ -196,7 +206,9 @@ std::vector<Chunk> chunk_document(const Document& doc, const ChunkOptions& optio
             std::max<std::size_t>(4, options.size_tokens > ctx_tokens + header_tokens ? options.size_tokens - ctx_tokens - header_tokens : 4);
         const std::size_t t = counter.count(doc.block_text(b));
         std::vector<std::pair<std::uint32_t, std::uint32_t>> pieces;
-        if (t <= budget) pieces.emplace_back(b.begin, b.end);
+        // A table row is atomic: one longer than the budget becomes a chunk of its own (with the header),
+        // over the size rather than cut into cells that mean nothing alone.
+        if (t <= budget || b.kind == BlockKind::TableRow) pieces.emplace_back(b.begin, b.end);
         else split_block(doc.text, b.begin, b.end, b.kind == BlockKind::Code, budget, counter, pieces);
         for (const auto& [pb, pe] : pieces) {
             Unit u;
