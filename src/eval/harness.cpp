@@ -346,32 +346,29 @@ EvalOutcome run_eval(const EvalRequest& req) {
 
     // One score cache for the whole run: every k and the --compare pipeline share it.
     auto scores = std::make_shared<RerankScoreCache>();
-    auto run = [&](const std::string& spec) {
+    auto run = [&](const std::string& spec, const char* label) {
         auto ranker = make_ranker(spec, index, false, scores);
         SweepOptions options;
         options.ks = req.ks;
         options.eval = req.eval;
-        if (req.progress) {
-            options.progress = [](std::size_t k, std::size_t done, std::size_t total) {
-                if (done % 25 == 0 || done == total) {
-                    std::fprintf(stderr, "\rk=%zu: %zu/%zu queries", k, done, total);
-                    if (done == total) std::fputc('\n', stderr);
-                }
-            };
-        }
+        // Queries x k (the largest k first: those carry the reranking, so the ETA starts pessimistic).
+        auto progress = std::make_shared<Progress>(fmt::format("{}: queries x k", label),
+                                                   judged.size() * req.ks.size(), req.progress);
+        options.progress = [progress](std::size_t, std::size_t, std::size_t) { progress->add(); };
         SweepResult s = run_sweep(*ranker, judged, qrels, options);
+        progress->finish();
         s.dataset = name;
         s.split = split;
         return s;
     };
-    report.sweep = run(req.pipeline);
+    report.sweep = run(req.pipeline, "eval");
     if (!report.sweep.reranked) {
         report.notes.push_back("first stage only: the pipeline has no rerank stage, so the final ranking is the "
                                "first stage's; add '> rerank(model=...)' to measure a reranker");
     }
     report.comparisons = compare_stages(report.sweep, Stage::First, Stage::Reranked, req.permutation);
     if (!req.compare.empty()) {
-        outcome.baseline = std::make_unique<SweepResult>(run(req.compare));
+        outcome.baseline = std::make_unique<SweepResult>(run(req.compare, "eval --compare"));
         const Stage a = outcome.baseline->reranked ? Stage::Reranked : Stage::First;
         const Stage b = report.sweep.reranked ? Stage::Reranked : Stage::First;
         auto more = compare_sweeps(*outcome.baseline, report.sweep, a, b, req.permutation);

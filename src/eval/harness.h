@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/progress.h"
 #include "eval/dataset.h"
 #include "eval/sweep.h"
 
@@ -62,7 +63,7 @@ struct EvalRequest {
     std::size_t max_queries = 0;  // 0 = all judged queries
     EvalOptions eval;
     PermutationOptions permutation;
-    bool progress = false;        // progress on stderr
+    ProgressMode progress = ProgressMode::Off;  // on stderr: queries x k of each pipeline
 };
 
 // Loads, indexes, sweeps, compares. The Report holds what the CLI prints and writes.

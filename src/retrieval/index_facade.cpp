@@ -647,6 +647,7 @@ struct Index::Writer::Impl {
             vectors = options.embedder->embed(texts, EmbedKind::Document);
             WINNOW_CHECK(vectors.size() == texts.size(), Errc::Internal, "embedder returned {} vectors for {} texts",
                          vectors.size(), texts.size());
+            if (options.on_embedded) options.on_embedded(texts.size());
             const std::size_t dim = vectors.empty() ? 0 : vectors[0].size();
             if (index.config.dense_dimension == 0 && dim > 0) {
                 std::scoped_lock lock(index.store_mutex);
