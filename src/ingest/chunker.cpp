@@ -165,21 +165,29 @@ std::vector<Chunk> chunk_document(const Document& doc, const ChunkOptions& optio
         return contexts.size() - 1;
     };
 
+    // Text extracted from HTML or PDF often has the title as a plain line near its start (perhaps after a
+    // navigation line): that paragraph, before any heading, is the title heading (else chunks would carry the
+    // title twice, as context and as text), and what precedes it gets no title context.
+    std::size_t title_block = doc.blocks.size();
+    if (!doc.title.empty()) {
+        for (std::size_t k = 0; k < doc.blocks.size() && doc.blocks[k].kind != BlockKind::Heading; ++k) {
+            const Block& b = doc.blocks[k];
+            if (b.kind == BlockKind::Paragraph && b.end > b.begin && heading_text(doc.block_text(b)) == doc.title) {
+                title_block = k;
+                break;
+            }
+        }
+    }
     std::vector<Unit> units;
     int section = 0;
-    path_index(current_path(true));
-    bool first_block = true;
-    for (const Block& block : doc.blocks) {
-        if (block.end <= block.begin) continue;
-        Block b = block;
-        // Text extracted from HTML or PDF often starts with the title as a plain line: that line is the title
-        // heading (else every chunk would carry the title twice, as context and as text).
-        if (first_block && b.kind == BlockKind::Paragraph && !doc.title.empty() &&
-            heading_text(doc.block_text(b)) == doc.title) {
+    path_index(current_path(title_block == doc.blocks.size()));
+    for (std::size_t k = 0; k < doc.blocks.size(); ++k) {
+        Block b = doc.blocks[k];
+        if (b.end <= b.begin) continue;
+        if (k == title_block) {
             b.kind = BlockKind::Heading;
             b.level = 1;
         }
-        first_block = false;
         if (b.kind == BlockKind::Heading) {
             while (!stack.empty() && stack.back().first >= b.level) stack.pop_back();
             ++section;
