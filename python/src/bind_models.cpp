@@ -122,8 +122,7 @@ void bind_models(py::module_& m) {
                                [](const Reranker& self) { return std::string(precision_name(self.precision())); })
         .def("__repr__", [](const Reranker& self) { return "<winnow._winnow.Reranker " + self.name() + ">"; });
 
-    py::class_<Embedder, std::shared_ptr<Embedder>>(m, "Embedder",
-                                                    "A loaded sentence embedder (winnow::Embedder).")
+    py::class_<Embedder, std::shared_ptr<Embedder>>(m, "Embedder", "A loaded sentence embedder (winnow::Embedder).")
         .def(py::init([](const std::string& model, const std::string& precision, std::size_t n_threads,
                          std::size_t max_length, std::size_t token_budget, const std::string& kind,
                          const std::string& instruction) {

@@ -124,8 +124,8 @@ void bind_index(py::module_& m) {
             py::arg("dense") = "", py::arg("embedder") = nullptr)
         .def(
             "add",
-            [](PyIndex& self, std::vector<DocumentTuple> docs, const std::string& chunker,
-               std::size_t batch_documents, std::size_t embed_batch) {
+            [](PyIndex& self, std::vector<DocumentTuple> docs, const std::string& chunker, std::size_t batch_documents,
+               std::size_t embed_batch) {
                 Index& index = self.get();
                 WriteOptions options;
                 options.embedder = self.embedder;
@@ -169,8 +169,8 @@ void bind_index(py::module_& m) {
             [](const PyIndex& self, const std::string& query, std::size_t k, const std::string& first_stage,
                const std::string& bm25, const std::string& fusion, double rrf_k, double lexical_weight,
                std::size_t k_lexical, std::size_t k_dense, bool with_text) {
-                const SearchOptions options = search_options(first_stage, k, bm25, fusion, rrf_k, lexical_weight,
-                                                             k_lexical, k_dense, with_text);
+                const SearchOptions options =
+                    search_options(first_stage, k, bm25, fusion, rrf_k, lexical_weight, k_lexical, k_dense, with_text);
                 const Index& index = self.get();
                 py::gil_scoped_release release;
                 return index.search(query, options);
@@ -184,10 +184,11 @@ void bind_index(py::module_& m) {
                 return self.get().explain(query, chunk_id, bm25);
             },
             py::arg("query"), py::arg("chunk_id"), py::arg("bm25") = "")
-        .def("refresh", [](const PyIndex& self) {
-            py::gil_scoped_release release;
-            return self.get().refresh();
-        })
+        .def("refresh",
+             [](const PyIndex& self) {
+                 py::gil_scoped_release release;
+                 return self.get().refresh();
+             })
         .def("close", [](PyIndex& self) { self.index.reset(); })
         .def_property_readonly("dir", [](const PyIndex& self) { return self.get().dir(); })
         .def_property_readonly("document_count", [](const PyIndex& self) { return self.get().document_count(); })
@@ -218,7 +219,8 @@ void bind_pipeline(py::module_& m) {
         .def_property_readonly("text", [](const PipelineHit& h) { return h.candidate.text; })
         .def_property_readonly("begin", [](const PipelineHit& h) { return h.candidate.begin; })
         .def_property_readonly("end", [](const PipelineHit& h) { return h.candidate.end; })
-        .def_property_readonly("score", [](const PipelineHit& h) { return h.rerank_score ? *h.rerank_score : h.first_stage_score; })
+        .def_property_readonly(
+            "score", [](const PipelineHit& h) { return h.rerank_score ? *h.rerank_score : h.first_stage_score; })
         .def_readonly("first_stage_rank", &PipelineHit::first_stage_rank)
         .def_readonly("first_stage_score", &PipelineHit::first_stage_score)
         .def_readonly("rerank_raw", &PipelineHit::rerank_raw)
@@ -313,19 +315,19 @@ void bind_pipeline(py::module_& m) {
                 out["result"] = py::cast(std::move(result));
                 return out;
             },
-            py::arg("question"), py::arg("overrides") = std::map<std::string, std::string>{},
-            py::arg("llm_url") = "", py::arg("llm_model") = "", py::arg("timeout") = 120.0,
-            py::arg("temperature") = std::nullopt, py::arg("max_tokens") = std::nullopt)
-        .def("refresh", [](const Pipeline& self) {
-            py::gil_scoped_release release;
-            return self.refresh();
-        })
+            py::arg("question"), py::arg("overrides") = std::map<std::string, std::string>{}, py::arg("llm_url") = "",
+            py::arg("llm_model") = "", py::arg("timeout") = 120.0, py::arg("temperature") = std::nullopt,
+            py::arg("max_tokens") = std::nullopt)
+        .def("refresh",
+             [](const Pipeline& self) {
+                 py::gil_scoped_release release;
+                 return self.refresh();
+             })
         .def_property_readonly("spec", [](const Pipeline& self) { return self.spec().to_string(); });
 
     m.def(
-        "parse_pipeline",
-        [](const std::string& spec) { return PipelineSpec::parse(spec).to_string(); }, py::arg("spec"),
-        "Validates a pipeline spec; returns its canonical form.");
+        "parse_pipeline", [](const std::string& spec) { return PipelineSpec::parse(spec).to_string(); },
+        py::arg("spec"), "Validates a pipeline spec; returns its canonical form.");
 }
 
 void bind_eval(py::module_& m) {
@@ -366,8 +368,7 @@ void bind_eval(py::module_& m) {
         py::arg("complete") = false);
 
     m.def(
-        "read_qrels",
-        [](const std::string& path) { return eval::read_trec_qrels(path).judgments; }, py::arg("path"),
+        "read_qrels", [](const std::string& path) { return eval::read_trec_qrels(path).judgments; }, py::arg("path"),
         "Reads TREC qrels: {qid: {docno: grade}}.");
     m.def(
         "read_run",

@@ -14,9 +14,9 @@
 namespace winnow::python {
 namespace {
 
-constexpr std::array kCodes = {Errc::InvalidArgument, Errc::NotFound,   Errc::Unsupported, Errc::Corrupt,
-                               Errc::Io,              Errc::TooLarge,   Errc::Overloaded,  Errc::Timeout,
-                               Errc::Cancelled,       Errc::Unauthorized, Errc::Internal};
+constexpr std::array kCodes = {
+    Errc::InvalidArgument, Errc::NotFound, Errc::Unsupported, Errc::Corrupt,      Errc::Io,      Errc::TooLarge,
+    Errc::Overloaded,      Errc::Timeout,  Errc::Cancelled,   Errc::Unauthorized, Errc::Internal};
 
 // One exception class per code, each a subclass of winnow.Error and of the built-in exception a
 // Python caller would expect for it (so `except ValueError` catches a bad argument).
@@ -27,17 +27,28 @@ struct ErrorClass {
 
 ErrorClass error_class_for(Errc code) {
     switch (code) {
-    case Errc::InvalidArgument: return {"InvalidArgumentError", PyExc_ValueError};
-    case Errc::NotFound: return {"NotFoundError", PyExc_FileNotFoundError};
-    case Errc::Unsupported: return {"UnsupportedError", PyExc_NotImplementedError};
-    case Errc::Corrupt: return {"CorruptError", PyExc_ValueError};
-    case Errc::Io: return {"IoError", PyExc_OSError};
-    case Errc::TooLarge: return {"TooLargeError", PyExc_ValueError};
-    case Errc::Overloaded: return {"OverloadedError", nullptr};
-    case Errc::Timeout: return {"TimeoutError", PyExc_TimeoutError};
-    case Errc::Cancelled: return {"CancelledError", nullptr};
-    case Errc::Unauthorized: return {"UnauthorizedError", PyExc_PermissionError};
-    case Errc::Internal: return {"InternalError", PyExc_RuntimeError};
+    case Errc::InvalidArgument:
+        return {"InvalidArgumentError", PyExc_ValueError};
+    case Errc::NotFound:
+        return {"NotFoundError", PyExc_FileNotFoundError};
+    case Errc::Unsupported:
+        return {"UnsupportedError", PyExc_NotImplementedError};
+    case Errc::Corrupt:
+        return {"CorruptError", PyExc_ValueError};
+    case Errc::Io:
+        return {"IoError", PyExc_OSError};
+    case Errc::TooLarge:
+        return {"TooLargeError", PyExc_ValueError};
+    case Errc::Overloaded:
+        return {"OverloadedError", nullptr};
+    case Errc::Timeout:
+        return {"TimeoutError", PyExc_TimeoutError};
+    case Errc::Cancelled:
+        return {"CancelledError", nullptr};
+    case Errc::Unauthorized:
+        return {"UnauthorizedError", PyExc_PermissionError};
+    case Errc::Internal:
+        return {"InternalError", PyExc_RuntimeError};
     }
     return {"InternalError", PyExc_RuntimeError};
 }
@@ -105,10 +116,10 @@ PYBIND11_MODULE(_winnow, m) {
     winnow::ltr::register_stages();
     winnow::retrieval::register_ingest_plugins();
 
-    m.def("version", [] { return std::string(winnow::version()); }, "The library version.");
     m.def(
-        "set_log_level",
-        [](const std::string& level) { winnow::log::set_level(winnow::log::parse_level(level)); },
+        "version", [] { return std::string(winnow::version()); }, "The library version.");
+    m.def(
+        "set_log_level", [](const std::string& level) { winnow::log::set_level(winnow::log::parse_level(level)); },
         py::arg("level"), "Log level of the engine's messages on stderr: debug|info|warn|error|off.");
     m.def("error_code_names", [] {
         py::dict out;

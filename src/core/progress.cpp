@@ -30,8 +30,7 @@ std::string rate_text(std::size_t done, double elapsed_s) {
 
 }  // namespace
 
-std::string progress_line(const std::string& label, std::size_t done, std::size_t total, double elapsed_s,
-                          bool final) {
+std::string progress_line(const std::string& label, std::size_t done, std::size_t total, double elapsed_s, bool final) {
     if (total == 0) {
         std::string line = fmt::format("{}: {}, {}", label, done, rate_text(done, elapsed_s));
         if (final) line += ", " + seconds(elapsed_s);
@@ -54,7 +53,9 @@ std::string progress_line(const std::string& label, std::size_t done, std::size_
 Progress::Progress(std::string label, std::size_t total, ProgressMode mode, std::FILE* out)
     : label_(std::move(label)), total_(total), mode_(mode), out_(out), start_(std::chrono::steady_clock::now()) {}
 
-Progress::~Progress() { finish(); }
+Progress::~Progress() {
+    finish();
+}
 
 void Progress::add(std::size_t n) {
     if (mode_ == ProgressMode::Off || n == 0) return;

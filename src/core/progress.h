@@ -30,9 +30,9 @@ public:
     Progress(const Progress&) = delete;
     Progress& operator=(const Progress&) = delete;
 
-    void add(std::size_t n = 1);  // thread-safe
+    void add(std::size_t n = 1);    // thread-safe
     void add_total(std::size_t n);  // the job grew (e.g. chunks found while indexing)
-    void finish();  // the last line (or the bar's newline), once; only if something was done
+    void finish();                  // the last line (or the bar's newline), once; only if something was done
 
 private:
     void draw_locked(bool final);

@@ -1,10 +1,10 @@
 // Progress on stderr: the plain-line form (what a log or a pipe gets) prints one line per tenth of the
 // work and the last one; the bar redraws in place; off prints nothing.
-#include <gtest/gtest.h>
-
 #include <cstdio>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "core/progress.h"
 

@@ -1,11 +1,11 @@
 // `winnow eval` scores each (query, chunk) once per reranker configuration: the k sweep derives the
 // smaller k from the largest, --compare reuses identical rerank stages, and the results equal those of
 // scoring every k from scratch.
-#include <gtest/gtest.h>
-
 #include <atomic>
 #include <memory>
 #include <string>
+
+#include <gtest/gtest.h>
 
 #include "eval/harness.h"
 #include "eval/score_cache.h"
@@ -36,9 +36,8 @@ public:
     std::string name() const override { return "count_pairs"; }
 };
 
-const bool kRegistered = (register_scorer("count_pairs",
-                                          [](const RerankConfig&) { return std::make_shared<CountingScorer>(); }),
-                          true);
+const bool kRegistered =
+    (register_scorer("count_pairs", [](const RerankConfig&) { return std::make_shared<CountingScorer>(); }), true);
 
 class ScoreCacheTest : public ::testing::Test {
 protected:
@@ -47,16 +46,18 @@ protected:
         g_pairs = 0;
         // A BEIR collection: twelve documents on two topics, two judged queries.
         std::string corpus;
-        const char* words[] = {"volcano eruption lava", "volcano ash cloud", "lava flow volcano", "eruption warning",
-                               "magma volcano chamber", "ash fall eruption", "river flood plain", "flood barrier",
-                               "river delta", "flood insurance river", "river bank", "flood forecast"};
+        const char* words[] = {
+            "volcano eruption lava", "volcano ash cloud",     "lava flow volcano", "eruption warning",
+            "magma volcano chamber", "ash fall eruption",     "river flood plain", "flood barrier",
+            "river delta",           "flood insurance river", "river bank",        "flood forecast"};
         for (int i = 0; i < 12; ++i) {
             corpus += "{\"_id\": \"d" + std::to_string(i) + "\", \"title\": \"\", \"text\": \"" + words[i] +
                       " document " + std::string(static_cast<std::size_t>(i), 'x') + "\"}\n";
         }
         dir_.write("data/corpus.jsonl", corpus);
-        dir_.write("data/queries.jsonl",
-                   "{\"_id\": \"1\", \"text\": \"volcano eruption ash\"}\n{\"_id\": \"2\", \"text\": \"river flood\"}\n");
+        dir_.write(
+            "data/queries.jsonl",
+            "{\"_id\": \"1\", \"text\": \"volcano eruption ash\"}\n{\"_id\": \"2\", \"text\": \"river flood\"}\n");
         dir_.write("data/qrels/test.tsv", "query-id\tcorpus-id\tscore\n1\td0\t1\n1\td5\t1\n2\td6\t1\n2\td9\t2\n");
     }
     EvalRequest request(const std::string& pipeline) const {
