@@ -102,8 +102,10 @@ CommandRegistrar registrar("ask", [](CLI::App& app) {
             return 0;
         }
         if (options.model.empty()) {
-            std::fprintf(stderr, "winnow: no --llm-model (or WINNOW_LLM_MODEL): the request names no model, so %s "
-                                 "answers with its default\n", options.url.c_str());
+            std::fprintf(stderr,
+                         "winnow: no --llm-model (or WINNOW_LLM_MODEL): the request names no model, so %s "
+                         "answers with its default\n",
+                         options.url.c_str());
         }
         llm::ChatClient client(options);
         const std::vector<llm::ChatMessage> messages = {{"system", packed.system}, {"user", packed.user}};

@@ -131,7 +131,8 @@ int run_index(const IndexArgs& a) {
                     a.index.c_str(), read, seconds, seconds > 0 ? static_cast<double>(read) / seconds : 0.0, s.added,
                     s.replaced, s.unchanged, s.removed, skipped, index->document_count(), index->chunk_count());
         for (const auto& e : errors) std::fprintf(stderr, "winnow: %s\n", e.c_str());  // each once, naming the file
-        if (skipped > errors.size()) std::fprintf(stderr, "winnow: ... and %zu more skipped\n", skipped - errors.size());
+        if (skipped > errors.size())
+            std::fprintf(stderr, "winnow: ... and %zu more skipped\n", skipped - errors.size());
     }
     return 0;
 }

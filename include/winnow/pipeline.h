@@ -217,7 +217,6 @@ public:
     std::shared_ptr<const CandidateScorer> scorer_for(const RerankConfig& config) const;
 
 private:
-
     PipelineSpec spec_;
     std::shared_ptr<const CandidateSource> source_;
     std::shared_ptr<const CandidateScorer> scorer_override_;

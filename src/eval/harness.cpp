@@ -352,8 +352,8 @@ EvalOutcome run_eval(const EvalRequest& req) {
         options.ks = req.ks;
         options.eval = req.eval;
         // Queries x k (the largest k first: those carry the reranking, so the ETA starts pessimistic).
-        auto progress = std::make_shared<Progress>(fmt::format("{}: queries x k", label),
-                                                   judged.size() * req.ks.size(), req.progress);
+        auto progress = std::make_shared<Progress>(fmt::format("{}: queries x k", label), judged.size() * req.ks.size(),
+                                                   req.progress);
         options.progress = [progress](std::size_t, std::size_t, std::size_t) { progress->add(); };
         SweepResult s = run_sweep(*ranker, judged, qrels, options);
         progress->finish();

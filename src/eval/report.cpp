@@ -229,8 +229,9 @@ std::string svg_delta_chart(const std::string& title, const std::string& y_label
                      kLeft + plot_w / 2, html_escape(title));
     if (!subtitle.empty()) {
         // Pipeline specs make long subtitles: cut to the panel's width (the whole text is the tooltip).
-        o << fmt::format(R"(<text x="{}" y="38" font-size="11" fill="#555" text-anchor="middle"><title>{}</title>{}</text>)",
-                         kW / 2, html_escape(subtitle), html_escape(fit_text(subtitle, kSubtitleChars)));
+        o << fmt::format(
+            R"(<text x="{}" y="38" font-size="11" fill="#555" text-anchor="middle"><title>{}</title>{}</text>)", kW / 2,
+            html_escape(subtitle), html_escape(fit_text(subtitle, kSubtitleChars)));
     }
     std::vector<double> all_ticks;
     for (double t : ticks) {
@@ -517,13 +518,13 @@ tr.oracle td{color:#666;font-style:italic}tr.reranked td{font-weight:600}.charts
                 const bool sig = m.test.t_p < 0.05 && m.test.permutation_p < 0.05;
                 // Coloured by direction: a significant loss must not read as a win.
                 const char* cls = !sig || m.test.delta == 0.0 ? ""
-                                  : m.test.delta > 0        ? " class=\"sig-gain\""
-                                                            : " class=\"sig-loss\"";
+                                  : m.test.delta > 0          ? " class=\"sig-gain\""
+                                                              : " class=\"sig-loss\"";
                 o << fmt::format(
                     "<tr><td class=\"l\">{}</td><td>{:.4f}</td><td>{:.4f}</td><td{}>{:+.4f}</td><td>{}</td><td>{}</td>"
                     "<td>{}</td><td>{}</td><td>{}</td></tr>",
-                    html_escape(m.measure), m.test.mean_a, m.test.mean_b, cls, m.test.delta,
-                    fmt_p(m.test.t_p), fmt_p(m.test.permutation_p), m.test.wins, m.test.ties, m.test.losses);
+                    html_escape(m.measure), m.test.mean_a, m.test.mean_b, cls, m.test.delta, fmt_p(m.test.t_p),
+                    fmt_p(m.test.permutation_p), m.test.wins, m.test.ties, m.test.losses);
             }
             o << "</table>";
         }

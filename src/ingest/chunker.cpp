@@ -216,8 +216,11 @@ std::vector<Chunk> chunk_document(const Document& doc, const ChunkOptions& optio
         std::vector<std::pair<std::uint32_t, std::uint32_t>> pieces;
         // A table row is atomic: one longer than the budget becomes a chunk of its own (with the header),
         // over the size rather than cut into cells that mean nothing alone.
-        if (t <= budget || b.kind == BlockKind::TableRow) pieces.emplace_back(b.begin, b.end);
-        else split_block(doc.text, b.begin, b.end, b.kind == BlockKind::Code, budget, counter, pieces);
+        if (t <= budget || b.kind == BlockKind::TableRow) {
+            pieces.emplace_back(b.begin, b.end);
+        } else {
+            split_block(doc.text, b.begin, b.end, b.kind == BlockKind::Code, budget, counter, pieces);
+        }
         for (const auto& [pb, pe] : pieces) {
             Unit u;
             u.begin = pb;
