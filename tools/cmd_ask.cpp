@@ -68,6 +68,11 @@ CommandRegistrar registrar("ask", [](CLI::App& app) {
         PipelineResult result = pipeline.ask(a->question, options);
         if (!a->json && a->explain) print_result(result, true, false);
         options.answer = true;
+        if (Pipeline::has_llm(options) && options.llm_model.empty() && std::getenv("WINNOW_LLM_MODEL") == nullptr) {
+            std::fprintf(stderr,
+                         "winnow: no --llm-model (or WINNOW_LLM_MODEL): the request names no model, so the LLM server "
+                         "answers with its default\n");
+        }
         if (stream) {
             options.on_delta = [](std::string_view delta) {
                 std::fwrite(delta.data(), 1, delta.size(), stdout);

@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "command.h"
+#include "core/progress.h"
 #include "eval/harness.h"
 #include "eval/report.h"
 #include "winnow/error.h"
@@ -55,16 +56,27 @@ int run_eval(EvalArgs& a) {
         // Export the dataset's judgments (ids normalised, grades mapped) for trec_eval.
         WINNOW_CHECK(!a.request.dataset.empty(), Errc::InvalidArgument, "--qrels-out needs --dataset");
         const auto ds = eval::load_dataset(a.request.dataset);
-        eval::write_trec_qrels(ds.qrels(a.request.split.empty() ? ds.default_split() : a.request.split), a.qrels_out);
+        const eval::Qrels& qrels = ds.qrels(a.request.split.empty() ? ds.default_split() : a.request.split);
+        eval::write_trec_qrels(qrels, a.qrels_out);
+        if (!a.quiet) {
+            std::printf("wrote %s (TREC qrels: %zu queries, %zu judgments)\n", a.qrels_out.c_str(), qrels.n_queries(),
+                        qrels.n_judgments());
+        }
         if (a.json_out.empty() && a.report_out.empty() && a.run_out.empty()) return 0;
     }
     a.request.ks = eval::parse_k_list(a.k_list);
-    a.request.progress = !a.quiet && isatty(STDERR_FILENO);
+    a.request.progress = progress_mode(a.quiet);
     auto outcome = eval::run_eval(a.request);
     const auto& report = outcome.report;
     if (!a.quiet) eval::print_table(report, std::cout);
-    if (!a.json_out.empty()) write_file(a.json_out, eval::report_json(report).dump(2) + "\n");
-    if (!a.report_out.empty()) write_file(a.report_out, eval::report_html(report));
+    if (!a.json_out.empty()) {
+        write_file(a.json_out, eval::report_json(report).dump(2) + "\n");
+        if (!a.quiet) std::printf("wrote %s (JSON results)\n", a.json_out.c_str());
+    }
+    if (!a.report_out.empty()) {
+        write_file(a.report_out, eval::report_html(report));
+        if (!a.quiet) std::printf("wrote %s (HTML report)\n", a.report_out.c_str());
+    }
     if (!a.run_out.empty()) {
         for (const auto& p : eval::write_runs(report.sweep, a.run_out)) {
             if (!a.quiet) std::printf("wrote %s\n", p.c_str());
@@ -110,7 +122,9 @@ CommandRegistrar registrar("eval", [](CLI::App& app) {
                     "trec_eval mode: measures (official | P_5,ndcg_cut_10,... | P.5,10;map)")
         ->capture_default_str();
     sub->add_flag("-q,--per-query", a->per_query, "trec_eval mode: print each query's values too");
-    sub->add_flag("--quiet", a->quiet, "Print nothing but errors (files are still written)");
+    sub->add_flag("--quiet", a->quiet,
+                  "Print nothing but errors (files are still written); without it, progress goes to stderr (a bar "
+                  "on a terminal, else a line per tenth)");
     return [a]() { return run_eval(*a); };
 });
 

@@ -9,6 +9,7 @@
 #include "cli_io.h"
 #include "command.h"
 #include "core/log.h"
+#include "core/progress.h"
 #include "ingest/corpus_reader.h"
 #include "winnow/embedder.h"
 #include "winnow/error.h"
@@ -32,6 +33,7 @@ struct IndexArgs {
     ingest::CorpusLimits limits;
     bool keep_missing = false;
     bool json = false;
+    bool quiet = false;
 };
 
 int run_index(const IndexArgs& a) {
@@ -41,6 +43,11 @@ int run_index(const IndexArgs& a) {
                  "nothing to do: give --input, --delete or --delete-path");
     const ingest::CorpusFormat format = ingest::parse_corpus_format(a.format);
     Chunker chunker = make_chunker(a.chunker);
+    // Before the index is created: a failed run must not leave an empty index behind that then answers.
+    for (const auto& input : a.inputs) {
+        std::error_code ec;
+        WINNOW_CHECK(fs::exists(input, ec), Errc::NotFound, "--input {}: no such file or folder", input);
+    }
 
     IndexConfig config;
     config.analyzer = a.analyzer;
@@ -65,6 +72,9 @@ int run_index(const IndexArgs& a) {
     options.chunker = chunker;
     options.batch_documents = a.batch;
     options.max_document_bytes = a.limits.max_document_bytes;
+    // Embedding is the slow part of indexing: its progress (chunks; the total is not known ahead).
+    Progress embedding("index: chunks embedded", 0, embedder ? progress_mode(a.quiet) : ProgressMode::Off);
+    options.on_embedded = [&embedding](std::size_t n) { embedding.add(n); };
     auto writer = index->writer(options);
 
     std::size_t read = 0;
@@ -85,8 +95,7 @@ int run_index(const IndexArgs& a) {
             // Bad or oversized documents are skipped and reported; anything else ends the run.
             if (e.code() != Errc::InvalidArgument && e.code() != Errc::Corrupt && e.code() != Errc::TooLarge) throw;
             ++skipped;
-            log::warn("document '{}': skipped: {}", doc.id, e.what());
-            if (errors.size() < 100) errors.push_back(fmt::format("{}: {}", doc.id, e.what()));
+            if (errors.size() < 100) errors.push_back(fmt::format("document '{}': {}, skipped", doc.id, e.what()));
         }
         ++read;
         if (read % 10000 == 0) log::info("{} documents read", read);
@@ -108,6 +117,7 @@ int run_index(const IndexArgs& a) {
         }
     }
     const IngestSummary s = writer->finish();
+    embedding.finish();
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (a.json) {
         Json j = {{"index", a.index},       {"read", read},          {"added", s.added},
@@ -120,7 +130,9 @@ int run_index(const IndexArgs& a) {
                     "%zu removed, %zu skipped; %zu documents, %zu chunks in the index\n",
                     a.index.c_str(), read, seconds, seconds > 0 ? static_cast<double>(read) / seconds : 0.0, s.added,
                     s.replaced, s.unchanged, s.removed, skipped, index->document_count(), index->chunk_count());
-        for (const auto& e : errors) std::fprintf(stderr, "skipped: %s\n", e.c_str());
+        for (const auto& e : errors) std::fprintf(stderr, "winnow: %s\n", e.c_str());  // each once, naming the file
+        if (skipped > errors.size())
+            std::fprintf(stderr, "winnow: ... and %zu more skipped\n", skipped - errors.size());
     }
     return 0;
 }
@@ -149,6 +161,9 @@ CommandRegistrar registrar("index", [](CLI::App& app) {
         ->check(CLI::PositiveNumber);
     sub->add_flag("--keep-missing", a->keep_missing, "Keep documents whose files vanished from an input folder");
     sub->add_flag("--json", a->json, "Print the summary as JSON");
+    sub->add_flag("--quiet", a->quiet,
+                  "No progress on stderr (shown while embedding: a bar on a terminal, else a line at 10, 20, 50, 100, "
+                  "... chunks)");
     return [a]() { return run_index(*a); };
 });
 

@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "command.h"
+#include "core/progress.h"
 #include "ltr/train_command.h"
 #include "winnow/error.h"
 
@@ -48,9 +49,9 @@ CommandRegistrar registrar("train-ltr", [](CLI::App& app) {
     sub->add_option("--eta", r->train.eta, "Learning rate")->check(CLI::Range(0.0001, 1.0))->capture_default_str();
     sub->add_option("--max-depth", r->train.max_depth, "Tree depth")->check(CLI::Range(1, 16))->capture_default_str();
     auto quiet = std::make_shared<bool>(false);
-    sub->add_flag("--quiet", *quiet, "No progress on stderr");
+    sub->add_flag("--quiet", *quiet, "No progress on stderr (a bar on a terminal, else a line per tenth)");
     return [r, quiet]() {
-        r->progress = !*quiet && isatty(STDERR_FILENO);
+        r->progress = progress_mode(*quiet);
         std::string cmd = "winnow train-ltr";
         for (const auto& d : r->datasets) cmd += " --dataset " + shell_quote(d);
         cmd += " --split " + shell_quote(r->split) + " --pipeline " + shell_quote(r->pipeline);

@@ -67,6 +67,7 @@ struct WriteOptions {
     Chunker chunker;                           // default: make_chunker("document")
     std::size_t batch_documents = 500;         // documents per committed transaction
     std::size_t embed_batch = 64;              // chunks per Embedder::embed call
+    std::function<void(std::size_t n_chunks)> on_embedded;  // after each embed call (progress), if set
     // Title + text + metadata bytes of one document; over it, upsert throws Error(TooLarge).
     std::size_t max_document_bytes = 16u << 20;
 };

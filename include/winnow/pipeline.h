@@ -135,6 +135,10 @@ public:
     virtual std::vector<RerankScore> score(std::string_view query, const std::vector<Candidate>& candidates,
                                            const RerankConfig& config) const = 0;
     virtual std::string name() const = 0;
+    // The stage kinds this scorer may serve when handed to Pipeline::run as a per-query scorer: by default the
+    // cross-encoder's `rerank` only (a server's scheduled model must never score an `ltr` stage). A scorer
+    // that wraps the one a stage's own configuration picked (e.g. eval's score cache) serves that stage.
+    virtual bool serves(std::string_view stage_kind) const { return stage_kind == "rerank"; }
 };
 using ScorerFactory = std::function<std::shared_ptr<const CandidateScorer>(const RerankConfig& config)>;
 void register_scorer(const std::string& stage_name, ScorerFactory factory);
@@ -216,6 +220,8 @@ struct AskOptions {
     std::string llm_url;    // "" : $WINNOW_LLM_URL; neither: no answer stage (the packed context only)
     std::string llm_model;  // "" : $WINNOW_LLM_MODEL
     double timeout_s = 120.0;
+    std::optional<double> temperature;  // unset: the LLM server's default
+    std::optional<int> max_tokens;      // unset: the LLM server's default
     bool answer = true;     // false: stop after packing (answer() later, e.g. once sources are sent)
     // Streams the answer: called with each piece as it arrives; return false to stop early.
     std::function<bool(std::string_view delta)> on_delta;
@@ -255,6 +261,11 @@ public:
     // Uses this scorer for `rerank` (cross-encoder) stages instead of loading a model (tests,
     // servers sharing a model). Other scorer kinds (ltr) still come from their factory.
     void set_scorer(std::shared_ptr<const CandidateScorer> scorer) { scorer_override_ = std::move(scorer); }
+    // The scorer a stage of `config` uses when run() gets no per-query scorer (loaded once and cached), e.g. to
+    // wrap it in a per-query scorer for run() (`winnow eval` reuses scores across k that way).
+    std::shared_ptr<const CandidateScorer> scorer_for(const RerankConfig& config) const {
+        return scorer_for(config, nullptr);
+    }
 
 private:
     // The one place a stage kind picks its scorer: `rerank` takes the per-query scorer, else the

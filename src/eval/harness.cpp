@@ -11,6 +11,7 @@
 
 #include "core/json.h"
 #include "core/log.h"
+#include "eval/score_cache.h"
 #include "eval/text_util.h"
 #include "ingest/corpus_reader.h"
 #include "retrieval/first_stage.h"
@@ -92,8 +93,11 @@ private:
 // The whole pipeline: first stage (k swept) > rerank > cutoff.
 class PipelineRanker final : public Ranker {
 public:
-    PipelineRanker(std::shared_ptr<Index> index, PipelineSpec spec)
-        : index_(std::move(index)), pipeline_(Pipeline::open_index(index_->dir(), spec)), spec_(std::move(spec)) {
+    PipelineRanker(std::shared_ptr<Index> index, PipelineSpec spec, std::shared_ptr<RerankScoreCache> scores)
+        : index_(std::move(index)),
+          pipeline_(Pipeline::open_index(index_->dir(), spec)),
+          spec_(std::move(spec)),
+          scores_(std::move(scores)) {
         first_name_ = spec_.stages.front().name;
         reranks_ = PipelineConfig::from_spec(spec_).rerank.enabled;
     }
@@ -101,8 +105,19 @@ public:
     bool reranks() const override { return reranks_; }
     bool changes_list() const override { return true; }  // a stage after the first (rerank, diversify, cutoff)
     RankerOutput rank(const Query& query, std::size_t k) override {
+        const std::map<std::string, std::string> overrides{{first_name_ + ".k", std::to_string(k)}};
+        // With a score cache, the rerank stage scores only what no earlier k (or compared pipeline) scored.
+        std::shared_ptr<const CandidateScorer> scorer;
+        auto scoring = std::make_shared<RerankScoreCache::CachedScoring>();
+        if (reranks_ && scores_) {
+            PipelineSpec spec = spec_;
+            spec.apply_overrides(overrides);
+            RerankConfig config = PipelineConfig::from_spec(spec).rerank;
+            if (config.kind != "rerank") config.params.emplace("index", index_->dir());  // as Pipeline::run does
+            scorer = scores_->wrap(pipeline_.scorer_for(config), scoring);
+        }
         const auto t0 = std::chrono::steady_clock::now();
-        const PipelineResult r = pipeline_.run(query.text, {{first_name_ + ".k", std::to_string(k)}});
+        const PipelineResult r = pipeline_.run(query.text, overrides, scorer);
         const double wall = ms_since(t0);
         RankerOutput out;
         std::vector<const PipelineHit*> all;
@@ -118,13 +133,15 @@ public:
                        h.candidate.title, h.candidate.text);
         }
         out.pairs_scored = r.n_reranked;
+        out.pairs_computed = scorer ? scoring->pairs_computed : r.n_reranked;
         double staged = 0.0;
         for (const auto& t : r.timings) {
             staged += t.ms;
             if (t.stage == "first_stage" || t.stage == first_name_) {
                 out.first_stage_ms += t.ms;
             } else if (t.stage == "rerank" || t.stage == "ltr" || t.stage == r.scorer) {
-                out.rerank_ms += t.ms;
+                // Reused scores count with the time they took when computed: the latency of this k alone.
+                out.rerank_ms += scorer ? scoring->attributed_ms : t.ms;
             } else {
                 out.cutoff_ms += t.ms;
             }
@@ -138,6 +155,7 @@ private:
     std::shared_ptr<Index> index_;
     Pipeline pipeline_;
     PipelineSpec spec_;
+    std::shared_ptr<RerankScoreCache> scores_;
     std::string first_name_;
     bool reranks_ = false;
 };
@@ -226,11 +244,14 @@ std::unique_ptr<Index> open_dataset_index(const Dataset& ds, const std::string& 
     return index;
 }
 
-std::unique_ptr<Ranker> make_ranker(const std::string& spec_text, std::shared_ptr<Index> index, bool with_text) {
+std::unique_ptr<Ranker> make_ranker(const std::string& spec_text, std::shared_ptr<Index> index, bool with_text,
+                                    std::shared_ptr<RerankScoreCache> scores) {
     PipelineSpec spec = PipelineSpec::parse(spec_text);
     WINNOW_CHECK(!spec.stages.empty(), Errc::InvalidArgument, "--pipeline '{}': no stage", spec_text);
     const PipelineConfig config = PipelineConfig::from_spec(spec);
-    if (spec.stages.size() > 1) return std::make_unique<PipelineRanker>(std::move(index), std::move(spec));
+    if (spec.stages.size() > 1) {
+        return std::make_unique<PipelineRanker>(std::move(index), std::move(spec), std::move(scores));
+    }
 
     SearchOptions options = config.first_stage;  // typed once by the spec's compilation
     options.with_text = with_text;
@@ -304,25 +325,24 @@ EvalOutcome run_eval(const EvalRequest& req) {
         report.notes.push_back("HOLDOUT set: report results on it, never tune parameters on it");
     }
 
-    auto run = [&](const std::string& spec) {
-        auto ranker = make_ranker(spec, index);
+    // One score cache for the whole run: every k and the --compare pipeline share it.
+    auto scores = std::make_shared<RerankScoreCache>();
+    auto run = [&](const std::string& spec, const char* label) {
+        auto ranker = make_ranker(spec, index, false, scores);
         SweepOptions options;
         options.ks = req.ks;
         options.eval = req.eval;
-        if (req.progress) {
-            options.progress = [](std::size_t k, std::size_t done, std::size_t total) {
-                if (done % 25 == 0 || done == total) {
-                    std::fprintf(stderr, "\rk=%zu: %zu/%zu queries", k, done, total);
-                    if (done == total) std::fputc('\n', stderr);
-                }
-            };
-        }
+        // Queries x k (the largest k first: those carry the reranking, so the ETA starts pessimistic).
+        auto progress = std::make_shared<Progress>(fmt::format("{}: queries x k", label), judged.size() * req.ks.size(),
+                                                   req.progress);
+        options.progress = [progress](std::size_t, std::size_t, std::size_t) { progress->add(); };
         SweepResult s = run_sweep(*ranker, judged, qrels, options);
+        progress->finish();
         s.dataset = name;
         s.split = split;
         return s;
     };
-    report.sweep = run(req.pipeline);
+    report.sweep = run(req.pipeline, "eval");
     if (report.sweep.final_stage == Stage::First) {
         report.notes.push_back("first stage only: the pipeline has no rerank stage, so the final ranking is the "
                                "first stage's; add '> rerank(model=...)' to measure a reranker");
@@ -334,12 +354,23 @@ EvalOutcome run_eval(const EvalRequest& req) {
         report.comparisons = compare_stages(report.sweep, Stage::First, report.sweep.final_stage, req.permutation);
     }
     if (!req.compare.empty()) {
-        outcome.baseline = std::make_unique<SweepResult>(run(req.compare));
+        outcome.baseline = std::make_unique<SweepResult>(run(req.compare, "eval --compare"));
         const Stage a = outcome.baseline->final_stage;
         const Stage b = report.sweep.final_stage;
         auto more = compare_sweeps(*outcome.baseline, report.sweep, a, b, req.permutation);
         report.comparisons.insert(report.comparisons.end(), more.begin(), more.end());
         report.baseline = outcome.baseline.get();
+    }
+    std::size_t pairs_needed = 0;
+    for (const SweepResult* sweep : {&report.sweep, outcome.baseline.get()}) {
+        if (sweep == nullptr) continue;
+        for (const auto& row : sweep->rows) pairs_needed += row.pairs_scored;
+    }
+    if (pairs_needed > 0) {
+        report.notes.push_back(fmt::format(
+            "reranker: {} pair scores over all k{}, {} computed by the model (each query's largest k once; the "
+            "smaller k and identical rerank stages reuse them; their latency counts the time the reused pairs took)",
+            pairs_needed, outcome.baseline ? " and both pipelines" : "", scores->pairs_computed()));
     }
     return outcome;
 }

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/progress.h"
 #include "eval/dataset.h"
 #include "eval/sweep.h"
 
@@ -14,6 +15,8 @@ class Index;
 }
 
 namespace winnow::eval {
+
+class RerankScoreCache;
 
 // Where dataset indexes are cached: $WINNOW_CACHE, else $XDG_CACHE_HOME/winnow/eval, else
 // ~/.cache/winnow/eval.
@@ -34,8 +37,10 @@ std::size_t for_each_dataset_document(const Dataset& dataset,
 // A ranker for a pipeline spec over an index. A spec with only a first stage ("bm25",
 // "bm25(k1=1.2,b=0.75)", "hybrid(fusion=rrf)") runs the index's first stage directly; a spec with
 // rerank / cutoff stages runs winnow::Pipeline. The spec's own k is replaced by each swept k.
-// With `with_text`, the ranked documents carry their (best chunk's) title and text.
-std::unique_ptr<Ranker> make_ranker(const std::string& spec, std::shared_ptr<Index> index, bool with_text = false);
+// With `with_text`, the ranked documents carry their (best chunk's) title and text. With `scores`, the
+// rerank stage reuses the scores it holds (per scorer configuration, query and chunk) and adds the new ones.
+std::unique_ptr<Ranker> make_ranker(const std::string& spec, std::shared_ptr<Index> index, bool with_text = false,
+                                    std::shared_ptr<RerankScoreCache> scores = nullptr);
 
 }  // namespace winnow::eval
 
@@ -58,7 +63,7 @@ struct EvalRequest {
     std::size_t max_queries = 0;  // 0 = all judged queries
     EvalOptions eval;
     PermutationOptions permutation;
-    bool progress = false;        // progress on stderr
+    ProgressMode progress = ProgressMode::Off;  // on stderr: queries x k of each pipeline
 };
 
 // Loads, indexes, sweeps, compares. The Report holds what the CLI prints and writes.

@@ -187,10 +187,20 @@ std::string svg_line_chart(const std::string& title, const std::string& x_label,
     return o.str();
 }
 
+std::string fit_text(const std::string& text, std::size_t max_chars) {
+    std::vector<std::size_t> starts;  // byte offset of each character
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) starts.push_back(i);
+    }
+    if (starts.size() <= max_chars || max_chars == 0) return text;
+    return text.substr(0, starts[max_chars - 1]) + "\u2026";
+}
+
 std::string svg_delta_chart(const std::string& title, const std::string& y_label, std::vector<double> values,
                             const std::string& subtitle) {
     constexpr double kW = 560;
     constexpr double kH = 300;
+    constexpr std::size_t kSubtitleChars = 86;  // 11 px text is about 6 px a character: the panel's width
     constexpr double kLeft = 64;
     constexpr double kRight = 20;
     constexpr double kTop = 46;
@@ -219,8 +229,10 @@ std::string svg_delta_chart(const std::string& title, const std::string& y_label
     o << fmt::format(R"(<text x="{}" y="22" font-size="15" font-weight="600" text-anchor="middle">{}</text>)",
                      kLeft + plot_w / 2, html_escape(title));
     if (!subtitle.empty()) {
-        o << fmt::format(R"(<text x="{}" y="38" font-size="11" fill="#555" text-anchor="middle">{}</text>)",
-                         kLeft + plot_w / 2, html_escape(subtitle));
+        // Pipeline specs make long subtitles: cut to the panel's width (the whole text is the tooltip).
+        o << fmt::format(
+            R"(<text x="{}" y="38" font-size="11" fill="#555" text-anchor="middle"><title>{}</title>{}</text>)", kW / 2,
+            html_escape(subtitle), html_escape(fit_text(subtitle, kSubtitleChars)));
     }
     std::vector<double> all_ticks;
     for (double t : ticks) {
@@ -340,6 +352,7 @@ Json report_json(const Report& report) {
         for (const auto& [stage, l] : row.latency_ms) lat[stage] = {{"p50", l.p50}, {"p95", l.p95}, {"mean", l.mean}};
         r["latency_ms"] = lat;
         r["pairs_scored"] = row.pairs_scored;
+        if (row.stage == Stage::Reranked) r["pairs_computed"] = row.pairs_computed;
         r["mean_list_length"] = row.mean_list_length;
         rows.push_back(std::move(r));
     }
@@ -400,7 +413,7 @@ h1{font-size:22px;margin-bottom:4px}h2{font-size:17px;margin-top:28px;border-bot
 .meta{color:#555;font-size:13px}table{border-collapse:collapse;font-size:13px;margin:8px 0}
 th,td{border:1px solid #ddd;padding:4px 8px;text-align:right}th{background:#f4f4f4}td.l,th.l{text-align:left}
 tr.oracle td{color:#666;font-style:italic}tr.reranked td,tr.final td{font-weight:600}.charts{display:flex;flex-wrap:wrap;gap:16px}
-.charts svg{border:1px solid #eee}.note{font-size:13px;color:#444}.sig{color:#2e7d32;font-weight:600}
+.charts svg{border:1px solid #eee}.note{font-size:13px;color:#444}.sig-gain{color:#2e7d32;font-weight:600}.sig-loss{color:#c62828;font-weight:600}
 </style></head><body>)";
     o << "<h1>How k trades recall for precision</h1>";
     o << fmt::format(R"(<p class="meta">dataset <b>{}</b>, split <b>{}</b>, {} queries &middot; pipeline <code>{}</code></p>)",
@@ -496,7 +509,7 @@ tr.oracle td{color:#666;font-style:italic}tr.reranked td,tr.final td{font-weight
     if (!report.comparisons.empty()) {
         o << "<h2>Significance</h2><p class=\"note\">Paired two-sided t-test and randomized permutation (sign-flip, "
              "seeded) test over the queries; win/tie/loss counts queries where the second system scores higher, "
-             "equal, lower. Bold: both p &lt; 0.05.</p>";
+             "equal, lower. Bold: both p &lt; 0.05, green when the second system is better, red when it is worse.</p>";
         for (const auto& c : report.comparisons) {
             o << fmt::format("<h3 style=\"font-size:14px\">{} vs {}</h3>", html_escape(c.label_b),
                              html_escape(c.label_a));
@@ -504,11 +517,15 @@ tr.oracle td{color:#666;font-style:italic}tr.reranked td,tr.final td{font-weight
                  "<th>permutation p</th><th>win</th><th>tie</th><th>loss</th></tr>";
             for (const auto& m : c.measures) {
                 const bool sig = m.test.t_p < 0.05 && m.test.permutation_p < 0.05;
+                // Coloured by direction: a significant loss must not read as a win.
+                const char* cls = !sig || m.test.delta == 0.0 ? ""
+                                  : m.test.delta > 0          ? " class=\"sig-gain\""
+                                                              : " class=\"sig-loss\"";
                 o << fmt::format(
                     "<tr><td class=\"l\">{}</td><td>{:.4f}</td><td>{:.4f}</td><td{}>{:+.4f}</td><td>{}</td><td>{}</td>"
                     "<td>{}</td><td>{}</td><td>{}</td></tr>",
-                    html_escape(m.measure), m.test.mean_a, m.test.mean_b, sig ? " class=\"sig\"" : "", m.test.delta,
-                    fmt_p(m.test.t_p), fmt_p(m.test.permutation_p), m.test.wins, m.test.ties, m.test.losses);
+                    html_escape(m.measure), m.test.mean_a, m.test.mean_b, cls, m.test.delta, fmt_p(m.test.t_p),
+                    fmt_p(m.test.permutation_p), m.test.wins, m.test.ties, m.test.losses);
             }
             o << "</table>";
         }

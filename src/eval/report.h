@@ -58,6 +58,9 @@ struct ChartSeries {
 std::string svg_line_chart(const std::string& title, const std::string& x_label, const std::string& y_label,
                            const std::vector<double>& x, const std::vector<ChartSeries>& series, bool log_x,
                            double y_max);
+// `text` cut to at most `max_chars` characters (UTF-8), the last one an ellipsis when cut.
+std::string fit_text(const std::string& text, std::size_t max_chars);
+
 // A bar chart of values sorted descending (per-query deltas), zero line, labelled axes.
 std::string svg_delta_chart(const std::string& title, const std::string& y_label, std::vector<double> values,
                             const std::string& subtitle = {});

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <numeric>
 #include <unordered_set>
 
 #include "eval/text_util.h"
@@ -115,7 +116,16 @@ SweepResult run_sweep(Ranker& ranker, const std::vector<Query>& queries, const Q
     result.reranked = ranker.reranks();
     result.final_stage = !ranker.changes_list() ? Stage::First : ranker.reranks() ? Stage::Reranked : Stage::Final;
 
-    for (std::size_t k : options.ks) {
+    // Largest k first (a ranker with a score cache computes each query's pairs once, in one batch), rows in
+    // the given order.
+    std::vector<std::size_t> order(options.ks.size());
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::size_t a, std::size_t b) { return options.ks[a] > options.ks[b]; });
+    std::vector<std::vector<SweepRow>> blocks(options.ks.size());
+    for (const std::size_t slot : order) {
+        const std::size_t k = options.ks[slot];
+        std::vector<SweepRow>& block = blocks[slot];
         std::vector<Measure> measures{Measure{Measure::Kind::Recall, k}};
         for (const auto& name : options.measures) {
             const Measure m = Measure::parse(name);
@@ -132,6 +142,7 @@ SweepResult run_sweep(Ranker& ranker, const std::vector<Query>& queries, const Q
         std::vector<double> cutoff_ms;
         std::vector<double> total_ms;
         std::size_t pairs = 0;
+        std::size_t computed = 0;
         double first_len = 0.0;
         double final_len = 0.0;
         std::size_t done = 0;
@@ -144,6 +155,7 @@ SweepResult run_sweep(Ranker& ranker, const std::vector<Query>& queries, const Q
             cutoff_ms.push_back(out.cutoff_ms);
             total_ms.push_back(out.first_stage_ms + out.rerank_ms + out.cutoff_ms);
             pairs += out.pairs_scored;
+            computed += out.pairs_computed;
             first_len += static_cast<double>(out.first_stage.size());
             final_len += static_cast<double>(out.final.size());
             first_run.results[query.id] = to_run_entries(out.first_stage);
@@ -163,7 +175,7 @@ SweepResult run_sweep(Ranker& ranker, const std::vector<Query>& queries, const Q
         first.latency_ms["first_stage"] = summarize_latency(first_ms);
         first.mean_list_length = first_len / n;
         first.run = std::move(first_run);
-        result.rows.push_back(std::move(first));
+        block.push_back(std::move(first));
 
         if (ranker.changes_list()) {
             SweepRow row;
@@ -171,7 +183,7 @@ SweepResult run_sweep(Ranker& ranker, const std::vector<Query>& queries, const Q
             row.stage = result.final_stage;
             row.eval = evaluate(final_run, qrels, measures, options.eval);
             // recall_k is the first stage's in every row: the ceiling the reranker works under.
-            const SweepRow& first_row = result.rows.back();
+            const SweepRow& first_row = block.back();
             row.eval.mean[0] = first_row.eval.mean[0];
             for (auto& [qid, values] : row.eval.per_query) values[0] = first_row.eval.per_query.at(qid)[0];
             row.latency_ms["first_stage"] = summarize_latency(first_ms);
@@ -179,9 +191,10 @@ SweepResult run_sweep(Ranker& ranker, const std::vector<Query>& queries, const Q
             row.latency_ms["cutoff"] = summarize_latency(cutoff_ms);
             row.latency_ms["total"] = summarize_latency(total_ms);
             row.pairs_scored = pairs;
+            row.pairs_computed = computed;
             row.mean_list_length = final_len / n;
             row.run = std::move(final_run);
-            result.rows.push_back(std::move(row));
+            block.push_back(std::move(row));
         }
         if (options.oracle) {
             SweepRow row;
@@ -190,8 +203,11 @@ SweepResult run_sweep(Ranker& ranker, const std::vector<Query>& queries, const Q
             row.eval = evaluate(oracle_run, qrels, measures, options.eval);
             row.mean_list_length = first_len / n;
             row.run = std::move(oracle_run);
-            result.rows.push_back(std::move(row));
+            block.push_back(std::move(row));
         }
+    }
+    for (auto& block : blocks) {
+        for (auto& row : block) result.rows.push_back(std::move(row));
     }
     return result;
 }

@@ -30,6 +30,7 @@ struct RankerOutput {
     std::vector<RankedDoc> first_stage;  // the k candidates, in first-stage rank order
     std::vector<RankedDoc> final;        // after rerank and cutoff, in final order
     std::size_t pairs_scored = 0;        // (query, document) pairs the reranker scored
+    std::size_t pairs_computed = 0;      // of those, the ones the model computed now (the rest reused)
     double first_stage_ms = 0.0;
     double rerank_ms = 0.0;
     double cutoff_ms = 0.0;
@@ -86,6 +87,7 @@ struct SweepRow {
                       // always the first stage's (the ceiling), also in reranked and oracle rows
     std::map<std::string, LatencySummary> latency_ms;  // "first_stage", "rerank", "cutoff", "total"
     std::size_t pairs_scored = 0;                      // total over the queries
+    std::size_t pairs_computed = 0;                    // of those, computed by the model in this row
     double mean_list_length = 0.0;                     // documents per query in this row's list
     Run run;                                           // this row's ranking (trec_eval scores)
 };
@@ -113,7 +115,8 @@ struct SweepResult {
     const SweepRow* find(std::size_t k, Stage stage) const;
 };
 
-// Runs the sweep over `queries`, judged by `qrels`.
+// Runs the sweep over `queries`, judged by `qrels`. The ks run largest first (a ranker that keeps scores then
+// derives the smaller k from the largest); the rows come out in increasing k.
 SweepResult run_sweep(Ranker& ranker, const std::vector<Query>& queries, const Qrels& qrels,
                       const SweepOptions& options);
 

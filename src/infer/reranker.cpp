@@ -6,6 +6,7 @@
 
 #include "infer/cross_encoder.h"
 #include "infer/llm_reranker.h"
+#include "infer/max_length.h"
 #include "models/model_path.h"
 #include "winnow/error.h"
 
@@ -13,10 +14,14 @@ namespace winnow {
 
 std::shared_ptr<Reranker> Reranker::load(const std::string& model, const ModelOptions& options) {
     const std::string folder = resolve_model_path(model);
+    std::shared_ptr<Reranker> reranker;
     if (options.kind == ModelKind::Llm || (options.kind == ModelKind::Auto && is_llm_model_folder(folder))) {
-        return std::make_shared<LlmReranker>(folder, options);
+        reranker = std::make_shared<LlmReranker>(folder, options);
+    } else {
+        reranker = std::make_shared<CrossEncoder>(folder, options);
     }
-    return std::make_shared<CrossEncoder>(folder, options);
+    warn_if_max_length_capped(folder, options.max_length, reranker->max_length());
+    return reranker;
 }
 
 std::vector<PairScore> Reranker::score(std::string_view query, std::span<const std::string> docs) const {

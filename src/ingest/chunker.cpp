@@ -165,11 +165,29 @@ std::vector<Chunk> chunk_document(const Document& doc, const ChunkOptions& optio
         return contexts.size() - 1;
     };
 
+    // Text extracted from HTML or PDF often has the title as a plain line near its start (perhaps after a
+    // navigation line): that paragraph, before any heading, is the title heading (else chunks would carry the
+    // title twice, as context and as text), and what precedes it gets no title context.
+    std::size_t title_block = doc.blocks.size();
+    if (!doc.title.empty()) {
+        for (std::size_t k = 0; k < doc.blocks.size() && doc.blocks[k].kind != BlockKind::Heading; ++k) {
+            const Block& b = doc.blocks[k];
+            if (b.kind == BlockKind::Paragraph && b.end > b.begin && heading_text(doc.block_text(b)) == doc.title) {
+                title_block = k;
+                break;
+            }
+        }
+    }
     std::vector<Unit> units;
     int section = 0;
-    path_index(current_path(true));
-    for (const Block& b : doc.blocks) {
+    path_index(current_path(title_block == doc.blocks.size()));
+    for (std::size_t k = 0; k < doc.blocks.size(); ++k) {
+        Block b = doc.blocks[k];
         if (b.end <= b.begin) continue;
+        if (k == title_block) {
+            b.kind = BlockKind::Heading;
+            b.level = 1;
+        }
         if (b.kind == BlockKind::Heading) {
             while (!stack.empty() && stack.back().first >= b.level) stack.pop_back();
             ++section;
@@ -196,8 +214,13 @@ std::vector<Chunk> chunk_document(const Document& doc, const ChunkOptions& optio
             std::max<std::size_t>(4, options.size_tokens > ctx_tokens + header_tokens ? options.size_tokens - ctx_tokens - header_tokens : 4);
         const std::size_t t = counter.count(doc.block_text(b));
         std::vector<std::pair<std::uint32_t, std::uint32_t>> pieces;
-        if (t <= budget) pieces.emplace_back(b.begin, b.end);
-        else split_block(doc.text, b.begin, b.end, b.kind == BlockKind::Code, budget, counter, pieces);
+        // A table row is atomic: one longer than the budget becomes a chunk of its own (with the header),
+        // over the size rather than cut into cells that mean nothing alone.
+        if (t <= budget || b.kind == BlockKind::TableRow) {
+            pieces.emplace_back(b.begin, b.end);
+        } else {
+            split_block(doc.text, b.begin, b.end, b.kind == BlockKind::Code, budget, counter, pieces);
+        }
         for (const auto& [pb, pe] : pieces) {
             Unit u;
             u.begin = pb;

@@ -1,8 +1,9 @@
 // Token-aware chunking that respects document structure:
 // - size and overlap are counted in tokens of the model's tokenizer (or an approximate word count);
 // - every chunk starts with its Markdown heading path ("Expense Policy > Travel") as context;
-// - list items and table rows are never split (a row is atomic); a chunk that starts inside a table
-//   repeats the table's header row;
+// - table rows are never split (a row longer than the size is a chunk of its own, header included, and
+//   the only chunks over the size); list items stay whole unless one alone exceeds the size (then it is
+//   cut at sentences); a chunk that starts inside a table repeats the table's header row;
 // - boundaries are preferred in this order: section (heading), block (paragraph, item, row),
 //   sentence, word. A new section starts a new chunk once the current one is reasonably full.
 // Chunks are contiguous byte spans of Document::text (plus the context prefix in Chunk::text).

@@ -17,10 +17,18 @@ namespace winnow::ingest {
 namespace fs = std::filesystem;
 namespace {
 
+// The caller reports the messages (`winnow index` lists them once at the end; eval counts them): logged here
+// at debug level only, so a skipped file is not reported twice.
 void note_error(CorpusStats& stats, std::string message) {
-    log::warn("{}", message);
+    log::debug("{}", message);
     ++stats.skipped;
     if (stats.errors.size() < 100) stats.errors.push_back(std::move(message));
+}
+
+// "<file>: <why>, skipped", the file named once (most errors name it already).
+std::string skipped_message(const std::string& file, const std::string& why) {
+    if (why.find(file) != std::string::npos) return why + ", skipped";
+    return fmt::format("{}: {}, skipped", file, why);
 }
 
 std::string_view trim(std::string_view s) {
@@ -423,7 +431,7 @@ void read_files(const std::string& path, CorpusStats& stats, const DocumentSink&
             ++stats.documents;
             sink(std::move(*d));
         } catch (const Error& e) {
-            note_error(stats, fmt::format("{}: skipped: {}", file, e.what()));
+            note_error(stats, skipped_message(file, e.what()));
         }
     };
     if (!fs::is_directory(path)) {
@@ -553,7 +561,7 @@ CorpusStats read_corpus(const std::string& path, CorpusFormat format, const Docu
                     }
                 } catch (const Error& e) {
                     if (files.size() == 1) throw;
-                    note_error(stats, fmt::format("{}: skipped: {}", f, e.what()));
+                    note_error(stats, skipped_message(f, e.what()));
                 }
             }
             break;

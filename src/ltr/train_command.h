@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/json.h"
+#include "core/progress.h"
 #include "ltr/trainer.h"
 
 namespace winnow::ltr {
@@ -22,7 +23,7 @@ struct TrainRequest {
     TrainOptions train;
     std::size_t cv_folds = 0;           // > 1: cross-validation instead of training one model
     std::string command_line;           // recorded in the sidecar
-    bool progress = false;
+    ProgressMode progress = ProgressMode::Off;  // collecting candidates, on stderr
 };
 
 // Trains one model on every dataset's split, writes `out` and its sidecar, returns the sidecar.

@@ -39,7 +39,8 @@ Collection collect_candidates(const std::string& dataset_dir, const std::string&
     const Pipeline pipeline = Pipeline::open_index(c.index_dir, first);
     const FeatureExtractor extractor(CorpusStats::open_index(c.index_dir));
     const std::vector<eval::Query> queries = c.dataset.queries_for(c.split);
-    std::size_t done = 0;
+    Progress progress(fmt::format("train-ltr {}/{}: queries", c.dataset.name, c.split), queries.size(),
+                      options.progress);
     for (const auto& q : queries) {
         QueryCandidates qc;
         qc.qid = q.id;
@@ -49,10 +50,7 @@ Collection collect_candidates(const std::string& dataset_dir, const std::string&
         const ExternalSignals signals = compute_signals(q.text, qc.candidates, embedder.get(), reranker.get());
         qc.features = extractor.extract(q.text, qc.candidates, signals);
         c.queries.push_back(std::move(qc));
-        if (options.progress && (++done % 50 == 0 || done == queries.size())) {
-            std::fprintf(stderr, "\r%s/%s: %zu/%zu queries", c.dataset.name.c_str(), c.split.c_str(), done, queries.size());
-            if (done == queries.size()) std::fprintf(stderr, "\n");
-        }
+        progress.add();
     }
     return c;
 }

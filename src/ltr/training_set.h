@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/progress.h"
 #include "eval/dataset.h"
 #include "ltr/trainer.h"
 #include "winnow/pipeline.h"
@@ -27,7 +28,7 @@ struct QueryCandidates {
 struct CollectionOptions {
     std::string cache_dir;        // where the dataset index is built/reused ("" = eval's default)
     std::string index_dir;        // an existing index instead ("" = the dataset's cached index)
-    bool progress = false;        // progress on stderr
+    ProgressMode progress = ProgressMode::Off;  // on stderr
 };
 
 // The first stage of `spec` (its other stages only supply embed_model / rerank_model for the

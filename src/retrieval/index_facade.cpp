@@ -57,14 +57,29 @@ std::size_t parse_size_param(std::string_view params, std::string_view key, std:
     return fallback;
 }
 
-// True when the text opens with a Markdown heading holding the title (the title came from it):
-// then prefixing the title would only repeat it.
+// True when the text opens with a Markdown heading holding the title (the title came from it), or when one of
+// its first three lines is the title (text extracted from an HTML page or a PDF, perhaps after a navigation
+// line): then prefixing the title would only repeat it.
 bool title_heads_text(const IndexDocument& doc) {
     const auto first = doc.text.find_first_not_of(" \t\r\n");
-    if (first == std::string::npos || doc.text[first] != '#') return false;
-    const auto eol = doc.text.find('\n', first);
-    return doc.text.substr(first, eol == std::string::npos ? std::string::npos : eol - first).find(doc.title) !=
-           std::string::npos;
+    if (first == std::string::npos) return false;
+    if (doc.text[first] == '#') {
+        const auto eol = doc.text.find('\n', first);
+        return doc.text.substr(first, eol == std::string::npos ? std::string::npos : eol - first).find(doc.title) !=
+               std::string::npos;
+    }
+    std::size_t pos = first;
+    for (int line = 0; line < 3 && pos < doc.text.size(); ++line) {
+        std::size_t eol = doc.text.find('\n', pos);
+        if (eol == std::string::npos) eol = doc.text.size();
+        std::string_view s = std::string_view(doc.text).substr(pos, eol - pos);
+        while (!s.empty() && (s.back() == ' ' || s.back() == '\r' || s.back() == '\t')) s.remove_suffix(1);
+        while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+        if (s == doc.title) return true;
+        pos = doc.text.find_first_not_of(" \t\r\n", eol);
+        if (pos == std::string::npos) break;
+    }
+    return false;
 }
 
 std::vector<ChunkText> document_chunker(const IndexDocument& doc) {
@@ -637,6 +652,7 @@ struct Index::Writer::Impl {
             vectors = options.embedder->embed(texts, EmbedKind::Document);
             WINNOW_CHECK(vectors.size() == texts.size(), Errc::Internal, "embedder returned {} vectors for {} texts",
                          vectors.size(), texts.size());
+            if (options.on_embedded) options.on_embedded(texts.size());
             const std::size_t dim = vectors.empty() ? 0 : vectors[0].size();
             if (index.config.dense_dimension == 0 && dim > 0) {
                 std::scoped_lock lock(index.store_mutex);

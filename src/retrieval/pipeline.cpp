@@ -69,8 +69,8 @@ Pipeline::Pipeline(PipelineSpec spec, std::shared_ptr<const CandidateSource> sou
 
 std::shared_ptr<const CandidateScorer> Pipeline::scorer_for(const RerankConfig& config,
                                                             std::shared_ptr<const CandidateScorer> per_query) const {
+    if (per_query && per_query->serves(config.kind)) return per_query;
     if (config.kind == "rerank") {
-        if (per_query) return per_query;
         if (scorer_override_) return scorer_override_;
         const std::string model = rerank_model(config);
         const std::string key = cache_key(config, model);
@@ -148,6 +148,8 @@ llm::ChatOptions chat_options(const AskOptions& options) {
     chat.model = options.llm_model;
     chat = llm::options_from_env(chat);
     chat.timeout_s = options.timeout_s;
+    chat.temperature = options.temperature;
+    chat.max_tokens = options.max_tokens;
     return chat;
 }
 

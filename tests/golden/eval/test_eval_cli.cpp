@@ -69,6 +69,13 @@ TEST_F(EvalCli, SweepWritesJsonHtmlAndRunsThatTrecEvalModeAgreesWith) {
                  (dir_ / "data.qrels").string());
     ASSERT_EQ(r.status, 0) << r.out;
     EXPECT_NE(r.out.find("first stage only"), std::string::npos);
+    // Each file written is named.
+    EXPECT_NE(r.out.find("wrote " + (dir_ / "out.json").string() + " (JSON results)"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("wrote " + (dir_ / "out.html").string() + " (HTML report)"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("wrote " + (dir_ / "data.qrels").string() + " (TREC qrels: 2 queries, 6 judgments)"),
+              std::string::npos)
+        << r.out;
+    EXPECT_NE(r.out.find("wrote " + (dir_ / "run.k5.trec").string()), std::string::npos) << r.out;
     const auto j = winnow::parse_json(slurp(dir_ / "out.json"), "out.json");
     EXPECT_EQ(j["queries"], 2);  // query 3 has no judgments
     ASSERT_EQ(j["rows"].size(), 4u);
@@ -98,6 +105,19 @@ TEST_F(EvalCli, SweepWritesJsonHtmlAndRunsThatTrecEvalModeAgreesWith) {
     EXPECT_EQ(again.out.find("built in"), std::string::npos) << again.out;
 }
 
+TEST_F(EvalCli, ProgressGoesToStderrAsPlainLinesUnlessQuiet) {
+    // Not a terminal: one line per tenth of queries x k, and the last; --quiet: none.
+    auto r = run(base() + " --k 2,5 2> " + (dir_ / "progress.txt").string());
+    ASSERT_EQ(r.status, 0) << r.out;
+    const std::string progress = slurp(dir_ / "progress.txt");
+    EXPECT_EQ(progress.find('\r'), std::string::npos) << progress;
+    EXPECT_NE(progress.find("eval: queries x k: 1/4 (25%), "), std::string::npos) << progress;
+    EXPECT_NE(progress.find("eval: queries x k: 4/4 (100%), "), std::string::npos) << progress;
+    auto q = run(base() + " --k 2,5 --quiet 2> " + (dir_ / "quiet.txt").string());
+    ASSERT_EQ(q.status, 0);
+    EXPECT_EQ(slurp(dir_ / "quiet.txt"), "");
+}
+
 TEST_F(EvalCli, RerankPipelineRowsAndStageSignificance) {
     const std::string ce = std::string(WINNOW_SHARED_DIR) + "/fixtures/models/bert-ce";
     if (!fs::exists(ce)) GTEST_SKIP() << "no fixture cross-encoder";
@@ -111,6 +131,9 @@ TEST_F(EvalCli, RerankPipelineRowsAndStageSignificance) {
     EXPECT_EQ(rr2["stage"], "reranked");
     EXPECT_EQ(rr2["pairs_scored"], 4);           // 2 queries x k = 2
     EXPECT_EQ(j["rows"][4]["pairs_scored"], 10);  // 2 queries x k = 5
+    // The largest k is scored once; k = 2 is derived from its scores.
+    EXPECT_EQ(j["rows"][4]["pairs_computed"], 10);
+    EXPECT_EQ(rr2["pairs_computed"], 0);
     EXPECT_DOUBLE_EQ(j["rows"][4]["mean_list_length"].get<double>(), 3.0);  // cutoff(top_n=3)
     EXPECT_TRUE(rr2["latency_ms"].contains("rerank"));
     EXPECT_GT(rr2["latency_ms"]["total"]["p50"].get<double>(), 0.0);

@@ -117,6 +117,20 @@ TEST_F(Cli, Embed) {
     }
 }
 
+TEST_F(Cli, MaxLengthAboveTheModelsLimitWarns) {
+    const std::string pair = "{\"query\": \"q\", \"text\": \"d\"}\n";
+    const CliRun capped = run("rerank --model " + kModels + "bert-ce --pairs --max-length 100000", pair);
+    ASSERT_EQ(capped.status, 0) << capped.err;
+    EXPECT_NE(capped.err.find("max_length 100000 is above the model's limit; using 128 tokens"), std::string::npos)
+        << capped.err;
+    const CliRun within = run("rerank --model " + kModels + "bert-ce --pairs --max-length 64", pair);
+    ASSERT_EQ(within.status, 0) << within.err;
+    EXPECT_EQ(within.err.find("above the model's limit"), std::string::npos) << within.err;
+    const CliRun embed = run("embed --model " + kModels + "bert-embed-cls --max-length 4096", "{\"text\": \"x\"}\n");
+    ASSERT_EQ(embed.status, 0) << embed.err;
+    EXPECT_NE(embed.err.find("above the model's limit"), std::string::npos) << embed.err;
+}
+
 TEST_F(Cli, ErrorsExitWithTheirCodes) {
     EXPECT_EQ(run("rerank --model " + kModels + "bert-ce", "").status, 2);  // neither --query nor --pairs
     EXPECT_EQ(run("rerank --model " + kModels + "bert-ce --query q --pairs", "").status, 2);

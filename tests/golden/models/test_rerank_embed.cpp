@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <unistd.h>
 
 #include <cmath>
@@ -10,6 +11,7 @@
 #include <numeric>
 #include <random>
 #include <string>
+#include <thread>
 
 #include "core/json.h"
 #include "infer/cross_encoder.h"
@@ -101,6 +103,36 @@ TEST_P(RerankGolden, ScoreOfADocumentDoesNotDependOnItsBatch) {
         const auto alone = f.reranker->score(query, std::span<const std::string>(&docs[i], 1));
         EXPECT_NEAR(alone[0].raw_score, together[i].raw_score, 1e-5) << "doc " << i;
     }
+}
+
+// One model shared by threads (the Python package releases the GIL, the header promises thread safety):
+// each thread gets the scores a single thread gets. The cached oneDNN matmuls once shared one scratchpad
+// between threads and returned wrong scores for some pairs under concurrent calls.
+TEST_P(RerankGolden, ThreadsSharingOneModelGetTheSerialScores) {
+    const auto f = load_ce(GetParam());
+    auto score_in_pairs = [&] {
+        std::vector<float> out;
+        for (std::size_t i = 0; i < f.pairs.size(); i += 2) {
+            const std::size_t n = std::min<std::size_t>(2, f.pairs.size() - i);
+            for (const auto& s : f.reranker->score_pairs({f.pairs.data() + i, n})) out.push_back(s.raw_score);
+        }
+        return out;
+    };
+    const std::vector<float> serial = score_in_pairs();
+    std::atomic<int> mismatches{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+        threads.emplace_back([&] {
+            for (int round = 0; round < 25; ++round) {
+                const std::vector<float> got = score_in_pairs();
+                for (std::size_t i = 0; i < got.size(); ++i) {
+                    if (std::abs(got[i] - serial[i]) > 1e-6f) ++mismatches;
+                }
+            }
+        });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(mismatches.load(), 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, RerankGolden, ::testing::Values("bert-ce", "xlmr-ce", "modernbert-ce"),

@@ -255,6 +255,12 @@ TEST_F(DemoIndex, CliAskStreamsFromAnLlmAndPrintsSources) {
     ASSERT_EQ(rc2, 0);
     EXPECT_NE(out2.find("=== user ==="), std::string::npos) << out2;
     EXPECT_NE(out2.find("Question: Who approved the March minutes?"), std::string::npos);
+    // Without a model name the request names none, and ask says so on stderr.
+    auto [rc_unnamed, out_unnamed] = winnow::testing::run_command("env -u WINNOW_LLM_MODEL " + base + "--llm-url " +
+                                                                  llm.url() + " 'parking permits' 2>&1 >/dev/null");
+    ASSERT_EQ(rc_unnamed, 0) << out_unnamed;
+    EXPECT_NE(out_unnamed.find("no --llm-model"), std::string::npos) << out_unnamed;
+    EXPECT_FALSE(llm.last_request().contains("model"));
     // JSON, non-streaming.
     auto [rc3, out3] = run(base + "--json --llm-url " + llm.url() + " 'parking permits'");
     ASSERT_EQ(rc3, 0);

@@ -79,6 +79,39 @@ TEST(Report, TableAndHtml) {
     EXPECT_EQ(report_html(first_only).find("rerank p50"), std::string::npos);
 }
 
+TEST(Report, SignificantDeltasAreColouredByDirectionAndSubtitlesFitTheirPanel) {
+    auto report = toy_report(true);
+    ASSERT_EQ(report.comparisons.size(), 2u);
+    ASSERT_GE(report.comparisons[0].measures.size(), 2u);
+    for (auto& c : report.comparisons) {
+        for (auto& m : c.measures) m.test.t_p = m.test.permutation_p = 0.5;  // nothing significant...
+    }
+    auto& loss = report.comparisons[0].measures[0].test;  // ...but a significant loss
+    loss.delta = -0.25;
+    loss.t_p = loss.permutation_p = 0.001;
+    const std::string only_loss = report_html(report);
+    EXPECT_NE(only_loss.find("<td class=\"sig-loss\">-0.2500</td>"), std::string::npos);
+    EXPECT_EQ(only_loss.find("<td class=\"sig-gain\">"), std::string::npos);  // never green
+    auto& gain = report.comparisons[1].measures[1].test;  // and a significant gain
+    gain.delta = 0.125;
+    gain.t_p = gain.permutation_p = 0.01;
+    const std::string both = report_html(report);
+    EXPECT_NE(both.find("<td class=\"sig-gain\">+0.1250</td>"), std::string::npos);
+    EXPECT_NE(both.find(".sig-loss{color:#c62828"), std::string::npos);
+
+    const std::string long_label(200, 'x');
+    const std::string svg = svg_delta_chart("t", "y", {0.1, -0.2}, long_label + " minus bm25");
+    const auto title_at = svg.find("<title>" + long_label + " minus bm25</title>");
+    ASSERT_NE(title_at, std::string::npos);  // the whole subtitle as its tooltip
+    const auto shown_at = title_at + long_label.size() + 26;
+    const std::string shown = svg.substr(shown_at, svg.find("</text>", shown_at) - shown_at);
+    EXPECT_EQ(shown, std::string(85, 'x') + "\u2026");
+    EXPECT_EQ(fit_text("short", 86), "short");
+    EXPECT_EQ(fit_text("abcdef", 6), "abcdef");
+    EXPECT_EQ(fit_text("abcdefg", 6), "abcde\u2026");
+    EXPECT_EQ(fit_text("\u00e9\u00e9\u00e9\u00e9", 3), "\u00e9\u00e9\u2026");
+}
+
 TEST(Report, RunsPerK) {
     auto report = toy_report(false);
     const auto dir = std::filesystem::temp_directory_path() / ("winnow_report_" + std::to_string(::getpid()));

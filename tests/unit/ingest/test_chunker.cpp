@@ -94,6 +94,80 @@ TEST(Chunker, TableRowsAreNeverSplitAndHeaderRepeats) {
     for (int i = 0; i < 40; ++i) EXPECT_NE(all.find("| Category " + std::to_string(i) + " |"), std::string::npos);
 }
 
+// A 1 KB approval table at size=64: rows stay whole (never "| EUR 10,000 |" alone), every chunk inside the
+// table carries the header, and a row longer than the size is a chunk of its own with the header.
+TEST(Chunker, OneKilobyteTableAtSize64KeepsRowsWhole) {
+    std::string md = "# Approvals\n\n| Amount | Approver | Conditions |\n|:---|:---|:---|\n";
+    const char* approvers[] = {"Team lead", "Department head", "Finance controller", "CFO", "CEO and CFO"};
+    constexpr int kRows = 12;
+    for (int i = 0; i < kRows; ++i) {
+        md += "| EUR " + std::to_string((i + 1) * 1000) + " | " + approvers[i % 5] +
+              " | written request with the quote attached |\n";
+    }
+    const std::string long_row =
+        "| EUR 1,000,000 | Board | a board resolution, two independent quotes, a legal review of the contract, a "
+        "risk assessment signed by the controller, a payment schedule agreed with treasury, the approval of the audit "
+        "committee and a signed statement from the budget owner before any commitment is made to the supplier |";
+    md += long_row + "\n";
+    ASSERT_GE(md.size(), 1000u);
+    Document d = parse_markdown(md, "approvals.md");
+    ChunkOptions o;
+    o.size_tokens = 64;
+    o.overlap_tokens = 0;
+    const TokenCounter counter = TokenCounter::approximate();
+    ASSERT_GT(counter.count(long_row), o.size_tokens);
+    auto chunks = chunk_document(d, o, counter);
+    ASSERT_GT(chunks.size(), 1u);
+    EXPECT_LT(chunks.size(), static_cast<std::size_t>(kRows));  // several rows per chunk, not a chunk per cell
+    std::size_t over_size = 0;
+    for (const auto& c : chunks) {
+        const std::string body = body_of(d, c);
+        std::size_t start = 0;
+        while (start < body.size()) {
+            std::size_t nl = body.find('\n', start);
+            if (nl == std::string::npos) nl = body.size();
+            const std::string line = body.substr(start, nl - start);
+            start = nl + 1;
+            if (line.empty() || line.front() == '#') continue;  // the heading chunk starts with it
+            EXPECT_TRUE(line.size() > 2 && line.front() == '|' && line.back() == '|') << "not a whole row: " << line;
+        }
+        EXPECT_NE(c.text.find("| Amount | Approver | Conditions |"), std::string::npos) << c.text;
+        if (c.n_tokens > o.size_tokens) {
+            ++over_size;
+            EXPECT_EQ(body, long_row);  // only the long row, alone, exceeds the size
+        }
+    }
+    EXPECT_EQ(over_size, 1u);
+    for (int i = 0; i < kRows; ++i) {
+        std::string all;
+        for (const auto& c : chunks) all += body_of(d, c) + "\n";
+        EXPECT_NE(all.find("| EUR " + std::to_string((i + 1) * 1000) + " | " + approvers[i % 5] +
+                           " | written request with the quote attached |"),
+                  std::string::npos)
+            << "row " << i;
+    }
+}
+
+// Text extracted from an HTML page or a PDF starts with the title line: it is the title heading, so no chunk
+// carries the title twice (once as context, once as text), and later chunks still name it as context.
+TEST(Chunker, TitleLineOfExtractedTextIsNotRepeated) {
+    const std::string title = "Sales Compensation and Bonus Plan 2025";
+    Document d = parse_text("Intranet > People\n\n" + title + "\n\n" + long_paragraph(12), "sales.html");
+    d.title = title;
+    ChunkOptions o;
+    o.size_tokens = 48;
+    o.overlap_tokens = 0;
+    auto chunks = chunk_document(d, o, TokenCounter::approximate());
+    ASSERT_GT(chunks.size(), 1u);
+    for (const auto& c : chunks) {
+        const std::size_t first = c.text.find(title);
+        ASSERT_NE(first, std::string::npos) << c.text;
+        EXPECT_EQ(c.text.find(title, first + 1), std::string::npos) << "title twice: " << c.text;
+    }
+    EXPECT_NE(chunks[0].text.find(title + "\n\nSentence number 0"), std::string::npos) << chunks[0].text;
+    EXPECT_EQ(chunks.back().context, title);
+}
+
 TEST(Chunker, ListItemsStayWholeAndParagraphsAreBoundaries) {
     std::string md = "# Rules\n\n";
     for (int i = 0; i < 12; ++i) md += "- Rule " + std::to_string(i) + ": keep every receipt for seven years.\n";

@@ -178,6 +178,11 @@ TEST(IndexFacade, ParagraphChunkerAndCustomChunks) {
     ASSERT_EQ(md.size(), 1u);
     EXPECT_EQ(md[0].text, "# Head\n\nbody");
     EXPECT_EQ(make_chunker("document")(IndexDocument{"t", "T", "body", "{}", ""})[0].text, "T body");
+    // Text extracted from HTML or PDF whose first lines hold the title (after a navigation line): not repeated.
+    const IndexDocument page{"h", "Sales Plan", "Intranet > People\n\nSales Plan\n\nBody text.", "{}", "p.html"};
+    EXPECT_EQ(make_chunker("document")(page)[0].text, page.text);
+    EXPECT_EQ(make_chunker("document")(IndexDocument{"x", "Sales Plan", "Sales Plan tiers\nBody", "{}", ""})[0].text,
+              "Sales Plan Sales Plan tiers\nBody");  // a line that only starts with the title is text
     EXPECT_THROW(make_chunker("nosuch"), Error);
     EXPECT_THROW(make_chunker("paragraph(max_chars=0)"), Error);
 }

@@ -109,5 +109,31 @@ TEST(FirstStageCli, FlagsAreSpecOverrides) {
     fs::remove_all(dir);
 }
 
+TEST(FirstStageCli, MissingInputLeavesNoIndexAndSkippedFilesAreReportedOnce) {
+    ASSERT_TRUE(fs::exists(WINNOW_BINARY_DIR "/winnow"));
+    const fs::path dir = fs::temp_directory_path() / ("winnow_cli_fs2_" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    fs::create_directories(dir / "docs");
+    // A missing input fails (not found) before any index exists, so nothing answers "no results" later.
+    const std::string idx = (dir / "idx").string();
+    auto r = run("index --index " + idx + " --input " + (dir / "nothere").string() + "/");
+    EXPECT_EQ(r.status, 3);
+    EXPECT_FALSE(fs::exists(idx));
+    EXPECT_EQ(run("search --index " + idx + " --query x").status, 3);
+    // One readable file and one binary file: the binary one is reported once, on stderr, by name.
+    std::ofstream(dir / "docs" / "ok.md") << "# Solar\n\nPhotovoltaic cells convert sunlight.\n";
+    std::ofstream(dir / "docs" / "blob.txt", std::ios::binary) << std::string("\x00\x01\x02binary\x00", 10);
+    r = testing::run_command(std::string(WINNOW_BINARY_DIR "/winnow index --quiet --index ") + idx + " --input " +
+                             (dir / "docs").string() + " 2>&1 >/dev/null");
+    EXPECT_EQ(r.status, 0) << r.out;
+    std::size_t mentions = 0;
+    for (std::size_t at = r.out.find("blob.txt"); at != std::string::npos; at = r.out.find("blob.txt", at + 1)) {
+        ++mentions;
+    }
+    EXPECT_EQ(mentions, 1u) << r.out;
+    EXPECT_EQ(r.out.find("skipped: "), std::string::npos) << r.out;  // not "skipped: X: skipped: ..."
+    fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace winnow
