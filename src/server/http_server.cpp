@@ -17,6 +17,7 @@
 #include "core/log.h"
 #include "server/auth.h"
 #include "server/batch_scheduler.h"
+#include "server/guarded_server.h"
 #include "server/metrics.h"
 #include "server/requests.h"
 #include "llm/chat_client.h"
@@ -204,7 +205,7 @@ struct Server::Impl {
     srv::RequestLimits limits;
     srv::ApiKeys keys;
     srv::Metrics metrics;
-    httplib::Server http;
+    srv::GuardedServer http;  // httplib's server plus connection limits and request guards
     std::unique_ptr<RerankScheduler> rerank_queue;
     std::unique_ptr<EmbedScheduler> embed_queue;
     std::atomic<bool> rerank_pretokenized{false};
@@ -255,6 +256,8 @@ struct Server::Impl {
             labels = std::make_unique<srv::QrelsWriter>(
                 options.labels_path.empty() ? options.index_dir + "/labels.qrels" : options.labels_path);
         }
+        metrics.add_gauge("winnow_http_connections", "Open client connections.", "",
+                          [this] { return double(http.open_connections()); });
         rerank_tokenizer = usable_tokenizer(reranker, options.pretokenize, true);
         rerank_pretokenized.store(rerank_tokenizer != nullptr);
         embed_tokenizer = usable_tokenizer(embedder, options.pretokenize, false);
@@ -761,6 +764,7 @@ struct Server::Impl {
 void Server::Impl::setup_routes() {
     http.new_task_queue = [n = std::max<std::size_t>(options.http_threads, 2)] { return new httplib::ThreadPool(n); };
     http.set_payload_max_length(options.max_body_bytes);
+    http.set_connection_limits(srv::connection_limits(options));
     http.set_keep_alive_max_count(1000);
     http.set_read_timeout(std::chrono::seconds(30));
     http.set_write_timeout(std::chrono::seconds(30));
