@@ -116,10 +116,12 @@ bool is_bert_punctuation(char32_t c) noexcept {
     return is_punctuation(c);
 }
 
+// Not Cn: HF's BertNormalizer tests is_other() of the unicode_categories crate, which covers Cc,
+// Cf, Cs and Co only, so unassigned code points are kept (and the word becomes [UNK]).
 bool is_other(char32_t c) noexcept {
     const auto cat = category(c);
-    return cat == UTF8PROC_CATEGORY_CN || cat == UTF8PROC_CATEGORY_CC || cat == UTF8PROC_CATEGORY_CF ||
-           cat == UTF8PROC_CATEGORY_CS || cat == UTF8PROC_CATEGORY_CO;
+    return cat == UTF8PROC_CATEGORY_CC || cat == UTF8PROC_CATEGORY_CF || cat == UTF8PROC_CATEGORY_CS ||
+           cat == UTF8PROC_CATEGORY_CO;
 }
 
 bool is_mark_nonspacing(char32_t c) noexcept { return category(c) == UTF8PROC_CATEGORY_MN; }

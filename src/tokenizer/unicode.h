@@ -114,7 +114,7 @@ bool is_whitespace(char32_t c) noexcept;
 // Rust char::is_alphabetic-free classes from the general category:
 bool is_punctuation(char32_t c) noexcept;      // P* (Pc Pd Ps Pe Pi Pf Po)
 bool is_bert_punctuation(char32_t c) noexcept; // ASCII punctuation or P*
-bool is_other(char32_t c) noexcept;            // C* (Cc Cf Cs Co Cn)
+bool is_other(char32_t c) noexcept;            // Cc Cf Cs Co (not Cn, as HF's BertNormalizer)
 bool is_mark_nonspacing(char32_t c) noexcept;  // Mn
 bool is_numeric(char32_t c) noexcept;          // Nd Nl No (Rust char::is_numeric)
 bool is_word_char(char32_t c) noexcept;        // regex \w: letters, marks, Nd, Pc, join controls
