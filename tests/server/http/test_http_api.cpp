@@ -333,30 +333,44 @@ void send_and_hang_up(int port, const std::string& body) {
 }
 
 TEST_F(Api, ClientDisconnectCancelsQueuedWork) {
-    reranker->delay = 500ms;
+    reranker->hold();  // the first request's batch waits, so the second request's pairs stay queued
     start();
     auto busy = std::async(std::launch::async, [&] { return post("/v1/rerank", {{"query", "a"}, {"documents", {"a"}}})->status; });
-    std::this_thread::sleep_for(50ms);
+    for (int i = 0; i < 2000 && reranker->batches_waiting() == 0; ++i) std::this_thread::sleep_for(5ms);
+    ASSERT_EQ(reranker->batches_waiting(), 1);
     send_and_hang_up(srv->port, Json{{"query", "x"}, {"documents", {"one", "two", "three"}}}.dump());
+    bool cancelled = false;
+    for (int i = 0; i < 2000 && !cancelled; ++i) {
+        cancelled = get("/metrics")->body.find("winnow_cancelled_total{route=\"/v1/rerank\"} 1") != std::string::npos;
+        if (!cancelled) std::this_thread::sleep_for(5ms);
+    }
+    EXPECT_TRUE(cancelled);
+    reranker->release();
     EXPECT_EQ(busy.get(), 200);
-    std::this_thread::sleep_for(200ms);
     EXPECT_EQ(reranker->pairs_scored(), 1u);  // the abandoned request's 3 pairs never ran
-    EXPECT_NE(get("/metrics")->body.find("winnow_cancelled_total{route=\"/v1/rerank\"} 1"), std::string::npos);
 }
 
 TEST_F(Api, GracefulShutdownFinishesInFlightRequests) {
-    reranker->delay = 300ms;
+    reranker->hold();  // the request is being handled (its batch waits in the model) when stop comes
     start();
     auto in_flight = std::async(std::launch::async, [&] {
         auto r = post("/v1/rerank", {{"query", "cat"}, {"documents", {"cat", "dog"}}});
         return r ? r->status : -1;
     });
-    std::this_thread::sleep_for(50ms);
-    srv->shutdown();  // returns once the in-flight request is answered
+    for (int i = 0; i < 2000 && reranker->batches_waiting() == 0; ++i) std::this_thread::sleep_for(5ms);
+    ASSERT_EQ(reranker->batches_waiting(), 1);
+    auto stopping = std::async(std::launch::async, [&] { srv->shutdown(); });  // returns once it is answered
+    bool listening = true;
+    for (int i = 0; i < 2000 && listening; ++i) {
+        auto c = httplib::Client("127.0.0.1", srv->port);
+        c.set_connection_timeout(1s);
+        listening = static_cast<bool>(c.Get("/health"));  // no longer listening once stop() ran
+        if (listening) std::this_thread::sleep_for(5ms);
+    }
+    EXPECT_FALSE(listening);
+    reranker->release();
     EXPECT_EQ(in_flight.get(), 200);
-    auto c = httplib::Client("127.0.0.1", srv->port);
-    c.set_connection_timeout(1s);
-    EXPECT_FALSE(c.Get("/health"));  // no longer listening
+    stopping.get();
 }
 
 TEST_F(Api, WebUiIsServed) {
