@@ -136,5 +136,24 @@ TEST(TokenizerHardening, BertNormalizerKeepsUnassignedCodePoints) {
     EXPECT_EQ(tok.encode("the\x01 ca\xE2\x80\x8Bt", false).tokens, (std::vector<std::string>{"the", "cat"}));
 }
 
+// HF's mark, control and punctuation classes come from tables older than Unicode 9 (found by the
+// random-Unicode differential test): U+0D3B, a non-spacing mark since Unicode 10, is not stripped
+// as an accent, so its word is [UNK]; U+A9BD became Mn only in Unicode 12.
+TEST(TokenizerHardening, StripAccentsUsesHfsMarkTable) {
+    const Tokenizer tok = Tokenizer::from_file(kFixtures + "/real-bert-base-uncased/tokenizer.json");
+    EXPECT_EQ(tok.encode("the ev\xE0\xB4\xBBc cat", false).tokens, (std::vector<std::string>{"the", "[UNK]", "cat"}));
+    EXPECT_EQ(tok.encode("s\xEA\xA6\xBD", false).tokens, (std::vector<std::string>{"[UNK]"}));
+    EXPECT_EQ(tok.encode("caf\x65\xCC\x81", false).tokens, (std::vector<std::string>{"cafe"}));  // U+0301 still stripped
+}
+
+// NFC keeps composition exclusions decomposed: U+2ADD U+0338 is not recomposed to U+2ADC.
+TEST(TokenizerHardening, NfcHonoursCompositionExclusions) {
+    // The byte-level fixture's ids of U+2ADD U+0338 (as npm tokenizers 0.23.2 gives them) for U+2ADC
+    // and for its decomposition; U+2ADC itself would be 163 109 255.
+    const Tokenizer bytes = Tokenizer::from_file(std::string(WINNOW_SHARED_DIR) + "/fixtures/models/qwen3-lm/tokenizer.json");
+    EXPECT_EQ(bytes.encode("\xE2\xAB\x9C", false).ids, (std::vector<std::int32_t>{163, 109, 256, 141, 121}));
+    EXPECT_EQ(bytes.encode("\xE2\xAB\x9D\xCC\xB8", false).ids, (std::vector<std::int32_t>{163, 109, 256, 141, 121}));
+}
+
 }  // namespace
 }  // namespace winnow
