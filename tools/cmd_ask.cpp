@@ -1,11 +1,11 @@
-// `winnow ask --index <dir> "question"`: the pipeline, the packed context, and the LLM's answer
-// streamed to the terminal (or, without an LLM, the packed context and its sources).
+// `winnow ask --index <dir> "question"`: Pipeline::ask (the pipeline, the pack stage, the answer
+// stage) with the LLM's answer streamed to the terminal (or, without an LLM, the packed context and
+// its sources). --json prints the same object as the server's /v1/ask.
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
 
 #include "command.h"
-#include "llm/chat_client.h"
 #include "pipeline_output.h"
 #include "winnow/pipeline.h"
 
@@ -49,81 +49,57 @@ CommandRegistrar registrar("ask", [](CLI::App& app) {
     sub->add_option("--context-tokens", a->context_tokens, "Token window for the prompt (default: pack(tokens) or 4096)");
     sub->add_flag("--no-stream", a->no_stream, "Wait for the whole answer instead of streaming it");
     sub->add_flag("--explain", a->explain, "Show why each chunk was kept or cut");
-    sub->add_flag("--json", a->json, "Print one JSON object: answer, sources, hits");
+    sub->add_flag("--json", a->json, "Print one JSON object, as /v1/ask: results, sources, prompt, answer");
     return [a]() {
         PipelineSpec spec = PipelineSpec::parse(a->pipeline.empty() ? default_pipeline(*a) : a->pipeline);
         if (!a->model.empty()) spec.apply_override("rerank.model=" + a->model);
         for (const auto& o : a->overrides) spec.apply_override(o);
         if (a->context_tokens > 0) spec.apply_override("pack.tokens=" + std::to_string(a->context_tokens));
-        Pipeline pipeline = Pipeline::open_index(a->index, spec);
-        const PipelineResult result = pipeline.run(a->question);
-        const PipelineConfig config = PipelineConfig::from_spec(spec);
-        const PackedContext packed = pack_context(a->question, result.hits, config.pack, pipeline.token_counter(config));
+        const Pipeline pipeline = Pipeline::open_index(a->index, spec);
 
-        llm::ChatOptions options;
-        options.url = a->llm_url;
-        options.model = a->llm_model;
-        options = llm::options_from_env(options);
+        AskOptions options;
+        options.llm_url = a->llm_url;
+        options.llm_model = a->llm_model;
         options.timeout_s = a->llm_timeout;
-        Json out;
-        if (a->json) {
-            out["question"] = a->question;
-            out["pipeline"] = result.spec;
-            out["hits"] = Json::array();
-            for (const auto& h : result.hits) out["hits"].push_back(hit_json(h));
-        }
+        const bool stream = !a->no_stream && !a->json && Pipeline::has_llm(options);
+        // The pipeline up to the packed context first: with --explain its decisions print before
+        // the answer streams.
+        options.answer = false;
+        PipelineResult result = pipeline.ask(a->question, options);
         if (!a->json && a->explain) print_result(result, true, false);
-        auto print_sources = [&] {
-            std::printf("\nSources:\n");
-            for (const auto& s : packed.sources) {
-                std::printf("  [%zu] %s (%s, bytes %u-%u)\n", s.n, s.title.c_str(), s.source.empty() ? s.doc_id.c_str() : s.source.c_str(),
-                            s.begin, s.end);
-            }
-            if (packed.n_dropped > 0) std::printf("  (%zu more chunks did not fit the context window)\n", packed.n_dropped);
-        };
-        Json sources = Json::array();
-        for (const auto& s : packed.sources) {
-            sources.push_back({{"n", s.n}, {"doc_id", s.doc_id}, {"title", s.title}, {"source", s.source}, {"span", {s.begin, s.end}}});
-        }
-        if (options.url.empty()) {
-            if (a->json) {
-                out["answer"] = nullptr;
-                out["system"] = packed.system;
-                out["prompt"] = packed.user;
-                out["prompt_tokens"] = packed.n_tokens;
-                out["sources"] = sources;
-                write_json_line(out);
-                return 0;
-            }
-            std::printf("No LLM configured (--llm-url or WINNOW_LLM_URL): the packed context (%zu tokens) follows.\n\n",
-                        packed.n_tokens);
-            std::printf("=== system ===\n%s\n\n=== user ===\n%s\n", packed.system.c_str(), packed.user.c_str());
-            print_sources();
-            return 0;
-        }
-        llm::ChatClient client(options);
-        const std::vector<llm::ChatMessage> messages = {{"system", packed.system}, {"user", packed.user}};
-        llm::ChatResult answer;
-        if (a->no_stream || a->json) {
-            answer = client.complete(messages);
-            if (!a->json) std::printf("%s\n", answer.content.c_str());
-        } else {
-            answer = client.stream(messages, [](std::string_view delta) {
+        options.answer = true;
+        if (stream) {
+            options.on_delta = [](std::string_view delta) {
                 std::fwrite(delta.data(), 1, delta.size(), stdout);
                 std::fflush(stdout);
                 return true;
-            });
-            std::printf("\n");
+            };
         }
+        Pipeline::answer(result, options);
         if (a->json) {
-            out["answer"] = answer.content;
-            out["finish_reason"] = answer.finish_reason;
-            out["sources"] = sources;
-            write_json_line(out);
+            // The same object as the server's /v1/ask.
+            write_json_line(retrieval::result_json(result, {.answer = true}));
             return 0;
         }
-        if (answer.finish_reason == "length") std::fprintf(stderr, "winnow: the answer was cut at the model's token limit\n");
-        print_sources();
+        const PackedContext& packed = *result.context;
+        if (!result.answer) {
+            std::printf("No LLM configured (--llm-url or WINNOW_LLM_URL): the packed context (%zu tokens) follows.\n\n",
+                        packed.n_tokens);
+            std::printf("=== system ===\n%s\n\n=== user ===\n%s\n", packed.system.c_str(), packed.user.c_str());
+        } else if (stream) {
+            std::printf("\n");
+        } else {
+            std::printf("%s\n", result.answer->text.c_str());
+        }
+        if (result.answer && result.answer->finish_reason == "length") {
+            std::fprintf(stderr, "winnow: the answer was cut at the model's token limit\n");
+        }
+        std::printf("\nSources:\n");
+        for (const auto& s : packed.sources) {
+            std::printf("  [%zu] %s (%s, bytes %u-%u)\n", s.n, s.title.c_str(),
+                        s.source.empty() ? s.doc_id.c_str() : s.source.c_str(), s.begin, s.end);
+        }
+        if (packed.n_dropped > 0) std::printf("  (%zu more chunks did not fit the context window)\n", packed.n_dropped);
         return 0;
     };
 });

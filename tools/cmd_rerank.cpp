@@ -2,7 +2,9 @@
 //   --query Q        documents as JSONL {"text"} on stdin -> {"index","score","raw_score"} sorted by score
 //   --pairs          {"query","text"} lines -> {"score","raw_score"} in input order
 //   --pairs --pretokenized   {"input_ids","token_type_ids"} lines (bench format), same output, plus one
-//                    JSON stats line on stderr: {"pairs","tokens","seconds","pairs_per_s","precision","threads"}
+//                    JSON stats line on stderr: {"pairs","tokens","seconds","pairs_per_s","precision","threads",
+//                    "load_seconds","primitives_created","primitive_seconds"} (primitives: GEMM kernels JIT-compiled
+//                    while loading and scoring, tensor/kernel_stats.h)
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -10,6 +12,7 @@
 
 #include "cli_io.h"
 #include "command.h"
+#include "tensor/kernel_stats.h"
 #include "winnow/error.h"
 #include "winnow/reranker.h"
 
@@ -25,7 +28,7 @@ struct RerankArgs {
     std::size_t max_length = 0;
     std::string precision = "auto";
     std::size_t threads = 0;
-    std::size_t token_budget = 16384;
+    std::size_t token_budget = 4096;
     std::string instruction;
 };
 
@@ -64,7 +67,9 @@ int run_rerank(const RerankArgs& args) {
     options.max_length = args.max_length;
     options.token_budget = args.token_budget;
     options.instruction = args.instruction;
+    const auto load_start = std::chrono::steady_clock::now();
     const auto reranker = Reranker::load(args.model, options);
+    const double load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
 
     if (args.pretokenized) {
         std::vector<TokenizedPair> pairs;
@@ -89,7 +94,10 @@ int run_rerank(const RerankArgs& args) {
                    {"seconds", seconds},
                    {"pairs_per_s", seconds > 0 ? static_cast<double>(scores.size()) / seconds : 0.0},
                    {"precision", std::string(precision_name(reranker->precision()))},
-                   {"threads", threads}};
+                   {"threads", threads},
+                   {"load_seconds", load_seconds},
+                   {"primitives_created", kernel_stats().primitives_created},
+                   {"primitive_seconds", kernel_stats().creation_seconds}};
         std::fflush(stdout);
         std::fprintf(stderr, "%s\n", stats.dump().c_str());
         return 0;

@@ -8,6 +8,7 @@
 
 #include "cli_io.h"
 #include "core/json.h"
+#include "retrieval/result_json.h"
 #include "winnow/pipeline.h"
 
 namespace winnow::cli {
@@ -27,25 +28,7 @@ inline std::string one_line(const std::string& text, std::size_t max_chars) {
     return out;
 }
 
-inline Json hit_json(const PipelineHit& h) {
-    Json j = {{"rank", h.final_rank > 0 ? Json(h.final_rank) : Json(nullptr)},
-              {"doc_id", h.candidate.doc_id},
-              {"chunk_id", h.candidate.chunk_id},
-              {"score", h.rerank_score ? *h.rerank_score : h.first_stage_score},
-              {"title", h.candidate.title},
-              {"source", h.candidate.source},
-              {"span", {h.candidate.begin, h.candidate.end}},
-              {"text", h.candidate.text},
-              {"first_stage", {{"rank", h.first_stage_rank}, {"score", h.first_stage_score}}},
-              {"tokens", h.n_tokens},
-              {"decision", std::string(decision_name(h.decision))},
-              {"reason", h.reason}};
-    if (h.rerank_score) {
-        j["rerank"] = {{"score", *h.rerank_score}, {"raw_score", *h.rerank_raw}, {"truncated", h.truncated},
-                       {"windows", h.n_windows}};
-    }
-    return j;
-}
+using retrieval::hit_json;  // the one hit serialiser (retrieval/result_json.h), shared with the server
 
 // `mark` returns a short label per hit ("relevant") or "".
 inline void print_result(const PipelineResult& r, bool explain, bool json,
@@ -59,6 +42,7 @@ inline void print_result(const PipelineResult& r, bool explain, bool json,
     }
     if (explain) {
         std::printf("  pipeline: %s\n", r.spec.c_str());
+        if (!r.first_stage.empty()) std::printf("  first stage: %s\n", r.first_stage.c_str());
         std::printf("  %zu candidates, %zu reranked%s, %zu kept", r.n_candidates, r.n_reranked,
                     r.n_truncated ? (" (" + std::to_string(r.n_truncated) + " truncated)").c_str() : "", r.hits.size());
         if (!r.scorer.empty()) std::printf(" (reranker: %s)", r.scorer.c_str());

@@ -3,7 +3,13 @@
 // batching, then beyond capacity with a small queue (429s expected, no other errors).
 //
 //   bench_server_load [--clients 16] [--seconds 8] [--docs 8] [--repeat 1] [--batch-tokens 2048]
-//                     [--keep-alive 1] [--model DIR] [--search 0|1]
+//                     [--keep-alive 1] [--model DIR] [--search 0|1] [--precision auto|fp32|bf16|int8]
+//                     [--varied 0|1]
+//
+// --varied 1: traffic as a server meets it instead: every request has 1-100 documents (seeded) of
+// 10-200 words, 8 clients by default; after a warm-up round it reports pairs/s, p50/p99 latency and
+// the GEMM primitives the kernels made per 1,000 requests (tensor/kernel_stats.h), which must stay at
+// zero once every row-block size has been seen.
 //
 // --search 1: half the clients post /v1/search (BM25 k=--docs over 2000 generated documents >
 // rerank > cutoff) instead of /v1/rerank; both kinds share the rerank scheduler.
@@ -26,6 +32,7 @@
 #include <vector>
 
 #include "core/json.h"
+#include "tensor/kernel_stats.h"
 #include "tensor/threads.h"
 #include "winnow/index.h"
 #include "winnow/server.h"
@@ -95,6 +102,7 @@ std::string words(std::mt19937& rng, int n) {
 
 struct Outcome {
     std::size_t ok = 0, too_many = 0, other = 0;
+    std::size_t pairs = 0;  // documents of the answered /v1/rerank requests (when their counts are given)
     std::vector<double> latencies_ms;
     double seconds = 0;
     double mean_batch = 0;
@@ -122,7 +130,8 @@ double metric_value(const std::string& text, const std::string& name) {
 // With `search_bodies`, every other client posts /v1/search (its rerank stage queues on the same
 // scheduler as /v1/rerank) instead of /v1/rerank.
 Outcome run(std::shared_ptr<Reranker> reranker, ServerOptions options, int clients, double seconds,
-            const std::vector<std::string>& bodies, const std::vector<std::string>& search_bodies = {}) {
+            const std::vector<std::string>& bodies, const std::vector<std::string>& search_bodies = {},
+            const std::vector<std::size_t>& docs_per_body = {}) {
     options.host = "127.0.0.1";
     options.port = 0;
     options.http_threads = static_cast<std::size_t>(clients) + 8;
@@ -145,12 +154,14 @@ Outcome run(std::shared_ptr<Reranker> reranker, ServerOptions options, int clien
             while (!stop.load()) {
                 const auto t0 = std::chrono::steady_clock::now();
                 const bool search = !search_bodies.empty() && c % 2 == 1;
-                const auto& body = search ? search_bodies[i++ % search_bodies.size()] : bodies[i++ % bodies.size()];
+                const std::size_t body_index = i++ % (search ? search_bodies.size() : bodies.size());
+                const auto& body = search ? search_bodies[body_index] : bodies[body_index];
                 auto r = client.Post(search ? "/v1/search" : "/v1/rerank", body, "application/json");
                 const double ms =
                     std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
                 if (r && r->status == 200) {
                     ++per[c].ok;
+                    if (!search && !docs_per_body.empty()) per[c].pairs += docs_per_body[body_index];
                     per[c].latencies_ms.push_back(ms);
                 } else if (r && r->status == 429) {
                     ++per[c].too_many;
@@ -176,6 +187,7 @@ Outcome run(std::shared_ptr<Reranker> reranker, ServerOptions options, int clien
         total.ok += o.ok;
         total.too_many += o.too_many;
         total.other += o.other;
+        total.pairs += o.pairs;
         total.latencies_ms.insert(total.latencies_ms.end(), o.latencies_ms.begin(), o.latencies_ms.end());
     }
     const std::string m = server.metrics_text();
@@ -225,6 +237,47 @@ std::string make_bench_index(std::mt19937& rng) {
     return dir.string();
 }
 
+// Requests of 1-100 documents of 10-200 words each, seeded: nearly every model batch has a row count
+// the kernels have not seen before.
+int run_varied(std::shared_ptr<Reranker> reranker, int clients, double seconds, std::size_t batch_tokens) {
+    std::mt19937 rng(20261204);
+    std::uniform_int_distribution<int> n_docs(1, 100), doc_len(10, 200);
+    std::vector<std::string> bodies;
+    std::size_t total_docs = 0;
+    std::vector<std::size_t> docs_of;
+    for (int b = 0; b < 512; ++b) {
+        Json d = Json::array();
+        const int n = n_docs(rng);
+        for (int i = 0; i < n; ++i) d.push_back(words(rng, doc_len(rng)));
+        total_docs += static_cast<std::size_t>(n);
+        docs_of.push_back(static_cast<std::size_t>(n));
+        bodies.push_back(Json{{"query", words(rng, 8)}, {"documents", d}, {"return_documents", false}}.dump());
+    }
+    ServerOptions options;
+    options.max_queue_items = 100000;
+    options.max_documents = 1000;
+    options.batch_token_budget = batch_tokens;
+    const double mean_docs = double(total_docs) / double(bodies.size());
+    std::printf("varied traffic: %d clients, 1-100 docs of 10-200 words per request (mean %.1f), precision %s, "
+                "batch budget %zu tokens, %.0f s per round\n\n",
+                clients, mean_docs, std::string(precision_name(reranker->precision())).c_str(), batch_tokens, seconds);
+    std::printf("| %-10s | %8s | %8s | %8s | %8s | %6s | %9s | %12s | %5s |\n", "round", "req/s", "pairs/s", "p50 ms",
+                "p99 ms", "batch", "model p/s", "prims/1k req", "load");
+    std::printf("|------------|----------|----------|----------|----------|--------|-----------|--------------|-------|\n");
+    for (int round = 0; round < 3; ++round) {
+        const auto before = kernel_stats().primitives_created;
+        const Outcome o = run(reranker, options, clients, seconds, bodies, {}, docs_of);
+        const auto made = kernel_stats().primitives_created - before;
+        const double pairs = double(o.pairs);
+        std::printf("| %-10s | %8.1f | %8.1f | %8.1f | %8.1f | %6.1f | %9.1f | %12.2f | %5.1f |\n",
+                    round == 0 ? "warm-up" : fmt::format("measured {}", round).c_str(), o.ok / o.seconds,
+                    pairs / o.seconds, percentile(o.latencies_ms, 0.5), percentile(o.latencies_ms, 0.99), o.mean_batch,
+                    o.model_pairs_per_s, o.ok > 0 ? 1000.0 * double(made) / double(o.ok) : 0.0, load_average());
+        std::fflush(stdout);
+    }
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -236,6 +289,8 @@ int main(int argc, char** argv) {
     int repeat = 1;
     std::size_t batch_tokens = 2048;
     bool search = false;
+    bool varied = false;
+    std::string precision = "auto";
     std::string model;
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string a = argv[i];
@@ -255,13 +310,20 @@ int main(int argc, char** argv) {
             keep_alive = std::string(argv[i + 1]) != "0";
         else if (a == "--search")
             search = std::string(argv[i + 1]) != "0";
+        else if (a == "--varied")
+            varied = std::string(argv[i + 1]) != "0";
+        else if (a == "--precision")
+            precision = argv[i + 1];
         else {
             std::fprintf(stderr, "unknown option %s\n", a.c_str());
             return 2;
         }
     }
     if (model.empty()) model = make_bench_model();
-    auto reranker = Reranker::load(model);
+    ModelOptions model_options;
+    model_options.precision = parse_precision(precision);
+    auto reranker = Reranker::load(model, model_options);
+    if (varied) return run_varied(reranker, clients, seconds, batch_tokens);
 
     std::mt19937 rng(42);
     std::uniform_int_distribution<int> doc_len(30, 150);

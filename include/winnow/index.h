@@ -14,9 +14,12 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "winnow/candidate.h"
 
 namespace winnow {
 
@@ -76,33 +79,6 @@ struct IngestSummary {
     std::size_t chunks = 0;  // chunks written (added + replaced documents)
 };
 
-enum class FirstStageKind { Bm25, Dense, Hybrid };
-FirstStageKind parse_first_stage_kind(std::string_view name);  // "bm25|dense|hybrid", throws Error
-
-struct SearchOptions {
-    FirstStageKind first_stage = FirstStageKind::Bm25;
-    std::size_t k = 10;
-    std::string bm25;              // override of the index's bm25 spec ("" = the index's)
-    std::string fusion = "rrf";    // hybrid: "rrf" or "weighted" (min-max normalized scores)
-    double rrf_k = 60.0;
-    double lexical_weight = 0.5;   // hybrid weighted: weight of BM25; dense gets 1 - w
-    std::size_t k_lexical = 0;     // hybrid: candidates from each side (0 = max(k, 100))
-    std::size_t k_dense = 0;
-    bool with_text = true;         // fetch title and chunk text from the store
-};
-
-struct SearchHit {
-    std::size_t rank = 0;  // from 1
-    std::string doc_id;
-    std::int64_t chunk_id = 0;
-    float score = 0.0f;
-    std::string title;
-    std::string text;
-    std::uint32_t begin = 0;  // span of the document text (with_text only)
-    std::uint32_t end = 0;
-    std::string source_path;
-};
-
 class Index {
 public:
     class Writer;
@@ -132,13 +108,16 @@ public:
     // when something changed.
     bool refresh();
 
-    std::vector<SearchHit> search(std::string_view query, const SearchOptions& options = {}) const;
+    // The best options.k candidates, best first, with their text when options.with_text. Any k
+    // works (a k over the chunk count returns them all, allocating for no more).
+    std::vector<Candidate> search(std::string_view query, const SearchOptions& options = {}) const;
     // The first stage behind search(), for the pipeline (retrieval/first_stage.h).
     std::shared_ptr<const retrieval::FirstStage> first_stage(const SearchOptions& options) const;
     // Per-term BM25 contributions for one chunk (Lucene-style text); empty when not indexed.
-    std::string explain(std::string_view query, std::int64_t chunk_id, std::string_view bm25 = "") const;
-    // Chunk details for candidate ids (missing ids skipped), in the given order.
-    std::vector<SearchHit> hits(const std::vector<std::pair<std::int64_t, float>>& scored, bool with_text = true) const;
+    std::string explain(std::string_view query, std::int64_t chunk_id, std::optional<Bm25Params> bm25 = {}) const;
+    // Fills document, text and span of first-stage candidates (chunk_id, score); missing ids are
+    // dropped; the order is kept.
+    std::vector<Candidate> hits(std::vector<Candidate> scored, bool with_text = true) const;
 
     std::unique_ptr<Writer> writer(WriteOptions options = {});
 

@@ -23,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include "winnow/candidate.h"
 #include "winnow/reranker.h"
 
 namespace winnow {
@@ -61,12 +62,6 @@ struct PipelineSpec {
 enum class LongDocMode { Truncate, MaxP };
 enum class ScoreNormalization { Sigmoid, MinMax, None };
 
-struct FirstStageConfig {
-    std::string kind = "bm25";  // bm25 | dense | hybrid
-    std::size_t k = 100;
-    std::map<std::string, std::string> params;  // everything else, handed to the first stage (k1, b, fusion, rrf_k, ...)
-};
-
 struct RerankConfig {
     bool enabled = false;
     std::string kind = "rerank";  // rerank (cross-encoder) | ltr or another registered scorer
@@ -100,36 +95,27 @@ struct PackConfig {
 };
 
 struct PipelineConfig {
-    FirstStageConfig first_stage;
+    SearchOptions first_stage;  // typed from the first stage's keys (k defaults to 100 in a spec)
     RerankConfig rerank;
     DiversityConfig diversity;
     CutoffConfig cutoff;
     PackConfig pack;
+
+    bool has_pack = false;  // the spec has a pack stage (run() then packs the context too)
 
     static PipelineConfig from_spec(const PipelineSpec& spec);  // throws InvalidArgument naming the key
 };
 
 // ---- Running it -------------------------------------------------------------------------------
 
-// A chunk as the pipeline sees it: identity, text for the reranker, and its first-stage result.
-struct Candidate {
-    std::int64_t chunk_id = 0;
-    std::string doc_id;
-    std::string title;
-    std::string source;  // file path or URL, "" when unknown
-    std::string text;
-    std::uint32_t begin = 0;  // byte span in the document
-    std::uint32_t end = 0;
-    float score = 0.0f;  // first-stage score
-};
-
 // Where candidates come from (an index directory, an external engine, a test).
 class CandidateSource {
 public:
     virtual ~CandidateSource() = default;
-    // The best `k` candidates for the query under the given first-stage configuration, best first.
-    virtual std::vector<Candidate> retrieve(std::string_view query, const FirstStageConfig& config) const = 0;
-    virtual std::string describe(const FirstStageConfig& config) const = 0;  // e.g. "bm25(k1=0.9,b=0.4)"
+    // The best `k` candidates for the query under the given first-stage options, best first, with
+    // their text (the rerank and cutoff stages read it).
+    virtual std::vector<Candidate> retrieve(std::string_view query, const SearchOptions& options) const = 0;
+    virtual std::string describe(const SearchOptions& options) const = 0;  // e.g. "bm25(k1=0.9,b=0.4)"
     // Picks up what other processes wrote since it was opened (e.g. a running `winnow index`);
     // thread-safe alongside retrieve(). Returns true when something changed.
     virtual bool refresh() const { return false; }
@@ -158,6 +144,8 @@ bool has_scorer(const std::string& stage_name);
 enum class Decision { Kept, CutTopN, CutMinScore, CutScoreGap, CutTokens, CutPerDoc, CutMmr, NotReranked };
 std::string_view decision_name(Decision decision) noexcept;
 
+// A candidate with what the pipeline decided about it. The candidate itself passes through
+// unchanged (moved, never rebuilt): this adds the rerank score and the decision beside it.
 struct PipelineHit {
     Candidate candidate;
     std::size_t first_stage_rank = 0;  // 1-based
@@ -177,66 +165,7 @@ struct StageTiming {
     double ms = 0.0;
 };
 
-struct PipelineResult {
-    std::string query;
-    std::string spec;                // the effective spec after overrides
-    std::vector<PipelineHit> hits;   // kept, in final order
-    std::vector<PipelineHit> cut;    // cut candidates, in reranked order (for --explain)
-    std::size_t n_candidates = 0;
-    std::size_t n_reranked = 0;
-    std::size_t n_truncated = 0;     // candidates whose text did not fully reach the reranker
-    std::string scorer;              // reranker name, "" when the pipeline has no rerank stage
-    std::vector<StageTiming> timings;
-};
-
-// Counts tokens (the reranker's tokenizer when there is one, else an approximation).
-using TokenCountFn = std::function<std::size_t(std::string_view)>;
-
-class Pipeline {
-public:
-    Pipeline(PipelineSpec spec, std::shared_ptr<const CandidateSource> source);
-    // Opens an index directory made by `winnow index` as the candidate source. Rerank stages
-    // other than the cross-encoder get the directory as their `index` parameter unless set.
-    static Pipeline open_index(const std::string& index_dir, PipelineSpec spec);
-
-    // Runs one query; `overrides` are applied to a copy of the spec for this query only. A non-null
-    // `scorer` serves this query's rerank stage instead of the pipeline's own (a server binds one to
-    // each request's deadline and connection).
-    PipelineResult run(std::string_view query, const std::map<std::string, std::string>& overrides = {},
-                       std::shared_ptr<const CandidateScorer> scorer = nullptr) const;
-
-    const PipelineSpec& spec() const noexcept { return spec_; }
-    // Refreshes the candidate source (CandidateSource::refresh); safe while other threads run queries.
-    bool refresh() const { return source_->refresh(); }
-    // The token counter the cutoff and packing use for the given spec (reranker tokenizer or approximate).
-    TokenCountFn token_counter(const PipelineConfig& config) const;
-    // Uses this scorer for rerank stages instead of loading one (tests, servers sharing a model).
-    void set_scorer(std::shared_ptr<const CandidateScorer> scorer) { scorer_override_ = std::move(scorer); }
-
-private:
-    std::shared_ptr<const CandidateScorer> scorer_for(const RerankConfig& config) const;
-
-    PipelineSpec spec_;
-    std::shared_ptr<const CandidateSource> source_;
-    std::shared_ptr<const CandidateScorer> scorer_override_;
-    std::string index_dir_;  // set by open_index: handed to scorers that read index statistics (ltr)
-    struct Cache;
-    std::shared_ptr<Cache> cache_;  // loaded scorers by model, shared by copies
-};
-
-// Scores one query against texts (candidates, or maxp windows of them): one PairScore per text, in
-// order (raw_score, truncated, n_tokens are used).
-using PairScoreFn =
-    std::function<std::vector<PairScore>(std::string_view query, const std::vector<std::string>& texts)>;
-
-// The cross-encoder scorer over a loaded winnow::Reranker (long_doc = truncate or maxp windows
-// max-pooled). The pairs go to `score_pairs` when given (a server queues them on its cross-request
-// batch scheduler), else to the reranker's score_pairs, batched by the model's token budget; the
-// reranker's tokenizer cuts maxp windows either way.
-std::shared_ptr<const CandidateScorer> make_cross_encoder_scorer(std::shared_ptr<const Reranker> reranker,
-                                                                 PairScoreFn score_pairs = {});
-
-// ---- Context for the LLM ----------------------------------------------------------------------
+// ---- Context for the LLM (the pack stage) -----------------------------------------------------
 
 struct ContextSource {
     std::size_t n = 0;  // the [n] citation number
@@ -256,6 +185,107 @@ struct PackedContext {
     std::size_t n_dropped = 0;  // kept hits that did not fit the window
     std::size_t n_shortened = 0;  // hits cut short to fit
 };
+
+// The LLM's answer (the answer stage).
+struct Answer {
+    std::string text;
+    std::string finish_reason;  // "stop", "length", "cancelled", ...
+    std::string model;          // as the LLM server reported it
+};
+
+struct PipelineResult {
+    std::string query;
+    std::string spec;                // the effective spec after overrides
+    std::string first_stage;         // what ran as the first stage, e.g. "bm25(k1=0.9,b=0.4)"
+    std::vector<PipelineHit> hits;   // kept, in final order
+    std::vector<PipelineHit> cut;    // cut candidates, in reranked order (for --explain)
+    std::size_t n_candidates = 0;
+    std::size_t n_reranked = 0;
+    std::size_t n_truncated = 0;     // candidates whose text did not fully reach the reranker
+    std::string scorer;              // reranker name, "" when the pipeline has no rerank stage
+    std::vector<StageTiming> timings;
+    std::optional<PackedContext> context;  // set by the pack stage (ask, or a spec with pack)
+    std::optional<Answer> answer;          // set by the answer stage (ask with an LLM)
+};
+
+// Counts tokens (the reranker's tokenizer when there is one, else an approximation).
+using TokenCountFn = std::function<std::size_t(std::string_view)>;
+
+// The answer stage's settings: where the LLM is (an OpenAI-compatible chat-completions API).
+struct AskOptions {
+    std::string llm_url;    // "" : $WINNOW_LLM_URL; neither: no answer stage (the packed context only)
+    std::string llm_model;  // "" : $WINNOW_LLM_MODEL
+    double timeout_s = 120.0;
+    bool answer = true;     // false: stop after packing (answer() later, e.g. once sources are sent)
+    // Streams the answer: called with each piece as it arrives; return false to stop early.
+    std::function<bool(std::string_view delta)> on_delta;
+};
+
+class Pipeline {
+public:
+    Pipeline(PipelineSpec spec, std::shared_ptr<const CandidateSource> source);
+    // Opens an index directory made by `winnow index` as the candidate source. Rerank stages
+    // other than the cross-encoder get the directory as their `index` parameter unless set.
+    static Pipeline open_index(const std::string& index_dir, PipelineSpec spec);
+
+    // Runs one query: first stage > rerank > diversify > cutoff, and pack when the spec has a pack
+    // stage. `overrides` are applied to a copy of the spec for this query only. A non-null
+    // `scorer` serves this query's cross-encoder (`rerank`) stage instead of the pipeline's own (a
+    // server binds one to each request's deadline and connection); other scorer kinds always
+    // come from their registered factory.
+    PipelineResult run(std::string_view query, const std::map<std::string, std::string>& overrides = {},
+                       std::shared_ptr<const CandidateScorer> scorer = nullptr) const;
+    // run(), then the pack stage (always) and the answer stage (when an LLM is configured and
+    // options.answer): what `winnow ask` and the server's /v1/ask call.
+    PipelineResult ask(std::string_view question, const AskOptions& options,
+                       const std::map<std::string, std::string>& overrides = {},
+                       std::shared_ptr<const CandidateScorer> scorer = nullptr) const;
+    // The answer stage alone, over a result whose context is packed. Does nothing without an LLM.
+    static void answer(PipelineResult& result, const AskOptions& options);
+    // Whether options (or the environment) name an LLM for the answer stage.
+    static bool has_llm(const AskOptions& options);
+
+    const PipelineSpec& spec() const noexcept { return spec_; }
+    // The effective configuration of one query: the spec with `overrides` applied, compiled.
+    PipelineConfig config(const std::map<std::string, std::string>& overrides = {}) const;
+    // Refreshes the candidate source (CandidateSource::refresh); safe while other threads run queries.
+    bool refresh() const { return source_->refresh(); }
+    // The token counter the cutoff and packing use for the given spec (reranker tokenizer or approximate).
+    TokenCountFn token_counter(const PipelineConfig& config) const;
+    // Uses this scorer for `rerank` (cross-encoder) stages instead of loading a model (tests,
+    // servers sharing a model). Other scorer kinds (ltr) still come from their factory.
+    void set_scorer(std::shared_ptr<const CandidateScorer> scorer) { scorer_override_ = std::move(scorer); }
+
+private:
+    // The one place a stage kind picks its scorer: `rerank` takes the per-query scorer, else the
+    // one set with set_scorer, else a cross-encoder loaded (and cached) from the stage's model;
+    // any other kind comes from its registered factory (cached by its settings).
+    std::shared_ptr<const CandidateScorer> scorer_for(const RerankConfig& config,
+                                                      std::shared_ptr<const CandidateScorer> per_query) const;
+    PipelineResult run_config(std::string_view query, PipelineSpec spec, PipelineConfig config,
+                              std::shared_ptr<const CandidateScorer> scorer, bool pack) const;
+
+    PipelineSpec spec_;
+    std::shared_ptr<const CandidateSource> source_;
+    std::shared_ptr<const CandidateScorer> scorer_override_;
+    std::string index_dir_;  // set by open_index: handed to scorers that read index statistics (ltr)
+    struct Cache;
+    std::shared_ptr<Cache> cache_;  // loaded scorers by model, shared by copies
+};
+
+// Scores one query against texts (candidates, or maxp windows of them): one PairScore per text, in
+// order (raw_score, truncated, n_tokens are used). `max_length` is the stage's max_length (0: the
+// model's limit): a pair longer than that is truncated (longest first) before scoring.
+using PairScoreFn = std::function<std::vector<PairScore>(std::string_view query, const std::vector<std::string>& texts,
+                                                         std::size_t max_length)>;
+
+// The cross-encoder scorer over a loaded winnow::Reranker (long_doc = truncate or maxp windows
+// max-pooled). The pairs go to `score_pairs` when given (a server queues them on its cross-request
+// batch scheduler), else to the reranker, batched by the model's token budget; the reranker's
+// tokenizer cuts maxp windows either way. A stage max_length below the model's is applied to each
+// pair (pre-tokenized pairs; an LLM reranker refuses it with Error(Unsupported)).
+std::shared_ptr<const CandidateScorer> make_cross_encoder_scorer(std::shared_ptr<const Reranker> reranker,
+                                                                 PairScoreFn score_pairs = {});
 
 // Packs kept hits, best first, as "[n] title (source, bytes b-e)\ntext" blocks into the prompt
 // template within `context_tokens` (question and instructions included). A hit that does not fit

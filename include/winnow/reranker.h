@@ -31,7 +31,7 @@ struct ModelOptions {
     Precision precision = Precision::Auto;
     std::size_t n_threads = 0;        // intra-op threads; 0 = all cores
     std::size_t max_length = 0;       // 0 = the model's limit (tokenizer/config)
-    std::size_t token_budget = 16384; // tokens per forward batch (bounds memory)
+    std::size_t token_budget = 4096;  // tokens per forward batch (bounds memory; bench/README.md)
     ModelKind kind = ModelKind::Auto;
     // LLM rerankers/embedders: the task instruction ("" = the model's default, e.g. "Given a web
     // search query, retrieve relevant passages that answer the query").

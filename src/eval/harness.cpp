@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "eval/text_util.h"
 #include "ingest/corpus_reader.h"
+#include "retrieval/first_stage.h"
 #include "winnow/embedder.h"
 #include "winnow/error.h"
 #include "winnow/index.h"
@@ -97,7 +98,8 @@ public:
         reranks_ = PipelineConfig::from_spec(spec_).rerank.enabled;
     }
     std::string spec() const override { return spec_.to_string(); }
-    bool reranks() const override { return true; }  // the final list can differ from the first stage
+    bool reranks() const override { return reranks_; }
+    bool changes_list() const override { return true; }  // a stage after the first (rerank, diversify, cutoff)
     RankerOutput rank(const Query& query, std::size_t k) override {
         const auto t0 = std::chrono::steady_clock::now();
         const PipelineResult r = pipeline_.run(query.text, {{first_name_ + ".k", std::to_string(k)}});
@@ -230,37 +232,16 @@ std::unique_ptr<Ranker> make_ranker(const std::string& spec_text, std::shared_pt
     const PipelineConfig config = PipelineConfig::from_spec(spec);
     if (spec.stages.size() > 1) return std::make_unique<PipelineRanker>(std::move(index), std::move(spec));
 
-    SearchOptions options;
-    options.first_stage = parse_first_stage_kind(config.first_stage.kind);
+    SearchOptions options = config.first_stage;  // typed once by the spec's compilation
     options.with_text = with_text;
-    std::string bm25_args;
-    for (const auto& [key, value] : config.first_stage.params) {
-        if (key == "k1" || key == "b") {
-            bm25_args += (bm25_args.empty() ? "" : ",") + key + "=" + value;
-        } else if (key == "fusion") {
-            options.fusion = value;
-        } else if (key == "rrf_k") {
-            options.rrf_k = std::stod(value);
-        } else if (key == "weight") {
-            options.lexical_weight = std::stod(value);
-        } else if (key == "k_first") {
-            options.k_lexical = std::stoul(value);
-        } else if (key == "k_second") {
-            options.k_dense = std::stoul(value);
-        } else {
-            WINNOW_THROW(Errc::Unsupported, "--pipeline: '{}' is not supported by `winnow eval`'s first stage", key);
-        }
-    }
-    if (!bm25_args.empty()) options.bm25 = "bm25(" + bm25_args + ")";
     if (options.first_stage != FirstStageKind::Bm25) {
         WINNOW_CHECK(index->has_dense(), Errc::InvalidArgument,
                      "--pipeline {}: the index has no dense side (build it with `winnow index --embed-model`)",
-                     config.first_stage.kind);
+                     first_stage_kind_name(options.first_stage));
         index->set_embedder(Embedder::load(index->config().embed_model));
     }
-    const std::string name = config.first_stage.kind == "bm25"
-                                 ? (options.bm25.empty() ? index->config().bm25 : options.bm25)
-                                 : spec.stages.front().to_string();
+    const std::string name = options.first_stage == FirstStageKind::Bm25 ? index->first_stage(options)->name()
+                                                                          : spec.stages.front().to_string();
     return std::make_unique<IndexRanker>(std::move(index), std::move(options), name);
 }
 
@@ -342,15 +323,20 @@ EvalOutcome run_eval(const EvalRequest& req) {
         return s;
     };
     report.sweep = run(req.pipeline);
-    if (!report.sweep.reranked) {
+    if (report.sweep.final_stage == Stage::First) {
         report.notes.push_back("first stage only: the pipeline has no rerank stage, so the final ranking is the "
                                "first stage's; add '> rerank(model=...)' to measure a reranker");
+    } else if (report.sweep.final_stage == Stage::Final) {
+        report.notes.push_back("no rerank stage: the final rows are the first stage's ranking after the pipeline's "
+                               "cutoff/diversify stages; add '> rerank(model=...)' to measure a reranker");
     }
-    report.comparisons = compare_stages(report.sweep, Stage::First, Stage::Reranked, req.permutation);
+    if (report.sweep.final_stage != Stage::First) {
+        report.comparisons = compare_stages(report.sweep, Stage::First, report.sweep.final_stage, req.permutation);
+    }
     if (!req.compare.empty()) {
         outcome.baseline = std::make_unique<SweepResult>(run(req.compare));
-        const Stage a = outcome.baseline->reranked ? Stage::Reranked : Stage::First;
-        const Stage b = report.sweep.reranked ? Stage::Reranked : Stage::First;
+        const Stage a = outcome.baseline->final_stage;
+        const Stage b = report.sweep.final_stage;
         auto more = compare_sweeps(*outcome.baseline, report.sweep, a, b, req.permutation);
         report.comparisons.insert(report.comparisons.end(), more.begin(), more.end());
         report.baseline = outcome.baseline.get();

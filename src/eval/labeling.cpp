@@ -78,7 +78,7 @@ std::vector<LabelTask> build_label_tasks(Ranker& ranker, const std::vector<Query
         std::unordered_set<std::string> seen;
         for (std::size_t k : ks) {
             RankerOutput out = ranker.rank(q, k);
-            const auto& list = ranker.reranks() ? out.final : out.first_stage;
+            const auto& list = ranker.changes_list() ? out.final : out.first_stage;
             for (std::size_t i = 0; i < list.size() && i < top_n; ++i) {
                 if (seen.insert(list[i].doc_id).second) {
                     task.candidates.push_back({list[i].doc_id, list[i].title, list[i].text});

@@ -31,7 +31,7 @@ double row_value(const SweepRow* row, const std::string& name) {
 }
 
 const SweepRow* final_row(const SweepResult& s, std::size_t k) {
-    const SweepRow* r = s.find(k, Stage::Reranked);
+    const SweepRow* r = s.find(k, s.final_stage);
     return r != nullptr ? r : s.find(k, Stage::First);
 }
 
@@ -48,7 +48,8 @@ std::string fmt_p(double p) {
 }
 
 const LatencySummary* row_latency(const SweepRow& row) {
-    auto it = row.latency_ms.find(row.stage == Stage::Reranked ? "total" : "first_stage");
+    const bool staged = row.stage == Stage::Reranked || row.stage == Stage::Final;
+    auto it = row.latency_ms.find(staged ? "total" : "first_stage");
     return it == row.latency_ms.end() ? nullptr : &it->second;
 }
 
@@ -293,7 +294,7 @@ void print_table(const Report& report, std::ostream& out) {
     for (const auto& n : names) out << fmt::format(" {:>11}", n);
     out << fmt::format(" {:>8} {:>10} {:>10} {:>10}\n", "docs", "p50 ms", "p95 ms", "pairs");
     for (std::size_t k : s.ks) {
-        for (Stage st : {Stage::First, Stage::Reranked, Stage::Oracle}) {
+        for (Stage st : {Stage::First, Stage::Reranked, Stage::Final, Stage::Oracle}) {
             const SweepRow* row = s.find(k, st);
             if (row == nullptr) continue;
             out << fmt::format("{:>6}  {:<9} {:>10}", k, stage_name(st), fmt_num(row->eval.mean[0]));
@@ -398,7 +399,7 @@ body{font-family:-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;margin:24px
 h1{font-size:22px;margin-bottom:4px}h2{font-size:17px;margin-top:28px;border-bottom:1px solid #ddd;padding-bottom:4px}
 .meta{color:#555;font-size:13px}table{border-collapse:collapse;font-size:13px;margin:8px 0}
 th,td{border:1px solid #ddd;padding:4px 8px;text-align:right}th{background:#f4f4f4}td.l,th.l{text-align:left}
-tr.oracle td{color:#666;font-style:italic}tr.reranked td{font-weight:600}.charts{display:flex;flex-wrap:wrap;gap:16px}
+tr.oracle td{color:#666;font-style:italic}tr.reranked td,tr.final td{font-weight:600}.charts{display:flex;flex-wrap:wrap;gap:16px}
 .charts svg{border:1px solid #eee}.note{font-size:13px;color:#444}.sig{color:#2e7d32;font-weight:600}
 </style></head><body>)";
     o << "<h1>How k trades recall for precision</h1>";
@@ -416,7 +417,7 @@ tr.oracle td{color:#666;font-style:italic}tr.reranked td{font-weight:600}.charts
     for (const auto& n : names) o << "<th>" << html_escape(n) << "</th>";
     o << "<th>docs/query</th><th>p50 ms</th><th>p95 ms</th><th>rerank pairs</th></tr>";
     for (std::size_t k : s.ks) {
-        for (Stage st : {Stage::First, Stage::Reranked, Stage::Oracle}) {
+        for (Stage st : {Stage::First, Stage::Reranked, Stage::Final, Stage::Oracle}) {
             const SweepRow* row = s.find(k, st);
             if (row == nullptr) continue;
             o << fmt::format(R"(<tr class="{}"><td>{}</td><td class="l">{}</td><td>{}</td>)", stage_name(st), k,
@@ -442,7 +443,7 @@ tr.oracle td{color:#666;font-style:italic}tr.reranked td{font-weight:600}.charts
         }
         return ys;
     };
-    const std::string final_label = s.reranked ? "final" : "first stage";
+    const std::string final_label = s.final_stage != Stage::First ? "final" : "first stage";
     std::vector<ChartSeries> quality{
         {"recall@k (first stage)", "#1565c0", series_of(Stage::First, "", true), false},
         {final_label + " P_5", "#2e7d32", series_of(Stage::Reranked, "P_5", false), false},

@@ -37,6 +37,7 @@ std::string_view stage_name(Stage stage) noexcept {
     switch (stage) {
         case Stage::First: return "first";
         case Stage::Reranked: return "reranked";
+        case Stage::Final: return "final";
         case Stage::Oracle: return "oracle";
     }
     return "unknown";
@@ -112,6 +113,7 @@ SweepResult run_sweep(Ranker& ranker, const std::vector<Query>& queries, const Q
     result.n_queries = queries.size();
     result.ks = options.ks;
     result.reranked = ranker.reranks();
+    result.final_stage = !ranker.changes_list() ? Stage::First : ranker.reranks() ? Stage::Reranked : Stage::Final;
 
     for (std::size_t k : options.ks) {
         std::vector<Measure> measures{Measure{Measure::Kind::Recall, k}};
@@ -123,7 +125,7 @@ SweepResult run_sweep(Ranker& ranker, const std::vector<Query>& queries, const Q
         Run final_run;
         Run oracle_run;
         first_run.name = fmt::format("first_k{}", k);
-        final_run.name = fmt::format("reranked_k{}", k);
+        final_run.name = fmt::format("{}_k{}", result.final_stage == Stage::Final ? "final" : "reranked", k);
         oracle_run.name = fmt::format("oracle_k{}", k);
         std::vector<double> first_ms;
         std::vector<double> rerank_ms;
@@ -136,7 +138,7 @@ SweepResult run_sweep(Ranker& ranker, const std::vector<Query>& queries, const Q
         for (const auto& query : queries) {
             RankerOutput out = ranker.rank(query, k);
             if (out.first_stage.size() > k) out.first_stage.resize(k);
-            if (!ranker.reranks()) out.final = out.first_stage;
+            if (!ranker.changes_list()) out.final = out.first_stage;
             first_ms.push_back(out.first_stage_ms);
             rerank_ms.push_back(out.rerank_ms);
             cutoff_ms.push_back(out.cutoff_ms);
@@ -163,10 +165,10 @@ SweepResult run_sweep(Ranker& ranker, const std::vector<Query>& queries, const Q
         first.run = std::move(first_run);
         result.rows.push_back(std::move(first));
 
-        if (ranker.reranks()) {
+        if (ranker.changes_list()) {
             SweepRow row;
             row.k = k;
-            row.stage = Stage::Reranked;
+            row.stage = result.final_stage;
             row.eval = evaluate(final_run, qrels, measures, options.eval);
             // recall_k is the first stage's in every row: the ceiling the reranker works under.
             const SweepRow& first_row = result.rows.back();

@@ -40,8 +40,11 @@ public:
     virtual ~Ranker() = default;
     // A description for reports ("bm25(k1=0.9,b=0.4)", "bm25(k=100) > rerank(...)").
     virtual std::string spec() const = 0;
-    // Whether there is a rerank stage (without one, `final` equals `first_stage`).
+    // Whether there is a rerank stage (its final rows are labelled "reranked").
     virtual bool reranks() const = 0;
+    // Whether the final list can differ from the first stage's (a rerank, diversify or cutoff
+    // stage); without one, `final` equals `first_stage` and there is no final row.
+    virtual bool changes_list() const { return reranks(); }
     virtual RankerOutput rank(const Query& query, std::size_t k) = 0;
 };
 
@@ -71,8 +74,10 @@ struct LatencySummary {
 double percentile(std::vector<double> values, double q);
 LatencySummary summarize_latency(const std::vector<double>& values);
 
-enum class Stage { First, Reranked, Oracle };
-std::string_view stage_name(Stage stage) noexcept;  // "first", "reranked", "oracle"
+// Reranked: the final list of a pipeline with a rerank stage; Final: of one that only cuts or
+// diversifies the first stage's list (no rerank stage).
+enum class Stage { First, Reranked, Final, Oracle };
+std::string_view stage_name(Stage stage) noexcept;  // "first", "reranked", "final", "oracle"
 
 struct SweepRow {
     std::size_t k = 0;
@@ -101,8 +106,9 @@ struct SweepResult {
     std::string pipeline;
     std::size_t n_queries = 0;  // queries run (judged in the split)
     std::vector<std::size_t> ks;
-    bool reranked = false;
-    std::vector<SweepRow> rows;  // per k: first, [reranked], [oracle]
+    bool reranked = false;           // the pipeline has a rerank stage
+    Stage final_stage = Stage::First;  // the stage of each k's final row: Reranked, Final, or First (none)
+    std::vector<SweepRow> rows;  // per k: first, [reranked or final], [oracle]
 
     const SweepRow* find(std::size_t k, Stage stage) const;
 };

@@ -71,16 +71,37 @@ void DenseIndex::set_ef_search(std::size_t ef_search) {
     }
 }
 
-std::vector<DenseHit> DenseIndex::search(std::span<const float> query, std::size_t k) const {
+std::size_t DenseIndex::ef_search() const {
+    if (auto* hnsw = dynamic_cast<const faiss::IndexHNSW*>(index_.get())) return static_cast<std::size_t>(hnsw->hnsw.efSearch);
+    return 0;
+}
+
+std::vector<DenseHit> DenseIndex::search(std::span<const float> query, std::size_t k, std::size_t ef_search) const {
     WINNOW_CHECK(query.size() == dimension_, Errc::InvalidArgument, "dense index: query of dimension {}, index has {}",
                  query.size(), dimension_);
     k = std::min(k, ids_.size());
     if (k == 0) return {};
     std::vector<float> distances(k);
     std::vector<faiss::Index::idx_t> labels(k);
-    // FAISS 1.7.3 ignores SearchParametersHNSW: the beam width is the index's efSearch (set once,
-    // see set_ef_search), and HNSW search widens it to k when k is larger.
-    index_->search(1, query.data(), static_cast<faiss::Index::idx_t>(k), distances.data(), labels.data());
+    // FAISS 1.7.3 ignores SearchParametersHNSW: the beam width is the index's efSearch, and HNSW
+    // search widens it to k when k is larger. A search with its own width sets it under the
+    // exclusive lock and puts the index's width back.
+    auto* hnsw = ef_search > 0 ? dynamic_cast<faiss::IndexHNSW*>(index_.get()) : nullptr;
+    if (hnsw != nullptr && static_cast<std::size_t>(hnsw->hnsw.efSearch) != ef_search) {
+        std::unique_lock lock(*ef_mutex_);
+        const int saved = hnsw->hnsw.efSearch;
+        hnsw->hnsw.efSearch = static_cast<int>(std::min(ef_search, ids_.size()));  // wider than the index is no use
+        try {
+            index_->search(1, query.data(), static_cast<faiss::Index::idx_t>(k), distances.data(), labels.data());
+        } catch (...) {
+            hnsw->hnsw.efSearch = saved;
+            throw;
+        }
+        hnsw->hnsw.efSearch = saved;
+    } else {
+        std::shared_lock lock(*ef_mutex_);
+        index_->search(1, query.data(), static_cast<faiss::Index::idx_t>(k), distances.data(), labels.data());
+    }
     std::vector<DenseHit> out;
     out.reserve(k);
     for (std::size_t i = 0; i < k; ++i) {

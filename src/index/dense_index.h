@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <shared_mutex>
 #include <span>
 #include <string>
 #include <utility>
@@ -36,11 +37,13 @@ public:
 
     // Adds n vectors (row-major, dimension floats each) for the given chunk ids.
     void add(std::span<const std::int64_t> chunk_ids, std::span<const float> vectors);
-    // Top-k by inner product, best first; thread-safe.
-    std::vector<DenseHit> search(std::span<const float> query, std::size_t k) const;
+    // Top-k by inner product, best first; thread-safe. ef_search > 0 sets the HNSW beam width for
+    // this search only (searches with their own width take turns; 0: the index's width).
+    std::vector<DenseHit> search(std::span<const float> query, std::size_t k, std::size_t ef_search = 0) const;
     // HNSW beam width at search time (default kDefaultEfSearch; the search uses max(ef, k)).
     // Not thread-safe against concurrent searches.
     void set_ef_search(std::size_t ef_search);
+    std::size_t ef_search() const;  // 0 for indexes other than HNSW
     static constexpr std::size_t kDefaultEfSearch = 128;
 
     static std::optional<DenseIndex> load(const std::string& path, std::int64_t generation);
@@ -59,6 +62,9 @@ private:
     std::int64_t generation_ = 0;
     std::vector<std::int64_t> ids_;
     std::unique_ptr<faiss::Index> index_;
+    // FAISS 1.7.3 reads the beam width from the index only: a search with its own width holds
+    // this exclusively while it sets and restores it; other searches hold it shared.
+    std::unique_ptr<std::shared_mutex> ef_mutex_ = std::make_unique<std::shared_mutex>();
 };
 
 }  // namespace winnow::dense

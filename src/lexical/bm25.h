@@ -13,13 +13,11 @@
 #include <string>
 #include <string_view>
 
+#include "winnow/candidate.h"
+
 namespace winnow::lexical {
 
-struct Bm25Params {
-    float k1 = 0.9f;  // Anserini's defaults
-    float b = 0.4f;
-    bool operator==(const Bm25Params&) const = default;
-};
+using winnow::Bm25Params;  // the public type (winnow/candidate.h): k1, b with Anserini's defaults
 
 // "bm25", "bm25()", "bm25(k1=1.2,b=0.75)" (either key optional). Throws Error(InvalidArgument).
 Bm25Params parse_bm25_spec(std::string_view spec);

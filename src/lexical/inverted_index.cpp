@@ -497,7 +497,7 @@ std::vector<LexicalHit> Bm25Weight::top_k(std::size_t k) const {
     const std::uint8_t* norms = ix.norms_.data();
     const Bm25Similarity& sim = similarity_;
     std::vector<HeapEntry> heap;
-    heap.reserve(k + 1);
+    heap.reserve(std::min<std::size_t>(k, ix.doc_count()) + 1);  // k may be far more than there are documents
     double threshold = -1.0;  // scores are >= 0; a document enters while the heap is not full
     std::size_t first_essential = 0;
     constexpr std::uint32_t kEnd = std::numeric_limits<std::uint32_t>::max();

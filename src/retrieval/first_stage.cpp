@@ -30,14 +30,14 @@ std::optional<lexical::Explanation> Bm25FirstStage::explain(std::string_view que
 }
 
 DenseFirstStage::DenseFirstStage(std::shared_ptr<const dense::DenseIndex> index,
-                                 std::shared_ptr<const Embedder> embedder)
-    : index_(std::move(index)), embedder_(std::move(embedder)) {
+                                 std::shared_ptr<const Embedder> embedder, std::size_t ef_search)
+    : index_(std::move(index)), embedder_(std::move(embedder)), ef_search_(ef_search) {
     WINNOW_ASSERT(index_ != nullptr);
     WINNOW_CHECK(embedder_ != nullptr, Errc::InvalidArgument, "dense first stage: no embedding model given");
 }
 
 std::vector<Candidate> DenseFirstStage::search_vector(const std::vector<float>& query, std::size_t k) const {
-    const auto hits = index_->search(query, k);
+    const auto hits = index_->search(query, k, ef_search_);
     std::vector<Candidate> out;
     out.reserve(hits.size());
     for (const auto& h : hits) out.push_back({h.chunk_id, h.score});
@@ -53,33 +53,36 @@ std::vector<Candidate> DenseFirstStage::search(std::string_view query, std::size
     return search_vector(vectors[0], k);
 }
 
-std::string DenseFirstStage::name() const { return fmt::format("dense({})", index_->factory()); }
+std::string DenseFirstStage::name() const {
+    if (ef_search_ == 0) return fmt::format("dense({})", index_->factory());
+    return fmt::format("dense({},ef_search={})", index_->factory(), ef_search_);
+}
 
 HybridFirstStage::HybridFirstStage(std::shared_ptr<const FirstStage> first, std::shared_ptr<const FirstStage> second,
                                    HybridOptions options)
     : first_(std::move(first)), second_(std::move(second)), options_(options) {
     WINNOW_ASSERT(first_ != nullptr && second_ != nullptr);
-    WINNOW_CHECK(options_.weight_first >= 0 && options_.weight_first <= 1, Errc::InvalidArgument,
-                 "hybrid: weight must be in [0, 1], got {}", options_.weight_first);
+    WINNOW_CHECK(options_.weight >= 0 && options_.weight <= 1, Errc::InvalidArgument,
+                 "hybrid: weight must be in [0, 1], got {}", options_.weight);
     WINNOW_CHECK(options_.rrf_k >= 0, Errc::InvalidArgument, "hybrid: rrf k must be >= 0, got {}", options_.rrf_k);
 }
 
 std::vector<Candidate> HybridFirstStage::search(std::string_view query, std::size_t k) const {
-    const std::size_t k1 = options_.k_first > 0 ? options_.k_first : std::max<std::size_t>(k, 100);
-    const std::size_t k2 = options_.k_second > 0 ? options_.k_second : std::max<std::size_t>(k, 100);
+    const std::size_t k1 = options_.k_lexical > 0 ? options_.k_lexical : std::max<std::size_t>(k, 100);
+    const std::size_t k2 = options_.k_dense > 0 ? options_.k_dense : std::max<std::size_t>(k, 100);
     std::vector<Candidate> lists[2];
     lists[0] = first_->search(query, k1);
     lists[1] = second_->search(query, k2);
-    if (options_.method == FusionMethod::Rrf) return reciprocal_rank_fusion(lists, options_.rrf_k, k);
-    const double weights[2] = {options_.weight_first, 1.0 - options_.weight_first};
+    if (options_.fusion == FusionMethod::Rrf) return reciprocal_rank_fusion(lists, options_.rrf_k, k);
+    const double weights[2] = {options_.weight, 1.0 - options_.weight};
     return weighted_score_fusion(lists, weights, k);
 }
 
 std::string HybridFirstStage::name() const {
-    if (options_.method == FusionMethod::Rrf) {
+    if (options_.fusion == FusionMethod::Rrf) {
         return fmt::format("hybrid(rrf,k={},{},{})", options_.rrf_k, first_->name(), second_->name());
     }
-    return fmt::format("hybrid(weighted,w={},{},{})", options_.weight_first, first_->name(), second_->name());
+    return fmt::format("hybrid(weighted,w={},{},{})", options_.weight, first_->name(), second_->name());
 }
 
 }  // namespace winnow::retrieval

@@ -16,6 +16,7 @@
 
 #include "lexical/bm25.h"
 #include "retrieval/fusion.h"
+#include "winnow/candidate.h"
 
 namespace winnow {
 class Embedder;
@@ -54,7 +55,9 @@ private:
 
 class DenseFirstStage final : public FirstStage {
 public:
-    DenseFirstStage(std::shared_ptr<const dense::DenseIndex> index, std::shared_ptr<const Embedder> embedder);
+    // ef_search: the HNSW beam width for its searches (0: the index's default).
+    DenseFirstStage(std::shared_ptr<const dense::DenseIndex> index, std::shared_ptr<const Embedder> embedder,
+                    std::size_t ef_search = 0);
     std::vector<Candidate> search(std::string_view query, std::size_t k) const override;
     std::string name() const override;
     std::vector<Candidate> search_vector(const std::vector<float>& query, std::size_t k) const;
@@ -62,15 +65,10 @@ public:
 private:
     std::shared_ptr<const dense::DenseIndex> index_;
     std::shared_ptr<const Embedder> embedder_;
+    std::size_t ef_search_ = 0;
 };
 
-struct HybridOptions {
-    FusionMethod method = FusionMethod::Rrf;
-    double rrf_k = 60.0;
-    double weight_first = 0.5;   // weighted fusion: weight of the first (lexical) side; second gets 1 - w
-    std::size_t k_first = 0;     // candidates taken from each side; 0 = max(k, 100)
-    std::size_t k_second = 0;
-};
+// The first list is the lexical side (HybridOptions::weight, k_lexical), the second the dense one.
 
 class HybridFirstStage final : public FirstStage {
 public:

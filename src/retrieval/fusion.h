@@ -10,16 +10,9 @@
 #include <string_view>
 #include <vector>
 
-#include <cstdint>
+#include "winnow/candidate.h"
 
 namespace winnow::retrieval {
-
-struct Candidate {
-    std::int64_t chunk_id = 0;
-    float score = 0.0f;
-};
-
-enum class FusionMethod { Rrf, Weighted };
 
 FusionMethod parse_fusion_method(std::string_view name);  // "rrf" | "weighted", throws Error
 std::string_view fusion_method_name(FusionMethod method) noexcept;

@@ -183,6 +183,15 @@ FirstStageKind parse_first_stage_kind(std::string_view name) {
     WINNOW_THROW(Errc::InvalidArgument, "unknown first stage '{}' (expected bm25, dense or hybrid)", name);
 }
 
+std::string_view first_stage_kind_name(FirstStageKind kind) noexcept {
+    switch (kind) {
+        case FirstStageKind::Bm25: return "bm25";
+        case FirstStageKind::Dense: return "dense";
+        case FirstStageKind::Hybrid: return "hybrid";
+    }
+    return "bm25";
+}
+
 // ---- Index ---------------------------------------------------------------------------------
 
 namespace {
@@ -453,7 +462,9 @@ std::shared_ptr<const retrieval::FirstStage> make_first_stage(const Index::Impl&
     const auto* impl_ = &impl;
     const auto& lex = state.lexical;
     const auto& dn = state.dense;
-    const auto params = lexical::parse_bm25_spec(options.bm25.empty() ? impl_->config.bm25 : options.bm25);
+    // Any k is accepted here (a library caller may ask for every chunk): the first stages allocate
+    // for at most the chunks there are. Specs, CLI flags and HTTP requests cap k at kMaxCandidates.
+    const Bm25Params params = options.bm25 ? *options.bm25 : lexical::parse_bm25_spec(impl_->config.bm25);
     auto make_bm25 = [&] { return std::make_shared<retrieval::Bm25FirstStage>(lex, params); };
     auto make_dense = [&]() -> std::shared_ptr<const retrieval::FirstStage> {
         WINNOW_CHECK(!impl_->config.dense.empty(), Errc::InvalidArgument,
@@ -463,20 +474,12 @@ std::shared_ptr<const retrieval::FirstStage> make_first_stage(const Index::Impl&
         WINNOW_CHECK(impl_->embedder != nullptr, Errc::InvalidArgument,
                      "{}: dense search needs the embedding model (--embed-model; the index was built with '{}')",
                      impl_->dir, impl_->config.embed_model);
-        return std::make_shared<retrieval::DenseFirstStage>(dn, impl_->embedder);
+        return std::make_shared<retrieval::DenseFirstStage>(dn, impl_->embedder, options.ef_search);
     };
     switch (options.first_stage) {
         case FirstStageKind::Bm25: return make_bm25();
         case FirstStageKind::Dense: return make_dense();
-        case FirstStageKind::Hybrid: {
-            retrieval::HybridOptions h;
-            h.method = retrieval::parse_fusion_method(options.fusion);
-            h.rrf_k = options.rrf_k;
-            h.weight_first = options.lexical_weight;
-            h.k_first = options.k_lexical;
-            h.k_second = options.k_dense;
-            return std::make_shared<retrieval::HybridFirstStage>(make_bm25(), make_dense(), h);
-        }
+        case FirstStageKind::Hybrid: return std::make_shared<retrieval::HybridFirstStage>(make_bm25(), make_dense(), options.hybrid);
     }
     WINNOW_THROW(Errc::Internal, "unhandled first stage kind");
 }
@@ -484,33 +487,28 @@ std::shared_ptr<const retrieval::FirstStage> make_first_stage(const Index::Impl&
 // Chunk details of candidates of `state`'s generation. Sets `stale` when some candidates are gone
 // from the store because it moved on past that generation (their documents were replaced or
 // removed since): the caller refreshes and searches again.
-std::vector<SearchHit> resolve(const Index::Impl& impl, const Index::Impl::State& state,
-                               const std::vector<std::pair<std::int64_t, float>>& scored, bool with_text, bool& stale,
-                               bool store_locked = false) {
+std::vector<Candidate> resolve(const Index::Impl& impl, const Index::Impl::State& state, std::vector<Candidate> scored,
+                               bool with_text, bool& stale, bool store_locked = false) {
     stale = false;
     if (!with_text && state.chunk_docs) {
         const auto& docs = *state.chunk_docs;
-        std::vector<SearchHit> out;
+        std::vector<Candidate> out;
         out.reserve(scored.size());
-        for (const auto& [id, score] : scored) {
-            auto it = std::lower_bound(docs.begin(), docs.end(), id,
+        for (auto& c : scored) {
+            auto it = std::lower_bound(docs.begin(), docs.end(), c.chunk_id,
                                        [](const auto& entry, std::int64_t v) { return entry.first < v; });
-            if (it == docs.end() || it->first != id) {
+            if (it == docs.end() || it->first != c.chunk_id) {
                 stale = true;  // a dense candidate of another generation
                 continue;
             }
-            SearchHit h;
-            h.rank = out.size() + 1;
-            h.doc_id = it->second;
-            h.chunk_id = id;
-            h.score = score;
-            out.push_back(std::move(h));
+            c.doc_id = it->second;
+            out.push_back(std::move(c));
         }
         return out;
     }
     std::vector<std::int64_t> ids;
     ids.reserve(scored.size());
-    for (const auto& [id, s] : scored) ids.push_back(id);
+    for (const auto& c : scored) ids.push_back(c.chunk_id);
     std::vector<store::Chunk> chunks;
     std::map<std::string, std::pair<std::string, std::string>> docs;  // doc id -> (title, path)
     std::int64_t store_generation = 0;
@@ -535,17 +533,13 @@ std::vector<SearchHit> resolve(const Index::Impl& impl, const Index::Impl::State
     stale = chunks.size() < ids.size() && store_generation != state.generation;
     std::map<std::int64_t, const store::Chunk*> by_id;
     for (const auto& c : chunks) by_id[c.chunk_id] = &c;
-    std::vector<SearchHit> out;
+    std::vector<Candidate> out;
     out.reserve(scored.size());
-    for (const auto& [id, score] : scored) {
-        auto it = by_id.find(id);
+    for (auto& h : scored) {
+        auto it = by_id.find(h.chunk_id);
         if (it == by_id.end()) continue;  // deleted since the index was built
         const store::Chunk& c = *it->second;
-        SearchHit h;
-        h.rank = out.size() + 1;
         h.doc_id = c.doc_id;
-        h.chunk_id = c.chunk_id;
-        h.score = score;
         h.begin = c.begin;
         h.end = c.end;
         if (with_text) {
@@ -553,7 +547,7 @@ std::vector<SearchHit> resolve(const Index::Impl& impl, const Index::Impl::State
             auto d = docs.find(c.doc_id);
             if (d != docs.end()) {
                 h.title = d->second.first;
-                h.source_path = d->second.second;
+                h.source = d->second.second;
             }
         }
         out.push_back(std::move(h));
@@ -567,12 +561,12 @@ std::shared_ptr<const retrieval::FirstStage> Index::first_stage(const SearchOpti
     return make_first_stage(*impl_, impl_->state(), options);
 }
 
-std::vector<SearchHit> Index::hits(const std::vector<std::pair<std::int64_t, float>>& scored, bool with_text) const {
+std::vector<Candidate> Index::hits(std::vector<Candidate> scored, bool with_text) const {
     bool stale = false;
-    return resolve(*impl_, impl_->state(), scored, with_text, stale);
+    return resolve(*impl_, impl_->state(), std::move(scored), with_text, stale);
 }
 
-std::vector<SearchHit> Index::search(std::string_view query, const SearchOptions& options) const {
+std::vector<Candidate> Index::search(std::string_view query, const SearchOptions& options) const {
     // Every result comes from one generation: the candidates of the loaded indexes, resolved in
     // one store snapshot. When the store moved on and some candidates are gone (replaced or
     // removed by a writer since), the indexes are refreshed and the search runs again.
@@ -580,11 +574,7 @@ std::vector<SearchHit> Index::search(std::string_view query, const SearchOptions
     // refreshes and searches inside one read snapshot of the store (other searches wait for it).
     auto run = [&](const Impl::State& state, bool& stale, bool store_locked) {
         const auto stage = make_first_stage(*impl_, state, options);
-        const auto candidates = stage->search(query, options.k);
-        std::vector<std::pair<std::int64_t, float>> scored;
-        scored.reserve(candidates.size());
-        for (const auto& c : candidates) scored.emplace_back(c.chunk_id, c.score);
-        return resolve(*impl_, state, scored, options.with_text, stale, store_locked);
+        return resolve(*impl_, state, stage->search(query, options.k), options.with_text, stale, store_locked);
     };
     bool stale = false;
     for (int attempt = 0; attempt < 2; ++attempt) {
@@ -592,7 +582,7 @@ std::vector<SearchHit> Index::search(std::string_view query, const SearchOptions
         if (!stale) return out;
         impl_->refresh(false);
     }
-    std::vector<SearchHit> out;
+    std::vector<Candidate> out;
     std::scoped_lock lock(impl_->store_mutex);
     impl_->store->with_snapshot([&] {
         impl_->refresh_locked(false);
@@ -601,13 +591,13 @@ std::vector<SearchHit> Index::search(std::string_view query, const SearchOptions
     return out;
 }
 
-std::string Index::explain(std::string_view query, std::int64_t chunk_id, std::string_view bm25) const {
+std::string Index::explain(std::string_view query, std::int64_t chunk_id, std::optional<Bm25Params> bm25) const {
     std::shared_ptr<const lexical::InvertedIndex> lex;
     {
         std::scoped_lock lock(impl_->state_mutex);
         lex = impl_->lexical;
     }
-    const auto params = lexical::parse_bm25_spec(bm25.empty() ? std::string_view(impl_->config.bm25) : bm25);
+    const Bm25Params params = bm25 ? *bm25 : lexical::parse_bm25_spec(impl_->config.bm25);
     auto e = lex->explain(query, chunk_id, params);
     return e ? e->to_string() : std::string();
 }

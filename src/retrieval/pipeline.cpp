@@ -1,5 +1,5 @@
-// Pipeline::run: first stage -> rerank -> diversity and cutoff, with per-stage timings and the
-// explanation of every decision.
+// Pipeline::run and ask: first stage -> rerank -> diversity and cutoff -> pack -> answer, with
+// per-stage timings and the explanation of every decision.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -9,6 +9,7 @@
 
 #include "core/log.h"
 #include "ingest/chunker.h"
+#include "llm/chat_client.h"
 #include "models/model_path.h"
 #include "retrieval/cutoff.h"
 #include "winnow/error.h"
@@ -66,9 +67,11 @@ Pipeline::Pipeline(PipelineSpec spec, std::shared_ptr<const CandidateSource> sou
     (void)PipelineConfig::from_spec(spec_);  // validates
 }
 
-std::shared_ptr<const CandidateScorer> Pipeline::scorer_for(const RerankConfig& config) const {
-    if (scorer_override_) return scorer_override_;
+std::shared_ptr<const CandidateScorer> Pipeline::scorer_for(const RerankConfig& config,
+                                                            std::shared_ptr<const CandidateScorer> per_query) const {
     if (config.kind == "rerank") {
+        if (per_query) return per_query;
+        if (scorer_override_) return scorer_override_;
         const std::string model = rerank_model(config);
         const std::string key = cache_key(config, model);
         std::lock_guard<std::mutex> lock(cache_->mutex);
@@ -96,7 +99,7 @@ std::shared_ptr<const CandidateScorer> Pipeline::scorer_for(const RerankConfig& 
 
 TokenCountFn Pipeline::token_counter(const PipelineConfig& config) const {
     if (config.rerank.enabled && config.rerank.kind == "rerank" && !scorer_override_) {
-        (void)scorer_for(config.rerank);
+        (void)scorer_for(config.rerank, nullptr);
         const std::string key = cache_key(config.rerank, rerank_model(config.rerank));
         std::lock_guard<std::mutex> lock(cache_->mutex);
         auto it = cache_->rerankers.find(key);
@@ -111,11 +114,61 @@ TokenCountFn Pipeline::token_counter(const PipelineConfig& config) const {
     return [approx](std::string_view text) { return approx->count(text); };
 }
 
+PipelineConfig Pipeline::config(const std::map<std::string, std::string>& overrides) const {
+    PipelineSpec spec = spec_;
+    spec.apply_overrides(overrides);
+    return PipelineConfig::from_spec(spec);
+}
+
 PipelineResult Pipeline::run(std::string_view query, const std::map<std::string, std::string>& overrides,
                              std::shared_ptr<const CandidateScorer> scorer_for_query) const {
     PipelineSpec spec = spec_;
     spec.apply_overrides(overrides);
     PipelineConfig config = PipelineConfig::from_spec(spec);
+    const bool pack = config.has_pack;
+    return run_config(query, std::move(spec), std::move(config), std::move(scorer_for_query), pack);
+}
+
+PipelineResult Pipeline::ask(std::string_view question, const AskOptions& options,
+                             const std::map<std::string, std::string>& overrides,
+                             std::shared_ptr<const CandidateScorer> scorer) const {
+    PipelineSpec spec = spec_;
+    spec.apply_overrides(overrides);
+    PipelineConfig config = PipelineConfig::from_spec(spec);
+    PipelineResult result = run_config(question, std::move(spec), std::move(config), std::move(scorer), true);
+    if (options.answer) answer(result, options);
+    return result;
+}
+
+namespace {
+
+llm::ChatOptions chat_options(const AskOptions& options) {
+    llm::ChatOptions chat;
+    chat.url = options.llm_url;
+    chat.model = options.llm_model;
+    chat = llm::options_from_env(chat);
+    chat.timeout_s = options.timeout_s;
+    return chat;
+}
+
+}  // namespace
+
+bool Pipeline::has_llm(const AskOptions& options) { return !chat_options(options).url.empty(); }
+
+void Pipeline::answer(PipelineResult& result, const AskOptions& options) {
+    WINNOW_CHECK(result.context.has_value(), Errc::InvalidArgument, "answer: the result has no packed context");
+    const llm::ChatOptions chat = chat_options(options);
+    if (chat.url.empty()) return;
+    const auto t0 = std::chrono::steady_clock::now();
+    llm::ChatClient client(chat);
+    const std::vector<llm::ChatMessage> messages = {{"system", result.context->system}, {"user", result.context->user}};
+    const llm::ChatResult reply = options.on_delta ? client.stream(messages, options.on_delta) : client.complete(messages);
+    result.answer = Answer{reply.content, reply.finish_reason, reply.model};
+    result.timings.push_back({"answer", ms_since(t0)});
+}
+
+PipelineResult Pipeline::run_config(std::string_view query, PipelineSpec spec, PipelineConfig config,
+                                    std::shared_ptr<const CandidateScorer> scorer_for_query, bool pack) const {
     if (config.rerank.enabled && config.rerank.kind != "rerank" && !index_dir_.empty()) {
         config.rerank.params.emplace("index", index_dir_);
     }
@@ -124,6 +177,7 @@ PipelineResult Pipeline::run(std::string_view query, const std::map<std::string,
     result.spec = spec.to_string();
 
     auto t0 = std::chrono::steady_clock::now();
+    result.first_stage = source_->describe(config.first_stage);
     std::vector<Candidate> candidates = source_->retrieve(query, config.first_stage);
     result.timings.push_back({"first_stage", ms_since(t0)});
     result.n_candidates = candidates.size();
@@ -135,7 +189,7 @@ PipelineResult Pipeline::run(std::string_view query, const std::map<std::string,
     }
     if (config.rerank.enabled && !candidates.empty()) {
         t0 = std::chrono::steady_clock::now();
-        auto scorer = scorer_for_query ? std::move(scorer_for_query) : scorer_for(config.rerank);
+        auto scorer = scorer_for(config.rerank, std::move(scorer_for_query));
         result.scorer = scorer->name();
         const std::vector<RerankScore> scores = scorer->score(query, candidates, config.rerank);
         WINNOW_ASSERT(scores.size() == candidates.size());
@@ -179,6 +233,11 @@ PipelineResult Pipeline::run(std::string_view query, const std::map<std::string,
     });
     result.hits = std::move(hits);
     result.timings.push_back({"cutoff", ms_since(t0)});
+    if (pack) {
+        t0 = std::chrono::steady_clock::now();
+        result.context = pack_context(query, result.hits, config.pack, count);
+        result.timings.push_back({"pack", ms_since(t0)});
+    }
     return result;
 }
 

@@ -11,16 +11,18 @@
 namespace winnow {
 namespace {
 
-enum class Type { Uint, Double, Unit, Text, LongDoc, Normalize, Fusion, Precision };
+enum class Type { Uint, Count, Double, Unit, Text, LongDoc, Normalize, Fusion, Precision };
 
 struct KeyInfo {
     std::string_view key;
     Type type;
 };
 
-constexpr KeyInfo kFirstStageKeys[] = {{"k", Type::Uint}, {"k1", Type::Double}, {"b", Type::Double},
+// The first stage's keys: one per SearchOptions field (winnow/candidate.h); `winnow search`'s flags
+// are these keys too. Counts are capped at kMaxCandidates.
+constexpr KeyInfo kFirstStageKeys[] = {{"k", Type::Count}, {"k1", Type::Double}, {"b", Type::Unit},
                                        {"fusion", Type::Fusion}, {"rrf_k", Type::Double}, {"weight", Type::Unit},
-                                       {"k_first", Type::Uint}, {"k_second", Type::Uint}, {"ef_search", Type::Uint}};
+                                       {"k_lexical", Type::Count}, {"k_dense", Type::Count}, {"ef_search", Type::Count}};
 constexpr KeyInfo kCutoffKeys[] = {{"top_n", Type::Uint}, {"min_score", Type::Double}, {"score_gap", Type::Unit},
                                    {"min_keep", Type::Uint}, {"tokens", Type::Uint}};
 constexpr KeyInfo kDiversityKeys[] = {{"per_doc", Type::Uint}, {"mmr", Type::Unit}};
@@ -39,7 +41,15 @@ const KeyInfo* find_key(std::string_view stage, std::string_view key) {
         }
         return nullptr;
     };
-    if (is_first_stage(stage)) return look(kFirstStageKeys);
+    if (is_first_stage(stage)) {
+        // Each kind takes only the keys it uses (a key it would ignore is an error, not a no-op).
+        const bool lexical_key = key == "k1" || key == "b";
+        const bool dense_key = key == "ef_search";
+        const bool fusion_key = !lexical_key && !dense_key && key != "k";
+        if (stage == "bm25" && (dense_key || fusion_key)) return nullptr;
+        if (stage == "dense" && (lexical_key || fusion_key)) return nullptr;
+        return look(kFirstStageKeys);
+    }
     if (stage == "cutoff") return look(kCutoffKeys);
     if (stage == "diversify") return look(kDiversityKeys);
     if (stage == "pack") return look(kPackKeys);
@@ -51,9 +61,10 @@ const KeyInfo* find_key(std::string_view stage, std::string_view key) {
     return nullptr;
 }
 
-std::string_view type_name(Type t) {
+std::string type_name(Type t) {
     switch (t) {
         case Type::Uint: return "a non-negative integer";
+        case Type::Count: return fmt::format("an integer from 0 to {}", kMaxCandidates);
         case Type::Double: return "a number";
         case Type::Unit: return "a number in [0, 1]";
         case Type::Text: return "a string";
@@ -84,13 +95,17 @@ void validate_value(std::string_view stage, std::string_view key, std::string_vi
     if (info == nullptr) {
         // Registered scorer stages (e.g. ltr) take their own extra keys.
         if (is_rerank_stage(stage) && stage != "rerank") return;
-        WINNOW_THROW(Errc::InvalidArgument, "pipeline spec: stage '{}' has no parameter '{}'", stage, key);
+        WINNOW_THROW(Errc::InvalidArgument, "pipeline spec: stage '{}' has no parameter '{}'{}", stage, key,
+                     is_first_stage(stage) ? " (bm25: k, k1, b; dense: k, ef_search; hybrid: all of them and fusion, "
+                                             "rrf_k, weight, k_lexical, k_dense)"
+                                           : "");
     }
     bool ok = true;
     double d = 0;
     std::size_t u = 0;
     switch (info->type) {
         case Type::Uint: ok = parse_uint(value, u); break;
+        case Type::Count: ok = parse_uint(value, u) && u <= kMaxCandidates; break;
         case Type::Double: ok = parse_double(value, d); break;
         case Type::Unit: ok = parse_double(value, d) && d >= 0.0 && d <= 1.0; break;
         case Type::Text: ok = !value.empty(); break;
@@ -387,12 +402,28 @@ PipelineConfig PipelineConfig::from_spec(const PipelineSpec& spec) {
     };
     for (const auto& st : spec.stages) {
         if (is_first_stage(st.name)) {
-            c.first_stage.kind = st.name;
-            for (const auto& [k, v] : st.params) {
-                if (k == "k") c.first_stage.k = as_uint(v);
-                else c.first_stage.params[k] = v;
+            SearchOptions& f = c.first_stage;
+            f.first_stage = parse_first_stage_kind(st.name);
+            f.k = 100;
+            const auto k1 = st.get("k1");
+            const auto b = st.get("b");
+            if (k1 || b) {
+                f.bm25 = Bm25Params{};
+                if (k1) f.bm25->k1 = static_cast<float>(as_double(*k1));
+                if (b) f.bm25->b = static_cast<float>(as_double(*b));
+                WINNOW_CHECK(f.bm25->k1 >= 0, Errc::InvalidArgument, "pipeline spec: {}.k1 must be >= 0", st.name);
+                WINNOW_CHECK(f.bm25->b >= 0 && f.bm25->b <= 1, Errc::InvalidArgument,
+                             "pipeline spec: {}.b must be in [0, 1]", st.name);
             }
-            WINNOW_CHECK(c.first_stage.k > 0, Errc::InvalidArgument, "pipeline spec: {}.k must be at least 1", st.name);
+            if (auto v = st.get("k")) f.k = as_uint(*v);
+            if (auto v = st.get("fusion")) f.hybrid.fusion = *v == "weighted" ? FusionMethod::Weighted : FusionMethod::Rrf;
+            if (auto v = st.get("rrf_k")) f.hybrid.rrf_k = as_double(*v);
+            if (auto v = st.get("weight")) f.hybrid.weight = as_double(*v);
+            if (auto v = st.get("k_lexical")) f.hybrid.k_lexical = as_uint(*v);
+            if (auto v = st.get("k_dense")) f.hybrid.k_dense = as_uint(*v);
+            if (auto v = st.get("ef_search")) f.ef_search = as_uint(*v);
+            WINNOW_CHECK(f.k > 0, Errc::InvalidArgument, "pipeline spec: {}.k must be at least 1", st.name);
+            WINNOW_CHECK(f.hybrid.rrf_k >= 0, Errc::InvalidArgument, "pipeline spec: {}.rrf_k must be >= 0", st.name);
         } else if (is_rerank_stage(st.name)) {
             RerankConfig& r = c.rerank;
             r.enabled = true;
@@ -415,6 +446,7 @@ PipelineConfig PipelineConfig::from_spec(const PipelineSpec& spec) {
         } else if (st.name == "cutoff") {
             apply_cutoff(st);
         } else if (st.name == "pack") {
+            c.has_pack = true;
             if (auto v = st.get("tokens")) c.pack.context_tokens = as_uint(*v);
             if (auto v = st.get("template")) c.pack.template_name = *v;
         }

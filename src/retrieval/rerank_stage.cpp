@@ -88,8 +88,12 @@ public:
                 out[i].n_windows = n;
             }
         }
+        // The stage's max_length: maxp windows are cut to fit it already; truncated pairs are cut
+        // to it here (the model's own limit applies when it is 0 or larger).
+        const std::size_t max_length =
+            config.max_length > 0 && config.max_length < reranker_->max_length() ? config.max_length : 0;
         const std::vector<PairScore> scores =
-            score_pairs_ ? score_pairs_(query, texts) : score_with_model(query, texts);
+            score_pairs_ ? score_pairs_(query, texts, max_length) : score_with_model(query, texts, max_length);
         WINNOW_CHECK(scores.size() == texts.size(), Errc::Internal, "rerank: {} scores for {} pairs", scores.size(),
                      texts.size());
         std::vector<bool> seen(candidates.size(), false);
@@ -106,7 +110,33 @@ public:
     std::string name() const override { return reranker_->name(); }
 
 private:
-    std::vector<PairScore> score_with_model(std::string_view query, const std::vector<std::string>& texts) const {
+    std::vector<PairScore> score_with_model(std::string_view query, const std::vector<std::string>& texts,
+                                            std::size_t max_length) const {
+        if (max_length > 0) {
+            // A shorter limit than the loaded model's: tokenize each pair truncated to it (longest
+            // first, as the model truncates at its own limit) and score the token ids.
+            const Tokenizer& tok = reranker_->tokenizer();
+            WINNOW_CHECK(tok.num_special_tokens(true) > 0, Errc::Unsupported,
+                         "rerank: max_length={} below the model's {} needs a cross-encoder; {} formats its own prompt",
+                         max_length, reranker_->max_length(), reranker_->name());
+            TruncationOptions truncation;
+            truncation.max_length = max_length;
+            truncation.strategy = TruncationStrategy::LongestFirst;
+            std::vector<TokenizedPair> pairs;
+            std::vector<std::pair<bool, std::uint32_t>> info;
+            pairs.reserve(texts.size());
+            for (const auto& t : texts) {
+                Encoding e = tok.encode_pair(query, t, truncation);
+                info.emplace_back(e.truncated, static_cast<std::uint32_t>(e.ids.size()));
+                pairs.push_back({std::move(e.ids), std::move(e.type_ids)});
+            }
+            std::vector<PairScore> scores = reranker_->score_tokenized(pairs);
+            for (std::size_t i = 0; i < scores.size() && i < info.size(); ++i) {
+                scores[i].truncated = scores[i].truncated || info[i].first;
+                scores[i].n_tokens = info[i].second;
+            }
+            return scores;
+        }
         std::vector<std::pair<std::string, std::string>> pairs;
         pairs.reserve(texts.size());
         const std::string q(query);

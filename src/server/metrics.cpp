@@ -81,7 +81,12 @@ void Metrics::add_cancelled(std::string_view route) {
 
 void Metrics::add_gauge(std::string name, std::string help, std::string labels, std::function<double()> read) {
     std::lock_guard lock(mutex_);
-    gauges_.push_back({std::move(name), std::move(help), std::move(labels), std::move(read)});
+    gauges_.push_back({std::move(name), std::move(help), std::move(labels), std::move(read), false});
+}
+
+void Metrics::add_counter(std::string name, std::string help, std::string labels, std::function<double()> read) {
+    std::lock_guard lock(mutex_);
+    gauges_.push_back({std::move(name), std::move(help), std::move(labels), std::move(read), true});
 }
 
 void Metrics::render_histogram(std::string& out, std::string_view name, std::string_view labels,
@@ -147,7 +152,7 @@ std::string Metrics::render() const {
     std::string last_name;
     for (const auto& g : gauges_) {
         if (g.name != last_name) {
-            out += fmt::format("# HELP {} {}\n# TYPE {} gauge\n", g.name, g.help, g.name);
+            out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", g.name, g.help, g.name, g.counter ? "counter" : "gauge");
             last_name = g.name;
         }
         const std::string braces = g.labels.empty() ? "" : fmt::format("{{{}}}", g.labels);

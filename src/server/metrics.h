@@ -29,6 +29,8 @@ public:
     void add_cancelled(std::string_view route);  // client went away before the result
     // A gauge read at render time (e.g. queue depth of a scheduler).
     void add_gauge(std::string name, std::string help, std::string labels, std::function<double()> read);
+    // A counter kept elsewhere (e.g. by the kernels), read at render time.
+    void add_counter(std::string name, std::string help, std::string labels, std::function<double()> read);
 
     std::string render() const;
 
@@ -41,6 +43,7 @@ private:
     struct Gauge {
         std::string name, help, labels;
         std::function<double()> read;
+        bool counter = false;
     };
     static void observe(Histogram& h, const std::vector<double>& bounds, double value);
     static void render_histogram(std::string& out, std::string_view name, std::string_view labels,

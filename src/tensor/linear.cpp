@@ -8,7 +8,9 @@
 #include <mutex>
 #include <tuple>
 
+#include "tensor/linear_dnnl.h"
 #include "tensor/linear_precision.h"
+#include "tensor/row_blocks.h"
 #include "winnow/error.h"
 
 namespace winnow {
@@ -19,10 +21,7 @@ using dnnl::memory;
 using DataType = memory::data_type;
 using FormatTag = memory::format_tag;
 
-dnnl::engine& cpu_engine() {
-    static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
-    return engine;
-}
+dnnl::engine& cpu_engine() { return lowp::engine(); }
 
 dnnl::algorithm eltwise_algorithm(Activation activation) {
     switch (activation) {
@@ -42,62 +41,25 @@ dnnl::algorithm eltwise_algorithm(Activation activation) {
     return dnnl::algorithm::undef;
 }
 
-// Matmul primitives depend only on the shape, not on the weights: one process-wide cache shared
-// by every layer of the same shape, bounded (cleared when full; recreating one costs ~1 ms).
-struct PrimitiveKey {
-    memory::dim rows, in, out;
-    bool bias;
-    Activation activation;
-    auto tie() const { return std::tie(rows, in, out, bias, activation); }
-    bool operator<(const PrimitiveKey& other) const { return tie() < other.tie(); }
-};
-
-class PrimitiveCache {
-public:
-    dnnl::matmul get(const PrimitiveKey& key, const memory::desc& weights_desc) {
-        {
-            std::lock_guard lock(mutex_);
-            auto it = cache_.find(key);
-            if (it != cache_.end()) return it->second;
-        }
-        dnnl::matmul primitive(make_pd(key, weights_desc));
-        std::lock_guard lock(mutex_);
-        if (cache_.size() >= kCapacity) cache_.clear();
-        cache_.emplace(key, primitive);
-        return primitive;
+dnnl::matmul::primitive_desc make_fp32_pd(memory::dim rows, memory::dim in, memory::dim out, bool bias,
+                                          Activation activation, const memory::desc& weights_desc) {
+    const memory::desc src({rows, in}, DataType::f32, FormatTag::ab);
+    const memory::desc dst({rows, out}, DataType::f32, FormatTag::ab);
+    dnnl::primitive_attr attr;
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);  // lowp::execute_matmul passes a per-thread one
+    if (activation != Activation::None) {
+        dnnl::post_ops ops;
+        ops.append_eltwise(1.0f, eltwise_algorithm(activation), activation == Activation::Silu ? 1.0f : 0.0f, 0.0f);
+        attr.set_post_ops(ops);
     }
-
-    static dnnl::matmul::primitive_desc make_pd(const PrimitiveKey& key, const memory::desc& weights_desc) {
-        const memory::desc src({key.rows, key.in}, DataType::f32, FormatTag::ab);
-        const memory::desc dst({key.rows, key.out}, DataType::f32, FormatTag::ab);
-        dnnl::primitive_attr attr;
-        if (key.activation != Activation::None) {
-            dnnl::post_ops ops;
-            ops.append_eltwise(1.0f, eltwise_algorithm(key.activation), key.activation == Activation::Silu ? 1.0f : 0.0f,
-                               0.0f);
-            attr.set_post_ops(ops);
-        }
-        if (key.bias) {
-            const memory::desc bias({1, key.out}, DataType::f32, FormatTag::ab);
-            return dnnl::matmul::primitive_desc(dnnl::matmul::desc(src, weights_desc, bias, dst), attr, cpu_engine());
-        }
-        return dnnl::matmul::primitive_desc(dnnl::matmul::desc(src, weights_desc, dst), attr, cpu_engine());
+    if (bias) {
+        const memory::desc bias_desc({1, out}, DataType::f32, FormatTag::ab);
+        return dnnl::matmul::primitive_desc(dnnl::matmul::desc(src, weights_desc, bias_desc, dst), attr, cpu_engine());
     }
-
-private:
-    static constexpr std::size_t kCapacity = 256;
-    std::mutex mutex_;
-    std::map<PrimitiveKey, dnnl::matmul> cache_;
-};
-
-PrimitiveCache& primitive_cache() {
-    static PrimitiveCache cache;
-    return cache;
+    return dnnl::matmul::primitive_desc(dnnl::matmul::desc(src, weights_desc, dst), attr, cpu_engine());
 }
 
-// The row count the weights layout is chosen for (the layout does not change with it on the
-// CPUs we measured, but the cache key carries the exact row count anyway).
-constexpr memory::dim kLayoutRows = 256;
+constexpr int kKindFp32 = 0;
 
 }  // namespace
 
@@ -126,7 +88,7 @@ Linear::Linear(const Tensor& weight, const Tensor& bias, Precision precision)
 
     auto impl = std::make_shared<Impl>();
     const memory::desc any_weights({in, out}, DataType::f32, FormatTag::any);
-    const auto pd = PrimitiveCache::make_pd({kLayoutRows, in, out, has_bias_, Activation::None}, any_weights);
+    const auto pd = make_fp32_pd(lowp::kLayoutRows, in, out, has_bias_, Activation::None, any_weights);
     impl->weights_desc = pd.weights_desc();
     // PyTorch's [out x in] row-major is the [in x out] matrix in "ba" order: reorder from there.
     const memory::desc torch_layout({in, out}, DataType::f32, FormatTag::ba);
@@ -146,19 +108,35 @@ void Linear::forward(const float* x, std::size_t rows, float* y, Activation acti
     WINNOW_ASSERT(impl_ != nullptr);
     if (rows == 0) return;
     if (impl_->kernel) return impl_->kernel->forward(x, rows, y, activation);
-    const auto m = static_cast<memory::dim>(rows);
     const auto in = static_cast<memory::dim>(in_features_);
     const auto out = static_cast<memory::dim>(out_features_);
-    auto primitive = primitive_cache().get({m, in, out, has_bias_, activation}, impl_->weights_desc);
     auto& engine = cpu_engine();
-    memory src({{m, in}, DataType::f32, FormatTag::ab}, engine, const_cast<float*>(x));
-    memory dst({{m, out}, DataType::f32, FormatTag::ab}, engine, y);
-    dnnl::stream stream(engine);
-    std::unordered_map<int, memory> args{
-        {DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, impl_->weights}, {DNNL_ARG_DST, dst}};
+    std::unordered_map<int, memory> args{{DNNL_ARG_WEIGHTS, impl_->weights}};
     if (has_bias_) args.emplace(DNNL_ARG_BIAS, impl_->bias);
-    primitive.execute(stream, args);
-    stream.wait();
+    // The rows run in blocks of a few fixed sizes (row_blocks.h), so the primitives are made once per shape.
+    row_blocks::for_each(rows, [&](const row_blocks::Block& block) {
+        const auto m = static_cast<memory::dim>(block.gemm_rows);
+        auto primitive = lowp::cached_matmul({kKindFp32, m, in, out, has_bias_, activation}, [&] {
+            return make_fp32_pd(m, in, out, has_bias_, activation, impl_->weights_desc);
+        });
+        const float* src_rows = x + block.first * in_features_;
+        float* dst_rows = y + block.first * out_features_;
+        lowp::TailBuffers* tail = nullptr;
+        if (block.padded()) {  // the tail, copied into zero-padded rows and its result copied back
+            tail = &lowp::tail_buffers(block.gemm_rows * in_features_, block.gemm_rows * out_features_);
+            std::memcpy(tail->src.data(), src_rows, block.rows * in_features_ * sizeof(float));
+            std::memset(tail->src.data() + block.rows * in_features_, 0,
+                        (block.gemm_rows - block.rows) * in_features_ * sizeof(float));
+            src_rows = tail->src.data();
+            dst_rows = tail->dst.data();
+        }
+        args[DNNL_ARG_SRC] = memory({{m, in}, DataType::f32, FormatTag::ab}, engine, const_cast<float*>(src_rows));
+        args[DNNL_ARG_DST] = memory({{m, out}, DataType::f32, FormatTag::ab}, engine, dst_rows);
+        lowp::execute_matmul(primitive, engine, args);
+        if (tail != nullptr) {
+            std::memcpy(y + block.first * out_features_, dst_rows, block.rows * out_features_ * sizeof(float));
+        }
+    });
 }
 
 void Linear::forward(const Tensor& x, Tensor& y, Activation activation) const {

@@ -8,6 +8,7 @@
 
 #include "tensor/linear_dnnl.h"
 #include "tensor/linear_precision.h"
+#include "tensor/row_blocks.h"
 #include "winnow/error.h"
 
 namespace winnow {
@@ -25,6 +26,7 @@ dnnl::matmul::primitive_desc make_bf16_pd(long rows, long in, long out, bool bia
     const memory::desc src({rows, in}, DataType::bf16, FormatTag::ab);
     const memory::desc dst({rows, out}, DataType::f32, FormatTag::ab);
     dnnl::primitive_attr attr;
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);  // lowp::execute_matmul passes a per-thread one
     dnnl::post_ops ops;
     lowp::append_activation(ops, activation);
     attr.set_post_ops(ops);
@@ -70,21 +72,29 @@ public:
 
     void forward(const float* x, std::size_t rows, float* y, Activation activation) const override {
         if (rows == 0) return;
-        const auto m = static_cast<long>(rows);
+        const auto in = static_cast<std::size_t>(in_);
+        const auto out = static_cast<std::size_t>(out_);
+        // Rows rounded once for the whole call, with the tail's padding rows (row_blocks.h) zeroed.
+        const std::size_t padded = rows + row_blocks::kTailRows;
         thread_local std::vector<std::uint16_t> src_bf16;
-        src_bf16.resize(rows * static_cast<std::size_t>(in_));
-        to_bf16(x, src_bf16.size(), src_bf16.data());
-        auto primitive = lowp::cached_matmul({kKind, m, in_, out_, has_bias_, activation}, [&] {
-            return make_bf16_pd(m, in_, out_, has_bias_, activation, weights_desc_);
-        });
+        if (src_bf16.size() < padded * in) src_bf16.resize(padded * in);
+        to_bf16(x, rows * in, src_bf16.data());
+        std::memset(src_bf16.data() + rows * in, 0, row_blocks::kTailRows * in * sizeof(std::uint16_t));
         auto& engine = lowp::engine();
-        memory src({{m, in_}, DataType::bf16, FormatTag::ab}, engine, src_bf16.data());
-        memory dst({{m, out_}, DataType::f32, FormatTag::ab}, engine, y);
-        std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_DST, dst}};
+        std::unordered_map<int, memory> args{{DNNL_ARG_WEIGHTS, weights_}};
         if (has_bias_) args.emplace(DNNL_ARG_BIAS, bias_);
-        dnnl::stream stream(engine);
-        primitive.execute(stream, args);
-        stream.wait();
+        row_blocks::for_each(rows, [&](const row_blocks::Block& block) {
+            const auto m = static_cast<long>(block.gemm_rows);
+            auto primitive = lowp::cached_matmul({kKind, m, in_, out_, has_bias_, activation}, [&] {
+                return make_bf16_pd(m, in_, out_, has_bias_, activation, weights_desc_);
+            });
+            float* dst_rows = y + block.first * out;
+            if (block.padded()) dst_rows = lowp::tail_buffers(0, block.gemm_rows * out).dst.data();
+            args[DNNL_ARG_SRC] = memory({{m, in_}, DataType::bf16, FormatTag::ab}, engine, src_bf16.data() + block.first * in);
+            args[DNNL_ARG_DST] = memory({{m, out_}, DataType::f32, FormatTag::ab}, engine, dst_rows);
+            lowp::execute_matmul(primitive, engine, args);
+            if (block.padded()) std::memcpy(y + block.first * out, dst_rows, block.rows * out * sizeof(float));
+        });
     }
 
 private:

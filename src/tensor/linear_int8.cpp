@@ -18,6 +18,7 @@
 #include "tensor/avx512.h"
 #include "tensor/linear_dnnl.h"
 #include "tensor/linear_precision.h"
+#include "tensor/row_blocks.h"
 #include "winnow/error.h"
 
 namespace winnow {
@@ -253,8 +254,9 @@ public:
                                    buffers.row.data());
                     quantize_row(buffers.row.data(), mid, buffers.q_mid.data() + r * mid, mid_scales[r], mid_zeros[r]);
                 }
-                down->run_matmul(second_matmul.of(plan, c), n, buffers.q_mid.data(), buffers.acc.data(), buffers,
-                                 stream);
+                const Chunk& second_chunk = second_matmul.of(plan, c);
+                std::memset(buffers.q_mid.data() + n * mid, 0, (second_chunk.rows - n) * mid);
+                down->run_matmul(second_chunk, buffers.q_mid.data(), buffers.acc.data(), buffers, stream);
                 down->dequantize_rows(buffers.acc.data(), n, mid_scales, mid_zeros, Activation::None, y + r0 * out,
                                       non_temporal);
                 if (non_temporal) non_temporal_fence();
@@ -276,6 +278,7 @@ private:
     }
 
     struct Chunk {
+        std::size_t rows = 0;  // the matmul's row count; a tail chunk's extra rows are zero padding
         dnnl::matmul primitive;
         memory::desc scratchpad_desc;
         std::size_t scratchpad_bytes = 0;
@@ -353,7 +356,8 @@ private:
     }
 
     ChunkPair chunk_matmuls(const ChunkPlan& plan) const {
-        return {plan.n_chunks > 1 ? chunk_matmul(kChunkRows) : Chunk{}, chunk_matmul(plan.tail)};
+        // The tail runs with its row count padded to a multiple of 8 (row_blocks.h): 8 primitives, not 64.
+        return {plan.n_chunks > 1 ? chunk_matmul(kChunkRows) : Chunk{}, chunk_matmul(row_blocks::padded_tail(plan.tail))};
     }
 
     // The first step of a chunk of n rows of x, on the calling thread: each row quantized into buffers.q (its scale
@@ -364,7 +368,8 @@ private:
         for (std::size_t r = 0; r < n; ++r) {
             quantize_row(x + r * in, in, buffers.q.data() + r * in, buffers.scales[r], buffers.zeros[r]);
         }
-        run_matmul(chunk, n, buffers.q.data(), buffers.acc.data(), buffers, stream);
+        std::memset(buffers.q.data() + n * in, 0, (chunk.rows - n) * in);
+        run_matmul(chunk, buffers.q.data(), buffers.acc.data(), buffers, stream);
     }
 
     // The last step: y[n x out] from this layer's s32 accumulators of n rows quantized with `scales` / `zeros`.
@@ -377,10 +382,10 @@ private:
         }
     }
 
-    // acc[n x out] = q[n x in] W (s32), on the calling thread.
-    void run_matmul(const Chunk& chunk, std::size_t n, const std::uint8_t* q, std::int32_t* acc, ChunkBuffers& buffers,
+    // acc[rows x out] = q[rows x in] W (s32) for the chunk's row count, on the calling thread.
+    void run_matmul(const Chunk& chunk, const std::uint8_t* q, std::int32_t* acc, ChunkBuffers& buffers,
                     dnnl::stream& stream) const {
-        const auto m = static_cast<long>(n);
+        const auto m = static_cast<long>(chunk.rows);
         auto& args = buffers.args;
         args[DNNL_ARG_SRC] = buffers.memory_for(m, in_, DataType::u8, const_cast<std::uint8_t*>(q));
         args[DNNL_ARG_WEIGHTS] = weights_;
@@ -406,7 +411,7 @@ private:
             omp_set_num_threads(previous);
             return pd;
         });
-        Chunk chunk{primitive, {}, 0};
+        Chunk chunk{rows, primitive, {}, 0};
         const dnnl_memory_desc_t* scratchpad =
             dnnl_primitive_desc_query_md(primitive.get_primitive_desc(), dnnl_query_scratchpad_md, 0);
         if (scratchpad != nullptr) chunk.scratchpad_desc = memory::desc(*scratchpad);

@@ -2,6 +2,13 @@
 
 #include "tensor/linear_dnnl.h"
 
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <vector>
+
+#include "tensor/kernel_stats.h"
+
 namespace winnow {
 
 namespace {
@@ -29,6 +36,21 @@ bool cpu_has_bf16() noexcept {
 
 bool cpu_has_vnni() noexcept {
     return isa_at_least(effective_isa(), dnnl::cpu_isa::avx512_core_vnni);
+}
+
+namespace {
+std::atomic<std::uint64_t> g_primitives_created{0};
+std::atomic<std::uint64_t> g_creation_nanoseconds{0};
+}  // namespace
+
+KernelStats kernel_stats() noexcept {
+    return {g_primitives_created.load(std::memory_order_relaxed),
+            static_cast<double>(g_creation_nanoseconds.load(std::memory_order_relaxed)) * 1e-9};
+}
+
+void record_primitive_created(double seconds) noexcept {
+    g_primitives_created.fetch_add(1, std::memory_order_relaxed);
+    g_creation_nanoseconds.fetch_add(static_cast<std::uint64_t>(seconds * 1e9), std::memory_order_relaxed);
 }
 
 Precision resolve_precision(Precision requested) noexcept {
@@ -70,17 +92,43 @@ void append_activation(dnnl::post_ops& ops, Activation activation) {
 dnnl::matmul cached_matmul(const MatmulKey& key, const std::function<dnnl::matmul::primitive_desc()>& make) {
     static std::mutex mutex;
     static std::map<MatmulKey, dnnl::matmul> cache;
-    constexpr std::size_t kCapacity = 256;
     {
         std::lock_guard lock(mutex);
         auto it = cache.find(key);
         if (it != cache.end()) return it->second;
     }
+    const auto start = std::chrono::steady_clock::now();
     dnnl::matmul primitive(make());
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::lock_guard lock(mutex);
-    if (cache.size() >= kCapacity) cache.clear();
+    if (cache.size() >= kMaxPrimitives) cache.clear();
     cache.emplace(key, primitive);
+    record_primitive_created(seconds);
     return primitive;
+}
+
+void execute_matmul(const dnnl::matmul& primitive, const dnnl::engine& engine,
+                    std::unordered_map<int, dnnl::memory>& args) {
+    const dnnl_memory_desc_t* md =
+        dnnl_primitive_desc_query_md(primitive.get_primitive_desc(), dnnl_query_scratchpad_md, 0);
+    thread_local std::vector<std::uint8_t> scratch;
+    const dnnl::memory::desc desc = md != nullptr ? dnnl::memory::desc(*md) : dnnl::memory::desc();
+    if (desc.get_size() > 0) {
+        if (scratch.size() < desc.get_size()) scratch.resize(desc.get_size());
+        args.insert_or_assign(DNNL_ARG_SCRATCHPAD, dnnl::memory(desc, engine, scratch.data()));
+    } else {
+        args.erase(DNNL_ARG_SCRATCHPAD);
+    }
+    dnnl::stream stream(engine);
+    primitive.execute(stream, args);
+    stream.wait();
+}
+
+TailBuffers& tail_buffers(std::size_t src_floats, std::size_t dst_floats) {
+    thread_local TailBuffers buffers;
+    if (buffers.src.size() < src_floats) buffers.src.resize(src_floats);
+    if (buffers.dst.size() < dst_floats) buffers.dst.resize(dst_floats);
+    return buffers;
 }
 
 }  // namespace winnow::lowp

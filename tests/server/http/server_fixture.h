@@ -3,7 +3,10 @@
 
 #include <httplib.h>
 
+#include <chrono>
+#include <functional>
 #include <memory>
+#include <string>
 #include <thread>
 
 #include "core/json.h"
@@ -40,5 +43,24 @@ struct RunningServer {
 };
 
 inline Json body_json(const httplib::Result& r) { return Json::parse(r->body); }
+
+// Waits until `done()` holds, polling. Tests wait on a condition they built (a request held inside
+// the model, a queue depth, a counter), never on the clock; `bound` only turns a hang into a
+// failure and is far above what any machine needs.
+inline bool eventually(const std::function<bool()>& done,
+                       std::chrono::milliseconds bound = std::chrono::milliseconds(60000)) {
+    const auto until = std::chrono::steady_clock::now() + bound;
+    while (!done()) {
+        if (std::chrono::steady_clock::now() > until) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return true;
+}
+
+// The value of one series (`name{labels}` as rendered) in Prometheus text, or -1 when absent.
+inline double metric(const std::string& text, const std::string& name) {
+    const auto pos = text.find("\n" + name + " ");
+    return pos == std::string::npos ? -1.0 : std::stod(text.substr(pos + name.size() + 2));
+}
 
 }  // namespace winnow::testing

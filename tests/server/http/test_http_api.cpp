@@ -43,6 +43,19 @@ struct Api : ::testing::Test {
         return c.Get(path.c_str(), headers);
     }
     // Asserts the JSON error shape and that the message mentions `needle`.
+    double queue_depth() const { return metric(srv->server->metrics_text(), "winnow_queue_depth{model=\"rerank\"}"); }
+    // Holds the fake model inside the batch of a one-document /v1/rerank request (scored once
+    // released), so that what the test sends next queues behind it.
+    std::future<int> occupy_model() {
+        reranker->hold();
+        auto first = std::async(std::launch::async, [this] {
+            auto r = post("/v1/rerank", {{"query", "a"}, {"documents", {"a"}}});
+            return r ? r->status : -1;
+        });
+        EXPECT_TRUE(eventually([&] { return reranker->batches_waiting() == 1; }));
+        return first;
+    }
+    void TearDown() override { reranker->release(); }
     static void expect_error(const httplib::Result& r, int status, const std::string& type, const std::string& needle) {
         ASSERT_TRUE(r) << httplib::to_string(r.error());
         EXPECT_EQ(r->status, status) << r->body;
@@ -272,8 +285,9 @@ TEST_F(Api, CorsWhenConfigured) {
 }
 
 TEST_F(Api, ConcurrentRequestsShareBatches) {
-    reranker->delay = 40ms;
     start();
+    auto first = occupy_model();
+    // Twelve requests queue behind the held batch, then run together once it is released.
     std::vector<std::future<int>> results;
     for (int i = 0; i < 12; ++i) {
         results.push_back(std::async(std::launch::async, [&, i] {
@@ -281,93 +295,93 @@ TEST_F(Api, ConcurrentRequestsShareBatches) {
             return r ? r->status : -1;
         }));
     }
+    ASSERT_TRUE(eventually([&] { return queue_depth() == 24; })) << srv->server->metrics_text();
+    reranker->release();
     for (auto& f : results) EXPECT_EQ(f.get(), 200);
+    EXPECT_EQ(first.get(), 200);
     const auto batches = reranker->batches();
     EXPECT_LT(batches.size(), 12u);  // 12 requests in fewer model calls
+    EXPECT_EQ(batches.front(), 1u);  // the held one
     EXPECT_GT(*std::max_element(batches.begin(), batches.end()), 2u);
-    EXPECT_EQ(reranker->pairs_scored(), 24u);
+    EXPECT_EQ(reranker->pairs_scored(), 25u);
 }
 
 TEST_F(Api, FullQueueGives429WithRetryAfter) {
-    reranker->delay = 300ms;
     options.max_queue_items = 4;
     options.max_documents = 4;
     start();
-    // One request occupies the model, one fills the queue; the third must be refused.
-    auto first = std::async(std::launch::async, [&] { return post("/v1/rerank", {{"query", "a"}, {"documents", {"a"}}})->status; });
-    std::this_thread::sleep_for(50ms);
+    // One request is held inside the model, one fills the queue (4 of 4 items): the third must be
+    // refused whatever the machine's speed.
+    auto first = occupy_model();
     auto second = std::async(std::launch::async, [&] {
         return post("/v1/rerank", {{"query", "a"}, {"documents", {"a", "b", "c", "d"}}})->status;
     });
-    std::this_thread::sleep_for(50ms);
+    ASSERT_TRUE(eventually([&] { return queue_depth() == 4; })) << srv->server->metrics_text();
     auto r = post("/v1/rerank", {{"query", "a"}, {"documents", {"a"}}});
     expect_error(r, 429, "overloaded", "queue full");
     EXPECT_GE(std::stoi(r->get_header_value("Retry-After")), 1);
+    reranker->release();
     EXPECT_EQ(first.get(), 200);
     EXPECT_EQ(second.get(), 200);
     EXPECT_NE(get("/metrics")->body.find("winnow_rejected_total{reason=\"overloaded\"} 1"), std::string::npos);
 }
 
 TEST_F(Api, DeadlineGives504) {
-    reranker->delay = 400ms;
     options.request_timeout = 100ms;
     start();
+    reranker->hold();  // the model never answers within the deadline, however fast the machine
     auto r = post("/v1/rerank", {{"query", "a"}, {"documents", {"a"}}});
     expect_error(r, 504, "timeout", "100 ms");
+    reranker->release();
 }
 
-// Sends a request on a raw socket and closes it without reading the answer.
-void send_and_hang_up(int port, const std::string& body) {
+// Opens a raw socket and sends a request on it; the caller closes it without reading the answer.
+int send_raw_request(int port, const std::string& body) {
     const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    ASSERT_GE(fd, 0);
+    EXPECT_GE(fd, 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(static_cast<std::uint16_t>(port));
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
     const std::string req = "POST /v1/rerank HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                             "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
-    ASSERT_EQ(::send(fd, req.data(), req.size(), 0), static_cast<ssize_t>(req.size()));
-    std::this_thread::sleep_for(60ms);
-    ::close(fd);
+    EXPECT_EQ(::send(fd, req.data(), req.size(), 0), static_cast<ssize_t>(req.size()));
+    return fd;
 }
 
 TEST_F(Api, ClientDisconnectCancelsQueuedWork) {
-    reranker->hold();  // the first request's batch waits, so the second request's pairs stay queued
     start();
-    auto busy = std::async(std::launch::async, [&] { return post("/v1/rerank", {{"query", "a"}, {"documents", {"a"}}})->status; });
-    for (int i = 0; i < 2000 && reranker->batches_waiting() == 0; ++i) std::this_thread::sleep_for(5ms);
-    ASSERT_EQ(reranker->batches_waiting(), 1);
-    send_and_hang_up(srv->port, Json{{"query", "x"}, {"documents", {"one", "two", "three"}}}.dump());
-    bool cancelled = false;
-    for (int i = 0; i < 2000 && !cancelled; ++i) {
-        cancelled = get("/metrics")->body.find("winnow_cancelled_total{route=\"/v1/rerank\"} 1") != std::string::npos;
-        if (!cancelled) std::this_thread::sleep_for(5ms);
-    }
-    EXPECT_TRUE(cancelled);
+    auto busy = occupy_model();
+    const int fd = send_raw_request(srv->port, Json{{"query", "x"}, {"documents", {"one", "two", "three"}}}.dump());
+    ASSERT_TRUE(eventually([&] { return queue_depth() == 3; })) << srv->server->metrics_text();
+    ::close(fd);  // the client goes away while its pairs wait behind the held batch
+    ASSERT_TRUE(eventually([&] {
+        return metric(srv->server->metrics_text(), "winnow_cancelled_total{route=\"/v1/rerank\"}") == 1;
+    })) << srv->server->metrics_text();
+    EXPECT_EQ(queue_depth(), 0);
     reranker->release();
     EXPECT_EQ(busy.get(), 200);
     EXPECT_EQ(reranker->pairs_scored(), 1u);  // the abandoned request's 3 pairs never ran
+    EXPECT_EQ(reranker->batches(), std::vector<std::size_t>{1});
 }
 
 TEST_F(Api, GracefulShutdownFinishesInFlightRequests) {
-    reranker->hold();  // the request is being handled (its batch waits in the model) when stop comes
     start();
+    reranker->hold();
     auto in_flight = std::async(std::launch::async, [&] {
         auto r = post("/v1/rerank", {{"query", "cat"}, {"documents", {"cat", "dog"}}});
         return r ? r->status : -1;
     });
-    for (int i = 0; i < 2000 && reranker->batches_waiting() == 0; ++i) std::this_thread::sleep_for(5ms);
-    ASSERT_EQ(reranker->batches_waiting(), 1);
-    auto stopping = std::async(std::launch::async, [&] { srv->shutdown(); });  // returns once it is answered
-    bool listening = true;
-    for (int i = 0; i < 2000 && listening; ++i) {
+    ASSERT_TRUE(eventually([&] { return reranker->batches_waiting() == 1; }));
+    // Shutdown starts while the request is inside the model, and returns once it is answered.
+    auto stopping = std::async(std::launch::async, [&] { srv->shutdown(); });
+    ASSERT_TRUE(eventually([&] {
         auto c = httplib::Client("127.0.0.1", srv->port);
         c.set_connection_timeout(1s);
-        listening = static_cast<bool>(c.Get("/health"));  // no longer listening once stop() ran
-        if (listening) std::this_thread::sleep_for(5ms);
-    }
-    EXPECT_FALSE(listening);
+        return !c.Get("/health");  // no longer listening
+    }));
+    EXPECT_EQ(stopping.wait_for(0s), std::future_status::timeout);  // still waiting for the request
     reranker->release();
     EXPECT_EQ(in_flight.get(), 200);
     stopping.get();

@@ -12,25 +12,34 @@ namespace {
 using namespace std::chrono_literals;
 using Sched = BatchScheduler<int, int>;
 
+// Records every batch. With `hold_first`, the first batch waits inside the model until open(), so
+// that what a test submits meanwhile queues behind it whatever the machine's speed.
 struct Recorder {
     std::mutex mutex;
     std::vector<std::vector<int>> batches;
     std::chrono::milliseconds delay{0};
+    bool hold_first = false;
     std::promise<void> first_started;
     bool signalled = false;
+    std::promise<void> gate;
+    std::shared_future<void> gate_open = gate.get_future().share();
+
+    void open() { gate.set_value(); }
 
     Sched::RunBatch fn() {
         return [this](std::uint64_t, const std::vector<const int*>& units) {
+            bool first = false;
             {
                 std::lock_guard lock(mutex);
                 std::vector<int> b;
                 for (const int* u : units) b.push_back(*u);
                 batches.push_back(b);
                 if (!signalled) {
-                    signalled = true;
+                    signalled = first = true;
                     first_started.set_value();
                 }
             }
+            if (first && hold_first) gate_open.wait();
             if (delay.count() > 0) std::this_thread::sleep_for(delay);
             std::vector<int> out;
             for (const int* u : units) out.push_back(*u * 10);
@@ -55,7 +64,7 @@ TEST(BatchScheduler, ResultsComeBackInOrderPerRequest) {
 
 TEST(BatchScheduler, MergesQueuedRequestsIntoOneBatch) {
     Recorder rec;
-    rec.delay = 100ms;
+    rec.hold_first = true;
     Sched sched({}, rec.fn());
     // The first request occupies the worker; the next three queue up meanwhile and must share
     // one batch.
@@ -64,6 +73,7 @@ TEST(BatchScheduler, MergesQueuedRequestsIntoOneBatch) {
     auto a = sched.submit({1, 2}, {1, 1}, 0, far());
     auto b = sched.submit({3}, {1}, 0, far());
     auto c = sched.submit({4, 5, 6}, {1, 1, 1}, 0, far());
+    rec.open();
     EXPECT_EQ(wait_take(a), (std::vector<int>{10, 20}));
     EXPECT_EQ(wait_take(b), (std::vector<int>{30}));
     EXPECT_EQ(wait_take(c), (std::vector<int>{40, 50, 60}));
@@ -74,7 +84,7 @@ TEST(BatchScheduler, MergesQueuedRequestsIntoOneBatch) {
 
 TEST(BatchScheduler, WithoutMergingEachBatchHoldsOneRequest) {
     Recorder rec;
-    rec.delay = 50ms;
+    rec.hold_first = true;
     SchedulerOptions o;
     o.merge_requests = false;
     Sched sched(o, rec.fn());
@@ -82,6 +92,7 @@ TEST(BatchScheduler, WithoutMergingEachBatchHoldsOneRequest) {
     rec.first_started.get_future().wait();
     auto a = sched.submit({1, 2}, {1, 1}, 0, far());
     auto b = sched.submit({3}, {1}, 0, far());
+    rec.open();
     wait_take(a);
     wait_take(b);
     wait_take(first);
@@ -91,7 +102,7 @@ TEST(BatchScheduler, WithoutMergingEachBatchHoldsOneRequest) {
 
 TEST(BatchScheduler, RespectsTokenBudgetAndSplitsLargeRequests) {
     Recorder rec;
-    rec.delay = 50ms;
+    rec.hold_first = true;
     SchedulerOptions o;
     o.token_budget = 100;
     Sched sched(o, rec.fn());
@@ -100,6 +111,7 @@ TEST(BatchScheduler, RespectsTokenBudgetAndSplitsLargeRequests) {
     // 5 units of 40 tokens: batches of at most 2 (80 tokens); a 500-token unit runs alone.
     auto a = sched.submit({1, 2, 3, 4, 5}, {40, 40, 40, 40, 40}, 0, far());
     auto big = sched.submit({9}, {500}, 0, far());
+    rec.open();
     EXPECT_EQ(wait_take(a), (std::vector<int>{10, 20, 30, 40, 50}));
     EXPECT_EQ(wait_take(big), (std::vector<int>{90}));
     wait_take(first);
@@ -119,13 +131,14 @@ TEST(BatchScheduler, RespectsMaxBatchUnits) {
 
 TEST(BatchScheduler, KeysDoNotMix) {
     Recorder rec;
-    rec.delay = 50ms;
+    rec.hold_first = true;
     Sched sched({}, rec.fn());
     auto first = sched.submit({0}, {1}, 0, far());
     rec.first_started.get_future().wait();
     auto a = sched.submit({1}, {1}, 7, far());
     auto b = sched.submit({2}, {1}, 8, far());
     auto c = sched.submit({3}, {1}, 7, far());
+    rec.open();
     wait_take(a);
     wait_take(b);
     wait_take(c);
@@ -136,7 +149,7 @@ TEST(BatchScheduler, KeysDoNotMix) {
 
 TEST(BatchScheduler, FullQueueThrowsOverloadedAndFreesOnCompletion) {
     Recorder rec;
-    rec.delay = 100ms;
+    rec.hold_first = true;
     SchedulerOptions o;
     o.max_queue_units = 4;
     Sched sched(o, rec.fn());
@@ -151,6 +164,7 @@ TEST(BatchScheduler, FullQueueThrowsOverloadedAndFreesOnCompletion) {
         EXPECT_EQ(e.code(), Errc::Overloaded);
     }
     EXPECT_THROW(sched.submit({1, 2, 3, 4, 5}, {1, 1, 1, 1, 1}, 0, far()), Error);  // never fits: TooLarge
+    rec.open();
     wait_take(a);
     EXPECT_EQ(sched.queued_units(), 0u);
     auto b = sched.submit({4, 5}, {1, 1}, 0, far());
@@ -160,11 +174,14 @@ TEST(BatchScheduler, FullQueueThrowsOverloadedAndFreesOnCompletion) {
 
 TEST(BatchScheduler, ExpiredRequestsFailWithTimeoutWithoutRunning) {
     Recorder rec;
-    rec.delay = 100ms;
+    rec.hold_first = true;
     Sched sched({}, rec.fn());
     auto first = sched.submit({0}, {1}, 0, far());
     rec.first_started.get_future().wait();
-    auto late = sched.submit({1}, {1}, 0, Clock::now() + 10ms);
+    const auto deadline = Clock::now() + 10ms;
+    auto late = sched.submit({1}, {1}, 0, deadline);
+    while (Clock::now() <= deadline) std::this_thread::sleep_for(1ms);  // it expires while queued
+    rec.open();
     ASSERT_TRUE(late->wait_for(5s));
     try {
         late->take();
@@ -178,7 +195,7 @@ TEST(BatchScheduler, ExpiredRequestsFailWithTimeoutWithoutRunning) {
 
 TEST(BatchScheduler, CancelledRequestsNeverReachTheModel) {
     Recorder rec;
-    rec.delay = 100ms;
+    rec.hold_first = true;
     Sched sched({}, rec.fn());
     auto first = sched.submit({0}, {1}, 0, far());
     rec.first_started.get_future().wait();
@@ -186,6 +203,7 @@ TEST(BatchScheduler, CancelledRequestsNeverReachTheModel) {
     auto kept = sched.submit({3}, {1}, 0, far());
     sched.cancel(gone, Errc::Cancelled, "client disconnected");
     EXPECT_EQ(sched.queued_units(), 1u);
+    rec.open();
     EXPECT_EQ(wait_take(kept), (std::vector<int>{30}));
     ASSERT_TRUE(gone->wait_for(1s));
     EXPECT_THROW(gone->take(), Error);

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <future>
+#include <map>
 
 #include <gtest/gtest.h>
 
@@ -42,11 +43,6 @@ std::string make_small_index() {
     return dir.string();
 }
 
-double metric(const std::string& text, const std::string& name) {
-    const auto pos = text.find("\n" + name + " ");
-    return pos == std::string::npos ? -1.0 : std::stod(text.substr(pos + name.size() + 2));
-}
-
 struct SearchQueue : ::testing::Test {
     std::shared_ptr<FakeReranker> reranker = std::make_shared<FakeReranker>();
     ServerOptions options;
@@ -73,18 +69,20 @@ struct SearchQueue : ::testing::Test {
     }
     // Waits until `n` rerank pairs are queued behind the held batch.
     bool wait_queued(double n) {
-        for (int i = 0; i < 1000; ++i) {
-            if (metric(metrics(), "winnow_queue_depth{model=\"rerank\"}") == n) return true;
-            std::this_thread::sleep_for(5ms);
-        }
-        return false;
+        return eventually([&] { return metric(metrics(), "winnow_queue_depth{model=\"rerank\"}") == n; });
+    }
+    bool wait_not_listening() {
+        return eventually([&] {
+            httplib::Client c("127.0.0.1", srv->port);
+            c.set_connection_timeout(1s);
+            return !c.Get("/health");
+        });
     }
     // Holds the model inside one batch of a /v1/rerank request, so that what comes next queues.
     std::future<httplib::Result> occupy_model() {
         reranker->hold();
         auto first = post_async("/v1/rerank", {{"query", "policy"}, {"documents", {"a policy"}}});
-        for (int i = 0; i < 1000 && reranker->batches_waiting() == 0; ++i) std::this_thread::sleep_for(2ms);
-        EXPECT_EQ(reranker->batches_waiting(), 1);
+        EXPECT_TRUE(eventually([&] { return reranker->batches_waiting() == 1; }));
         return first;
     }
 };
@@ -185,10 +183,11 @@ TEST_F(SearchQueue, SearchDeadlineGives504AndDropsItsPairs) {
     EXPECT_EQ(metric(metrics(), "winnow_queue_depth{model=\"rerank\"}"), 0);
     reranker->release();
     first.get();  // also past its deadline: its answer may come before the held batch ends
-    for (int i = 0; i < 1000 && reranker->batches().empty(); ++i) std::this_thread::sleep_for(2ms);
-    std::this_thread::sleep_for(50ms);
-    // Only the held batch ran: the timed-out search's pairs never reached the model.
+    ASSERT_TRUE(eventually([&] { return !reranker->batches().empty(); }));
+    // Only the held batch ran: the timed-out search's pairs left the queue (depth 0 above), so they
+    // can never reach the model.
     EXPECT_EQ(reranker->batches(), std::vector<std::size_t>{1});
+    EXPECT_EQ(metric(metrics(), "winnow_queue_depth{model=\"rerank\"}"), 0);
 }
 
 TEST_F(SearchQueue, ShutdownFinishesAQueuedSearch) {
@@ -197,7 +196,7 @@ TEST_F(SearchQueue, ShutdownFinishesAQueuedSearch) {
     auto search = post_async("/v1/search", {{"query", "policy"}});
     ASSERT_TRUE(wait_queued(3));
     auto stopping = std::async(std::launch::async, [this] { srv->shutdown(); });
-    std::this_thread::sleep_for(100ms);
+    ASSERT_TRUE(wait_not_listening());  // shutdown has begun while the search waits in the queue
     reranker->release();
     auto r = search.get();
     ASSERT_TRUE(r);
@@ -239,6 +238,97 @@ TEST(SearchQueueModel, ScoresMatchThePipelineRunDirectly) {
     EXPECT_TRUE(windows) << "max_length=32 should split some document into windows";
     const std::string m = srv.server->metrics_text();
     EXPECT_NE(m.find("winnow_batch_size_count{model=\"rerank\"} 1"), std::string::npos) << m;
+}
+
+// Per-request rerank settings are applied or refused, never echoed and ignored: max_length ranks
+// as the CLI's model loaded with that max_length does; a precision or batch budget the server's
+// model does not run with is 422; a model it was not started with is 404.
+TEST(SearchQueueModel, PerRequestRerankSettingsAreAppliedOrRefused) {
+    const std::string model_dir = std::string(WINNOW_SHARED_DIR) + "/fixtures/models/bert-ce";
+    if (!std::filesystem::exists(model_dir + "/model.safetensors")) GTEST_SKIP() << "no " << model_dir;
+    std::shared_ptr<Reranker> reranker = Reranker::load(model_dir);
+    const std::string index_dir = make_small_index();
+    const std::string spec = "bm25(k=3) > rerank > cutoff(top_n=3)";
+    ServerOptions options;
+    options.index_dir = index_dir;
+    options.pipeline = spec;
+    RunningServer srv(options, reranker, nullptr);
+    auto c = srv.client();
+    auto search = [&](const std::string& pipeline) {
+        Json body{{"query", "travel policy"}};
+        if (!pipeline.empty()) body["pipeline"] = "bm25(k=3) > " + pipeline;
+        return c.Post("/v1/search", body.dump(), kJson);
+    };
+    auto scores = [](const Json& results) {
+        std::map<std::string, double> out;
+        for (const auto& h : results) out[h["doc_id"]] = h["rerank"]["raw_score"].get<double>();
+        return out;
+    };
+    auto plain = search("");
+    ASSERT_TRUE(plain);
+    ASSERT_EQ(plain->status, 200) << plain->body;
+    auto short16 = search("rerank(max_length=16)");
+    ASSERT_EQ(short16->status, 200) << short16->body;
+    const auto got = scores(Json::parse(short16->body)["results"]);
+    // What `winnow search --pipeline '... rerank(max_length=16)'` computes: the model loaded with it.
+    ModelOptions mo;
+    mo.max_length = 16;
+    Pipeline direct = Pipeline::open_index(index_dir, PipelineSpec::parse(spec));
+    direct.set_scorer(make_cross_encoder_scorer(Reranker::load(model_dir, mo)));
+    const PipelineResult want = direct.run("travel policy");
+    ASSERT_EQ(got.size(), want.hits.size());
+    for (const auto& h : want.hits) EXPECT_NEAR(got.at(h.candidate.doc_id), *h.rerank_raw, 1e-4) << h.candidate.doc_id;
+    const auto full = scores(Json::parse(plain->body)["results"]);
+    bool differs = false;
+    for (const auto& [doc, score] : full) differs = differs || std::abs(score - got.at(doc)) > 1e-3;
+    EXPECT_TRUE(differs) << "max_length=16 should change some score";
+
+    const std::string other = reranker->precision() == Precision::Fp32 ? "int8" : "fp32";
+    auto precision = search("rerank(precision=" + other + ")");
+    EXPECT_EQ(precision->status, 422) << precision->body;
+    EXPECT_NE(precision->body.find("precision"), std::string::npos);
+    auto same_precision = search("rerank(precision=" + std::string(precision_name(reranker->precision())) + ")");
+    EXPECT_EQ(same_precision->status, 200) << same_precision->body;
+    auto batch = search("rerank(batch_tokens=64)");
+    EXPECT_EQ(batch->status, 422) << batch->body;
+    auto model = search("rerank(model=/no/such/model)");
+    EXPECT_EQ(model->status, 404) << model->body;
+    auto same_model = search("rerank(model=" + model_dir + ")");
+    EXPECT_EQ(same_model->status, 200) << same_model->body;
+    // /v1/ask checks the same way.
+    auto ask = c.Post("/v1/ask", Json{{"query", "policy"}, {"pipeline", "bm25 > rerank(model=other/model)"}}.dump(), kJson);
+    EXPECT_EQ(ask->status, 404) << ask->body;
+}
+
+// A huge k in a request's spec is refused (422) before it reaches the index (it was a 500 from
+// std::bad_alloc); the JSON field `k` has the same limit.
+TEST_F(SearchQueue, HugeKIsRefused) {
+    start();
+    for (const char* spec : {"bm25(k=1000000000000)", "hybrid(k=1000000000)", "bm25(k=100001)"}) {
+        auto r = post("/v1/search", {{"query", "policy"}, {"pipeline", spec}});
+        ASSERT_TRUE(r);
+        EXPECT_EQ(r->status, 422) << spec << ": " << r->body;
+        EXPECT_NE(r->body.find("100000"), std::string::npos) << r->body;
+    }
+    auto k = post("/v1/search", {{"query", "policy"}, {"k", 1000000000000LL}});
+    EXPECT_EQ(k->status, 422) << k->body;
+    auto ask = post("/v1/ask", {{"query", "policy"}, {"pipeline", "bm25(k=1000000000000)"}});
+    EXPECT_EQ(ask->status, 422) << ask->body;
+}
+
+// /v1/search hits have the CLI's fields (retrieval/result_json.h), `reason` included.
+TEST_F(SearchQueue, SearchHitsCarryTheCliFields) {
+    start();
+    auto r = post("/v1/search", {{"query", "policy"}});
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << r->body;
+    const Json j = Json::parse(r->body);
+    ASSERT_FALSE(j["results"].empty());
+    for (const char* key : {"reason", "span", "tokens", "decision", "first_stage", "rerank", "rank"}) {
+        EXPECT_TRUE(j["results"][0].contains(key)) << key << " in " << j["results"][0].dump();
+    }
+    EXPECT_NE(j["results"][0]["reason"].get<std::string>().find("kept"), std::string::npos);
+    EXPECT_EQ(j["first_stage_name"], "bm25(k1=0.9,b=0.4)");
 }
 
 }  // namespace

@@ -13,12 +13,34 @@
 #include <fstream>
 #include <future>
 #include <map>
+#include <sstream>
 
 #include "core/json.h"
 #include "serve_process.h"
+#include "server_fixture.h"
+#include "support/run_command.h"
 
 namespace winnow::testing {
 namespace {
+
+// Waits until the server process has received at least `n` requests other than GET /metrics:
+// those inside a handler plus those answered (a request leaves the first count before it enters
+// the second, so none is counted twice).
+bool wait_arrived(const ServeProcess& p, double n) {
+    return eventually([&] {
+        auto c = p.client();
+        auto r = c.Get("/metrics");
+        if (!r) return false;
+        double arrived = metric(r->body, "winnow_requests_in_flight");
+        std::istringstream lines(r->body);
+        for (std::string line; std::getline(lines, line);) {
+            if (line.rfind("winnow_http_requests_total{", 0) == 0 && line.find("/metrics") == std::string::npos) {
+                arrived += std::stod(line.substr(line.rfind(' ') + 1));
+            }
+        }
+        return arrived >= n;
+    });
+}
 
 TEST(ServeBinary, RerankDialectsMatchReferenceScores) {
     ASSERT_TRUE(have_fixtures()) << kBinary << " or " << kModels;
@@ -101,7 +123,7 @@ TEST(ServeBinary, SigtermFinishesInFlightRequestsAndExitsZero) {
                         "application/json");
         return r ? r->status : -1;
     });
-    std::this_thread::sleep_for(150ms);
+    ASSERT_TRUE(wait_arrived(p, 1));  // the request has arrived (it may finish before the signal)
     EXPECT_EQ(p.terminate(), 0);
     EXPECT_EQ(in_flight.get(), 200);
 }
@@ -124,10 +146,10 @@ TEST(ServeBinary, SigtermFinishesInFlightSearchAndAskQueuedBehindRerank) {
         });
     };
     auto rerank = status_of("/v1/rerank", Json{{"query", "approval criteria"}, {"documents", docs}});
-    std::this_thread::sleep_for(50ms);
+    ASSERT_TRUE(wait_arrived(p, 1));
     auto search = status_of("/v1/search", Json{{"query", "expense approval"}});
     auto ask = status_of("/v1/ask", Json{{"query", "expense approval"}});
-    std::this_thread::sleep_for(100ms);
+    ASSERT_TRUE(wait_arrived(p, 3));  // all three have arrived before the signal
     EXPECT_EQ(p.terminate(), 0);
     EXPECT_EQ(rerank.get(), 200);
     EXPECT_EQ(search.get(), 200);
@@ -206,6 +228,49 @@ TEST(ServeBinary, SearchAskAndLabelsOverAnIndex) {
     std::string line;
     std::getline(in, line);
     EXPECT_EQ(line, qid + " 0 " + doc_id + " 1");
+    EXPECT_EQ(p.terminate(), 0);
+}
+
+// One serialiser: `winnow ask --json` prints the same object as /v1/ask over the same index and
+// spec (no LLM), and `winnow search --pipeline --json` prints hits with the server's fields.
+TEST(ServeBinary, CliAndServerPrintTheSameShape) {
+    ASSERT_TRUE(have_fixtures());
+    const std::string index = make_index("shape");
+    ASSERT_FALSE(index.empty()) << "winnow index failed";
+    const std::string spec = "bm25(k=10) > rerank(model=" + kModels + "/bert-ce) > cutoff(top_n=2)";
+    ServeProcess p({"--port", "0", "--index", index, "--rerank-model", kModels + "/bert-ce", "--pipeline", spec});
+    ASSERT_GT(p.port(), 0);
+    auto c = p.client();
+    const std::string query = "expense approval";
+    auto keys = [](const Json& j) {
+        std::vector<std::string> out;
+        for (auto it = j.begin(); it != j.end(); ++it) out.push_back(it.key());
+        return out;
+    };
+    ::unsetenv("WINNOW_LLM_URL");
+    auto ask = c.Post("/v1/ask", Json{{"query", query}}.dump(), "application/json");
+    ASSERT_EQ(ask->status, 200) << ask->body;
+    const Json server = Json::parse(ask->body);
+    const auto cli = run_command("env -u WINNOW_LLM_URL " + kBinary + " ask --json --index " + index + " --pipeline '" +
+                                 spec + "' '" + query + "' 2>/dev/null");
+    ASSERT_EQ(cli.status, 0) << cli.out;
+    const Json local = Json::parse(cli.out);
+    EXPECT_EQ(keys(local), keys(server));
+    ASSERT_FALSE(server["results"].empty());
+    EXPECT_EQ(keys(local["results"][0]), keys(server["results"][0]));
+    EXPECT_EQ(local["results"][0]["doc_id"], server["results"][0]["doc_id"]);
+    EXPECT_EQ(local["results"][0]["reason"], server["results"][0]["reason"]);
+    EXPECT_EQ(local["sources"], server["sources"]);
+    EXPECT_EQ(local["prompt"], server["prompt"]);
+    EXPECT_TRUE(server["answer"].is_null());
+
+    auto search = c.Post("/v1/search", Json{{"query", query}}.dump(), "application/json");
+    ASSERT_EQ(search->status, 200) << search->body;
+    const auto lines = run_command(kBinary + " search --json --index " + index + " --query '" + query +
+                                   "' --pipeline '" + spec + "' 2>/dev/null");
+    ASSERT_EQ(lines.status, 0) << lines.out;
+    const Json first = Json::parse(lines.out.substr(0, lines.out.find('\n')));
+    EXPECT_EQ(keys(first), keys(Json::parse(search->body)["results"][0]));
     EXPECT_EQ(p.terminate(), 0);
 }
 

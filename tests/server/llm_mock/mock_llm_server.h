@@ -1,6 +1,7 @@
 // A local OpenAI-compatible chat-completions server for tests (cpp-httplib, loopback, any port).
 // The answer echoes the last user message, so tests can check what the client sent. The model
-// name selects a misbehaviour: "slow" (sleeps before answering), "error500", "ratelimit",
+// name selects a misbehaviour: "slow" (answers only when the mock shuts down, so a client's timeout
+// always fires first, whatever the machine's load), "error500", "ratelimit",
 // "garbage" (a non-JSON body), "midstream-error" (an error event inside the stream).
 #pragma once
 
@@ -9,6 +10,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -28,6 +30,11 @@ public:
         while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
     ~MockLlmServer() {
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            stopping_ = true;
+        }
+        stopping_cv_.notify_all();
         server_.stop();
         if (thread_.joinable()) thread_.join();
     }
@@ -84,7 +91,10 @@ private:
                             "application/json");
             return;
         }
-        if (model == "slow") std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+        if (model == "slow") {
+            std::unique_lock<std::mutex> lock(mutex_);
+            stopping_cv_.wait(lock, [this] { return stopping_; });
+        }
         if (model == "error500") {
             res.status = 500;
             res.set_content(R"({"error": {"message": "the model crashed", "type": "server_error"}})", "application/json");
@@ -149,6 +159,8 @@ private:
     std::thread thread_;
     int port_ = 0;
     mutable std::mutex mutex_;
+    std::condition_variable stopping_cv_;
+    bool stopping_ = false;  // guarded by mutex_
     nlohmann::json last_request_;
     std::string last_authorization_;
     std::atomic<int> requests_{0};

@@ -1,7 +1,13 @@
 #include <gtest/gtest.h>
 
+#include <sstream>
+
+#include "eval/harness.h"
+#include "eval/report.h"
 #include "eval/sweep.h"
+#include "support/temp_dir.h"
 #include "winnow/error.h"
+#include "winnow/index.h"
 
 namespace winnow::eval {
 namespace {
@@ -99,6 +105,50 @@ TEST(Sweep, PercentilesAndKList) {
 TEST(Sweep, NoQueriesIsAnError) {
     FunctionRanker ranker("toy", false, [](const Query& q, std::size_t k) { return toy_rank(q, k, false); });
     EXPECT_THROW(run_sweep(ranker, {}, toy_qrels(), {}), Error);
+}
+
+}  // namespace
+}  // namespace winnow::eval
+
+namespace winnow::eval {
+namespace {
+
+// A pipeline that cuts the first stage's list but has no rerank stage: its final rows are
+// labelled "final", not "reranked", and it does not claim to rerank.
+TEST(Sweep, CutoffWithoutRerankIsLabelledFinal) {
+    winnow::testing::TempDir tmp("winnow_sweep_final");
+    auto index = std::shared_ptr<Index>(Index::create((tmp.path / "idx").string(), IndexConfig{}));
+    {
+        auto w = index->writer();
+        for (int i = 0; i < 6; ++i) {
+            w->upsert(IndexDocument{"d" + std::to_string(i), "Doc", "solar energy " + std::string(i, 'x'), "{}", ""});
+        }
+        w->finish();
+    }
+    auto ranker = make_ranker("bm25(k=10) > cutoff(top_n=2)", index);
+    EXPECT_FALSE(ranker->reranks());
+    EXPECT_TRUE(ranker->changes_list());
+    Qrels qrels;
+    qrels.set("q1", "d0", 1);
+    SweepOptions options;
+    options.ks = {5};
+    const SweepResult r = run_sweep(*ranker, {{"q1", "solar energy"}}, qrels, options);
+    EXPECT_FALSE(r.reranked);
+    EXPECT_EQ(r.final_stage, Stage::Final);
+    EXPECT_EQ(r.find(5, Stage::Reranked), nullptr);
+    const SweepRow* row = r.find(5, Stage::Final);
+    ASSERT_NE(row, nullptr);
+    EXPECT_EQ(stage_name(row->stage), "final");
+    EXPECT_DOUBLE_EQ(row->mean_list_length, 2.0);
+    EXPECT_EQ(row->run.name, "final_k5");
+    // The report says so.
+    Report report;
+    report.sweep = r;
+    std::ostringstream table;
+    print_table(report, table);
+    EXPECT_EQ(table.str().find("  reranked"), std::string::npos) << table.str();  // no row of that stage
+    EXPECT_NE(table.str().find("  final"), std::string::npos) << table.str();
+    for (const auto& j : report_json(report)["rows"]) EXPECT_NE(j["stage"], "reranked");
 }
 
 }  // namespace

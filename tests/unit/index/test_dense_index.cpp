@@ -82,6 +82,40 @@ TEST(DenseIndex, Hnsw32RecallAt10AgainstFlat) {
     EXPECT_GE(recall, 0.95);
 }
 
+// ef_search per search: a narrow beam finds fewer of the true top 10 than a wide one on the same
+// HNSW graph, and the index's own width is back afterwards.
+TEST(DenseIndex, EfSearchPerSearchWidensTheBeam) {
+    constexpr std::size_t kN = 20000;
+    constexpr std::size_t kDim = 32;
+    constexpr std::size_t kQueries = 200;
+    const auto base = random_unit_vectors(kN, kDim, 4321);
+    const auto queries = random_unit_vectors(kQueries, kDim, 77);
+    std::vector<std::int64_t> ids(kN);
+    for (std::size_t i = 0; i < kN; ++i) ids[i] = static_cast<std::int64_t>(i);
+    DenseIndex flat("Flat", kDim);
+    DenseIndex hnsw("HNSW32", kDim);
+    flat.add(ids, base);
+    hnsw.add(ids, base);
+    auto recall = [&](std::size_t ef) {
+        std::size_t found = 0;
+        for (std::size_t q = 0; q < kQueries; ++q) {
+            std::span<const float> query(queries.data() + q * kDim, kDim);
+            const auto exact = flat.search(query, 10);
+            const auto approx = hnsw.search(query, 10, ef);
+            for (const auto& e : exact) {
+                for (const auto& a : approx) found += a.chunk_id == e.chunk_id ? 1 : 0;
+            }
+        }
+        return static_cast<double>(found) / (kQueries * 10);
+    };
+    const double narrow = recall(10);  // the beam is max(ef, k): 10
+    const double wide = recall(512);
+    std::printf("HNSW32 recall@10: ef_search 10 %.4f, 512 %.4f\n", narrow, wide);
+    EXPECT_LT(narrow + 0.02, wide);
+    EXPECT_EQ(hnsw.ef_search(), DenseIndex::kDefaultEfSearch);
+    EXPECT_EQ(flat.ef_search(), 0u);
+}
+
 TEST(DenseIndex, SaveLoadChecksGeneration) {
     const auto dir = std::filesystem::temp_directory_path() / ("winnow_dense_" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir);

@@ -39,7 +39,7 @@ IndexDocument make_doc(int i, int version) {
 }
 
 // "Title 3 v2 body of document 3 uniqterm3 version2" -> the versions in the title and the text.
-std::pair<std::string, std::string> versions(const SearchHit& h) {
+std::pair<std::string, std::string> versions(const Candidate& h) {
     const auto tv = h.title.rfind(" v");
     const auto xv = h.text.rfind(" version");
     return {tv == std::string::npos ? "?" : h.title.substr(tv + 2),

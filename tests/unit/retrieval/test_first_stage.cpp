@@ -13,6 +13,7 @@
 #include "winnow/embedder.h"
 #include "winnow/error.h"
 #include "winnow/index.h"
+#include "winnow/pipeline.h"
 
 namespace winnow {
 namespace {
@@ -91,7 +92,6 @@ TEST(IndexFacade, Bm25SearchAndReopen) {
         auto hits = index->search("meeting minutes approved");
         ASSERT_FALSE(hits.empty());
         EXPECT_EQ(hits[0].doc_id, "d3");
-        EXPECT_EQ(hits[0].rank, 1u);
         EXPECT_EQ(hits[0].title, "Minutes");
         // The document chunker indexes "title text".
         EXPECT_EQ(hits[0].text, "Minutes The March meeting minutes were approved by the board chair.");
@@ -213,15 +213,15 @@ TEST(IndexFacade, DenseAndHybrid) {
     // RRF by hand over the two sides.
     auto bm25 = index->first_stage(SearchOptions{})->search("meals receipts", 100);
     auto dn = index->first_stage(dense)->search("meals receipts", 100);
-    std::vector<std::vector<retrieval::Candidate>> lists = {bm25, dn};
+    std::vector<std::vector<Candidate>> lists = {bm25, dn};
     const auto expected = retrieval::reciprocal_rank_fusion(lists, 60.0, 4);
     ASSERT_EQ(expected.size(), h.size());
     for (std::size_t i = 0; i < h.size(); ++i) {
         EXPECT_EQ(h[i].chunk_id, expected[i].chunk_id);
         EXPECT_FLOAT_EQ(h[i].score, expected[i].score);
     }
-    hybrid.fusion = "weighted";
-    hybrid.lexical_weight = 1.0;
+    hybrid.hybrid.fusion = FusionMethod::Weighted;
+    hybrid.hybrid.weight = 1.0;
     const auto w = index->search("meals receipts", hybrid);
     ASSERT_FALSE(w.empty());
     EXPECT_FLOAT_EQ(w[0].score, 1.0f);
@@ -235,6 +235,38 @@ TEST(IndexFacade, DenseAndHybrid) {
     TempDir other;
     auto plain = Index::create(other.str(), IndexConfig{});
     EXPECT_THROW(plain->search("x", dense), Error);
+}
+
+// The spec's first-stage options reach the index typed: ef_search becomes the dense side's beam
+// width (DenseIndex::search); a huge k is no allocation failure.
+TEST(IndexFacade, SpecOptionsReachTheFirstStage) {
+    TempDir tmp;
+    auto embedder = std::make_shared<HashEmbedder>();
+    IndexConfig config;
+    config.dense = "HNSW32";
+    config.embed_model = "hash-embedder";
+    {
+        auto index = Index::create(tmp.str(), config, embedder);
+        add_all(*index, embedder);
+    }
+    auto index = Index::open(tmp.str(), embedder);
+    const SearchOptions dense = PipelineConfig::from_spec(PipelineSpec::parse("dense(k=2, ef_search=7)")).first_stage;
+    EXPECT_EQ(index->first_stage(dense)->name(), "dense(HNSW32,ef_search=7)");
+    const auto d = index->search("march meeting minutes approved", dense);
+    ASSERT_EQ(d.size(), 2u);
+    EXPECT_EQ(d[0].doc_id, "d3");
+    const SearchOptions hybrid =
+        PipelineConfig::from_spec(PipelineSpec::parse("hybrid(k=2, k1=1.2, b=0.75, ef_search=9)")).first_stage;
+    EXPECT_EQ(index->first_stage(hybrid)->name(), "hybrid(rrf,k=60,bm25(k1=1.2,b=0.75),dense(HNSW32,ef_search=9))");
+
+    // The index itself takes any k (a caller may ask for everything) without allocating for it.
+    EXPECT_EQ(index->search("minutes", SearchOptions{.k = 1000000000000}).size(), 1u);
+    SearchOptions side = hybrid;
+    side.k = 1000000000;
+    side.hybrid.k_lexical = 1000000000;
+    side.hybrid.k_dense = 1000000000;
+    EXPECT_EQ(index->search("minutes", side).size(), 4u);
+    EXPECT_EQ(index->search("minutes", SearchOptions{.k = kMaxCandidates}).size(), 1u);
 }
 
 TEST(IndexFacade, AnalyzerIsFixedAtCreation) {

@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -63,6 +64,48 @@ TEST(FirstStageCli, IndexSearchJsonDelete) {
     EXPECT_LT(missing, 128);
     // Dense search on a BM25-only index explains itself.
     EXPECT_NE(run("search --index " + idx + " --query x --first-stage dense").status, 0);
+
+    // A huge k is a usage error (exit 2) with the limit named, not an allocation failure (70).
+    for (const char* k : {"1000000000000", "1e12", "100001", "0"}) {
+        const auto big = testing::run_command(std::string(WINNOW_BINARY_DIR "/winnow search --index ") + idx +
+                                              " --query convert --k " + k + " 2>&1");
+        EXPECT_EQ(big.status, 2) << k << ": " << big.out;
+    }
+    EXPECT_EQ(run("search --index " + idx + " --query convert --pipeline 'bm25(k=1000000000000)'").status, 2);
+    EXPECT_EQ(run("search --index " + idx + " --query convert --k 100000").status, 0);
+    fs::remove_all(dir);
+}
+
+// `winnow search`'s first-stage flags are overrides of the spec's first stage (one set of keys):
+// with --pipeline they change it instead of being ignored.
+TEST(FirstStageCli, FlagsAreSpecOverrides) {
+    const fs::path dir = fs::temp_directory_path() / ("winnow_cli_flags_" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    {
+        std::ofstream out(dir / "corpus.jsonl");
+        for (int i = 0; i < 6; ++i) {
+            out << R"({"_id": "d)" << i << R"(", "title": "Doc )" << i << R"(", "text": "energy convert )" << i << R"("})"
+                << "\n";
+        }
+    }
+    const std::string idx = (dir / "idx").string();
+    ASSERT_EQ(run("index --index " + idx + " --input " + (dir / "corpus.jsonl").string()).status, 0);
+    const std::string base = "search --index " + idx + " --query 'energy convert' ";
+    auto r = run(base + "--pipeline 'bm25(k=5)' --k 2 --bm25 'bm25(k1=1.2,b=0.75)' --explain");
+    ASSERT_EQ(r.status, 0) << r.out;
+    EXPECT_NE(r.out.find("pipeline: bm25(k=2, k1=1.2, b=0.75)"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("first stage: bm25(k1=1.2,b=0.75)"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("2 candidates"), std::string::npos) << r.out;
+    // Without --pipeline the same flags make the first-stage spec.
+    r = run(base + "--k 3 --json");
+    ASSERT_EQ(r.status, 0);
+    EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 3);
+    // Bad values are the spec's errors: exit 2.
+    EXPECT_EQ(run(base + "--weight 2 --first-stage hybrid").status, 2);
+    EXPECT_EQ(run(base + "--fusion borda").status, 2);
+    EXPECT_EQ(run(base + "--fusion rrf").status, 2);  // bm25 has no fusion: refused, not ignored
+    EXPECT_EQ(run(base + "--rrf-k x").status, 2);
     fs::remove_all(dir);
 }
 

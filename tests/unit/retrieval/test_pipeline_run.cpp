@@ -14,12 +14,12 @@ class FakeSource final : public CandidateSource {
 public:
     std::vector<Candidate> docs;
     mutable std::size_t last_k = 0;
-    std::vector<Candidate> retrieve(std::string_view, const FirstStageConfig& config) const override {
+    std::vector<Candidate> retrieve(std::string_view, const SearchOptions& config) const override {
         last_k = config.k;
         std::vector<Candidate> out(docs.begin(), docs.begin() + static_cast<std::ptrdiff_t>(std::min(config.k, docs.size())));
         return out;
     }
-    std::string describe(const FirstStageConfig& c) const override { return c.kind; }
+    std::string describe(const SearchOptions& c) const override { return std::string(first_stage_kind_name(c.first_stage)); }
 };
 
 // Raw score = number of times "bonus" occurs in the text, minus 1.
@@ -127,4 +127,71 @@ TEST(PipelineRun, MissingModelAndUnknownScorerAreClearErrors) {
     }
     register_scorer("ltr", [](const RerankConfig&) { return std::make_shared<CountScorer>(); });
     EXPECT_EQ(ltr.run("q").scorer, "count-bonus");
+}
+
+// A scorer that names itself, to see which one a stage kind got.
+class NamedScorer final : public CandidateScorer {
+public:
+    explicit NamedScorer(std::string name) : name_(std::move(name)) {}
+    std::vector<RerankScore> score(std::string_view, const std::vector<Candidate>& cands, const RerankConfig&) const override {
+        std::vector<RerankScore> out(cands.size());
+        for (std::size_t i = 0; i < cands.size(); ++i) out[i].raw = static_cast<float>(i);  // reverses the order
+        return out;
+    }
+    std::string name() const override { return name_; }
+
+private:
+    std::string name_;
+};
+
+// The scorer is chosen per stage kind: a cross-encoder set on the pipeline (or handed to run, as
+// the server does per request) serves `rerank` stages only; another kind keeps its own scorer.
+TEST(PipelineRun, ScorerIsChosenPerStageKind) {
+    auto src = source();
+    register_scorer("kindtest", [](const RerankConfig&) { return std::make_shared<NamedScorer>("kind-scorer"); });
+    Pipeline p(PipelineSpec::parse("bm25(k=5) > kindtest(top_n=5)"), src);
+    p.set_scorer(std::make_shared<CountScorer>());
+    EXPECT_EQ(p.run("q").scorer, "kind-scorer");
+    EXPECT_EQ(p.run("q", {}, std::make_shared<CountScorer>()).scorer, "kind-scorer");
+    EXPECT_EQ(p.run("q").hits.front().candidate.chunk_id, 4);  // NamedScorer's order, not CountScorer's
+    // A rerank stage takes the per-query scorer first, then the pipeline's.
+    Pipeline ce(PipelineSpec::parse("bm25(k=5) > rerank(model=unused)"), src);
+    ce.set_scorer(std::make_shared<CountScorer>());
+    EXPECT_EQ(ce.run("q").scorer, "count-bonus");
+    EXPECT_EQ(ce.run("q", {}, std::make_shared<NamedScorer>("per-query")).scorer, "per-query");
+}
+
+// Pack and answer are stages: Pipeline::ask packs the kept hits (timed like the others); without
+// an LLM there is no answer stage and the result carries the packed context only.
+TEST(PipelineRun, AskPacksTheContextAsAStage) {
+    ::unsetenv("WINNOW_LLM_URL");
+    auto src = source();
+    for (auto& d : src->docs) d.title = "T" + std::to_string(d.chunk_id);
+    Pipeline p(PipelineSpec::parse("bm25(k=5) > cutoff(top_n=2)"), src);
+    EXPECT_FALSE(p.run("q").context.has_value());  // no pack stage in the spec
+    AskOptions options;
+    EXPECT_FALSE(Pipeline::has_llm(options));
+    const PipelineResult r = p.ask("what is it?", options);
+    ASSERT_TRUE(r.context.has_value());
+    EXPECT_FALSE(r.answer.has_value());
+    ASSERT_EQ(r.context->sources.size(), 2u);
+    EXPECT_EQ(r.context->sources[0].title, "T0");
+    EXPECT_NE(r.context->user.find("what is it?"), std::string::npos);
+    EXPECT_EQ(r.timings.back().stage, "pack");
+    // A pack stage in the spec packs in run() too, with its own settings.
+    Pipeline packed(PipelineSpec::parse("bm25(k=5) > cutoff(top_n=3) > pack(tokens=4096)"), src);
+    const PipelineResult rp = packed.run("q");
+    ASSERT_TRUE(rp.context.has_value());
+    EXPECT_EQ(rp.context->sources.size(), 3u);
+    // answer() needs a packed context.
+    PipelineResult bare = p.run("q");
+    EXPECT_THROW(Pipeline::answer(bare, options), winnow::Error);
+}
+
+// The first stage that ran is described in the result (e.g. which BM25 parameters or ef_search).
+TEST(PipelineRun, ResultNamesTheFirstStage) {
+    auto src = source();
+    Pipeline p(PipelineSpec::parse("hybrid(k=3, ef_search=32)"), src);
+    EXPECT_EQ(p.run("q").first_stage, "hybrid");
+    EXPECT_EQ(p.config().first_stage.ef_search, 32u);
 }

@@ -1,0 +1,66 @@
+// winnow::Candidate: the one type a query's results travel in, from the first stage (BM25, dense,
+// hybrid fusion) through the index's chunk lookup and the pipeline's stages to the output, and
+// SearchOptions: the typed first-stage settings that produce them (built once when a pipeline
+// spec compiles, or by `winnow search` from its flags through the same spec keys).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace winnow {
+
+// A chunk as a query sees it: identity and first-stage score (every first stage fills these), then
+// its document, text and span (filled from the store when text is asked for).
+struct Candidate {
+    std::int64_t chunk_id = 0;
+    float score = 0.0f;  // first-stage score
+    std::string doc_id{};
+    std::string title{};
+    std::string source{};  // file path or URL, "" when unknown
+    std::string text{};
+    std::uint32_t begin = 0;  // byte span in the document
+    std::uint32_t end = 0;
+};
+
+// The most candidates a pipeline spec (and so `winnow search`'s flags and the HTTP API's `k` and
+// `pipeline`) may ask for: first-stage k, hybrid per-side k, ef_search. Larger values are refused
+// with Error(InvalidArgument) when the spec is parsed.
+inline constexpr std::size_t kMaxCandidates = 100000;
+
+enum class FirstStageKind { Bm25, Dense, Hybrid };
+FirstStageKind parse_first_stage_kind(std::string_view name);  // "bm25|dense|hybrid", throws Error
+std::string_view first_stage_kind_name(FirstStageKind kind) noexcept;
+
+// BM25 (Lucene 8+ formula); Anserini's defaults.
+struct Bm25Params {
+    float k1 = 0.9f;
+    float b = 0.4f;
+    bool operator==(const Bm25Params&) const = default;
+};
+
+enum class FusionMethod { Rrf, Weighted };
+
+// Hybrid first stage: BM25 and dense lists fused by RRF or min-max weighted scores.
+struct HybridOptions {
+    FusionMethod fusion = FusionMethod::Rrf;
+    double rrf_k = 60.0;
+    double weight = 0.5;        // weighted fusion: weight of BM25; dense gets 1 - weight
+    std::size_t k_lexical = 0;  // candidates from each side; 0 = max(k, 100)
+    std::size_t k_dense = 0;
+};
+
+// The first stage's settings; the spec keys of bm25/dense/hybrid stages map one to one:
+// k, k1 and b (bm25), fusion, rrf_k, weight, k_lexical, k_dense (hybrid), ef_search (dense, hybrid).
+struct SearchOptions {
+    FirstStageKind first_stage = FirstStageKind::Bm25;
+    std::size_t k = 10;
+    std::optional<Bm25Params> bm25{};  // unset: the index's own parameters
+    HybridOptions hybrid{};
+    std::size_t ef_search = 0;  // HNSW beam width for this search; 0: the index's default
+    bool with_text = true;      // fetch title, text and span from the store
+};
+
+}  // namespace winnow
