@@ -34,7 +34,8 @@ int run_logits(const LogitsArgs& args) {
         for (const auto& v : *it) {
             WINNOW_CHECK(v.is_number_integer(), Errc::InvalidArgument, "stdin line {}: 'input_ids' must hold integers",
                          line_no);
-            ids.push_back(v.get<std::int32_t>());
+            ids.push_back(
+                json_value_as<std::int32_t>(v, "input_ids", fmt::format("stdin line {}", line_no), Errc::InvalidArgument));
         }
         TokenBatch batch;
         batch.add(ids);

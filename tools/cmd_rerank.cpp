@@ -41,7 +41,7 @@ std::vector<std::int32_t> int_array(const Json& line, const char* key, std::size
     for (const auto& v : *it) {
         WINNOW_CHECK(v.is_number_integer(), Errc::InvalidArgument, "stdin line {}: '{}' must hold integers", line_no,
                      key);
-        out.push_back(v.get<std::int32_t>());
+        out.push_back(json_value_as<std::int32_t>(v, key, fmt::format("stdin line {}", line_no), Errc::InvalidArgument));
     }
     return out;
 }

@@ -37,6 +37,9 @@ struct ServeArgs {
     std::size_t threads = 0;
     std::size_t max_length = 0;
     long timeout_ms = 30000;
+    long header_timeout_ms = 10000;
+    long body_timeout_ms = 60000;
+    long keep_alive_ms = 5000;
 };
 
 CommandRegistrar registrar("serve", [](CLI::App& app) {
@@ -78,6 +81,18 @@ CommandRegistrar registrar("serve", [](CLI::App& app) {
     sub->add_option("--http-threads", a->server.http_threads, "Connections served at once")
         ->capture_default_str()
         ->check(CLI::PositiveNumber);
+    sub->add_option("--max-connections-per-client", a->server.max_connections_per_client,
+                    "Open connections per client address before 503 (0: no cap)")
+        ->capture_default_str();
+    sub->add_option("--header-timeout-ms", a->header_timeout_ms, "Request line and headers must arrive within (408 after)")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    sub->add_option("--body-timeout-ms", a->body_timeout_ms, "Request body must arrive within (408 after)")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    sub->add_option("--keep-alive-ms", a->keep_alive_ms, "Idle connections are closed after")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
     sub->add_option("--threads", a->threads, "Model compute threads (0: all cores)")->capture_default_str();
     sub->add_option("--precision", a->precision, "auto|fp32|bf16|int8")->capture_default_str();
     sub->add_option("--max-length", a->max_length, "Tokens per input at most (0: the model's limit)")
@@ -88,6 +103,9 @@ CommandRegistrar registrar("serve", [](CLI::App& app) {
                   "Send text pairs to the model instead of tokenizing in the HTTP threads");
     return [a]() {
         a->server.request_timeout = std::chrono::milliseconds(a->timeout_ms);
+        a->server.header_timeout = std::chrono::milliseconds(a->header_timeout_ms);
+        a->server.body_timeout = std::chrono::milliseconds(a->body_timeout_ms);
+        a->server.keep_alive_timeout = std::chrono::milliseconds(a->keep_alive_ms);
         if (!a->api_key_file.empty()) a->server.api_keys = load_api_keys(a->api_key_file);
         WINNOW_CHECK(!a->rerank_model.empty() || !a->embed_model.empty() || !a->server.index_dir.empty(),
                      Errc::InvalidArgument, "nothing to serve: give --rerank-model, --embed-model or --index");

@@ -1,6 +1,8 @@
 // `winnow tokenize`: JSONL in ({"text": ...} or {"text": ..., "text_pair": ...}), one JSON line out
 // per input with ids, type_ids, tokens and offsets, as HF's Tokenizer.from_file(path).encode gives.
 #include <cstdio>
+#include <exception>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -41,6 +43,8 @@ std::string encoding_json(const Encoding& e) {
     return out.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
+void read_inputs(std::vector<Input>& inputs, const std::function<void()>& flush, std::size_t chunk);
+
 int run(const TokenizeArgs& args) {
     Tokenizer tok = Tokenizer::from_file(args.tokenizer);
     if (args.no_truncation) tok.set_truncation(std::nullopt);
@@ -56,21 +60,49 @@ int run(const TokenizeArgs& args) {
     constexpr std::size_t kChunk = 512;
     std::vector<Input> inputs;
     std::vector<std::string> outputs;
+    std::vector<std::exception_ptr> errors;
+    // Prints the chunk's lines in order; a line that failed stops the output there (the lines
+    // before it are printed) and its error is thrown.
     auto flush = [&] {
         outputs.assign(inputs.size(), std::string());
+        errors.assign(inputs.size(), nullptr);
         ThreadPool::global().parallel_for(inputs.size(), [&](std::size_t begin, std::size_t end) {
             for (std::size_t i = begin; i < end; ++i) {
                 const Input& in = inputs[i];
-                const Encoding e = in.pair ? tok.encode_pair(in.text, *in.pair, special) : tok.encode(in.text, special);
-                outputs[i] = encoding_json(e);
+                try {
+                    const Encoding e =
+                        in.pair ? tok.encode_pair(in.text, *in.pair, special) : tok.encode(in.text, special);
+                    outputs[i] = encoding_json(e);
+                } catch (...) {
+                    errors[i] = std::current_exception();
+                }
             }
         });
-        for (const std::string& o : outputs) {
-            std::fwrite(o.data(), 1, o.size(), stdout);
+        for (std::size_t i = 0; i < outputs.size(); ++i) {
+            if (errors[i]) {
+                std::fflush(stdout);
+                inputs.clear();
+                std::rethrow_exception(errors[i]);
+            }
+            std::fwrite(outputs[i].data(), 1, outputs[i].size(), stdout);
             std::fputc('\n', stdout);
         }
         inputs.clear();
     };
+    // A bad line ends the run after the lines before it are printed.
+    try {
+        read_inputs(inputs, flush, kChunk);
+    } catch (...) {
+        flush();
+        std::fflush(stdout);  // the lines before the bad one come out before its error
+        throw;
+    }
+    flush();
+    std::fflush(stdout);
+    return 0;
+}
+
+void read_inputs(std::vector<Input>& inputs, const std::function<void()>& flush, std::size_t chunk) {
     for_each_jsonl(std::cin, [&](const Json& j, std::size_t line) {
         WINNOW_CHECK(j.is_object(), Errc::InvalidArgument, "stdin line {}: expected a JSON object", line);
         auto t = j.find("text");
@@ -85,11 +117,8 @@ int run(const TokenizeArgs& args) {
             in.pair = p->get<std::string>();
         }
         inputs.push_back(std::move(in));
-        if (inputs.size() >= kChunk) flush();
+        if (inputs.size() >= chunk) flush();
     });
-    flush();
-    std::fflush(stdout);
-    return 0;
 }
 
 CommandRegistrar registrar("tokenize", [](CLI::App& app) {

@@ -6,6 +6,7 @@
 #include <exception>
 #include <iostream>
 
+#include "cli_io.h"
 #include "command.h"
 #include "core/log.h"
 #include "tensor/threads.h"
@@ -68,10 +69,11 @@ int main(int argc, char** argv) {
         std::cerr << app.help();
         return 2;
     } catch (const winnow::Error& e) {
-        std::fprintf(stderr, "winnow: error (%s): %s\n", std::string(errc_name(e.code())).c_str(), e.what());
+        std::fprintf(stderr, "winnow: error (%s): %s\n", std::string(errc_name(e.code())).c_str(),
+                     winnow::cli::printable(e.what()).c_str());
         return exit_code(e.code());
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "winnow: internal error: %s\n", e.what());
+        std::fprintf(stderr, "winnow: internal error: %s\n", winnow::cli::printable(e.what()).c_str());
         return 70;
     }
 }

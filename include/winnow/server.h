@@ -27,6 +27,10 @@ struct ServerOptions {
     std::size_t max_text_bytes = 1u << 20;   // one query/document/input; beyond: 413
     std::size_t max_request_tokens = 1u << 20;  // one request, all pairs; beyond: 413
     std::chrono::milliseconds request_timeout{30000};  // per-request deadline; past it: 504
+    std::chrono::milliseconds header_timeout{10000};   // request line + headers must arrive within; else 408
+    std::chrono::milliseconds body_timeout{60000};     // the body must arrive within (after the headers); else 408
+    std::chrono::milliseconds keep_alive_timeout{5000};  // an idle connection is closed after
+    std::size_t max_connections_per_client = 32;       // open connections per client address; beyond: 503
     std::vector<std::string> api_keys;     // empty: no auth; else `Authorization: Bearer <key>`
     std::string cors_origin;               // empty: CORS off; else the allowed origin (or "*")
     std::string index_dir;                 // for /v1/search, /v1/ask and the web UI

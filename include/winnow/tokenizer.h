@@ -58,6 +58,12 @@ struct TokenizerLimits {
     std::uint64_t regex_retry_limit_in_match = 10'000'000;
     std::uint64_t regex_retry_limit_in_search = 50'000'000;
     double regex_time_limit_seconds = 10.0;  // all regex matching of one text (0: no limit)
+    // Normalizers may grow a text (NFKC: U+FDFA is 3 bytes in, 33 out; Replace: any content) up to
+    // this many times its bytes, plus 4 KiB; beyond: Error(TooLarge) naming this field.
+    std::size_t max_normalized_growth = 4;
+    // Per-thread scratch buffers (normalization, pre-tokenization, models) larger than this are
+    // freed after each text instead of being kept for the next one.
+    std::size_t scratch_keep_bytes = 1u << 20;
 };
 // Process-wide; applies to every Tokenizer from the next encode on.
 void set_tokenizer_limits(const TokenizerLimits& limits);

@@ -1,3 +1,4 @@
+#include "infer/finite_check.h"
 #include "infer/cross_encoder.h"
 
 #include <algorithm>
@@ -103,6 +104,7 @@ std::vector<PairScore> CrossEncoder::score_tokenized(std::span<const TokenizedPa
             score.n_tokens = static_cast<std::uint32_t>(batch.length(b));
         }
     }
+    check_scores_finite(scores, name());
     return scores;
 }
 

@@ -1,3 +1,4 @@
+#include "infer/finite_check.h"
 #include "infer/llm_embedder.h"
 
 #include <algorithm>
@@ -21,8 +22,10 @@ std::int32_t find_eos(const Tokenizer& tokenizer, const ModelConfig& config) {
     if (const auto id = tokenizer.token_to_id("<|endoftext|>")) return *id;
     const Json& json = config.json();
     if (auto it = json.find("eos_token_id"); it != json.end()) {
-        if (it->is_number_integer()) return it->get<std::int32_t>();
-        if (it->is_array() && !it->empty() && (*it)[0].is_number_integer()) return (*it)[0].get<std::int32_t>();
+        if (it->is_number_integer()) return json_value_as<std::int32_t>(*it, "eos_token_id", config.where());
+        if (it->is_array() && !it->empty() && (*it)[0].is_number_integer()) {
+            return json_value_as<std::int32_t>((*it)[0], "eos_token_id", config.where());
+        }
     }
     WINNOW_THROW(Errc::Unsupported,
                  "{}: no end-of-text token for last-token pooling (no '<|endoftext|>' token and no eos_token_id)",
@@ -132,6 +135,7 @@ std::vector<std::vector<float>> LlmEmbedder::embed_tokenized(
         l2_normalize_rows(pooled);
         for (std::size_t b = 0; b < indices.size(); ++b) out[indices[b]].assign(pooled.row(b), pooled.row(b) + dim);
     }
+    check_embeddings_finite(out, name());
     return out;
 }
 

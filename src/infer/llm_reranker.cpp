@@ -1,3 +1,4 @@
+#include "infer/finite_check.h"
 #include "infer/llm_reranker.h"
 
 #include <algorithm>
@@ -153,6 +154,7 @@ std::vector<PairScore> LlmReranker::score_prompts(std::span<const std::vector<st
         }
         score_group(prompts, group, shared, scores);
     }
+    check_scores_finite(scores, name());
     return scores;
 }
 

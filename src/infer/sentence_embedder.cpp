@@ -1,3 +1,4 @@
+#include "infer/finite_check.h"
 #include "infer/sentence_embedder.h"
 
 #include <algorithm>
@@ -114,6 +115,7 @@ std::vector<std::vector<float>> SentenceEmbedder::embed_tokenized(std::span<cons
             out[indices[b]].assign(pooled.row(b), pooled.row(b) + pooled.cols());
         }
     }
+    check_embeddings_finite(out, name());
     return out;
 }
 

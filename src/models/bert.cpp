@@ -30,6 +30,8 @@ BertModel::BertModel(const ModelConfig& config, const WeightStore& weights, cons
     const std::size_t vocab = config.positive("vocab_size");
     const std::size_t max_positions = config.positive("max_position_embeddings");
     const std::size_t type_vocab = config.get_or<std::size_t>("type_vocab_size", 2);
+    WINNOW_CHECK(type_vocab >= 1 && type_vocab < (std::size_t{1} << 31), Errc::Corrupt,
+                 "{}: type_vocab_size must be in [1, 2^31), got {}", config.where(), type_vocab);
     const auto eps = static_cast<float>(config.get_or<double>("layer_norm_eps", 1e-12));
     activation_ = parse_activation(config.get_or<std::string>("hidden_act", "gelu"), config.where());
     WINNOW_CHECK(hidden % n_heads_ == 0, Errc::Corrupt, "{}: hidden_size {} is not a multiple of num_attention_heads {}",

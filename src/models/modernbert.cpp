@@ -4,6 +4,7 @@
 // bidirectional sliding window of ±local_attention/2 tokens elsewhere, a final norm, and a head
 // pooling the sequence (mean or CLS) through dense + act + LN before the classifier.
 #include <cmath>
+#include <optional>
 #include <cstring>
 
 #include "models/architectures.h"
@@ -52,15 +53,31 @@ private:
 };
 
 // rope_parameters[layer_type].rope_theta (transformers 5) or {global,local}_rope_theta (4.x).
+// Only the default rotary scheme is implemented: another rope_type is an error, not ignored.
 double rope_theta(const ModelConfig& config, const char* layer_type, const char* legacy_key, double fallback) {
     const Json& json = config.json();
+    const std::string where = config.where();
+    auto checked = [&](double theta, std::string_view field) {
+        WINNOW_CHECK(std::isfinite(theta) && theta > 0, Errc::Corrupt, "{}: {} must be a positive number, got {}", where,
+                     field, theta);
+        return theta;
+    };
+    auto from = [&](const Json& obj, const std::string& path) -> std::optional<double> {
+        const auto type = json_get_or<std::string>(obj, "rope_type", "default", where);
+        WINNOW_CHECK(type == "default", Errc::Unsupported, "{}: {}.rope_type '{}' is not supported (only 'default')",
+                     where, path, type);
+        if (!obj.contains("rope_theta")) return std::nullopt;
+        return checked(json_get<double>(obj, "rope_theta", where), path + ".rope_theta");
+    };
     auto params = json.find("rope_parameters");
     if (params != json.end() && params->is_object()) {
         auto typed = params->find(layer_type);
-        if (typed != params->end() && typed->is_object()) return json_get<double>(*typed, "rope_theta", config.where());
-        if (params->contains("rope_theta")) return json_get<double>(*params, "rope_theta", config.where());
+        if (typed != params->end() && typed->is_object()) {
+            if (auto theta = from(*typed, fmt::format("rope_parameters.{}", layer_type))) return *theta;
+        }
+        if (auto theta = from(*params, "rope_parameters")) return *theta;
     }
-    return config.get_or<double>(legacy_key, fallback);
+    return checked(config.get_or<double>(legacy_key, fallback), legacy_key);
 }
 
 ModernBertModel::ModernBertModel(const ModelConfig& config, const WeightStore& weights, const LoadOptions& options)
@@ -83,7 +100,10 @@ ModernBertModel::ModernBertModel(const ModelConfig& config, const WeightStore& w
 
     global_rope_ = RopeTable(head_dim, max_positions, rope_theta(config, "full_attention", "global_rope_theta", 160000));
     local_rope_ = RopeTable(head_dim, max_positions, rope_theta(config, "sliding_attention", "local_rope_theta", 10000));
-    const std::size_t window = config.get_or<std::size_t>("local_attention", 128) / 2;
+    const auto local_attention = config.get_or<std::int64_t>("local_attention", 128);
+    WINNOW_CHECK(local_attention > 0 && local_attention < (std::int64_t{1} << 31), Errc::Corrupt,
+                 "{}: local_attention must be in [1, 2^31), got {}", config.where(), local_attention);
+    const std::size_t window = static_cast<std::size_t>(local_attention) / 2;
     const std::size_t global_every = config.get_or<std::size_t>("global_attn_every_n_layers", 1);
     const Json& layer_types = config.json().contains("layer_types") ? config.json()["layer_types"] : Json();
     WINNOW_CHECK(layer_types.is_null() || (layer_types.is_array() && layer_types.size() == n_layers), Errc::Corrupt,

@@ -319,6 +319,15 @@ struct Index::Impl {
         }
         // The lexical index and the chunk -> document map must be of one generation: another
         // process may commit between loading (or building) one and reading the other; then again.
+        // A directory (or other non-file) where a derived index belongs cannot be read, replaced or
+        // rebuilt: an IO error naming it (before, reading it threw std::ios_base::failure: exit 70).
+        for (const std::string& path : {lexical_path(), dense_path()}) {
+            std::error_code ec;
+            const auto type = fs::status(path, ec).type();
+            WINNOW_CHECK(ec || type == fs::file_type::not_found || type == fs::file_type::regular, Errc::Io,
+                         "'{}' exists but is not a regular file (a directory?); remove it and the index is rebuilt",
+                         path);
+        }
         std::shared_ptr<const lexical::InvertedIndex> lex;
         auto docs = std::make_shared<std::vector<std::pair<std::int64_t, std::string>>>();
         bool docs_match = false;

@@ -97,6 +97,8 @@ Server::Impl::Impl(ServerOptions opts, std::shared_ptr<Reranker> r, std::shared_
         labels = std::make_unique<srv::QrelsWriter>(
             options.labels_path.empty() ? options.index_dir + "/labels.qrels" : options.labels_path);
     }
+    metrics.add_gauge("winnow_http_connections", "Open client connections.", "",
+                      [this] { return double(http.open_connections()); });
     rerank_tokenizer = usable_tokenizer(reranker, options.pretokenize, true);
     rerank_pretokenized.store(rerank_tokenizer != nullptr);
     embed_tokenizer = usable_tokenizer(embedder, options.pretokenize, false);
@@ -180,6 +182,7 @@ std::string Server::Impl::route_label(const std::string& path) {
 void Server::Impl::setup_routes() {
     http.new_task_queue = [n = std::max<std::size_t>(options.http_threads, 2)] { return new httplib::ThreadPool(n); };
     http.set_payload_max_length(options.max_body_bytes);
+    http.set_connection_limits(srv::connection_limits(options));
     http.set_keep_alive_max_count(1000);
     http.set_read_timeout(std::chrono::seconds(30));
     http.set_write_timeout(std::chrono::seconds(30));

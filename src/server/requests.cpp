@@ -101,6 +101,10 @@ EmbedKind parse_kind(const Json& body, std::string_view key) {
 }  // namespace
 
 Json parse_request_body(std::string_view body) {
+    // nlohmann's parser takes a NUL byte for the end of the input and ignores what follows.
+    if (const auto nul = body.find('\0'); nul != std::string_view::npos) {
+        throw BadJson(fmt::format("request body contains a NUL byte (at byte {})", nul));
+    }
     try {
         return Json::parse(body.begin(), body.end());
     } catch (const nlohmann::json::parse_error& e) {

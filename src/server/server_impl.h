@@ -21,6 +21,7 @@
 #include "core/json.h"
 #include "server/auth.h"
 #include "server/batch_scheduler.h"
+#include "server/guarded_server.h"
 #include "server/metrics.h"
 #include "server/qrels_writer.h"
 #include "server/requests.h"
@@ -76,7 +77,7 @@ struct Server::Impl {
     srv::RequestLimits limits;
     srv::ApiKeys keys;
     srv::Metrics metrics;
-    httplib::Server http;
+    srv::GuardedServer http;  // httplib's server plus connection limits and request guards
     std::unique_ptr<RerankScheduler> rerank_queue;
     std::unique_ptr<EmbedScheduler> embed_queue;
     std::atomic<bool> rerank_pretokenized{false};

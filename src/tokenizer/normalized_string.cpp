@@ -21,6 +21,7 @@ void find_matches_regex(std::string_view text, const Regex& re, std::vector<Matc
         prev = e;
     }
     if (prev != text.size()) out.push_back({prev, static_cast<std::uint32_t>(text.size()), false});
+    trim_scratch(found);
 }
 
 void apply_behavior(const std::vector<Match>& matches, SplitBehavior behavior,
@@ -104,6 +105,9 @@ void NormalizedString::replace(const std::vector<Match>& matches, std::string_vi
     bool any = false;
     for (const Match& m : matches) any |= m.is_match;
     if (!any) return;
+    std::size_t size = 0;
+    for (const Match& m : matches) size += m.is_match ? content.size() : m.end - m.start;
+    check_normalized_size(size);  // before building it: chained Replaces can grow text 10x per step
     scratch_text_.clear();
     scratch_align_.clear();
     for (const Match& m : matches) {
@@ -122,6 +126,7 @@ void NormalizedString::replace(const std::vector<Match>& matches, std::string_vi
 
 void NormalizedString::prepend(std::string_view s) {
     if (text.empty() || s.empty()) return;
+    check_normalized_size(text.size() + s.size());
     const Align a = align[0];
     text.insert(0, s);
     align.insert(align.begin(), s.size(), a);
@@ -129,6 +134,7 @@ void NormalizedString::prepend(std::string_view s) {
 
 void NormalizedString::append(std::string_view s) {
     if (s.empty()) return;
+    check_normalized_size(text.size() + s.size());
     const Align a = text.empty() ? Align{orig_start, orig_start} : align.back();
     text.append(s);
     align.insert(align.end(), s.size(), a);
@@ -190,6 +196,7 @@ void NormalizedString::normalize_form(bool compose, bool compat) {
             cps_.push_back(buf[k]);
             cp_align_.push_back(a);
         }
+        check_normalized_size(cps_.size());  // every code point is at least one byte
         i += len;
     }
     // Canonical ordering: stable sort of each run of non-starters by combining class.
@@ -247,6 +254,7 @@ void NormalizedString::normalize_form(bool compose, bool compat) {
         const std::size_t len = append_utf8(scratch_text_, cps_[k]);
         scratch_align_.insert(scratch_align_.end(), len, cp_align_[k]);
     }
+    check_normalized_size(scratch_text_.size());
     text.swap(scratch_text_);
     align.swap(scratch_align_);
 }

@@ -16,6 +16,41 @@ namespace winnow::tok {
 
 class Regex;
 
+// The size a NormalizedString may reach while this thread normalizes the current text
+// (TokenizerLimits::max_normalized_growth times its bytes, plus 4 KiB); set per text by the
+// encoder (NormalizedLimitScope); max_bytes 0: no limit.
+struct NormalizedLimit {
+    std::size_t max_bytes = 0;
+    std::size_t input_bytes = 0;
+    std::size_t growth = 0;
+};
+inline thread_local NormalizedLimit t_normalized_limit{};
+[[noreturn]] void throw_normalized_too_large(std::size_t size);
+inline void check_normalized_size(std::size_t size) {
+    if (t_normalized_limit.max_bytes != 0 && size > t_normalized_limit.max_bytes) [[unlikely]] {
+        throw_normalized_too_large(size);
+    }
+}
+class NormalizedLimitScope {
+public:
+    NormalizedLimitScope(std::size_t input_bytes, std::size_t growth) : saved_(t_normalized_limit) {
+        t_normalized_limit = {growth * input_bytes + 4096, input_bytes, growth};
+    }
+    ~NormalizedLimitScope() { t_normalized_limit = saved_; }
+    NormalizedLimitScope(const NormalizedLimitScope&) = delete;
+    NormalizedLimitScope& operator=(const NormalizedLimitScope&) = delete;
+
+private:
+    NormalizedLimit saved_;
+};
+
+// TokenizerLimits::scratch_keep_bytes: per-thread scratch larger than this is freed after a text.
+std::size_t scratch_keep_bytes() noexcept;
+template <typename V>
+void trim_scratch(V& v) {
+    if (v.capacity() * sizeof(typename V::value_type) > scratch_keep_bytes()) V().swap(v);
+}
+
 struct Align {
     std::uint32_t start = 0;
     std::uint32_t end = 0;
@@ -82,6 +117,7 @@ public:
             const Align a = align[i];
             fn(c, [&](char32_t out) {
                 const std::size_t n = append_utf8(scratch_text_, out);
+                check_normalized_size(scratch_text_.size());
                 scratch_align_.insert(scratch_align_.end(), n, a);
             });
             i += len;
@@ -102,6 +138,16 @@ public:
 
     // Original [start, end) of normalized byte range [a, b) (HF convert_offsets + original shift).
     std::pair<std::uint32_t, std::uint32_t> original_range(std::uint32_t a, std::uint32_t b) const;
+
+    // Frees buffers over TokenizerLimits::scratch_keep_bytes (for per-thread instances).
+    void trim() {
+        trim_scratch(text);
+        trim_scratch(align);
+        trim_scratch(scratch_text_);
+        trim_scratch(scratch_align_);
+        trim_scratch(cps_);
+        trim_scratch(cp_align_);
+    }
 
 private:
     Align insert_align(std::size_t byte_idx) const {
@@ -203,6 +249,19 @@ public:
         text.swap(scratch_text_);
         align.swap(scratch_align_);
         splits.swap(scratch_splits_);
+    }
+
+    // Frees buffers over TokenizerLimits::scratch_keep_bytes (for per-thread instances).
+    void trim() {
+        trim_scratch(text);
+        trim_scratch(align);
+        trim_scratch(splits);
+        trim_scratch(tokens);
+        trim_scratch(scratch_text_);
+        trim_scratch(scratch_align_);
+        trim_scratch(scratch_splits_);
+        trim_scratch(ranges_);
+        ns_.trim();
     }
 
     // Original byte range of a token (HF into_encoding offsets).

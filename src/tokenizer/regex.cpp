@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 
+#include "tokenizer/normalized_string.h"
 #include "tokenizer/unicode.h"
 #include "winnow/error.h"
 #include "winnow/tokenizer.h"
@@ -19,6 +20,8 @@ std::atomic<std::size_t> g_max_input_bytes{TokenizerLimits{}.max_input_bytes};
 std::atomic<std::uint64_t> g_retry_in_match{TokenizerLimits{}.regex_retry_limit_in_match};
 std::atomic<std::uint64_t> g_retry_in_search{TokenizerLimits{}.regex_retry_limit_in_search};
 std::atomic<double> g_regex_seconds{TokenizerLimits{}.regex_time_limit_seconds};
+std::atomic<std::size_t> g_normalized_growth{TokenizerLimits{}.max_normalized_growth};
+std::atomic<std::size_t> g_scratch_keep{TokenizerLimits{}.scratch_keep_bytes};
 }  // namespace
 
 void set_tokenizer_limits(const TokenizerLimits& limits) {
@@ -26,7 +29,11 @@ void set_tokenizer_limits(const TokenizerLimits& limits) {
                  "tokenizer limits: max_input_bytes {} is outside [1, 2 GiB)", limits.max_input_bytes);
     WINNOW_CHECK(limits.regex_time_limit_seconds >= 0.0, Errc::InvalidArgument,
                  "tokenizer limits: regex_time_limit_seconds {} is negative", limits.regex_time_limit_seconds);
+    WINNOW_CHECK(limits.max_normalized_growth >= 1 && limits.max_normalized_growth <= 1024, Errc::InvalidArgument,
+                 "tokenizer limits: max_normalized_growth {} is outside [1, 1024]", limits.max_normalized_growth);
     g_max_input_bytes = limits.max_input_bytes;
+    g_normalized_growth = limits.max_normalized_growth;
+    g_scratch_keep = limits.scratch_keep_bytes;
     g_retry_in_match = limits.regex_retry_limit_in_match;
     g_retry_in_search = limits.regex_retry_limit_in_search;
     g_regex_seconds = limits.regex_time_limit_seconds;
@@ -38,8 +45,22 @@ TokenizerLimits tokenizer_limits() {
     l.regex_retry_limit_in_match = g_retry_in_match.load(std::memory_order_relaxed);
     l.regex_retry_limit_in_search = g_retry_in_search.load(std::memory_order_relaxed);
     l.regex_time_limit_seconds = g_regex_seconds.load(std::memory_order_relaxed);
+    l.max_normalized_growth = g_normalized_growth.load(std::memory_order_relaxed);
+    l.scratch_keep_bytes = g_scratch_keep.load(std::memory_order_relaxed);
     return l;
 }
+
+namespace tok {
+std::size_t scratch_keep_bytes() noexcept { return g_scratch_keep.load(std::memory_order_relaxed); }
+
+void throw_normalized_too_large(std::size_t size) {
+    const NormalizedLimit& l = t_normalized_limit;
+    WINNOW_THROW(Errc::TooLarge,
+                 "tokenizer: normalizing a text of {} bytes grew it to {} bytes, over the limit of {} bytes "
+                 "(TokenizerLimits::max_normalized_growth = {} times the input, plus 4096)",
+                 l.input_bytes, size, l.max_bytes, l.growth);
+}
+}  // namespace tok
 
 }  // namespace winnow
 

@@ -291,10 +291,23 @@ Encoding Tokenizer::Impl::encode_single(std::string_view input, std::int32_t typ
     thread_local std::vector<AddedSplit> raw_splits;
     thread_local std::vector<AddedSplit> norm_splits;
     thread_local std::vector<const AddedToken*> split_added;  // per split: its added token or null
-    const std::size_t max_input = tokenizer_limits().max_input_bytes;
+    const TokenizerLimits limits = tokenizer_limits();
+    const std::size_t max_input = limits.max_input_bytes;
     WINNOW_CHECK(input.size() <= max_input, Errc::TooLarge,
                  "tokenizer: a text of {} bytes is over the limit of {} bytes (TokenizerLimits::max_input_bytes)",
                  input.size(), max_input);
+    const tok::NormalizedLimitScope normalized_limit(input.size(), limits.max_normalized_growth);
+    // The per-thread buffers keep their capacity for the next text unless a large text grew them
+    // past TokenizerLimits::scratch_keep_bytes (a 1 MB text left 23-35 MB per HTTP thread).
+    struct TrimScratch {
+        ~TrimScratch() {
+            pt.trim();
+            ns.trim();
+            tok::trim_scratch(raw_splits);
+            tok::trim_scratch(norm_splits);
+            tok::trim_scratch(split_added);
+        }
+    } trim_scratch;
     std::string sanitized;
     std::string_view text = input;
     if (!tok::is_ascii(text) && !tok::is_valid_utf8(text)) {
@@ -431,8 +444,36 @@ Encoding Tokenizer::finish(Encoding a, std::optional<Encoding> b, const std::opt
 Tokenizer::Tokenizer(std::shared_ptr<Impl> impl)
     : impl_(impl), truncation_(impl->truncation), padding_(impl->padding) {}
 
+namespace {
+// serde_json, which Hugging Face's loader uses, refuses JSON nested deeper than 128 levels; so do
+// we, before building anything (20,000 nested Sequence normalizers overflowed the stack, and the
+// component paths named in errors grew with the depth: quadratic memory). One linear scan.
+constexpr std::size_t kMaxJsonDepth = 128;
+
+void check_json_depth(std::string_view text, const std::string& where) {
+    std::size_t depth = 0;
+    bool in_string = false;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (in_string) {
+            if (c == '\\') ++i;
+            else if (c == '"') in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '[' || c == '{') {
+            WINNOW_CHECK(++depth <= kMaxJsonDepth, Errc::Corrupt,
+                         "{}: JSON nested deeper than {} levels (at byte {}); Hugging Face's loader stops there too",
+                         where, kMaxJsonDepth, i);
+        } else if ((c == ']' || c == '}') && depth > 0) {
+            --depth;
+        }
+    }
+}
+}  // namespace
+
 Tokenizer Tokenizer::from_json(std::string_view json_text, std::string_view where_view) {
     const std::string where(where_view);
+    check_json_depth(json_text, where);
     const Json j = parse_json(json_text, where);
     WINNOW_CHECK(j.is_object(), Errc::Corrupt, "{}: expected a JSON object", where);
     auto impl = std::make_shared<Impl>();

@@ -113,9 +113,9 @@ std::string sanitize_utf8(std::string_view s);
 bool is_whitespace(char32_t c) noexcept;
 // Rust char::is_alphabetic-free classes from the general category:
 bool is_punctuation(char32_t c) noexcept;      // P* (Pc Pd Ps Pe Pi Pf Po)
-bool is_bert_punctuation(char32_t c) noexcept; // ASCII punctuation or P*
-bool is_other(char32_t c) noexcept;            // C* (Cc Cf Cs Co Cn)
-bool is_mark_nonspacing(char32_t c) noexcept;  // Mn
+bool is_bert_punctuation(char32_t c) noexcept; // ASCII punctuation or HF's P* (hf_unicode_tables.h)
+bool is_other(char32_t c) noexcept;            // HF's Cc Cf Co (not Cn; hf_unicode_tables.h)
+bool is_mark_nonspacing(char32_t c) noexcept;  // HF's Mn (hf_unicode_tables.h)
 bool is_numeric(char32_t c) noexcept;          // Nd Nl No (Rust char::is_numeric)
 bool is_word_char(char32_t c) noexcept;        // regex \w: letters, marks, Nd, Pc, join controls
 bool is_chinese_char(char32_t c) noexcept;

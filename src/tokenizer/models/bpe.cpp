@@ -172,7 +172,7 @@ public:
         const std::size_t mark = out.size();
         merge_word(word, out);
         if (cacheable) {
-            if (cache.entries.size() >= kCacheCapacity) {
+            if (cache.entries.size() >= kCacheCapacity || cache.pool.size() >= kPoolCapacity) {
                 cache.map.clear();
                 cache.entries.clear();
                 cache.pool.clear();
@@ -187,6 +187,7 @@ public:
 private:
     static constexpr std::size_t kMaxCachedLength = 256;
     static constexpr std::size_t kCacheCapacity = 65536;
+    static constexpr std::size_t kPoolCapacity = 1u << 18;  // cached tokens (4 MiB): long words fill it fast
 
     void merge_word(std::string_view w, std::vector<Token>& out) const {
         thread_local std::vector<Symbol> symbols;
@@ -257,6 +258,8 @@ private:
             if (sym.len == 0) continue;
             out.push_back(Token{sym.id, sym.start, sym.start + sym.len});
         }
+        trim_scratch(symbols);
+        trim_scratch(buf);
     }
 
     void merge_all(std::vector<Symbol>& symbols) const {
@@ -300,6 +303,7 @@ private:
                 }
             }
         }
+        trim_scratch(heap);
     }
 
     std::string where_;

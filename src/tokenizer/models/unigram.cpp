@@ -132,6 +132,8 @@ public:
             WINNOW_CHECK(unk_id_ >= 0, Errc::Corrupt, "{}: 'unk_id' is null", where_);
             out.push_back(Token{unk_id_, a, b, true});
         }
+        trim_scratch(best);
+        trim_scratch(pieces);
     }
 
 private:

@@ -55,6 +55,9 @@ public:
         }
         s.text.swap(out_text);
         s.align.swap(out_align);
+        run.trim();
+        trim_scratch(out_text);
+        trim_scratch(out_align);
     }
 
 private:
@@ -186,6 +189,7 @@ public:
             if (prev != s.text.size()) matches.push_back({prev, static_cast<std::uint32_t>(s.text.size()), false});
         }
         s.replace(matches, content_);
+        trim_scratch(matches);
     }
 
 private:

@@ -66,6 +66,7 @@ public:
         const std::string& t = s.text;
         std::size_t g = 0;
         while (g < t.size()) {
+            check_normalized_size(out_.size());
             // One extended grapheme cluster [g, ge).
             std::size_t len;
             char32_t prev = decode_utf8(t, g, &len);
@@ -105,10 +106,13 @@ public:
             }
             g = ge;
         }
+        check_normalized_size(out_.size());
         if (modified) {
             s.text.swap(out_);
             s.align.swap(out_align_);
         }
+        trim_scratch(out_);
+        trim_scratch(out_align_);
     }
 
 private:

@@ -202,7 +202,7 @@ std::pair<std::string, std::int32_t> read_name_id(const Json& j, const char* key
     WINNOW_CHECK(it != j.end() && it->is_array() && it->size() == 2 && (*it)[0].is_string() &&
                      (*it)[1].is_number_integer(),
                  Errc::Corrupt, "{}: field '{}' must be [token, id]", where, key);
-    return {(*it)[0].get<std::string>(), (*it)[1].get<std::int32_t>()};
+    return {(*it)[0].get<std::string>(), json_value_as<std::int32_t>((*it)[1], key, where)};
 }
 
 class BertProcessing final : public PostProcessor {

@@ -57,6 +57,7 @@ public:
         if (stdout_) std::fclose(stdout_);
     }
     int port() const { return port_; }
+    pid_t pid() const { return pid_; }
     // Sends SIGTERM and returns the exit status (-1 unless it exited normally within 120 s, a bound
     // far above what finishing the in-flight requests takes on a loaded machine).
     int terminate() {

@@ -2,9 +2,12 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <cmath>
 #include <filesystem>
 #include <random>
+#include <span>
+#include <thread>
 
 #include "index/dense_index.h"
 #include "winnow/error.h"
@@ -136,6 +139,46 @@ TEST(DenseIndex, SaveLoadChecksGeneration) {
     EXPECT_FALSE(DenseIndex::load(path, 42).has_value());
     EXPECT_FALSE(DenseIndex::load((dir / "missing").string(), 42).has_value());
     std::filesystem::remove_all(dir);
+}
+
+// The server and the pipeline search one DenseIndex from many threads at once (search() is const):
+// every concurrent result equals the single-threaded one. Run under ThreadSanitizer by
+// scripts/check-periodic (tests/README.md).
+TEST(DenseIndex, ConcurrentSearchesMatchSequentialOnes) {
+    constexpr std::size_t kN = 2000;
+    constexpr std::size_t kDim = 16;
+    constexpr std::size_t kQueries = 40;
+    const auto base = random_unit_vectors(kN, kDim, 7);
+    const auto queries = random_unit_vectors(kQueries, kDim, 8);
+    std::vector<std::int64_t> ids(kN);
+    for (std::size_t i = 0; i < kN; ++i) ids[i] = static_cast<std::int64_t>(i);
+    for (const char* factory : {"Flat", "HNSW16"}) {
+        DenseIndex index(factory, kDim);
+        index.add(ids, base);
+        std::vector<std::vector<DenseHit>> expected(kQueries);
+        for (std::size_t q = 0; q < kQueries; ++q) {
+            expected[q] = index.search(std::span<const float>(queries.data() + q * kDim, kDim), 10);
+        }
+        std::atomic<int> mismatches{0};
+        std::vector<std::thread> threads;
+        for (int t = 0; t < 4; ++t) {
+            threads.emplace_back([&, t] {
+                for (std::size_t round = 0; round < 3; ++round) {
+                    for (std::size_t i = 0; i < kQueries; ++i) {
+                        const std::size_t q = (i + static_cast<std::size_t>(t) * 7) % kQueries;
+                        const auto hits = index.search(std::span<const float>(queries.data() + q * kDim, kDim), 10);
+                        bool same = hits.size() == expected[q].size();
+                        for (std::size_t h = 0; same && h < hits.size(); ++h) {
+                            same = hits[h].chunk_id == expected[q][h].chunk_id && hits[h].score == expected[q][h].score;
+                        }
+                        if (!same) ++mismatches;
+                    }
+                }
+            });
+        }
+        for (auto& th : threads) th.join();
+        EXPECT_EQ(mismatches.load(), 0) << factory;
+    }
 }
 
 }  // namespace

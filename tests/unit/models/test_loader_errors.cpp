@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <sstream>
 
@@ -122,6 +123,41 @@ TEST(LoaderErrors, BadConfigValues) {
     e = load_error(dir.path.string());
     EXPECT_EQ(e.code(), Errc::Unsupported);
     expect_contains(e, "mish");
+}
+
+// Values that used to be narrowed or accepted silently (issue 22 item 8) are errors naming the field.
+TEST(LoaderErrors, OutOfRangeConfigValuesAreErrorsNotNarrowed) {
+    const fs::path modern = fs::path(WINNOW_SHARED_DIR) / "fixtures/models/modernbert-ce";
+    struct Case {
+        fs::path model;
+        std::function<void(Json&)> edit;
+        Errc code;
+        std::string needle;
+    };
+    const std::vector<Case> cases = {
+        {kBert, [](Json& c) { c["hidden_size"] = Json::parse("1180591620717411303424"); }, Errc::Corrupt, "hidden_size"},
+        {kBert, [](Json& c) { c["type_vocab_size"] = 0; }, Errc::Corrupt, "type_vocab_size"},
+        {kBert, [](Json& c) { c["type_vocab_size"] = -1; }, Errc::Corrupt, "type_vocab_size"},
+        {kBert, [](Json& c) { c["num_hidden_layers"] = 2.5; }, Errc::Corrupt, "num_hidden_layers"},
+        {modern, [](Json& c) { c["local_attention"] = 0; }, Errc::Corrupt, "local_attention"},
+        {modern, [](Json& c) { c["local_attention"] = -128; }, Errc::Corrupt, "local_attention"},
+        {modern, [](Json& c) { c["local_attention"] = std::int64_t{1} << 31; }, Errc::Corrupt, "local_attention"},
+        {modern, [](Json& c) { c["rope_parameters"]["full_attention"]["rope_theta"] = 0.0; }, Errc::Corrupt, "rope_theta"},
+        {modern, [](Json& c) { c["rope_parameters"]["sliding_attention"]["rope_theta"] = -1.0; }, Errc::Corrupt,
+         "rope_theta"},
+        {modern, [](Json& c) { c["rope_parameters"]["full_attention"]["rope_type"] = "yarn"; }, Errc::Unsupported,
+         "yarn"},
+    };
+    for (const Case& c : cases) {
+        test::TempDir dir("winnow_models_narrowing");
+        Json config = load_json_file((c.model / "config.json").string());
+        c.edit(config);
+        test::write_bytes(dir.path / "config.json", config.dump());
+        fs::copy_file(c.model / "model.safetensors", dir.path / "model.safetensors");
+        const Error e = load_error(dir.path.string());
+        EXPECT_EQ(e.code(), c.code) << config.dump();
+        expect_contains(e, c.needle);
+    }
 }
 
 TEST(LoaderErrors, BadInputIdsAreRejectedNotCrashing) {

@@ -49,4 +49,31 @@ TEST(TokenizeCli, BadInputAndArgs) {
     EXPECT_EQ(run(R"({"text": "x"})", kMiniLm + " --max-length -3").status, 2);
 }
 
+// Issue 22 item 9: NUL bytes in lines, invalid UTF-8 in error messages, output before a bad line.
+TEST(TokenizeCli, NulByteInALineIsAnErrorNotATruncation) {
+    // printf turns \000 into a NUL byte: nlohmann's parser stopped there and took the line as
+    // {"text": "x"}.
+    const Result r = run(R"({"text": "x"}\000{"text": "y"})", kMiniLm + " --no-padding 2>&1");
+    EXPECT_EQ(r.status, 2) << r.out;
+    EXPECT_NE(r.out.find("NUL byte"), std::string::npos) << r.out;
+}
+
+TEST(TokenizeCli, ErrorsDoNotEchoInvalidUtf8) {
+    const Result r = run(R"({"text": "\377\376 x)", kMiniLm);
+    EXPECT_EQ(r.status, 2) << r.out;
+    EXPECT_EQ(r.out.find('\xFF'), std::string::npos) << "raw byte on stderr: " << r.out;
+    EXPECT_EQ(r.out.find('\xFE'), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("\\xFF"), std::string::npos) << r.out;
+}
+
+TEST(TokenizeCli, LinesBeforeABadLineArePrinted) {
+    const Result r = run(R"({"text": "a"}\n{"text": "b"}\nnot json\n{"text": "c"})", kMiniLm + " --no-padding");
+    EXPECT_EQ(r.status, 2) << r.out;
+    ASSERT_NE(r.out.find('\n'), std::string::npos) << r.out;
+    EXPECT_EQ(winnow::Json::parse(r.out.substr(0, r.out.find('\n')))["tokens"][1], "a") << r.out;
+    EXPECT_NE(r.out.find("\"b\""), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find("\"c\""), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("stdin line 3"), std::string::npos) << r.out;
+}
+
 }  // namespace
