@@ -125,9 +125,18 @@ public:
         const std::size_t first = next_.fetch_add(1, std::memory_order_relaxed);
         std::string failures;
         bool all_refused = true;
+        bool waited = false;  // a 429's Retry-After already paused before this attempt
         for (std::size_t attempt = 0; attempt < attempts_; ++attempt) {
             const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
             if (left <= 0) break;
+            if (attempt > 0 && !waited) {
+                // A short, growing pause before a retry (25 ms, 50 ms, ... at most 1 s) lets a
+                // balancer's health check take a dead replica out of rotation.
+                const auto pause = std::chrono::milliseconds(std::min<long>(1000, 25L << std::min<std::size_t>(attempt - 1, 6)));
+                if (Clock::now() + pause >= deadline) break;
+                std::this_thread::sleep_for(pause);
+            }
+            waited = false;
             const std::string& base = urls_[(first + attempt) % urls_.size()];
             const std::string url = base + (dialect_ == RemoteDialect::Tei ? "/rerank" : "/v1/rerank");
             const Reply reply = http_call(url, body, static_cast<long>(left));
@@ -145,6 +154,7 @@ public:
                     const auto resume = Clock::now() + std::chrono::seconds(reply.retry_after_s);
                     if (resume >= deadline) break;
                     std::this_thread::sleep_until(resume);
+                    waited = true;
                 }
                 continue;
             }

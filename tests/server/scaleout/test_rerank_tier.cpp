@@ -236,6 +236,32 @@ TEST(RerankTier, ThreeReplicasBehindHaproxySurviveAKilledReplica) {
     EXPECT_TRUE(health[1].up) << health[1].detail;
     EXPECT_TRUE(health[2].up) << health[2].detail;
 
+    // Without a balancer: the scorer itself rotates over the replica URLs, and an attempt that
+    // meets the dead one goes on to the next.
+    RerankConfig direct_config = remote_config;
+    direct_config.urls = replica_urls;
+    direct_config.attempts = 2;
+    const auto direct = make_remote_scorer(direct_config);
+    for (std::size_t i = 0; i < 2 * replica_urls.size(); ++i) {
+        const std::size_t q = i % kQueries.size();
+        std::vector<RerankScore> scores;
+        ASSERT_NO_THROW(scores = direct->score(kQueries[q], candidates_for(q), config)) << "direct request " << i;
+        ASSERT_EQ(scores.size(), want[q].size());
+        for (std::size_t j = 0; j < scores.size(); ++j) EXPECT_NEAR(scores[j].raw, want[q][j].raw, 1e-4);
+    }
+    direct_config.attempts = 1;  // the same pool without retries loses the requests that start on the dead replica
+    const auto no_retry = make_remote_scorer(direct_config);
+    std::size_t lost = 0;
+    for (std::size_t i = 0; i < replica_urls.size(); ++i) {
+        try {
+            (void)no_retry->score(kQueries[0], candidates_for(0), config);
+        } catch (const Error& e) {
+            ++lost;
+            EXPECT_NE(std::string(e.what()).find(replica_urls[0]), std::string::npos) << e.what();
+        }
+    }
+    EXPECT_EQ(lost, 1u);
+
     // The Cohere dialect maps relevance_score back to the logit.
     remote_config.dialect = RemoteDialect::Cohere;
     const auto cohere = make_remote_scorer(remote_config)->score(kQueries[0], candidates_for(0), config);
