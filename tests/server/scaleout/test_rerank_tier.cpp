@@ -15,6 +15,8 @@
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <sstream>
 #include <mutex>
 #include <thread>
 
@@ -268,6 +270,75 @@ TEST(RerankTier, ThreeReplicasBehindHaproxySurviveAKilledReplica) {
     ASSERT_EQ(cohere.size(), want[0].size());
     for (std::size_t j = 0; j < cohere.size(); ++j) EXPECT_NEAR(cohere[j].raw, want[0][j].raw, 1e-3) << j;
     std::filesystem::remove_all(dir);
+}
+
+std::map<std::int64_t, double> raw_by_chunk(const Json& results) {
+    std::map<std::int64_t, double> out;
+    for (const auto& r : results) out[r.at("chunk_id").get<std::int64_t>()] = r.at("rerank").at("raw_score").get<double>();
+    return out;
+}
+
+std::vector<std::int64_t> chunk_order(const Json& results) {
+    std::vector<std::int64_t> out;
+    for (const auto& r : results) out.push_back(r.at("chunk_id").get<std::int64_t>());
+    return out;
+}
+
+// The stage from the CLI (`winnow search --pipeline`) and the server (`/v1/search` of a search
+// node whose --pipeline names the tier): the same results as the local model.
+TEST(RerankTier, CliAndServerSearchThroughTheTier) {
+    if (!have_fixtures()) GTEST_SKIP() << "winnow binary or fixture models missing";
+    const std::string index = make_index("rerank_tier");
+    ASSERT_FALSE(index.empty());
+    ServeProcess replica({"--host", "127.0.0.1", "--port", "0", "--rerank-model", kModels + "/bert-ce", "--precision",
+                          "fp32"});
+    ASSERT_GT(replica.port(), 0);
+    const std::string url = "http://127.0.0.1:" + std::to_string(replica.port());
+    const std::string query = "approval of expenses, cafeteria and minutes";
+    const std::string local_spec = "bm25(k=3) > rerank(model=" + kModels + "/bert-ce, precision=fp32)";
+    const std::string remote_spec = "bm25(k=3) > rerank(url=" + url + ", deadline_ms=60000)";
+    auto search = [&](const std::string& spec) {
+        const auto r = run_command(kBinary + " search --index " + index + " --query '" + query + "' --pipeline '" + spec +
+                                   "' --json 2>/dev/null");
+        EXPECT_EQ(r.status, 0) << spec;
+        Json lines = Json::array();
+        std::istringstream in(r.out);
+        for (std::string line; std::getline(in, line);) {
+            if (!line.empty()) lines.push_back(Json::parse(line));
+        }
+        return lines;
+    };
+    const Json local = search(local_spec);
+    const Json remote = search(remote_spec);
+    ASSERT_EQ(local.size(), 3u) << local.dump();
+    ASSERT_EQ(remote.size(), local.size()) << remote.dump();
+    EXPECT_EQ(chunk_order(remote), chunk_order(local));
+    const auto want = raw_by_chunk(local);
+    for (const auto& [chunk, raw] : raw_by_chunk(remote)) EXPECT_NEAR(raw, want.at(chunk), 1e-4) << chunk;
+
+    // A search node without a model of its own: its rerank stage is the tier.
+    ServeProcess node({"--host", "127.0.0.1", "--port", "0", "--index", index, "--pipeline", remote_spec});
+    ASSERT_GT(node.port(), 0);
+    auto client = node.client();
+    auto res = client.Post("/v1/search", Json{{"query", query}}.dump(), "application/json");
+    ASSERT_TRUE(res);
+    ASSERT_EQ(res->status, 200) << res->body;
+    const Json body = Json::parse(res->body);
+    EXPECT_EQ(chunk_order(body["results"]), chunk_order(local));
+    for (const auto& [chunk, raw] : raw_by_chunk(body["results"])) EXPECT_NEAR(raw, want.at(chunk), 1e-4) << chunk;
+    EXPECT_NE(body["scorer"].get<std::string>().find(url), std::string::npos) << body["scorer"];
+    // A request may not point the node at another host.
+    res = client.Post("/v1/search", Json{{"query", query}, {"pipeline", "bm25 > rerank(url=http://127.0.0.1:1)"}}.dump(),
+                      "application/json");
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 422) << res->body;
+    // The replica gone: the node answers with the tier's error, not a crash.
+    ASSERT_EQ(replica.terminate(), 0);
+    res = client.Post("/v1/search", Json{{"query", query}, {"pipeline", "bm25 > rerank(deadline_ms=2000, attempts=2)"}}.dump(),
+                      "application/json");
+    ASSERT_TRUE(res);
+    EXPECT_GE(res->status, 500) << res->body;
+    EXPECT_NE(res->body.find(url), std::string::npos) << res->body;
 }
 
 // A pool where every replica is gone: the deadline bounds the call and the error names the URLs.
