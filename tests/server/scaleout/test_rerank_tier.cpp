@@ -327,6 +327,10 @@ TEST(RerankTier, CliAndServerSearchThroughTheTier) {
     EXPECT_EQ(chunk_order(body["results"]), chunk_order(local));
     for (const auto& [chunk, raw] : raw_by_chunk(body["results"])) EXPECT_NEAR(raw, want.at(chunk), 1e-4) << chunk;
     EXPECT_NE(body["scorer"].get<std::string>().find(url), std::string::npos) << body["scorer"];
+    // The node's /health counts the tier's URLs that answer.
+    auto health = client.Get("/health");
+    ASSERT_TRUE(health);
+    EXPECT_EQ(Json::parse(health->body)["rerank_tier"], (Json{{"up", 1}, {"urls", 1}})) << health->body;
     // A request may not point the node at another host.
     res = client.Post("/v1/search", Json{{"query", query}, {"pipeline", "bm25 > rerank(url=http://127.0.0.1:1)"}}.dump(),
                       "application/json");
@@ -339,6 +343,9 @@ TEST(RerankTier, CliAndServerSearchThroughTheTier) {
     ASSERT_TRUE(res);
     EXPECT_GE(res->status, 500) << res->body;
     EXPECT_NE(res->body.find(url), std::string::npos) << res->body;
+    health = client.Get("/health");
+    ASSERT_TRUE(health);
+    EXPECT_EQ(Json::parse(health->body)["rerank_tier"], (Json{{"up", 0}, {"urls", 1}})) << health->body;
 }
 
 // A pool where every replica is gone: the deadline bounds the call and the error names the URLs.
