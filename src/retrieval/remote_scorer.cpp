@@ -91,8 +91,10 @@ Reply http_call(const std::string& url, const std::string& body, long timeout_ms
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, std::max(1L, timeout_ms));
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, std::max(1L, std::min(timeout_ms, 5000L)));
     reply.code = curl_easy_perform(c);
-    if (reply.code == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &reply.status);
-    else reply.curl_error = error[0] ? std::string(error) : std::string(curl_easy_strerror(reply.code));
+    if (reply.code == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &reply.status);
+    else
+        reply.curl_error = error[0] ? std::string(error) : std::string(curl_easy_strerror(reply.code));
     return reply;
 }
 
@@ -102,7 +104,8 @@ std::string server_message(const std::string& body) {
         if (j.is_object() && j.contains("error")) {
             const Json& e = j["error"];
             if (e.is_string()) return e.get<std::string>();
-            if (e.is_object() && e.contains("message") && e["message"].is_string()) return e["message"].get<std::string>();
+            if (e.is_object() && e.contains("message") && e["message"].is_string())
+                return e["message"].get<std::string>();
         }
     } catch (const nlohmann::json::exception&) {
     }
@@ -132,7 +135,8 @@ public:
             if (attempt > 0 && !waited) {
                 // A short, growing pause before a retry (25 ms, 50 ms, ... at most 1 s) lets a
                 // balancer's health check take a dead replica out of rotation.
-                const auto pause = std::chrono::milliseconds(std::min<long>(1000, 25L << std::min<std::size_t>(attempt - 1, 6)));
+                const auto pause =
+                    std::chrono::milliseconds(std::min<long>(1000, 25L << std::min<std::size_t>(attempt - 1, 6)));
                 if (Clock::now() + pause >= deadline) break;
                 std::this_thread::sleep_for(pause);
             }
@@ -202,10 +206,12 @@ private:
             const Json j = Json::parse(text);
             const Json& results = dialect_ == RemoteDialect::Tei ? j : j.at("results");
             WINNOW_CHECK(results.is_array() && results.size() == n, Errc::Corrupt,
-                         "remote rerank {}: expected {} results, got {}", url, n, results.is_array() ? results.size() : 0);
+                         "remote rerank {}: expected {} results, got {}", url, n,
+                         results.is_array() ? results.size() : 0);
             for (const Json& r : results) {
                 const std::size_t index = r.at("index").get<std::size_t>();
-                WINNOW_CHECK(index < n && !seen[index], Errc::Corrupt, "remote rerank {}: result index {} out of range or repeated", url, index);
+                WINNOW_CHECK(index < n && !seen[index], Errc::Corrupt,
+                             "remote rerank {}: result index {} out of range or repeated", url, index);
                 seen[index] = true;
                 if (dialect_ == RemoteDialect::Tei) {
                     out[index].raw = r.at("score").get<float>();
@@ -216,7 +222,8 @@ private:
                 }
             }
         } catch (const nlohmann::json::exception& e) {
-            WINNOW_THROW(Errc::Corrupt, "remote rerank {}: malformed answer ({}): {}", url, e.what(), text.substr(0, 200));
+            WINNOW_THROW(Errc::Corrupt, "remote rerank {}: malformed answer ({}): {}", url, e.what(),
+                         text.substr(0, 200));
         }
         return out;
     }
@@ -249,7 +256,8 @@ std::vector<ReplicaHealth> remote_pool_health(const std::vector<std::string>& ur
             h.up = reply.status == 200;
             try {
                 const Json j = Json::parse(reply.body);
-                if (j.is_object() && j.contains("status") && j["status"].is_string()) h.detail = j["status"].get<std::string>();
+                if (j.is_object() && j.contains("status") && j["status"].is_string())
+                    h.detail = j["status"].get<std::string>();
             } catch (const nlohmann::json::exception&) {
                 h.detail = reply.body.substr(0, 200);
             }

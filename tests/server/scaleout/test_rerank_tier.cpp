@@ -3,7 +3,6 @@
 // the balancer while one replica is killed mid-load. No request may fail, and every score and
 // ranking must equal one local reranker's. Skips when haproxy is not installed.
 #include <arpa/inet.h>
-#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -16,9 +15,11 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <sstream>
 #include <mutex>
+#include <sstream>
 #include <thread>
+
+#include <gtest/gtest.h>
 
 #include "core/json.h"
 #include "server/http/serve_process.h"
@@ -94,15 +95,14 @@ private:
     int port_ = 0;
 };
 
-const std::vector<std::string> kQueries = {"expense approval", "cafeteria hours", "meeting minutes", "reimbursement receipts",
-                                           "who approves purchases", "board secretary"};
-const std::vector<std::string> kTexts = {
-    "Expenses over $500 require written approval from a department manager.",
-    "The cafeteria opens at 8am on weekdays.",
-    "The March meeting minutes were approved by the board secretary.",
-    "Reimbursement needs receipts attached to the claim.",
-    "Parking permits are issued by the facilities office.",
-    "Purchases above the limit go to the finance committee."};
+const std::vector<std::string> kQueries = {"expense approval",       "cafeteria hours",        "meeting minutes",
+                                           "reimbursement receipts", "who approves purchases", "board secretary"};
+const std::vector<std::string> kTexts = {"Expenses over $500 require written approval from a department manager.",
+                                         "The cafeteria opens at 8am on weekdays.",
+                                         "The March meeting minutes were approved by the board secretary.",
+                                         "Reimbursement needs receipts attached to the claim.",
+                                         "Parking permits are issued by the facilities office.",
+                                         "Purchases above the limit go to the finance committee."};
 
 std::vector<Candidate> candidates_for(std::size_t q) {
     // A different order per query, so a reply mapped to the wrong request would show.
@@ -130,8 +130,9 @@ TEST(RerankTier, ThreeReplicasBehindHaproxySurviveAKilledReplica) {
 
     const auto dir = std::filesystem::path(::testing::TempDir()) / ("winnow_rerank_tier_" + std::to_string(getpid()));
     std::filesystem::create_directories(dir);
-    const std::vector<std::string> args = {"--host", "127.0.0.1", "--port", "0", "--rerank-model", kModels + "/bert-ce",
-                                           "--precision", "fp32", "--threads", "1"};
+    const std::vector<std::string> args = {
+        "--host",      "127.0.0.1", "--port",    "0", "--rerank-model", kModels + "/bert-ce",
+        "--precision", "fp32",      "--threads", "1"};
     std::vector<std::unique_ptr<ServeProcess>> replicas;
     std::vector<int> ports;
     std::vector<std::string> replica_urls;
@@ -148,7 +149,8 @@ TEST(RerankTier, ThreeReplicasBehindHaproxySurviveAKilledReplica) {
         httplib::Client c("127.0.0.1", balancer.port());
         auto r = c.Get("/health");
         return r && r->status == 200;
-    })) << "haproxy did not come up on port " << balancer.port();
+    })) << "haproxy did not come up on port "
+        << balancer.port();
 
     // The pool's health view: all three up.
     for (const auto& h : remote_pool_health(replica_urls)) EXPECT_TRUE(h.up) << h.url << ": " << h.detail;
@@ -161,7 +163,8 @@ TEST(RerankTier, ThreeReplicasBehindHaproxySurviveAKilledReplica) {
     RerankConfig config;
     config.enabled = true;
     std::vector<std::vector<RerankScore>> want;
-    for (std::size_t q = 0; q < kQueries.size(); ++q) want.push_back(local->score(kQueries[q], candidates_for(q), config));
+    for (std::size_t q = 0; q < kQueries.size(); ++q)
+        want.push_back(local->score(kQueries[q], candidates_for(q), config));
 
     RerankConfig remote_config = config;
     remote_config.urls = {balancer.url()};
@@ -225,7 +228,8 @@ TEST(RerankTier, ThreeReplicasBehindHaproxySurviveAKilledReplica) {
     for (std::size_t i = 0; i < kRequests; ++i) {
         const auto& w = want[i % kQueries.size()];
         ASSERT_EQ(got[i].size(), w.size()) << "request " << i;
-        for (std::size_t j = 0; j < w.size(); ++j) EXPECT_NEAR(got[i][j].raw, w[j].raw, 1e-4) << "request " << i << " text " << j;
+        for (std::size_t j = 0; j < w.size(); ++j)
+            EXPECT_NEAR(got[i][j].raw, w[j].raw, 1e-4) << "request " << i << " text " << j;
         EXPECT_EQ(ranking(got[i]), ranking(w)) << "request " << i;
     }
 
@@ -274,7 +278,8 @@ TEST(RerankTier, ThreeReplicasBehindHaproxySurviveAKilledReplica) {
 
 std::map<std::int64_t, double> raw_by_chunk(const Json& results) {
     std::map<std::int64_t, double> out;
-    for (const auto& r : results) out[r.at("chunk_id").get<std::int64_t>()] = r.at("rerank").at("raw_score").get<double>();
+    for (const auto& r : results)
+        out[r.at("chunk_id").get<std::int64_t>()] = r.at("rerank").at("raw_score").get<double>();
     return out;
 }
 
@@ -290,16 +295,16 @@ TEST(RerankTier, CliAndServerSearchThroughTheTier) {
     if (!have_fixtures()) GTEST_SKIP() << "winnow binary or fixture models missing";
     const std::string index = make_index("rerank_tier");
     ASSERT_FALSE(index.empty());
-    ServeProcess replica({"--host", "127.0.0.1", "--port", "0", "--rerank-model", kModels + "/bert-ce", "--precision",
-                          "fp32"});
+    ServeProcess replica(
+        {"--host", "127.0.0.1", "--port", "0", "--rerank-model", kModels + "/bert-ce", "--precision", "fp32"});
     ASSERT_GT(replica.port(), 0);
     const std::string url = "http://127.0.0.1:" + std::to_string(replica.port());
     const std::string query = "approval of expenses, cafeteria and minutes";
     const std::string local_spec = "bm25(k=3) > rerank(model=" + kModels + "/bert-ce, precision=fp32)";
     const std::string remote_spec = "bm25(k=3) > rerank(url=" + url + ", deadline_ms=60000)";
     auto search = [&](const std::string& spec) {
-        const auto r = run_command(kBinary + " search --index " + index + " --query '" + query + "' --pipeline '" + spec +
-                                   "' --json 2>/dev/null");
+        const auto r = run_command(kBinary + " search --index " + index + " --query '" + query + "' --pipeline '" +
+                                   spec + "' --json 2>/dev/null");
         EXPECT_EQ(r.status, 0) << spec;
         Json lines = Json::array();
         std::istringstream in(r.out);
@@ -332,13 +337,15 @@ TEST(RerankTier, CliAndServerSearchThroughTheTier) {
     ASSERT_TRUE(health);
     EXPECT_EQ(Json::parse(health->body)["rerank_tier"], (Json{{"up", 1}, {"urls", 1}})) << health->body;
     // A request may not point the node at another host.
-    res = client.Post("/v1/search", Json{{"query", query}, {"pipeline", "bm25 > rerank(url=http://127.0.0.1:1)"}}.dump(),
-                      "application/json");
+    res =
+        client.Post("/v1/search", Json{{"query", query}, {"pipeline", "bm25 > rerank(url=http://127.0.0.1:1)"}}.dump(),
+                    "application/json");
     ASSERT_TRUE(res);
     EXPECT_EQ(res->status, 422) << res->body;
     // The replica gone: the node answers with the tier's error, not a crash.
     ASSERT_EQ(replica.terminate(), 0);
-    res = client.Post("/v1/search", Json{{"query", query}, {"pipeline", "bm25 > rerank(deadline_ms=2000, attempts=2)"}}.dump(),
+    res = client.Post("/v1/search",
+                      Json{{"query", query}, {"pipeline", "bm25 > rerank(deadline_ms=2000, attempts=2)"}}.dump(),
                       "application/json");
     ASSERT_TRUE(res);
     EXPECT_GE(res->status, 500) << res->body;
