@@ -128,16 +128,23 @@ public:
         const std::size_t first = next_.fetch_add(1, std::memory_order_relaxed);
         std::string failures;
         bool all_refused = true;
-        bool waited = false;  // a 429's Retry-After already paused before this attempt
+        bool waited = false;       // a 429's Retry-After already paused before this attempt
+        bool out_of_time = false;  // stopped because the deadline left no room for another attempt
         for (std::size_t attempt = 0; attempt < attempts_; ++attempt) {
             const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-            if (left <= 0) break;
+            if (left <= 0) {
+                out_of_time = true;
+                break;
+            }
             if (attempt > 0 && !waited) {
                 // A short, growing pause before a retry (25 ms, 50 ms, ... at most 1 s) lets a
                 // balancer's health check take a dead replica out of rotation.
                 const auto pause =
                     std::chrono::milliseconds(std::min<long>(1000, 25L << std::min<std::size_t>(attempt - 1, 6)));
-                if (Clock::now() + pause >= deadline) break;
+                if (Clock::now() + pause >= deadline) {
+                    out_of_time = true;
+                    break;
+                }
                 std::this_thread::sleep_for(pause);
             }
             waited = false;
@@ -156,7 +163,10 @@ public:
                 // Overloaded: wait what it asked when that still fits, then try the next URL.
                 if (reply.retry_after_s > 0) {
                     const auto resume = Clock::now() + std::chrono::seconds(reply.retry_after_s);
-                    if (resume >= deadline) break;
+                    if (resume >= deadline) {
+                        out_of_time = true;
+                        break;
+                    }
                     std::this_thread::sleep_until(resume);
                     waited = true;
                 }
@@ -167,7 +177,7 @@ public:
             WINNOW_THROW(reply.status == 413 ? Errc::TooLarge : Errc::InvalidArgument,
                          "remote rerank {} answered HTTP {}: {}", url, reply.status, server_message(reply.body));
         }
-        if (Clock::now() >= deadline) {
+        if (out_of_time || Clock::now() >= deadline) {
             WINNOW_THROW(Errc::Timeout, "remote rerank: no answer within deadline_ms={} ({})", deadline_ms_,
                          failures.empty() ? std::string("no attempt fitted") : failures);
         }

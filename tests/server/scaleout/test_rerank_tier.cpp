@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
@@ -373,6 +374,19 @@ TEST(RerankTier, DeadPoolFailsWithinTheDeadline) {
         EXPECT_NE(std::string(e.what()).find("3 attempt"), std::string::npos) << e.what();
     }
     EXPECT_TRUE(scorer->score("q", {}, config).empty());
+    // Many attempts, a short deadline: the deadline ends the retries (their pauses grow from 25 ms).
+    config.attempts = 1000;
+    config.deadline_ms = 200;
+    const auto start = std::chrono::steady_clock::now();
+    try {
+        (void)make_remote_scorer(config)->score("q", candidates_for(0), config);
+        FAIL() << "expected an error";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), Errc::Timeout) << e.what();
+        EXPECT_NE(std::string(e.what()).find("deadline_ms=200"), std::string::npos) << e.what();
+    }
+    // The bound is generous (a loaded host): the point is that 1000 attempts did not all run.
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
 }
 
 // The spec keys: url takes a list, the remote keys need url, and url excludes a local model.
