@@ -356,6 +356,14 @@ TEST(RerankTier, CliAndServerSearchThroughTheTier) {
     EXPECT_EQ(Json::parse(health->body)["rerank_tier"], (Json{{"up", 0}, {"urls", 1}})) << health->body;
 }
 
+// The sample config shipped in deploy/ is one haproxy accepts.
+TEST(RerankTier, ShippedHaproxyConfigIsValid) {
+    const std::string haproxy = find_haproxy();
+    if (haproxy.empty()) GTEST_SKIP() << "haproxy is not installed (apt-get install haproxy; scripts/setup does)";
+    const auto r = run_command(haproxy + " -c -q -f " + std::string(WINNOW_SOURCE_DIR) + "/deploy/haproxy.cfg 2>&1");
+    EXPECT_EQ(r.status, 0) << r.out;
+}
+
 // A pool where every replica is gone: the deadline bounds the call and the error names the URLs.
 TEST(RerankTier, DeadPoolFailsWithinTheDeadline) {
     RerankConfig config;
