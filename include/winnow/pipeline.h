@@ -61,6 +61,9 @@ struct PipelineSpec {
 
 enum class LongDocMode { Truncate, MaxP };
 enum class ScoreNormalization { Sigmoid, MinMax, None };
+// The rerank API a remote pool speaks: Cohere (`POST /v1/rerank`, relevance_score) or Hugging Face
+// TEI (`POST /rerank` with raw_scores, the logit itself).
+enum class RemoteDialect { Cohere, Tei };
 
 struct RerankConfig {
     bool enabled = false;
@@ -73,6 +76,13 @@ struct RerankConfig {
     std::size_t batch_tokens = 0;  // 0: the model's default token budget per forward batch
     Precision precision = Precision::Auto;  // cross-encoder compute precision (Auto: resolve_precision's rule)
     ScoreNormalization normalize = ScoreNormalization::Sigmoid;
+    // Remote rerank tier (`rerank(url=...)`): the candidates' text goes to these base URLs (a
+    // balancer in front of `winnow serve` replicas, or the replicas themselves, tried in turn)
+    // instead of a local model. Empty: score locally.
+    std::vector<std::string> urls;
+    RemoteDialect dialect = RemoteDialect::Tei;
+    std::size_t deadline_ms = 30000;  // the whole call, retries included
+    std::size_t attempts = 3;         // tries at most (each on the next URL), >= 1
     std::map<std::string, std::string> params;  // scorer-specific extras
 };
 
@@ -135,10 +145,11 @@ public:
     virtual std::vector<RerankScore> score(std::string_view query, const std::vector<Candidate>& candidates,
                                            const RerankConfig& config) const = 0;
     virtual std::string name() const = 0;
-    // The stage kinds this scorer may serve when handed to Pipeline::run as a per-query scorer: by default the
-    // cross-encoder's `rerank` only (a server's scheduled model must never score an `ltr` stage). A scorer
-    // that wraps the one a stage's own configuration picked (e.g. eval's score cache) serves that stage.
-    virtual bool serves(std::string_view stage_kind) const { return stage_kind == "rerank"; }
+    // Whether this scorer may serve a stage when handed to Pipeline::run as a per-query scorer: by default a
+    // local cross-encoder stage only (`rerank` without `url`: a server's scheduled model must never score an
+    // `ltr` stage or stand in for a remote rerank tier). A scorer that wraps the one the stage's own
+    // configuration picked (eval's score cache) serves any stage.
+    virtual bool serves(const RerankConfig& config) const { return config.kind == "rerank" && config.urls.empty(); }
 };
 using ScorerFactory = std::function<std::shared_ptr<const CandidateScorer>(const RerankConfig& config)>;
 void register_scorer(const std::string& stage_name, ScorerFactory factory);
@@ -297,6 +308,28 @@ using PairScoreFn = std::function<std::vector<PairScore>(std::string_view query,
 // pair (pre-tokenized pairs; an LLM reranker refuses it with Error(Unsupported)).
 std::shared_ptr<const CandidateScorer> make_cross_encoder_scorer(std::shared_ptr<const Reranker> reranker,
                                                                  PairScoreFn score_pairs = {});
+
+// The remote rerank tier's scorer (`rerank(url=...)`): POSTs each query's candidate texts to the
+// pool in config.dialect and reads back one raw score per text. An attempt that fails with a
+// refused or broken connection, HTTP 5xx or 429 is retried on the next URL (429 after its
+// Retry-After, when that fits the deadline) until config.attempts are spent or config.deadline_ms
+// has passed: then Error(Timeout) past the deadline, Error(Overloaded) when every attempt was
+// refused, Error(Io) otherwise, the message naming the URL and what it answered. A 4xx other than
+// 429 is not retried (Error(InvalidArgument), the server's message). Cohere's relevance_score is
+// the sigmoid of the logit and is mapped back to it (equal within float rounding); TEI's
+// raw_scores are the logit itself. long_doc=maxp and max_length are refused (Error(Unsupported)):
+// the replicas truncate at their model's limit.
+std::shared_ptr<const CandidateScorer> make_remote_scorer(const RerankConfig& config);
+
+// One replica's answer to `GET <url>/health`.
+struct ReplicaHealth {
+    std::string url;
+    bool up = false;      // answered 200
+    long http_status = 0; // 0: no answer (the detail says why)
+    std::string detail;   // the body's "status" field, or the transport error
+};
+// The pool's health: each URL's /health, probed in parallel within timeout_ms.
+std::vector<ReplicaHealth> remote_pool_health(const std::vector<std::string>& urls, std::size_t timeout_ms = 2000);
 
 // Packs kept hits, best first, as "[n] title (source, bytes b-e)\ntext" blocks into the prompt
 // template within `context_tokens` (question and instructions included). A hit that does not fit

@@ -17,7 +17,7 @@ public:
 
     std::string name() const override { return inner_->name(); }
     // It wraps the scorer the stage's own configuration picked (Pipeline::scorer_for), so it serves that stage.
-    bool serves(std::string_view) const override { return true; }
+    bool serves(const RerankConfig&) const override { return true; }
 
     std::vector<RerankScore> score(std::string_view query, const std::vector<Candidate>& candidates,
                                    const RerankConfig& config) const override {

@@ -69,7 +69,18 @@ Pipeline::Pipeline(PipelineSpec spec, std::shared_ptr<const CandidateSource> sou
 
 std::shared_ptr<const CandidateScorer> Pipeline::scorer_for(const RerankConfig& config,
                                                             std::shared_ptr<const CandidateScorer> per_query) const {
-    if (per_query && per_query->serves(config.kind)) return per_query;
+    if (per_query && per_query->serves(config)) return per_query;
+    if (config.kind == "rerank" && !config.urls.empty()) {
+        // A remote rerank tier: the pool holds the model, so neither a per-query nor a set scorer
+        // (both local models) applies. One scorer per pool setting, shared by all queries.
+        std::string key = fmt::format("remote|{}|{}|{}", static_cast<int>(config.dialect), config.deadline_ms, config.attempts);
+        for (const auto& url : config.urls) key += "|" + url;
+        std::lock_guard<std::mutex> lock(cache_->mutex);
+        if (auto it = cache_->scorers.find(key); it != cache_->scorers.end()) return it->second;
+        auto scorer = make_remote_scorer(config);
+        cache_->scorers[key] = scorer;
+        return scorer;
+    }
     if (config.kind == "rerank") {
         if (scorer_override_) return scorer_override_;
         const std::string model = rerank_model(config);
@@ -98,7 +109,7 @@ std::shared_ptr<const CandidateScorer> Pipeline::scorer_for(const RerankConfig& 
 }
 
 TokenCountFn Pipeline::token_counter(const PipelineConfig& config) const {
-    if (config.rerank.enabled && config.rerank.kind == "rerank" && !scorer_override_) {
+    if (config.rerank.enabled && config.rerank.kind == "rerank" && config.rerank.urls.empty() && !scorer_override_) {
         (void)scorer_for(config.rerank, nullptr);
         const std::string key = cache_key(config.rerank, rerank_model(config.rerank));
         std::lock_guard<std::mutex> lock(cache_->mutex);

@@ -11,7 +11,7 @@
 namespace winnow {
 namespace {
 
-enum class Type { Uint, Count, Double, Unit, Text, LongDoc, Normalize, Fusion, Precision };
+enum class Type { Uint, Count, Double, Unit, Text, LongDoc, Normalize, Fusion, Precision, Dialect, Urls };
 
 struct KeyInfo {
     std::string_view key;
@@ -28,7 +28,9 @@ constexpr KeyInfo kCutoffKeys[] = {{"top_n", Type::Uint}, {"min_score", Type::Do
 constexpr KeyInfo kDiversityKeys[] = {{"per_doc", Type::Uint}, {"mmr", Type::Unit}};
 constexpr KeyInfo kRerankKeys[] = {{"model", Type::Text},        {"long_doc", Type::LongDoc}, {"max_length", Type::Uint},
                                    {"stride", Type::Uint},       {"max_windows", Type::Uint}, {"batch_tokens", Type::Uint},
-                                   {"normalize", Type::Normalize}, {"precision", Type::Precision}};
+                                   {"normalize", Type::Normalize}, {"precision", Type::Precision},
+                                   {"url", Type::Urls},          {"dialect", Type::Dialect},  {"deadline_ms", Type::Uint},
+                                   {"attempts", Type::Uint}};
 constexpr KeyInfo kPackKeys[] = {{"tokens", Type::Uint}, {"template", Type::Text}};
 
 bool is_first_stage(std::string_view name) { return name == "bm25" || name == "dense" || name == "hybrid"; }
@@ -61,6 +63,23 @@ const KeyInfo* find_key(std::string_view stage, std::string_view key) {
     return nullptr;
 }
 
+// "http://a:1, http://b:2" -> the URLs, trailing slashes dropped.
+std::vector<std::string> split_urls(std::string_view value) {
+    std::vector<std::string> out;
+    std::string cur;
+    auto flush = [&] {
+        while (!cur.empty() && cur.back() == '/') cur.pop_back();
+        if (!cur.empty()) out.push_back(cur);
+        cur.clear();
+    };
+    for (char c : value) {
+        if (c == ',' || std::isspace(static_cast<unsigned char>(c))) flush();
+        else cur += c;
+    }
+    flush();
+    return out;
+}
+
 std::string type_name(Type t) {
     switch (t) {
         case Type::Uint: return "a non-negative integer";
@@ -72,6 +91,8 @@ std::string type_name(Type t) {
         case Type::Precision: return "auto|fp32|bf16|int8";
         case Type::Normalize: return "sigmoid|minmax|none";
         case Type::Fusion: return "rrf|weighted";
+        case Type::Dialect: return "cohere|tei";
+        case Type::Urls: return "one or more http:// URLs (comma or space separated, quoted when several)";
     }
     return "a value";
 }
@@ -113,6 +134,14 @@ void validate_value(std::string_view stage, std::string_view key, std::string_vi
         case Type::Normalize: ok = value == "sigmoid" || value == "minmax" || value == "none"; break;
         case Type::Fusion: ok = value == "rrf" || value == "weighted"; break;
         case Type::Precision: ok = value == "auto" || value == "fp32" || value == "bf16" || value == "int8"; break;
+        case Type::Dialect: ok = value == "cohere" || value == "tei"; break;
+        case Type::Urls: {
+            const auto urls = split_urls(value);
+            ok = !urls.empty() && std::all_of(urls.begin(), urls.end(), [](const std::string& u) {
+                return u.size() > 7 && (u.rfind("http://", 0) == 0 || u.rfind("https://", 0) == 0);
+            });
+            break;
+        }
     }
     WINNOW_CHECK(ok, Errc::InvalidArgument, "pipeline spec: {}.{} = '{}' is not {}", stage, key, value, type_name(info->type));
 }
@@ -436,8 +465,26 @@ PipelineConfig PipelineConfig::from_spec(const PipelineSpec& spec) {
                 else if (k == "max_windows") r.max_windows = std::max<std::size_t>(1, as_uint(v));
                 else if (k == "batch_tokens") r.batch_tokens = as_uint(v);
                 else if (k == "precision") r.precision = parse_precision(v);
+                else if (k == "url") r.urls = split_urls(v);
+                else if (k == "dialect") r.dialect = v == "cohere" ? RemoteDialect::Cohere : RemoteDialect::Tei;
+                else if (k == "deadline_ms") r.deadline_ms = as_uint(v);
+                else if (k == "attempts") r.attempts = as_uint(v);
                 else if (k == "normalize") r.normalize = v == "minmax" ? ScoreNormalization::MinMax : v == "none" ? ScoreNormalization::None : ScoreNormalization::Sigmoid;
                 else if (!find_key("cutoff", k) && !find_key("diversify", k)) r.params[k] = v;
+            }
+            const bool remote_key = st.get("dialect") || st.get("deadline_ms") || st.get("attempts");
+            WINNOW_CHECK(!remote_key || !r.urls.empty(), Errc::InvalidArgument,
+                         "pipeline spec: {}.dialect, deadline_ms and attempts need url=... (a remote rerank tier)", st.name);
+            if (!r.urls.empty()) {
+                WINNOW_CHECK(st.name == "rerank", Errc::InvalidArgument,
+                             "pipeline spec: {}.url: only the rerank stage can score on a remote tier", st.name);
+                WINNOW_CHECK(r.model.empty(), Errc::InvalidArgument,
+                             "pipeline spec: rerank.url and rerank.model exclude each other (the replicas hold the model)");
+                WINNOW_CHECK(r.long_doc == LongDocMode::Truncate && r.max_length == 0, Errc::InvalidArgument,
+                             "pipeline spec: rerank.url scores whole candidates (the replicas truncate at their model's "
+                             "limit): long_doc=maxp and max_length need a local model");
+                WINNOW_CHECK(r.deadline_ms > 0 && r.attempts > 0, Errc::InvalidArgument,
+                             "pipeline spec: rerank.deadline_ms and rerank.attempts must be at least 1");
             }
             apply_cutoff(st);
             apply_diversity(st);

@@ -18,7 +18,15 @@ void Server::Impl::handle_health(httplib::Response& res) {
     Json models = Json::object();
     if (reranker) models["rerank"] = reranker->name();
     if (embedder) models["embed"] = embedder->name();
-    write_json(res, Json{{"status", "ok"}, {"models", models}});
+    Json body{{"status", "ok"}, {"models", models}};
+    if (!own_rerank.urls.empty()) {
+        // A search node whose rerank stage is a remote tier: how many of its URLs answer /health
+        // now (counts only: /health needs no API key, so the tier's addresses stay private).
+        std::size_t up = 0;
+        for (const auto& h : remote_pool_health(own_rerank.urls, 1000)) up += h.up ? 1 : 0;
+        body["rerank_tier"] = Json{{"up", up}, {"urls", own_rerank.urls.size()}};
+    }
+    write_json(res, body);
 }
 
 void Server::Impl::handle_models(httplib::Response& res) {

@@ -39,6 +39,14 @@ bool Server::Impl::same_model(const std::string& asked, const std::string& loade
 // --rerank-model the server's own spec loads its model once, and only its settings are allowed.
 void Server::Impl::check_rerank_settings(const RerankConfig& r) const {
     if (!r.enabled || r.kind != "rerank") return;
+    if (!r.urls.empty()) {
+        // A remote rerank tier comes from the server's own --pipeline only: a request naming
+        // another URL would make this server call hosts of the client's choosing.
+        WINNOW_CHECK(own_rerank.urls == r.urls, Errc::InvalidArgument,
+                     "rerank url: only the server's --pipeline can name a remote rerank tier (this server's: '{}')",
+                     pipeline->spec().to_string());
+        return;
+    }
     if (reranker) {
         WINNOW_CHECK(r.model.empty() || same_model(r.model, reranker->name()), Errc::NotFound,
                      "rerank model '{}' is not loaded: this server was started with --rerank-model {}", r.model,
