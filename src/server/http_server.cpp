@@ -52,6 +52,9 @@ thread_local bool t_recorded = false;
 
 Server::Impl::Impl(ServerOptions opts, std::shared_ptr<Reranker> r, std::shared_ptr<Embedder> e)
     : options(std::move(opts)), reranker(std::move(r)), embedder(std::move(e)), keys(options.api_keys) {
+    // Traffic brings every batch size: each layer makes all its row-block primitives on its first call,
+    // so none is made (JIT-compiled) while requests wait after that (tensor/kernel_stats.h).
+    set_eager_kernel_warmup(true);
     limits.max_documents = options.max_documents;
     limits.max_text_bytes = options.max_text_bytes;
     limits.max_request_tokens = options.max_request_tokens;

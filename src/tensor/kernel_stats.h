@@ -16,4 +16,11 @@ struct KernelStats {
 KernelStats kernel_stats() noexcept;
 void record_primitive_created(double seconds) noexcept;
 
+// Eager warm-up: a layer's first GEMM makes the primitives for every row-block size at once (15 per layer
+// shape, ~0.5 ms each) instead of one per new size later. Off by default (a one-shot CLI run would pay for
+// sizes it never uses); winnow::Server turns it on, so traffic of any batch sizes makes none after each
+// layer has run once.
+void set_eager_kernel_warmup(bool on) noexcept;
+bool eager_kernel_warmup() noexcept;
+
 }  // namespace winnow

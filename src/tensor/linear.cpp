@@ -116,9 +116,10 @@ void Linear::forward(const float* x, std::size_t rows, float* y, Activation acti
     // The rows run in blocks of a few fixed sizes (row_blocks.h), so the primitives are made once per shape.
     row_blocks::for_each(rows, [&](const row_blocks::Block& block) {
         const auto m = static_cast<memory::dim>(block.gemm_rows);
-        auto primitive = lowp::cached_matmul({kKindFp32, m, in, out, has_bias_, activation}, [&] {
-            return make_fp32_pd(m, in, out, has_bias_, activation, impl_->weights_desc);
-        });
+        auto primitive = lowp::cached_matmul(
+            {kKindFp32, m, in, out, has_bias_, activation},
+            [&](long rows) { return make_fp32_pd(rows, in, out, has_bias_, activation, impl_->weights_desc); },
+            row_blocks::kGemmRowCounts);
         const float* src_rows = x + block.first * in_features_;
         float* dst_rows = y + block.first * out_features_;
         lowp::TailBuffers* tail = nullptr;

@@ -85,9 +85,10 @@ public:
         if (has_bias_) args.emplace(DNNL_ARG_BIAS, bias_);
         row_blocks::for_each(rows, [&](const row_blocks::Block& block) {
             const auto m = static_cast<long>(block.gemm_rows);
-            auto primitive = lowp::cached_matmul({kKind, m, in_, out_, has_bias_, activation}, [&] {
-                return make_bf16_pd(m, in_, out_, has_bias_, activation, weights_desc_);
-            });
+            auto primitive = lowp::cached_matmul(
+                {kKind, m, in_, out_, has_bias_, activation},
+                [&](long rows) { return make_bf16_pd(rows, in_, out_, has_bias_, activation, weights_desc_); },
+                row_blocks::kGemmRowCounts);
             float* dst_rows = y + block.first * out;
             if (block.padded()) dst_rows = lowp::tail_buffers(0, block.gemm_rows * out).dst.data();
             args[DNNL_ARG_SRC] = memory({{m, in_}, DataType::bf16, FormatTag::ab}, engine, src_bf16.data() + block.first * in);

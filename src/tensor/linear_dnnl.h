@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <span>
 #include <tuple>
 #include <unordered_map>
 #include <vector>
@@ -32,7 +33,12 @@ struct MatmulKey {
     bool operator<(const MatmulKey& other) const { return tie() < other.tie(); }
 };
 
-dnnl::matmul cached_matmul(const MatmulKey& key, const std::function<dnnl::matmul::primitive_desc()>& make);
+// The primitive for `key`, made with make(key.rows) on first use. `family` lists every row count this kernel
+// may ask for with the same (kind, in, out, bias, activation); when eager warm-up is on
+// (set_eager_kernel_warmup, the server turns it on) a miss makes the whole family at once, so a layer's
+// first call is its last to make primitives, whatever row counts later traffic brings.
+dnnl::matmul cached_matmul(const MatmulKey& key, const std::function<dnnl::matmul::primitive_desc(long rows)>& make,
+                           std::span<const long> family);
 inline constexpr std::size_t kMaxPrimitives = 4096;
 
 // Runs a matmul made with dnnl::scratchpad_mode::user on `engine`, handing it this thread's scratchpad, and

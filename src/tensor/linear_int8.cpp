@@ -404,13 +404,19 @@ private:
     // shape. Made with the OpenMP thread count at 1, since oneDNN sizes its work split when it makes the primitive.
     Chunk chunk_matmul(std::size_t rows) const {
         const auto m = static_cast<long>(rows);
-        auto primitive = lowp::cached_matmul({kKind, m, in_, out_, false, Activation::None}, [&] {
-            const int previous = omp_get_max_threads();
-            omp_set_num_threads(1);
-            auto pd = make_int8_pd(m, in_, out_, weights_desc_, true);
-            omp_set_num_threads(previous);
-            return pd;
-        });
+        // Full chunks and tails padded to multiples of 8: the row counts a chunk can ask for.
+        static constexpr long kChunkRowCounts[] = {8, 16, 24, 32, 40, 48, 56, 64};
+        static_assert(kChunkRows == 64 && row_blocks::kTailRows == 8);
+        auto primitive = lowp::cached_matmul(
+            {kKind, m, in_, out_, false, Activation::None},
+            [&](long chunk_rows) {
+                const int previous = omp_get_max_threads();
+                omp_set_num_threads(1);
+                auto pd = make_int8_pd(chunk_rows, in_, out_, weights_desc_, true);
+                omp_set_num_threads(previous);
+                return pd;
+            },
+            kChunkRowCounts);
         Chunk chunk{rows, primitive, {}, 0};
         const dnnl_memory_desc_t* scratchpad =
             dnnl_primitive_desc_query_md(primitive.get_primitive_desc(), dnnl_query_scratchpad_md, 0);

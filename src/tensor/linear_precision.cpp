@@ -43,6 +43,13 @@ std::atomic<std::uint64_t> g_primitives_created{0};
 std::atomic<std::uint64_t> g_creation_nanoseconds{0};
 }  // namespace
 
+namespace {
+std::atomic<bool> g_eager_warmup{false};
+}  // namespace
+
+void set_eager_kernel_warmup(bool on) noexcept { g_eager_warmup.store(on, std::memory_order_relaxed); }
+bool eager_kernel_warmup() noexcept { return g_eager_warmup.load(std::memory_order_relaxed); }
+
 KernelStats kernel_stats() noexcept {
     return {g_primitives_created.load(std::memory_order_relaxed),
             static_cast<double>(g_creation_nanoseconds.load(std::memory_order_relaxed)) * 1e-9};
@@ -89,7 +96,8 @@ void append_activation(dnnl::post_ops& ops, Activation activation) {
     }
 }
 
-dnnl::matmul cached_matmul(const MatmulKey& key, const std::function<dnnl::matmul::primitive_desc()>& make) {
+dnnl::matmul cached_matmul(const MatmulKey& key, const std::function<dnnl::matmul::primitive_desc(long rows)>& make,
+                           std::span<const long> family) {
     static std::mutex mutex;
     static std::map<MatmulKey, dnnl::matmul> cache;
     {
@@ -97,14 +105,31 @@ dnnl::matmul cached_matmul(const MatmulKey& key, const std::function<dnnl::matmu
         auto it = cache.find(key);
         if (it != cache.end()) return it->second;
     }
-    const auto start = std::chrono::steady_clock::now();
-    dnnl::matmul primitive(make());
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    // Made outside the lock (making one takes ~1 ms); a racing thread may make the same one, the first kept.
+    auto make_one = [&](long rows) {
+        const auto start = std::chrono::steady_clock::now();
+        dnnl::matmul primitive(make(rows));
+        record_primitive_created(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+        return primitive;
+    };
+    dnnl::matmul primitive = make_one(key.rows);
+    std::vector<std::pair<MatmulKey, dnnl::matmul>> made{{key, primitive}};
+    if (eager_kernel_warmup()) {
+        for (const long rows : family) {
+            MatmulKey other = key;
+            other.rows = rows;
+            if (rows == key.rows) continue;
+            {
+                std::lock_guard lock(mutex);
+                if (cache.count(other) > 0) continue;
+            }
+            made.emplace_back(other, make_one(rows));
+        }
+    }
     std::lock_guard lock(mutex);
-    if (cache.size() >= kMaxPrimitives) cache.clear();
-    cache.emplace(key, primitive);
-    record_primitive_created(seconds);
-    return primitive;
+    if (cache.size() + made.size() > kMaxPrimitives) cache.clear();
+    for (auto& [k, p] : made) cache.emplace(k, p);
+    return cache.find(key)->second;
 }
 
 void execute_matmul(const dnnl::matmul& primitive, const dnnl::engine& engine,

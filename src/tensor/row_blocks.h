@@ -8,6 +8,7 @@
 // zeros, whose outputs are dropped). A row's result does not depend on the other rows of its call.
 #pragma once
 
+#include <array>
 #include <cstddef>
 
 namespace winnow::row_blocks {
@@ -45,5 +46,14 @@ void for_each(std::size_t rows, Fn&& fn) {
 
 // The row counts of every block for_each can make (for warm-up and tests).
 constexpr std::size_t kShapes = 1 + (kBlockRows / kMidRows - 1) + (kMidRows / kTailRows - 1);
+constexpr std::array<long, kShapes> gemm_row_counts() {
+    std::array<long, kShapes> out{};
+    std::size_t i = 0;
+    out[i++] = static_cast<long>(kBlockRows);
+    for (std::size_t r = kMidRows; r < kBlockRows; r += kMidRows) out[i++] = static_cast<long>(r);
+    for (std::size_t r = kTailRows; r < kMidRows; r += kTailRows) out[i++] = static_cast<long>(r);
+    return out;
+}
+inline constexpr std::array<long, kShapes> kGemmRowCounts = gemm_row_counts();
 
 }  // namespace winnow::row_blocks

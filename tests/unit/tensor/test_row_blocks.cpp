@@ -91,6 +91,35 @@ TEST_P(RowBlocksPrecision, PrimitivesStopBeingMadeAfterEveryBlockSizeWasSeen) {
     EXPECT_EQ(kernel_stats().primitives_created, warm);
 }
 
+// With eager warm-up (the server's setting), a layer's first call makes every row-block size at once:
+// no later batch size makes another.
+TEST_P(RowBlocksPrecision, EagerWarmUpMakesTheWholeFamilyOnTheFirstCall) {
+    std::mt19937 rng(13);
+    const Tensor weight = random_tensor(72, 40, rng, 0.1f);
+    const Linear layer(weight, Tensor(), GetParam());
+    const Tensor x = random_tensor(1500, 40, rng, 1.0f);
+    std::vector<float> y(1500 * 72);
+    set_eager_kernel_warmup(true);
+    const auto before = kernel_stats().primitives_created;
+    layer.forward(x.data(), 3, y.data(), Activation::Relu);
+    const auto first = kernel_stats().primitives_created;
+    EXPECT_GT(first - before, 1u);
+    EXPECT_LE(first - before, row_blocks::kShapes);
+    std::uniform_int_distribution<std::size_t> size(1, 1500);
+    for (int i = 0; i < 40; ++i) layer.forward(x.data(), size(rng), y.data(), Activation::Relu);
+    set_eager_kernel_warmup(false);
+    EXPECT_EQ(kernel_stats().primitives_created, first);
+}
+
+TEST(RowBlocks, GemmRowCountsAreTheBlockSizes) {
+    std::set<long> made;
+    for (std::size_t rows = 1; rows <= 1100; ++rows) {
+        row_blocks::for_each(rows, [&](const row_blocks::Block& b) { made.insert(static_cast<long>(b.gemm_rows)); });
+    }
+    const std::set<long> listed(row_blocks::kGemmRowCounts.begin(), row_blocks::kGemmRowCounts.end());
+    EXPECT_EQ(made, listed);
+}
+
 INSTANTIATE_TEST_SUITE_P(Precisions, RowBlocksPrecision,
                          ::testing::Values(Precision::Fp32, Precision::Bf16, Precision::Int8),
                          [](const auto& info) { return std::string(precision_name(info.param)); });
