@@ -2,6 +2,8 @@
 // limit applied while decoding, corrupt and truncated data.
 #include <brotli/encode.h>
 #include <gtest/gtest.h>
+
+#include "support/deflate.h"
 #include <zlib.h>
 
 #include "server/body_decoder.h"
@@ -10,19 +12,8 @@
 namespace winnow::server {
 namespace {
 
-std::string deflate_with(const std::string& data, int window_bits) {
-    z_stream z{};
-    deflateInit2(&z, 1, Z_DEFLATED, window_bits, 9, Z_DEFAULT_STRATEGY);
-    std::string out(deflateBound(&z, data.size()) + 64, '\0');
-    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-    z.avail_in = static_cast<uInt>(data.size());
-    z.next_out = reinterpret_cast<Bytef*>(out.data());
-    z.avail_out = static_cast<uInt>(out.size());
-    deflate(&z, Z_FINISH);
-    out.resize(z.total_out);
-    deflateEnd(&z);
-    return out;
-}
+using winnow::test::deflate_with;
+using winnow::test::gzip;
 
 Errc code_of(const std::function<void()>& fn) {
     try {

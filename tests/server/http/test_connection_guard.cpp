@@ -3,6 +3,8 @@
 // clients (header/body deadlines, the per-address cap, /health staying up) and shutdown with slow
 // clients connected.
 #include <gtest/gtest.h>
+
+#include "support/deflate.h"
 #include <zlib.h>
 
 #include <future>
@@ -15,19 +17,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string gzip(const std::string& data) {
-    z_stream z{};
-    deflateInit2(&z, 1, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY);
-    std::string out(deflateBound(&z, data.size()) + 64, '\0');
-    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-    z.avail_in = static_cast<uInt>(data.size());
-    z.next_out = reinterpret_cast<Bytef*>(out.data());
-    z.avail_out = static_cast<uInt>(out.size());
-    deflate(&z, Z_FINISH);
-    out.resize(z.total_out);
-    deflateEnd(&z);
-    return out;
-}
+using winnow::test::gzip;
 
 // A valid rerank body of about `bytes` bytes made of many small documents (each under every other
 // limit, so only the body limit can refuse it).

@@ -7,6 +7,8 @@
 // RSS stays under WINNOW_SOAK_RSS_MB (default 1200), that every answer has an expected status, and
 // that SIGTERM still exits 0. Prints the counts, RSS and /health latencies.
 #include <gtest/gtest.h>
+
+#include "support/deflate.h"
 #include <zlib.h>
 
 #include <algorithm>
@@ -47,19 +49,7 @@ std::size_t rss_bytes(pid_t pid) {
     return 0;
 }
 
-std::string gzip(const std::string& data) {
-    z_stream z{};
-    deflateInit2(&z, 1, Z_DEFLATED, 31, 9, Z_DEFAULT_STRATEGY);
-    std::string out(deflateBound(&z, data.size()) + 64, '\0');
-    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-    z.avail_in = static_cast<uInt>(data.size());
-    z.next_out = reinterpret_cast<Bytef*>(out.data());
-    z.avail_out = static_cast<uInt>(out.size());
-    deflate(&z, Z_FINISH);
-    out.resize(z.total_out);
-    deflateEnd(&z);
-    return out;
-}
+using winnow::test::gzip;
 
 std::string raw_post(const std::string& headers, const std::string& body) {
     return "POST /v1/rerank HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" + headers + "\r\n" + body;
