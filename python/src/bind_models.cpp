@@ -96,6 +96,7 @@ py::array_t<float> embed(const Embedder& embedder, std::vector<std::string> text
 }  // namespace
 
 void bind_models(py::module_& m) {
+    m.attr("DEFAULT_TOKEN_BUDGET") = ModelOptions{}.token_budget;  // the library's, so Python never drifts from it
     py::class_<Reranker, std::shared_ptr<Reranker>>(m, "Reranker",
                                                     "A loaded cross-encoder or LLM reranker (winnow::Reranker).")
         .def(py::init([](const std::string& model, const std::string& precision, std::size_t n_threads,
@@ -107,7 +108,7 @@ void bind_models(py::module_& m) {
                  return Reranker::load(model, options);
              }),
              py::arg("model"), py::arg("precision") = "auto", py::arg("n_threads") = 0, py::arg("max_length") = 0,
-             py::arg("token_budget") = 16384, py::arg("kind") = "auto", py::arg("instruction") = "")
+             py::arg("token_budget") = ModelOptions{}.token_budget, py::arg("kind") = "auto", py::arg("instruction") = "")
         .def(
             "score_pairs",
             [](const Reranker& self, std::vector<std::pair<std::string, std::string>> pairs, std::size_t batch_size) {
@@ -132,7 +133,7 @@ void bind_models(py::module_& m) {
                  return Embedder::load(model, options);
              }),
              py::arg("model"), py::arg("precision") = "auto", py::arg("n_threads") = 0, py::arg("max_length") = 0,
-             py::arg("token_budget") = 16384, py::arg("kind") = "auto", py::arg("instruction") = "")
+             py::arg("token_budget") = ModelOptions{}.token_budget, py::arg("kind") = "auto", py::arg("instruction") = "")
         .def(
             "embed",
             [](const Embedder& self, std::vector<std::string> texts, const std::string& kind, std::size_t dimensions,

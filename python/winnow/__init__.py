@@ -103,7 +103,7 @@ class CrossEncoder:
     """
 
     def __init__(self, model_name_or_path: str, max_length: Optional[int] = None, precision: str = "auto",
-                 num_threads: int = 0, token_budget: int = 16384, kind: str = "auto",
+                 num_threads: int = 0, token_budget: int = _winnow.DEFAULT_TOKEN_BUDGET, kind: str = "auto",
                  instruction: str = ""):
         self.model = _winnow.Reranker(str(model_name_or_path),
                                       **_model_args(precision, num_threads, max_length, token_budget, kind,
@@ -176,7 +176,7 @@ class SentenceTransformer:
     """
 
     def __init__(self, model_name_or_path: str, max_seq_length: Optional[int] = None, precision: str = "auto",
-                 num_threads: int = 0, truncate_dim: Optional[int] = None, token_budget: int = 16384,
+                 num_threads: int = 0, truncate_dim: Optional[int] = None, token_budget: int = _winnow.DEFAULT_TOKEN_BUDGET,
                  kind: str = "auto", instruction: str = ""):
         self.model = _winnow.Embedder(str(model_name_or_path),
                                       **_model_args(precision, num_threads, max_seq_length, token_budget, kind,
