@@ -81,24 +81,4 @@ std::string read_file(const std::string& path) {
     return std::move(ss).str();
 }
 
-void write_file_atomic(const std::string& path, std::string_view contents) {
-    const std::string tmp = path + ".tmp";
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) WINNOW_THROW(Errc::Io, "cannot create '{}': {}", tmp, std::strerror(errno));
-    std::size_t done = 0;
-    while (done < contents.size()) {
-        const ssize_t n = ::write(fd, contents.data() + done, contents.size() - done);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            const int err = errno;
-            ::close(fd);
-            WINNOW_THROW(Errc::Io, "cannot write '{}': {}", tmp, std::strerror(err));
-        }
-        done += static_cast<std::size_t>(n);
-    }
-    if (::fsync(fd) != 0 || ::close(fd) != 0) WINNOW_THROW(Errc::Io, "cannot sync '{}'", tmp);
-    if (::rename(tmp.c_str(), path.c_str()) != 0)
-        WINNOW_THROW(Errc::Io, "cannot rename '{}' to '{}': {}", tmp, path, std::strerror(errno));
-}
-
 }  // namespace winnow

@@ -35,7 +35,5 @@ private:
 
 // Reads a whole file into a string (small files: JSON configs). Throws Error naming the path.
 std::string read_file(const std::string& path);
-// Writes atomically: to path.tmp, fsync, rename over path.
-void write_file_atomic(const std::string& path, std::string_view contents);
 
 }  // namespace winnow

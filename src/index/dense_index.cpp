@@ -6,22 +6,18 @@
 #include <faiss/impl/HNSW.h>
 #include <faiss/index_factory.h>
 #include <faiss/index_io.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 
+#include "core/atomic_file.h"
 #include "core/log.h"
 #include "winnow/error.h"
 
 namespace winnow::dense {
 namespace {
-
-// Temporary names are <path>.tmp.<pid>.<n>: unique per process and save call.
-std::atomic<std::uint64_t> g_tmp_counter{0};
 
 constexpr char kMagic[8] = {'W', 'N', 'W', 'D', 'N', 'S', '0', '1'};
 
@@ -117,35 +113,23 @@ std::vector<DenseHit> DenseIndex::search(std::span<const float> query, std::size
 }
 
 void DenseIndex::save(const std::string& path) const {
-    const std::string tmp = fmt::format("{}.tmp.{}.{}", path, ::getpid(), g_tmp_counter.fetch_add(1));
-    {
-        File f(std::fopen(tmp.c_str(), "wb"));
-        WINNOW_CHECK(f != nullptr, Errc::Io, "{}: cannot create: {}", tmp, std::strerror(errno));
+    write_file_atomic(path, [&](FILE* f) {
         const auto factory_len = static_cast<std::uint32_t>(factory_.size());
         const auto dim = static_cast<std::uint64_t>(dimension_);
         const auto n = static_cast<std::uint64_t>(ids_.size());
-        bool ok = std::fwrite(kMagic, 1, sizeof(kMagic), f.get()) == sizeof(kMagic) &&
-                  std::fwrite(&generation_, sizeof(generation_), 1, f.get()) == 1 &&
-                  std::fwrite(&factory_len, sizeof(factory_len), 1, f.get()) == 1 &&
-                  std::fwrite(factory_.data(), 1, factory_.size(), f.get()) == factory_.size() &&
-                  std::fwrite(&dim, sizeof(dim), 1, f.get()) == 1 && std::fwrite(&n, sizeof(n), 1, f.get()) == 1 &&
-                  std::fwrite(ids_.data(), sizeof(std::int64_t), ids_.size(), f.get()) == ids_.size();
+        bool ok = std::fwrite(kMagic, 1, sizeof(kMagic), f) == sizeof(kMagic) &&
+                  std::fwrite(&generation_, sizeof(generation_), 1, f) == 1 &&
+                  std::fwrite(&factory_len, sizeof(factory_len), 1, f) == 1 &&
+                  std::fwrite(factory_.data(), 1, factory_.size(), f) == factory_.size() &&
+                  std::fwrite(&dim, sizeof(dim), 1, f) == 1 && std::fwrite(&n, sizeof(n), 1, f) == 1 &&
+                  std::fwrite(ids_.data(), sizeof(std::int64_t), ids_.size(), f) == ids_.size();
         try {
-            if (ok) faiss::write_index(index_.get(), f.get());
-        } catch (const faiss::FaissException& e) {
+            if (ok) faiss::write_index(index_.get(), f);
+        } catch (const faiss::FaissException&) {
             ok = false;
         }
-        ok = ok && std::fflush(f.get()) == 0 && ::fsync(::fileno(f.get())) == 0;
-        if (!ok) {
-            ::unlink(tmp.c_str());
-            WINNOW_THROW(Errc::Io, "{}: write failed: {}", tmp, std::strerror(errno));
-        }
-    }
-    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-        const int err = errno;
-        ::unlink(tmp.c_str());
-        WINNOW_THROW(Errc::Io, "{}: rename failed: {}", path, std::strerror(err));
-    }
+        return ok;
+    });
 }
 
 std::optional<DenseIndex> DenseIndex::load(const std::string& path, std::int64_t generation) {

@@ -7,7 +7,7 @@
 #include <map>
 #include <xgboost/c_api.h>
 
-#include "core/mmap_file.h"
+#include "core/atomic_file.h"
 #include "eval/significance.h"
 #include "eval/sweep.h"
 #include "ltr/features.h"

@@ -15,7 +15,7 @@
 
 #include "core/json.h"
 #include "core/log.h"
-#include "core/mmap_file.h"
+#include "core/atomic_file.h"
 #include "winnow/error.h"
 
 namespace fs = std::filesystem;

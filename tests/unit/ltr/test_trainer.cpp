@@ -5,7 +5,7 @@
 #include <random>
 #include <set>
 
-#include "core/mmap_file.h"
+#include "core/atomic_file.h"
 #include "ltr/ltr_model.h"
 #include "ltr/trainer.h"
 #include "winnow/error.h"
