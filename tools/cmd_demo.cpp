@@ -8,9 +8,9 @@
 #include <set>
 
 #include "command.h"
+#include "ingest/file_ingest.h"
 #include "pipeline_output.h"
 #include "retrieval/demo.h"
-#include "retrieval/file_ingest.h"
 #include "winnow/error.h"
 #include "winnow/index.h"
 #include "winnow/pipeline.h"
@@ -40,7 +40,7 @@ std::string default_index_dir() {
 CommandRegistrar registrar("demo", [](CLI::App& app) {
     // The ingest plug-ins (HTML/PDF readers for `winnow index --format files`, the token-aware
     // "structured" chunker for `--chunker`) are registered here, at CLI start-up, for every command.
-    retrieval::register_ingest_plugins();
+    ingest::register_ingest_plugins();
     auto* sub = app.add_subcommand("demo", "Index the embedded demo handbook and run the four classic questions "
                                            "through the pipeline, with explanations");
     auto a = std::make_shared<DemoArgs>();
@@ -66,7 +66,7 @@ CommandRegistrar registrar("demo", [](CLI::App& app) {
         // 1. Index the handbook (unchanged files are skipped on later runs).
         const std::string index_dir = a->index_dir.empty() ? default_index_dir() : a->index_dir;
         fs::create_directories(index_dir);
-        retrieval::FileIngestOptions fo;
+        ingest::FileIngestOptions fo;
         fo.chunk.size_tokens = a->chunk_tokens;
         fo.chunk.overlap_tokens = std::min(a->overlap_tokens, a->chunk_tokens / 2);
         if (config.rerank.enabled && config.rerank.kind == "rerank" && !config.rerank.model.empty()) {
@@ -74,7 +74,7 @@ CommandRegistrar registrar("demo", [](CLI::App& app) {
         }
         {
             auto index = Index::create(index_dir, IndexConfig{});
-            const auto ing = retrieval::ingest_files(*index, {demo_dir}, fo);
+            const auto ing = ingest::ingest_files(*index, {demo_dir}, fo);
             std::fprintf(stderr, "indexed %s: %s; %zu added, %zu replaced, %zu unchanged; %zu chunks (%s tokens)\n",
                          demo_dir.c_str(), ing.read.to_string().c_str(), ing.index.added, ing.index.replaced,
                          ing.index.unchanged, ing.chunks, fo.tokenizer_model.empty() ? "approximate" : "model");

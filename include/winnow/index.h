@@ -24,9 +24,6 @@
 namespace winnow {
 
 class Embedder;
-namespace retrieval {
-class FirstStage;
-}
 
 struct IndexDocument {
     std::string id;  // unique external id (BEIR _id, TREC DOCNO, file path)
@@ -112,8 +109,10 @@ public:
     // The best options.k candidates, best first, with their text when options.with_text. Any k
     // works (a k over the chunk count returns them all, allocating for no more).
     std::vector<Candidate> search(std::string_view query, const SearchOptions& options = {}) const;
-    // The first stage behind search(), for the pipeline (retrieval/first_stage.h).
-    std::shared_ptr<const retrieval::FirstStage> first_stage(const SearchOptions& options) const;
+    // The spec string of the first stage search() runs for `options`, e.g. "bm25(k1=0.9,b=0.4)" or
+    // "dense(HNSW32,ef_search=7)". Throws like search() when the options ask for a side the index
+    // cannot serve.
+    std::string first_stage_name(const SearchOptions& options) const;
     // Per-term BM25 contributions for one chunk (Lucene-style text); empty when not indexed.
     std::string explain(std::string_view query, std::int64_t chunk_id, std::optional<Bm25Params> bm25 = {}) const;
     // Fills document, text and span of first-stage candidates (chunk_id, score); missing ids are
@@ -144,7 +143,7 @@ public:
         std::unique_ptr<Impl> impl_;
     };
 
-    struct Impl;  // opaque (src/retrieval/index_facade.cpp)
+    struct Impl;  // opaque (src/index/index.cpp)
 
 private:
     explicit Index(std::unique_ptr<Impl> impl);

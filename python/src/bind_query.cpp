@@ -16,8 +16,8 @@
 #include <cstdlib>
 
 #include "bindings.h"
+#include "index/fusion.h"
 #include "lexical/bm25.h"
-#include "retrieval/fusion.h"
 #include "winnow/embedder.h"
 #include "winnow/error.h"
 #include "winnow/eval.h"
@@ -58,7 +58,7 @@ SearchOptions search_options(const std::string& first_stage, std::size_t k, cons
     o.first_stage = parse_first_stage_kind(first_stage);
     o.k = k;
     if (!bm25.empty()) o.bm25 = lexical::parse_bm25_spec(bm25);
-    o.hybrid.fusion = retrieval::parse_fusion_method(fusion);
+    o.hybrid.fusion = index::parse_fusion_method(fusion);
     o.hybrid.rrf_k = rrf_k;
     o.hybrid.weight = lexical_weight;
     o.hybrid.k_lexical = k_lexical;

@@ -6,7 +6,7 @@
 
 #include "bindings.h"
 #include "core/log.h"
-#include "retrieval/file_ingest.h"
+#include "ingest/file_ingest.h"
 #include "winnow/error.h"
 #include "winnow/ltr.h"
 #include "winnow/version.h"
@@ -114,7 +114,7 @@ PYBIND11_MODULE(_winnow, m) {
     // What the CLI registers at start-up: learning-to-rank stages, the structured chunker and the
     // HTML/PDF file readers.
     winnow::ltr::register_stages();
-    winnow::retrieval::register_ingest_plugins();
+    winnow::ingest::register_ingest_plugins();
 
     m.def(
         "version", [] { return std::string(winnow::version()); }, "The library version.");

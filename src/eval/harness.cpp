@@ -14,7 +14,6 @@
 #include "eval/score_cache.h"
 #include "eval/text_util.h"
 #include "ingest/corpus_reader.h"
-#include "retrieval/first_stage.h"
 #include "winnow/embedder.h"
 #include "winnow/error.h"
 #include "winnow/index.h"
@@ -261,7 +260,7 @@ std::unique_ptr<Ranker> make_ranker(const std::string& spec_text, std::shared_pt
                      first_stage_kind_name(options.first_stage));
         index->set_embedder(Embedder::load(index->config().embed_model));
     }
-    const std::string name = options.first_stage == FirstStageKind::Bm25 ? index->first_stage(options)->name()
+    const std::string name = options.first_stage == FirstStageKind::Bm25 ? index->first_stage_name(options)
                                                                           : spec.stages.front().to_string();
     return std::make_unique<IndexRanker>(std::move(index), std::move(options), name);
 }

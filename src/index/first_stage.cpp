@@ -1,4 +1,4 @@
-#include "retrieval/first_stage.h"
+#include "index/first_stage.h"
 
 #include <algorithm>
 #include <future>
@@ -8,7 +8,7 @@
 #include "winnow/embedder.h"
 #include "winnow/error.h"
 
-namespace winnow::retrieval {
+namespace winnow::index {
 
 Bm25FirstStage::Bm25FirstStage(std::shared_ptr<const lexical::InvertedIndex> index, lexical::Bm25Params params)
     : index_(std::move(index)), params_(params) {
@@ -85,4 +85,4 @@ std::string HybridFirstStage::name() const {
     return fmt::format("hybrid(weighted,w={},{},{})", options_.weight, first_->name(), second_->name());
 }
 
-}  // namespace winnow::retrieval
+}  // namespace winnow::index

@@ -14,8 +14,8 @@
 #include <string_view>
 #include <vector>
 
+#include "index/fusion.h"
 #include "lexical/bm25.h"
-#include "retrieval/fusion.h"
 #include "winnow/candidate.h"
 
 namespace winnow {
@@ -29,7 +29,7 @@ namespace winnow::dense {
 class DenseIndex;
 }
 
-namespace winnow::retrieval {
+namespace winnow::index {
 
 class FirstStage {
 public:
@@ -83,4 +83,4 @@ private:
     HybridOptions options_;
 };
 
-}  // namespace winnow::retrieval
+}  // namespace winnow::index

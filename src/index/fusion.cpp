@@ -1,4 +1,4 @@
-#include "retrieval/fusion.h"
+#include "index/fusion.h"
 
 #include <algorithm>
 #include <limits>
@@ -6,7 +6,7 @@
 
 #include "winnow/error.h"
 
-namespace winnow::retrieval {
+namespace winnow::index {
 namespace {
 
 std::vector<Candidate> sorted_top(const std::unordered_map<std::int64_t, double>& scores, std::size_t top_k) {
@@ -72,4 +72,4 @@ std::vector<Candidate> weighted_score_fusion(std::span<const std::vector<Candida
     return sorted_top(scores, top_k);
 }
 
-}  // namespace winnow::retrieval
+}  // namespace winnow::index

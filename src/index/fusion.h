@@ -12,7 +12,7 @@
 
 #include "winnow/candidate.h"
 
-namespace winnow::retrieval {
+namespace winnow::index {
 
 FusionMethod parse_fusion_method(std::string_view name);  // "rrf" | "weighted", throws Error
 std::string_view fusion_method_name(FusionMethod method) noexcept;
@@ -22,4 +22,4 @@ std::vector<Candidate> reciprocal_rank_fusion(std::span<const std::vector<Candid
 std::vector<Candidate> weighted_score_fusion(std::span<const std::vector<Candidate>> lists,
                                              std::span<const double> weights, std::size_t top_k);
 
-}  // namespace winnow::retrieval
+}  // namespace winnow::index

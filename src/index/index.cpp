@@ -1,19 +1,17 @@
-// winnow::Index (include/winnow/index.h): the store, the derived lexical and dense indexes, the
-// writer that keeps them consistent, and the chunker registry.
-#include <signal.h>
-
+// winnow::Index (include/winnow/index.h): the store, the derived lexical and dense indexes and the
+// writer that keeps them consistent.
 #include <algorithm>
-#include <cerrno>
-#include <charconv>
 #include <filesystem>
 #include <map>
 #include <mutex>
 
+#include "core/atomic_file.h"
 #include "core/log.h"
 #include "index/dense_index.h"
+#include "index/document_chunker.h"
+#include "index/first_stage.h"
+#include "index/fusion.h"
 #include "lexical/inverted_index.h"
-#include "retrieval/first_stage.h"
-#include "retrieval/fusion.h"
 #include "store/document_store.h"
 #include "winnow/embedder.h"
 #include "winnow/error.h"
@@ -21,175 +19,6 @@
 
 namespace winnow {
 namespace fs = std::filesystem;
-
-// ---- chunkers ------------------------------------------------------------------------------
-namespace {
-
-std::map<std::string, ChunkerFactory>& chunker_registry() {
-    static std::map<std::string, ChunkerFactory> registry;
-    return registry;
-}
-std::mutex& chunker_mutex() {
-    static std::mutex m;
-    return m;
-}
-
-std::size_t parse_size_param(std::string_view params, std::string_view key, std::size_t fallback) {
-    std::string_view s = params;
-    while (!s.empty()) {
-        const auto comma = s.find(',');
-        std::string_view kv = s.substr(0, comma);
-        s = comma == std::string_view::npos ? std::string_view() : s.substr(comma + 1);
-        while (!kv.empty() && kv.front() == ' ') kv.remove_prefix(1);
-        const auto eq = kv.find('=');
-        WINNOW_CHECK(eq != std::string_view::npos, Errc::InvalidArgument, "chunker parameters '{}': expected key=value",
-                     params);
-        if (kv.substr(0, eq) != key) {
-            WINNOW_THROW(Errc::InvalidArgument, "chunker parameters '{}': unknown key '{}'", params, kv.substr(0, eq));
-        }
-        std::size_t v = 0;
-        const auto value = kv.substr(eq + 1);
-        auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
-        WINNOW_CHECK(ec == std::errc() && ptr == value.data() + value.size() && v > 0, Errc::InvalidArgument,
-                     "chunker parameters '{}': '{}' is not a positive integer", params, value);
-        fallback = v;
-    }
-    return fallback;
-}
-
-// True when the text opens with a Markdown heading holding the title (the title came from it), or when one of
-// its first three lines is the title (text extracted from an HTML page or a PDF, perhaps after a navigation
-// line): then prefixing the title would only repeat it.
-bool title_heads_text(const IndexDocument& doc) {
-    const auto first = doc.text.find_first_not_of(" \t\r\n");
-    if (first == std::string::npos) return false;
-    if (doc.text[first] == '#') {
-        const auto eol = doc.text.find('\n', first);
-        return doc.text.substr(first, eol == std::string::npos ? std::string::npos : eol - first).find(doc.title) !=
-               std::string::npos;
-    }
-    std::size_t pos = first;
-    for (int line = 0; line < 3 && pos < doc.text.size(); ++line) {
-        std::size_t eol = doc.text.find('\n', pos);
-        if (eol == std::string::npos) eol = doc.text.size();
-        std::string_view s = std::string_view(doc.text).substr(pos, eol - pos);
-        while (!s.empty() && (s.back() == ' ' || s.back() == '\r' || s.back() == '\t')) s.remove_suffix(1);
-        while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-        if (s == doc.title) return true;
-        pos = doc.text.find_first_not_of(" \t\r\n", eol);
-        if (pos == std::string::npos) break;
-    }
-    return false;
-}
-
-std::vector<ChunkText> document_chunker(const IndexDocument& doc) {
-    ChunkText c;
-    c.begin = 0;
-    c.end = static_cast<std::uint32_t>(doc.text.size());
-    if (doc.title.empty() || title_heads_text(doc)) {
-        c.text = doc.text;
-    } else if (doc.text.empty()) {
-        c.text = doc.title;
-    } else {
-        c.text = doc.title + " " + doc.text;
-    }
-    return {std::move(c)};
-}
-
-std::vector<ChunkText> paragraph_chunker(const IndexDocument& doc, std::size_t max_chars) {
-    // Paragraph spans: separated by blank lines.
-    std::vector<std::pair<std::uint32_t, std::uint32_t>> paras;
-    const std::string& t = doc.text;
-    std::size_t pos = 0;
-    std::size_t para_begin = std::string::npos;
-    std::size_t para_end = 0;
-    while (pos <= t.size()) {
-        std::size_t nl = t.find('\n', pos);
-        if (nl == std::string::npos) nl = t.size();
-        const bool blank = t.find_first_not_of(" \t\r", pos) >= nl;
-        if (blank) {
-            if (para_begin != std::string::npos) paras.emplace_back(para_begin, para_end);
-            para_begin = std::string::npos;
-        } else {
-            if (para_begin == std::string::npos) para_begin = pos;
-            para_end = nl;
-        }
-        pos = nl + 1;
-    }
-    if (para_begin != std::string::npos) paras.emplace_back(para_begin, para_end);
-    std::vector<ChunkText> out;
-    if (paras.empty()) return document_chunker(doc);
-    std::size_t i = 0;
-    while (i < paras.size()) {
-        const std::uint32_t begin = paras[i].first;
-        std::uint32_t end = paras[i].second;
-        ++i;
-        while (i < paras.size() && paras[i].second - begin <= max_chars) {
-            end = paras[i].second;
-            ++i;
-        }
-        ChunkText c;
-        c.begin = begin;
-        c.end = end;
-        c.text = doc.title.empty() ? t.substr(begin, end - begin) : doc.title + "\n\n" + t.substr(begin, end - begin);
-        out.push_back(std::move(c));
-    }
-    return out;
-}
-
-void register_builtin_chunkers() {
-    static std::once_flag once;
-    std::call_once(once, [] {
-        auto& r = chunker_registry();
-        r.emplace("document", [](std::string_view params) -> Chunker {
-            WINNOW_CHECK(params.empty(), Errc::InvalidArgument, "chunker 'document' takes no parameters");
-            return document_chunker;
-        });
-        r.emplace("paragraph", [](std::string_view params) -> Chunker {
-            const std::size_t max_chars = parse_size_param(params, "max_chars", 1500);
-            return [max_chars](const IndexDocument& d) { return paragraph_chunker(d, max_chars); };
-        });
-    });
-}
-
-}  // namespace
-
-void register_chunker(std::string name, ChunkerFactory factory) {
-    register_builtin_chunkers();
-    std::scoped_lock lock(chunker_mutex());
-    chunker_registry()[std::move(name)] = std::move(factory);
-}
-
-Chunker make_chunker(std::string_view spec) {
-    register_builtin_chunkers();
-    std::string_view name = spec;
-    std::string_view params;
-    if (const auto p = spec.find('('); p != std::string_view::npos) {
-        WINNOW_CHECK(spec.back() == ')', Errc::InvalidArgument, "chunker '{}': missing ')'", spec);
-        name = spec.substr(0, p);
-        params = spec.substr(p + 1, spec.size() - p - 2);
-    }
-    ChunkerFactory factory;
-    {
-        std::scoped_lock lock(chunker_mutex());
-        auto it = chunker_registry().find(std::string(name));
-        if (it != chunker_registry().end()) factory = it->second;
-    }
-    if (!factory) {
-        std::string known;
-        for (const auto& n : chunker_names()) known += (known.empty() ? "" : ", ") + n;
-        WINNOW_THROW(Errc::InvalidArgument, "unknown chunker '{}' (known: {})", name, known);
-    }
-    return factory(params);
-}
-
-std::vector<std::string> chunker_names() {
-    register_builtin_chunkers();
-    std::scoped_lock lock(chunker_mutex());
-    std::vector<std::string> out;
-    for (const auto& [name, f] : chunker_registry()) out.push_back(name);
-    return out;
-}
 
 FirstStageKind parse_first_stage_kind(std::string_view name) {
     if (name == "bm25") return FirstStageKind::Bm25;
@@ -208,31 +37,6 @@ std::string_view first_stage_kind_name(FirstStageKind kind) noexcept {
 }
 
 // ---- Index ---------------------------------------------------------------------------------
-
-namespace {
-
-// The derived indexes are saved as <name>.tmp.<pid>.<n>, then renamed. A process killed while saving
-// leaves its temporary behind (as large as the index): remove those whose process is gone.
-void remove_stale_temporaries(const std::string& dir) {
-    std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(dir, ec)) {
-        const std::string name = entry.path().filename().string();
-        for (const std::string_view base : {"lexical.idx.tmp.", "dense.faiss.tmp."}) {
-            if (name.size() <= base.size() || name.compare(0, base.size(), base) != 0) continue;
-            long pid = 0;  // <name>.tmp.<pid>.<n>
-            const char* first = name.data() + base.size();
-            const auto [ptr, err] = std::from_chars(first, name.data() + name.size(), pid);
-            if (err != std::errc() || ptr == name.data() + name.size() || *ptr != '.' || pid <= 0) continue;
-            if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;  // still running
-            std::error_code rm;
-            if (fs::remove(entry.path(), rm)) {
-                log::info("{}: removed the temporary of a killed process", entry.path().string());
-            }
-        }
-    }
-}
-
-}  // namespace
 
 struct Index::Impl {
     std::string dir;
@@ -472,7 +276,7 @@ bool Index::refresh() { return impl_->refresh(false); }
 
 namespace {
 
-std::shared_ptr<const retrieval::FirstStage> make_first_stage(const Index::Impl& impl, const Index::Impl::State& state,
+std::shared_ptr<const index::FirstStage> make_first_stage(const Index::Impl& impl, const Index::Impl::State& state,
                                                               const SearchOptions& options) {
     const auto* impl_ = &impl;
     const auto& lex = state.lexical;
@@ -480,8 +284,8 @@ std::shared_ptr<const retrieval::FirstStage> make_first_stage(const Index::Impl&
     // Any k is accepted here (a library caller may ask for every chunk): the first stages allocate
     // for at most the chunks there are. Specs, CLI flags and HTTP requests cap k at kMaxCandidates.
     const Bm25Params params = options.bm25 ? *options.bm25 : lexical::parse_bm25_spec(impl_->config.bm25);
-    auto make_bm25 = [&] { return std::make_shared<retrieval::Bm25FirstStage>(lex, params); };
-    auto make_dense = [&]() -> std::shared_ptr<const retrieval::FirstStage> {
+    auto make_bm25 = [&] { return std::make_shared<index::Bm25FirstStage>(lex, params); };
+    auto make_dense = [&]() -> std::shared_ptr<const index::FirstStage> {
         WINNOW_CHECK(!impl_->config.dense.empty(), Errc::InvalidArgument,
                      "{}: this index has no dense side (rebuild it with `winnow index --embed-model <dir>`)",
                      impl_->dir);
@@ -489,12 +293,12 @@ std::shared_ptr<const retrieval::FirstStage> make_first_stage(const Index::Impl&
         WINNOW_CHECK(impl_->embedder != nullptr, Errc::InvalidArgument,
                      "{}: dense search needs the embedding model (--embed-model; the index was built with '{}')",
                      impl_->dir, impl_->config.embed_model);
-        return std::make_shared<retrieval::DenseFirstStage>(dn, impl_->embedder, options.ef_search);
+        return std::make_shared<index::DenseFirstStage>(dn, impl_->embedder, options.ef_search);
     };
     switch (options.first_stage) {
         case FirstStageKind::Bm25: return make_bm25();
         case FirstStageKind::Dense: return make_dense();
-        case FirstStageKind::Hybrid: return std::make_shared<retrieval::HybridFirstStage>(make_bm25(), make_dense(), options.hybrid);
+        case FirstStageKind::Hybrid: return std::make_shared<index::HybridFirstStage>(make_bm25(), make_dense(), options.hybrid);
     }
     WINNOW_THROW(Errc::Internal, "unhandled first stage kind");
 }
@@ -572,8 +376,8 @@ std::vector<Candidate> resolve(const Index::Impl& impl, const Index::Impl::State
 
 }  // namespace
 
-std::shared_ptr<const retrieval::FirstStage> Index::first_stage(const SearchOptions& options) const {
-    return make_first_stage(*impl_, impl_->state(), options);
+std::string Index::first_stage_name(const SearchOptions& options) const {
+    return make_first_stage(*impl_, impl_->state(), options)->name();
 }
 
 std::vector<Candidate> Index::hits(std::vector<Candidate> scored, bool with_text) const {
@@ -633,7 +437,7 @@ struct Index::Writer::Impl {
     bool finished = false;
 
     Impl(Index::Impl& ix, WriteOptions opts) : index(ix), options(std::move(opts)) {
-        if (!options.chunker) options.chunker = make_chunker("document");
+        if (!options.chunker) options.chunker = index::document_chunks;
         if (options.batch_documents == 0) options.batch_documents = 1;
         if (options.embed_batch == 0) options.embed_batch = 1;
         if (!index.config.dense.empty()) {

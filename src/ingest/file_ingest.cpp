@@ -1,4 +1,4 @@
-#include "retrieval/file_ingest.h"
+#include "ingest/file_ingest.h"
 
 #include <charconv>
 #include <mutex>
@@ -9,7 +9,7 @@
 #include "winnow/error.h"
 #include "winnow/tokenizer.h"
 
-namespace winnow::retrieval {
+namespace winnow::ingest {
 namespace {
 
 IndexDocument to_index_document(const ingest::Document& d) {
@@ -110,4 +110,4 @@ void register_ingest_plugins() {
     });
 }
 
-}  // namespace winnow::retrieval
+}  // namespace winnow::ingest

@@ -11,7 +11,7 @@
 #include "ingest/reader.h"
 #include "winnow/index.h"
 
-namespace winnow::retrieval {
+namespace winnow::ingest {
 
 struct FileIngestOptions {
     ingest::ReadOptions read;
@@ -41,4 +41,4 @@ ingest::TokenCounter make_token_counter(const std::string& tokenizer_model);
 // .pdf in the corpus reader's `files` format.
 void register_ingest_plugins();
 
-}  // namespace winnow::retrieval
+}  // namespace winnow::ingest

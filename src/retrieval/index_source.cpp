@@ -5,7 +5,6 @@
 #include <mutex>
 
 #include "models/model_path.h"
-#include "retrieval/first_stage.h"
 #include "winnow/embedder.h"
 #include "winnow/error.h"
 #include "winnow/index.h"
@@ -27,7 +26,7 @@ public:
 
     std::string describe(const SearchOptions& options) const override {
         if (options.first_stage != FirstStageKind::Bm25) ensure_embedder();
-        return index_->first_stage(options)->name();
+        return index_->first_stage_name(options);
     }
 
     // Index::refresh checks the store's generation (one read) and reloads the derived indexes only

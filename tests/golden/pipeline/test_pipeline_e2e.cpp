@@ -11,11 +11,11 @@
 #include <sstream>
 
 #include "core/json.h"
-#include "support/run_command.h"
+#include "ingest/file_ingest.h"
 #include "retrieval/demo.h"
-#include "retrieval/file_ingest.h"
 #include "server/hub_mock/mock_hub_server.h"
 #include "server/llm_mock/mock_llm_server.h"
+#include "support/run_command.h"
 #include "unit/ingest/minimal_pdf.h"
 #include "winnow/error.h"
 #include "winnow/index.h"
@@ -67,11 +67,11 @@ protected:
         std::ofstream(docs / "broken.pdf") << "%PDF-1.7\nthis is not really a pdf";
         index_dir_ = new std::string((*root_ / "index").string());
         auto index = Index::create(*index_dir_, IndexConfig{});
-        retrieval::FileIngestOptions o;
+        ingest::FileIngestOptions o;
         o.chunk.size_tokens = 120;
         o.chunk.overlap_tokens = 16;
         o.tokenizer_model = kCe;
-        result_ = new retrieval::FileIngestResult(retrieval::ingest_files(*index, {docs.string()}, o));
+        result_ = new ingest::FileIngestResult(ingest::ingest_files(*index, {docs.string()}, o));
     }
     static void TearDownTestSuite() {
         fs::remove_all(*root_);
@@ -92,11 +92,11 @@ protected:
 
     static fs::path* root_;
     static std::string* index_dir_;
-    static retrieval::FileIngestResult* result_;
+    static ingest::FileIngestResult* result_;
 };
 fs::path* DemoIndex::root_ = nullptr;
 std::string* DemoIndex::index_dir_ = nullptr;
-retrieval::FileIngestResult* DemoIndex::result_ = nullptr;
+ingest::FileIngestResult* DemoIndex::result_ = nullptr;
 
 }  // namespace
 

@@ -1,9 +1,9 @@
 #include <gtest/gtest.h>
 
-#include "retrieval/fusion.h"
+#include "index/fusion.h"
 #include "winnow/error.h"
 
-namespace winnow::retrieval {
+namespace winnow::index {
 namespace {
 
 TEST(Fusion, ReciprocalRankFusionHandExample) {
@@ -60,4 +60,4 @@ TEST(Fusion, ParseMethod) {
 }
 
 }  // namespace
-}  // namespace winnow::retrieval
+}  // namespace winnow::index

@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "retrieval/first_stage.h"
+#include "index/fusion.h"
 #include "support/temp_dir.h"
 #include "winnow/embedder.h"
 #include "winnow/error.h"
@@ -216,10 +216,10 @@ TEST(IndexFacade, DenseAndHybrid) {
     ASSERT_FALSE(h.empty());
     EXPECT_EQ(h[0].doc_id, "d1");
     // RRF by hand over the two sides.
-    auto bm25 = index->first_stage(SearchOptions{})->search("meals receipts", 100);
-    auto dn = index->first_stage(dense)->search("meals receipts", 100);
+    auto bm25 = index->search("meals receipts", SearchOptions{.k = 100, .with_text = false});
+    auto dn = index->search("meals receipts", SearchOptions{.first_stage = FirstStageKind::Dense, .k = 100, .with_text = false});
     std::vector<std::vector<Candidate>> lists = {bm25, dn};
-    const auto expected = retrieval::reciprocal_rank_fusion(lists, 60.0, 4);
+    const auto expected = index::reciprocal_rank_fusion(lists, 60.0, 4);
     ASSERT_EQ(expected.size(), h.size());
     for (std::size_t i = 0; i < h.size(); ++i) {
         EXPECT_EQ(h[i].chunk_id, expected[i].chunk_id);
@@ -231,7 +231,7 @@ TEST(IndexFacade, DenseAndHybrid) {
     ASSERT_FALSE(w.empty());
     EXPECT_FLOAT_EQ(w[0].score, 1.0f);
     EXPECT_EQ(w[0].doc_id, "d1");
-    EXPECT_NE(index->first_stage(hybrid)->name().find("weighted"), std::string::npos);
+    EXPECT_NE(index->first_stage_name(hybrid).find("weighted"), std::string::npos);
 
     // Without an embedder, dense search explains what is missing.
     auto no_model = Index::open(tmp.str());
@@ -256,13 +256,13 @@ TEST(IndexFacade, SpecOptionsReachTheFirstStage) {
     }
     auto index = Index::open(tmp.str(), embedder);
     const SearchOptions dense = PipelineConfig::from_spec(PipelineSpec::parse("dense(k=2, ef_search=7)")).first_stage;
-    EXPECT_EQ(index->first_stage(dense)->name(), "dense(HNSW32,ef_search=7)");
+    EXPECT_EQ(index->first_stage_name(dense), "dense(HNSW32,ef_search=7)");
     const auto d = index->search("march meeting minutes approved", dense);
     ASSERT_EQ(d.size(), 2u);
     EXPECT_EQ(d[0].doc_id, "d3");
     const SearchOptions hybrid =
         PipelineConfig::from_spec(PipelineSpec::parse("hybrid(k=2, k1=1.2, b=0.75, ef_search=9)")).first_stage;
-    EXPECT_EQ(index->first_stage(hybrid)->name(), "hybrid(rrf,k=60,bm25(k1=1.2,b=0.75),dense(HNSW32,ef_search=9))");
+    EXPECT_EQ(index->first_stage_name(hybrid), "hybrid(rrf,k=60,bm25(k1=1.2,b=0.75),dense(HNSW32,ef_search=9))");
 
     // The index itself takes any k (a caller may ask for everything) without allocating for it.
     EXPECT_EQ(index->search("minutes", SearchOptions{.k = 1000000000000}).size(), 1u);
