@@ -7,6 +7,7 @@
 #include "core/log.h"
 #include "lexical/file_format.h"
 #include "lexical/live_docs.h"
+#include "lexical/postings.h"
 #include "lexical/segment_searcher.h"
 #include "store/document_store.h"
 #include "winnow/error.h"
@@ -14,8 +15,9 @@
 namespace winnow::lexical {
 namespace {
 
-// 02: documents in any chunk order, per-term impacts (computed on load).
-constexpr std::string_view kMagic{"WNWLEX02", 8};
+// 03: documents in any chunk order; postings in bit-packed blocks of 128 (postings.h). Impacts
+// are not stored: load() recomputes them while it checks every block.
+constexpr std::string_view kMagic{"WNWLEX03", 8};
 
 Analyzer& thread_analyzer(const std::string& spec) {
     thread_local std::unordered_map<std::string, std::unique_ptr<Analyzer>> analyzers;
@@ -25,6 +27,33 @@ Analyzer& thread_analyzer(const std::string& spec) {
     }
     return *it->second;
 }
+
+// The maximum tf per norm of a set of postings, reduced to the pairs no other pair dominates.
+class Frontier {
+public:
+    void add(std::uint32_t tf, std::uint8_t norm) {
+        if (best_[norm] == 0) touched_.push_back(norm);
+        best_[norm] = std::max(best_[norm], tf);
+    }
+    // Appends the undominated pairs (ascending norm, so ascending tf) and resets.
+    void take(std::vector<std::uint32_t>& tfs, std::vector<std::uint8_t>& norms) {
+        std::sort(touched_.begin(), touched_.end());
+        std::uint32_t max_tf = 0;
+        for (const std::uint8_t n : touched_) {
+            if (best_[n] > max_tf) {
+                max_tf = best_[n];
+                tfs.push_back(best_[n]);
+                norms.push_back(n);
+            }
+            best_[n] = 0;
+        }
+        touched_.clear();
+    }
+
+private:
+    std::array<std::uint32_t, 256> best_{};
+    std::vector<std::uint8_t> touched_;
+};
 
 }  // namespace
 
@@ -108,18 +137,19 @@ InvertedIndex InvertedIndex::Builder::finish(std::int64_t generation, std::strin
     index.analyzer_spec_ = std::move(analyzer_spec);
     index.chunk_ids_ = std::move(chunk_ids_);
     index.lengths_ = std::move(lengths_);
-    std::size_t total = 0;
-    for (const auto& p : postings_) total += p.size() / 2;
-    index.term_offsets_.reserve(postings_.size() + 1);
-    index.post_docs_.reserve(total);
-    index.post_tfs_.reserve(total);
-    index.term_offsets_.push_back(0);
+    index.term_blocks_.reserve(postings_.size() + 1);
+    index.term_blocks_.push_back(0);
+    index.block_offset_.push_back(0);
+    std::vector<std::uint32_t> docs;
+    std::vector<std::uint32_t> tfs;
     for (auto& p : postings_) {
+        docs.clear();
+        tfs.clear();
         for (std::size_t i = 0; i < p.size(); i += 2) {
-            index.post_docs_.push_back(p[i]);
-            index.post_tfs_.push_back(p[i + 1]);
+            docs.push_back(p[i]);
+            tfs.push_back(p[i + 1]);
         }
-        index.term_offsets_.push_back(index.post_docs_.size());
+        index.append_term(docs.data(), tfs.data(), docs.size());
         std::vector<std::uint32_t>().swap(p);
     }
     index.term_names_ = std::move(term_names_);
@@ -127,7 +157,8 @@ InvertedIndex InvertedIndex::Builder::finish(std::int64_t generation, std::strin
     dict_.clear();
     chunk_ids_.clear();
     lengths_.clear();
-    index.finalize();
+    const bool ok = index.finalize();
+    WINNOW_ASSERT(ok);
     return index;
 }
 
@@ -146,12 +177,18 @@ InvertedIndex& InvertedIndex::operator=(InvertedIndex&& o) noexcept {
     norms_ = std::move(o.norms_);
     term_names_ = std::move(o.term_names_);  // moves the buffer: the views in dict_ stay valid
     dict_ = std::move(o.dict_);
-    term_offsets_ = std::move(o.term_offsets_);
-    post_docs_ = std::move(o.post_docs_);
-    post_tfs_ = std::move(o.post_tfs_);
-    impact_offsets_ = std::move(o.impact_offsets_);
+    term_df_ = std::move(o.term_df_);
+    term_blocks_ = std::move(o.term_blocks_);
+    block_last_ = std::move(o.block_last_);
+    block_offset_ = std::move(o.block_offset_);
+    words_ = std::move(o.words_);
+    block_impacts_ = std::move(o.block_impacts_);
+    term_impacts_ = std::move(o.term_impacts_);
     impact_tfs_ = std::move(o.impact_tfs_);
     impact_norms_ = std::move(o.impact_norms_);
+    term_impact_tfs_ = std::move(o.term_impact_tfs_);
+    term_impact_norms_ = std::move(o.term_impact_norms_);
+    posting_count_ = o.posting_count_;
     docs_with_terms_ = o.docs_with_terms_;
     sum_ttf_ = o.sum_ttf_;
     std::scoped_lock lock(sim_mutex_, o.sim_mutex_);
@@ -161,7 +198,20 @@ InvertedIndex& InvertedIndex::operator=(InvertedIndex&& o) noexcept {
 
 InvertedIndex::~InvertedIndex() = default;
 
-void InvertedIndex::finalize() {
+void InvertedIndex::append_term(const std::uint32_t* docs, const std::uint32_t* tfs, std::size_t n) {
+    term_df_.push_back(static_cast<std::uint32_t>(n));
+    std::uint32_t base = 0;
+    for (std::size_t i = 0; i < n; i += postings::kBlockSize) {
+        const std::size_t m = std::min(postings::kBlockSize, n - i);
+        postings::encode_block(docs + i, tfs + i, m, base, words_);
+        block_last_.push_back(docs[i + m - 1]);
+        block_offset_.push_back(words_.size());
+        base = docs[i + m - 1] + 1;
+    }
+    term_blocks_.push_back(block_last_.size());
+}
+
+bool InvertedIndex::finalize() {
     norms_.resize(lengths_.size());
     docs_with_terms_ = 0;
     sum_ttf_ = 0;
@@ -177,50 +227,85 @@ void InvertedIndex::finalize() {
         std::sort(chunk_order_.begin(), chunk_order_.end(),
                   [&](std::uint32_t a, std::uint32_t b) { return chunk_ids_[a] < chunk_ids_[b]; });
     }
-    for (std::size_t i = 1; i < chunk_ids_.size(); ++i) {
+    for (std::size_t i = 1; i < chunk_ids_.size(); ++i) {  // one document per chunk id in a segment
         const std::int64_t a = chunk_order_.empty() ? chunk_ids_[i - 1] : chunk_ids_[chunk_order_[i - 1]];
         const std::int64_t b = chunk_order_.empty() ? chunk_ids_[i] : chunk_ids_[chunk_order_[i]];
-        WINNOW_ASSERT(a != b);  // one document per chunk id in a segment
+        if (a == b) return false;
     }
     dict_.clear();
     dict_.reserve(term_names_.size());
     for (std::size_t i = 0; i < term_names_.size(); ++i) {
-        dict_.emplace(std::string_view(term_names_[i]), static_cast<std::uint32_t>(i));
+        if (!dict_.emplace(std::string_view(term_names_[i]), static_cast<std::uint32_t>(i)).second) return false;
     }
-    // Impacts: per term, the maximum tf for each norm, then only those not dominated by a pair
-    // of lower-or-equal norm (a norm byte never decreases with the length it encodes).
-    impact_offsets_.assign(1, 0);
+    // Check every block (bit widths, sizes, documents in range and ascending, tf >= 1) while
+    // collecting impacts: per block, the maximum tf for each norm, then only the pairs that no pair
+    // of lower-or-equal norm matches (a norm byte never decreases with the length it encodes).
+    const std::size_t n_terms = term_names_.size();
+    const std::size_t n_blocks = block_last_.size();
+    if (term_df_.size() != n_terms || term_blocks_.size() != n_terms + 1 || term_blocks_.front() != 0 ||
+        term_blocks_.back() != n_blocks || block_offset_.size() != n_blocks + 1 || block_offset_.front() != 0 ||
+        block_offset_.back() != words_.size()) {
+        return false;
+    }
+    block_impacts_.assign(1, 0);
+    term_impacts_.assign(1, 0);
     impact_tfs_.clear();
     impact_norms_.clear();
-    std::array<std::uint32_t, 256> best{};
-    std::vector<std::uint8_t> touched;
-    for (std::size_t t = 0; t < term_names_.size(); ++t) {
-        touched.clear();
-        for (std::uint64_t i = term_offsets_[t]; i < term_offsets_[t + 1]; ++i) {
-            const std::uint8_t n = norms_[post_docs_[i]];
-            if (best[n] == 0) touched.push_back(n);
-            best[n] = std::max(best[n], post_tfs_[i]);
+    term_impact_tfs_.clear();
+    term_impact_norms_.clear();
+    Frontier block_frontier;
+    Frontier term_frontier;
+    std::uint32_t docs[postings::kBlockSize];
+    std::uint32_t tfs[postings::kBlockSize];
+    posting_count_ = 0;
+    for (std::size_t t = 0; t < n_terms; ++t) {
+        const std::uint64_t b0 = term_blocks_[t];
+        const std::uint64_t b1 = term_blocks_[t + 1];
+        const std::uint64_t df = term_df_[t];
+        if (b1 < b0 || b1 > n_blocks || df == 0 || (df + postings::kBlockSize - 1) / postings::kBlockSize != b1 - b0) {
+            return false;
         }
-        std::sort(touched.begin(), touched.end());
-        std::uint32_t max_tf = 0;
-        for (const std::uint8_t n : touched) {
-            if (best[n] > max_tf) {
-                max_tf = best[n];
-                impact_tfs_.push_back(best[n]);
-                impact_norms_.push_back(n);
+        posting_count_ += df;
+        std::uint32_t base = 0;
+        for (std::uint64_t b = b0; b < b1; ++b) {
+            const std::size_t n = b + 1 < b1 ? postings::kBlockSize : df - (b1 - b0 - 1) * postings::kBlockSize;
+            const std::uint64_t w0 = block_offset_[b];
+            const std::uint64_t w1 = block_offset_[b + 1];
+            if (w1 <= w0 || w1 > words_.size()) return false;
+            const auto h = postings::header(words_.data() + w0);
+            if (h.doc_bits > 32 || h.tf_bits > 32 || (words_[w0] >> 16) != 0 ||
+                postings::block_words(n, h.doc_bits, h.tf_bits) != w1 - w0) {
+                return false;
             }
-            best[n] = 0;
+            postings::decode_docs(words_.data() + w0, n, base, docs);
+            postings::decode_tfs(words_.data() + w0, n, tfs);
+            std::uint64_t prev = base;  // 64-bit: a corrupt gap must not wrap around unnoticed
+            for (std::size_t i = 0; i < n; ++i) {
+                if (docs[i] < prev || docs[i] >= chunk_ids_.size() || tfs[i] == 0) return false;
+                prev = static_cast<std::uint64_t>(docs[i]) + 1;
+                block_frontier.add(tfs[i], norms_[docs[i]]);
+            }
+            if (docs[n - 1] != block_last_[b]) return false;
+            base = docs[n - 1] + 1;
+            const std::size_t first = impact_tfs_.size();
+            block_frontier.take(impact_tfs_, impact_norms_);
+            block_impacts_.push_back(impact_tfs_.size());
+            for (std::size_t i = first; i < impact_tfs_.size(); ++i) term_frontier.add(impact_tfs_[i], impact_norms_[i]);
         }
-        impact_offsets_.push_back(impact_tfs_.size());
+        term_frontier.take(term_impact_tfs_, term_impact_norms_);
+        term_impacts_.push_back(term_impact_tfs_.size());
     }
     std::scoped_lock lock(sim_mutex_);
     sims_.clear();
+    return true;
 }
 
 std::size_t InvertedIndex::memory_bytes() const noexcept {
-    std::size_t bytes = chunk_ids_.size() * 8 + chunk_order_.size() * 4 + lengths_.size() * 4 + norms_.size() +
-                        term_offsets_.size() * 8 + post_docs_.size() * 4 + post_tfs_.size() * 4 +
-                        impact_offsets_.size() * 8 + impact_tfs_.size() * 4 + impact_norms_.size();
+    auto bytes_of = [](const auto& v) { return v.size() * sizeof(v[0]); };
+    std::size_t bytes = bytes_of(chunk_ids_) + bytes_of(chunk_order_) + bytes_of(lengths_) + bytes_of(norms_) +
+                        bytes_of(term_df_) + bytes_of(term_blocks_) + bytes_of(block_last_) + bytes_of(block_offset_) +
+                        bytes_of(words_) + bytes_of(block_impacts_) + bytes_of(term_impacts_) + bytes_of(impact_tfs_) +
+                        bytes_of(impact_norms_) + bytes_of(term_impact_tfs_) + bytes_of(term_impact_norms_);
     for (const auto& t : term_names_) bytes += sizeof(std::string) + (t.size() > 15 ? t.size() + 1 : 0);
     bytes += dict_.size() * (sizeof(std::string_view) + sizeof(std::uint32_t) + 2 * sizeof(void*));
     return bytes;
@@ -243,9 +328,11 @@ void InvertedIndex::save(const std::string& path) const {
     w.str(analyzer_spec_);
     w.array(chunk_ids_);
     w.array(lengths_);
-    w.array(term_offsets_);
-    w.array(post_docs_);
-    w.array(post_tfs_);
+    w.array(term_df_);
+    w.array(term_blocks_);
+    w.array(block_last_);
+    w.array(block_offset_);
+    w.array(words_);
     w.pod<std::uint64_t>(term_names_.size());
     for (const auto& t : term_names_) w.str(t);
     w.seal();
@@ -270,33 +357,21 @@ std::optional<InvertedIndex> InvertedIndex::load(const std::string& path, std::o
                   generation ? std::to_string(*generation) : "any");
         return std::nullopt;
     }
-    ok = r.array(index.chunk_ids_) && r.array(index.lengths_) && r.array(index.term_offsets_) &&
-         r.array(index.post_docs_) && r.array(index.post_tfs_) && r.pod(n_terms);
-    ok = ok && index.lengths_.size() == index.chunk_ids_.size() && index.term_offsets_.size() == n_terms + 1 &&
-         index.term_offsets_.front() == 0 && index.post_docs_.size() == index.post_tfs_.size() &&
-         index.term_offsets_.back() == index.post_docs_.size();
+    ok = r.array(index.chunk_ids_) && r.array(index.lengths_) && r.array(index.term_df_) &&
+         r.array(index.term_blocks_) && r.array(index.block_last_) && r.array(index.block_offset_) &&
+         r.array(index.words_) && r.pod(n_terms);
+    ok = ok && index.lengths_.size() == index.chunk_ids_.size() && index.chunk_ids_.size() < 0xffffffffULL &&
+         n_terms == index.term_df_.size();
     if (ok) {
         index.term_names_.resize(n_terms);
         for (auto& t : index.term_names_) ok = ok && r.str(t);
         ok = ok && r.at_end();
     }
-    if (ok) {
-        for (std::size_t t = 0; t < n_terms && ok; ++t) ok = index.term_offsets_[t] <= index.term_offsets_[t + 1];
-        for (std::size_t t = 0; t < n_terms && ok; ++t) {
-            for (std::uint64_t i = index.term_offsets_[t]; i < index.term_offsets_[t + 1] && ok; ++i) {
-                ok = index.post_docs_[i] < index.chunk_ids_.size() && index.post_tfs_[i] > 0 &&
-                     (i == index.term_offsets_[t] || index.post_docs_[i] > index.post_docs_[i - 1]);
-            }
-        }
-        std::vector<std::int64_t> ids = index.chunk_ids_;
-        std::sort(ids.begin(), ids.end());
-        ok = ok && std::adjacent_find(ids.begin(), ids.end()) == ids.end();
-    }
+    ok = ok && index.finalize();  // checks every block
     if (!ok) {
         log::warn("{}: malformed lexical index; rebuilding", path);
         return std::nullopt;
     }
-    index.finalize();
     return index;
 }
 
@@ -319,11 +394,9 @@ std::int64_t InvertedIndex::term_id(std::string_view term) const {
 
 std::uint32_t InvertedIndex::term_freq(std::int64_t term_id, std::uint32_t doc) const {
     if (term_id < 0) return 0;
-    const auto* begin = post_docs_.data() + term_offsets_[term_id];
-    const auto* end = post_docs_.data() + term_offsets_[term_id + 1];
-    const auto* it = std::lower_bound(begin, end, doc);
-    if (it == end || *it != doc) return 0;
-    return post_tfs_[static_cast<std::size_t>(it - post_docs_.data())];
+    PostingCursor c(*this, static_cast<std::uint32_t>(term_id));
+    c.advance(doc);
+    return c.doc() == doc ? c.tf() : 0;
 }
 
 Bm25Query InvertedIndex::parse(std::string_view query_text) const {
@@ -386,10 +459,10 @@ InvertedIndex merge(std::span<const Segment> parts, std::int64_t generation) {
     std::vector<std::vector<std::uint32_t>> postings;  // interleaved (doc, tf)
     for (std::size_t p = 0; p < parts.size(); ++p) {
         const InvertedIndex& ix = *parts[p].index;
-        for (std::size_t t = 0; t < ix.term_count(); ++t) {
+        for (std::uint32_t t = 0; t < ix.term_count(); ++t) {
             std::vector<std::uint32_t>* dst = nullptr;
-            for (std::uint64_t i = ix.term_offsets_[t]; i < ix.term_offsets_[t + 1]; ++i) {
-                const std::uint32_t nd = doc_map[p][ix.post_docs_[i]];
+            for (auto c = ix.postings(t); c.doc() != InvertedIndex::PostingCursor::kEnd; c.next()) {
+                const std::uint32_t nd = doc_map[p][c.doc()];
                 if (nd == kGone) continue;
                 if (dst == nullptr) {
                     auto [it, fresh] = dict.emplace(std::string_view(ix.term_names_[t]),
@@ -401,21 +474,86 @@ InvertedIndex merge(std::span<const Segment> parts, std::int64_t generation) {
                     dst = &postings[it->second];
                 }
                 dst->push_back(nd);
-                dst->push_back(ix.post_tfs_[i]);
+                dst->push_back(c.tf());
             }
         }
     }
-    out.term_offsets_.push_back(0);
+    out.term_blocks_.push_back(0);
+    out.block_offset_.push_back(0);
+    std::vector<std::uint32_t> docs;
+    std::vector<std::uint32_t> tfs;
     for (auto& p : postings) {
+        docs.clear();
+        tfs.clear();
         for (std::size_t i = 0; i < p.size(); i += 2) {
-            out.post_docs_.push_back(p[i]);
-            out.post_tfs_.push_back(p[i + 1]);
+            docs.push_back(p[i]);
+            tfs.push_back(p[i + 1]);
         }
-        out.term_offsets_.push_back(out.post_docs_.size());
+        out.append_term(docs.data(), tfs.data(), docs.size());
         std::vector<std::uint32_t>().swap(p);
     }
-    out.finalize();
+    const bool ok = out.finalize();
+    WINNOW_ASSERT(ok);
     return out;
 }
+
+// ---------------------------------------------------------------------------------------------
+// PostingCursor
+
+InvertedIndex::PostingCursor::PostingCursor(const InvertedIndex& index, std::uint32_t term_id)
+    : index_(&index), first_block_(index.term_blocks_[term_id]), end_block_(index.term_blocks_[term_id + 1]) {
+    last_block_size_ = static_cast<std::uint32_t>(index.term_df_[term_id] -
+                                                  (end_block_ - first_block_ - 1) * postings::kBlockSize);
+    if (first_block_ < end_block_) load(first_block_);
+}
+
+void InvertedIndex::PostingCursor::load(std::uint64_t block) {
+    const InvertedIndex& ix = *index_;
+    block_ = block;
+    n_ = block + 1 < end_block_ ? static_cast<std::uint32_t>(postings::kBlockSize) : last_block_size_;
+    const std::uint32_t base = block == first_block_ ? 0 : ix.block_last_[block - 1] + 1;
+    postings::decode_docs(ix.words_.data() + ix.block_offset_[block], n_, base, docs_);
+    pos_ = 0;
+    doc_ = docs_[0];
+    tfs_ready_ = false;
+}
+
+void InvertedIndex::PostingCursor::load_tfs() {
+    postings::decode_tfs(index_->words_.data() + index_->block_offset_[block_], n_, tfs_);
+    tfs_ready_ = true;
+}
+
+void InvertedIndex::PostingCursor::advance(std::uint32_t target) {
+    if (doc_ >= target) return;
+    if (target > index_->block_last_[block_]) {
+        const std::uint64_t b = shallow(target);
+        if (b == end_block_) {
+            doc_ = kEnd;
+            pos_ = n_;
+            return;
+        }
+        load(b);
+    }
+    while (docs_[pos_] < target) ++pos_;
+    doc_ = docs_[pos_];
+}
+
+std::uint64_t InvertedIndex::PostingCursor::shallow(std::uint32_t target) const {
+    const std::uint32_t* last = index_->block_last_.data();
+    std::uint64_t b = block_;
+    if (b >= end_block_ || last[b] >= target) return b;
+    // Galloping over the blocks' last documents, then a binary search.
+    std::uint64_t step = 1;
+    std::uint64_t lo = b;
+    std::uint64_t hi = b + 1;
+    while (hi < end_block_ && last[hi] < target) {
+        lo = hi;
+        step <<= 1;
+        hi = b + step;
+    }
+    if (hi > end_block_) hi = end_block_;
+    return static_cast<std::uint64_t>(std::lower_bound(last + lo, last + hi, target) - last);
+}
+
 
 }  // namespace winnow::lexical

@@ -87,7 +87,7 @@ public:
     std::uint64_t docs_with_terms() const noexcept { return docs_with_terms_; }
     std::uint64_t sum_total_term_freq() const noexcept { return sum_ttf_; }
     std::size_t term_count() const noexcept { return term_names_.size(); }
-    std::size_t posting_count() const noexcept { return post_docs_.size(); }
+    std::size_t posting_count() const noexcept { return posting_count_; }
     // Bytes held in memory by the segment's arrays (postings, norms, ids, dictionary).
     std::size_t memory_bytes() const noexcept;
 
@@ -98,9 +98,7 @@ public:
 
     std::int64_t term_id(std::string_view term) const;  // -1 when absent
     const std::string& term(std::uint32_t term_id) const noexcept { return term_names_[term_id]; }
-    std::uint64_t doc_freq(std::int64_t term_id) const noexcept {
-        return term_offsets_[term_id + 1] - term_offsets_[term_id];
-    }
+    std::uint64_t doc_freq(std::int64_t term_id) const noexcept { return term_df_[term_id]; }
     std::uint64_t doc_freq(std::string_view term) const {
         const auto id = term_id(term);
         return id < 0 ? 0 : doc_freq(id);
@@ -118,10 +116,74 @@ public:
     std::optional<Explanation> explain(std::string_view query_text, std::int64_t chunk_id,
                                        const Bm25Params& params = {}) const;
 
+    // Walks one term's postings in document order, a block of 128 decoded at a time (the
+    // frequencies only when first asked for). shallow() finds the block holding a document
+    // without decoding it, for per-block score bounds (block_impacts()).
+    class PostingCursor {
+    public:
+        static constexpr std::uint32_t kEnd = 0xffffffffU;
+        PostingCursor() = default;
+        PostingCursor(const InvertedIndex& index, std::uint32_t term_id);
+
+        std::uint32_t doc() const noexcept { return doc_; }  // kEnd when exhausted
+        std::uint32_t tf() {
+            if (!tfs_ready_) load_tfs();
+            return tfs_[pos_];
+        }
+        void next() {
+            if (++pos_ < n_) {
+                doc_ = docs_[pos_];
+            } else if (block_ + 1 < end_block_) {
+                load(block_ + 1);
+            } else {
+                doc_ = kEnd;
+            }
+        }
+        // Moves to the first posting >= target (never backwards).
+        void advance(std::uint32_t target);
+        // The first block from the current one whose last document is >= target (end_block()
+        // when none); decodes nothing.
+        std::uint64_t shallow(std::uint32_t target) const;
+        std::uint64_t end_block() const noexcept { return end_block_; }
+        std::uint32_t block_last_doc(std::uint64_t block) const noexcept { return index_->block_last_[block]; }
+        // The (tf, norm) pairs of `block` that no other posting of it dominates.
+        std::uint64_t impacts_begin(std::uint64_t block) const noexcept { return index_->block_impacts_[block]; }
+        std::uint64_t impacts_end(std::uint64_t block) const noexcept { return index_->block_impacts_[block + 1]; }
+
+    private:
+        void load(std::uint64_t block);
+        void load_tfs();
+
+        const InvertedIndex* index_ = nullptr;
+        std::uint64_t block_ = 0;
+        std::uint64_t first_block_ = 0;
+        std::uint64_t end_block_ = 0;
+        std::uint32_t last_block_size_ = 0;
+        std::uint32_t n_ = 0;
+        std::uint32_t pos_ = 0;
+        std::uint32_t doc_ = kEnd;
+        bool tfs_ready_ = false;
+        std::uint32_t docs_[128];
+        std::uint32_t tfs_[128];
+    };
+    PostingCursor postings(std::uint32_t term_id) const { return PostingCursor(*this, term_id); }
+    // Impact pairs (see block_impacts_ below), addressed by PostingCursor::impacts_begin/end.
+    std::uint32_t impact_tf(std::uint64_t i) const noexcept { return impact_tfs_[i]; }
+    std::uint8_t impact_norm(std::uint64_t i) const noexcept { return impact_norms_[i]; }
+    // The term's impacts over all its postings: its maximum score under any statistics.
+    std::uint64_t term_impacts_begin(std::uint32_t term_id) const noexcept { return term_impacts_[term_id]; }
+    std::uint64_t term_impacts_end(std::uint32_t term_id) const noexcept { return term_impacts_[term_id + 1]; }
+    std::uint32_t term_impact_tf(std::uint64_t i) const noexcept { return term_impact_tfs_[i]; }
+    std::uint8_t term_impact_norm(std::uint64_t i) const noexcept { return term_impact_norms_[i]; }
+
 private:
     friend class SegmentSearcher;
     friend InvertedIndex merge(std::span<const Segment> parts, std::int64_t generation);
-    void finalize();
+    // Encodes one term's postings (docs ascending) as blocks.
+    void append_term(const std::uint32_t* docs, const std::uint32_t* tfs, std::size_t n);
+    // Derives norms, statistics and the dictionary, and decodes every block once to check it and
+    // collect its impacts. False when the postings are malformed (a corrupt file).
+    bool finalize();
 
     std::int64_t generation_ = 0;
     std::string analyzer_spec_;
@@ -131,15 +193,21 @@ private:
     std::vector<std::uint8_t> norms_;
     std::vector<std::string> term_names_;
     std::unordered_map<std::string_view, std::uint32_t> dict_;  // views into term_names_
-    std::vector<std::uint64_t> term_offsets_;                   // term_count + 1
-    std::vector<std::uint32_t> post_docs_;
-    std::vector<std::uint32_t> post_tfs_;
-    // Per term: its "impacts", the (tf, norm) pairs no other posting of the term dominates (higher
-    // or equal tf with a lower or equal norm): the term's maximum BM25 score under any statistics
-    // is the maximum over these few pairs.
-    std::vector<std::uint64_t> impact_offsets_;  // term_count + 1
+    std::vector<std::uint32_t> term_df_;
+    std::vector<std::uint64_t> term_blocks_;   // term_count + 1: each term's blocks
+    std::vector<std::uint32_t> block_last_;    // per block: its last document
+    std::vector<std::uint64_t> block_offset_;  // block count + 1: each block's words in words_
+    std::vector<std::uint64_t> words_;         // the encoded blocks (postings.h)
+    // Impacts, the (tf, norm) pairs no other posting dominates (higher or equal tf with a lower or
+    // equal norm): the maximum BM25 score of the postings under any statistics is the maximum over
+    // these few pairs. Per block (block-max pruning) and per term (term upper bounds).
+    std::vector<std::uint64_t> block_impacts_;  // block count + 1
+    std::vector<std::uint64_t> term_impacts_;   // term_count + 1
     std::vector<std::uint32_t> impact_tfs_;
     std::vector<std::uint8_t> impact_norms_;
+    std::vector<std::uint32_t> term_impact_tfs_;
+    std::vector<std::uint8_t> term_impact_norms_;
+    std::uint64_t posting_count_ = 0;
     std::uint64_t docs_with_terms_ = 0;
     std::uint64_t sum_ttf_ = 0;
 

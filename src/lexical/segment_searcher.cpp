@@ -65,15 +65,6 @@ std::vector<WeightedTerm> weigh(const Bm25Query& query, const SegmentSearcher& s
     return out;
 }
 
-// The largest tf * norm_inverse of `term_id`'s postings under `sim` (from its impacts).
-float max_tf_norm(std::span<const std::uint32_t> tfs, std::span<const std::uint8_t> norms, const Bm25Similarity& sim) {
-    float best = 0.0f;
-    for (std::size_t i = 0; i < tfs.size(); ++i) {
-        best = std::max(best, static_cast<float>(tfs[i]) * sim.norm_inverse(norms[i]));
-    }
-    return best;
-}
-
 // Upper bounds are padded so float rounding in a sum can never prune a true top-k document.
 double padded(float bound) { return static_cast<double>(bound) * (1.0 + 1e-6) + 1e-9; }
 
@@ -115,110 +106,157 @@ std::vector<LexicalHit> SegmentSearcher::search(std::string_view query_text, std
     return search(parse(query_text), k, params);
 }
 
+// Block-max MaxScore, document at a time, per segment, one heap over all segments:
+//  - terms are split by their whole-list upper bounds (MaxScore): a document that only holds
+//    "non-essential" terms (whose bounds sum below the k-th score) cannot enter the top k, so
+//    candidates come from the essential terms only;
+//  - from the next candidate d, the window [d, e] ends where the first of the terms' blocks
+//    holding d ends, so inside it every term's score is bounded by its block's maximum; when
+//    those sum below the k-th score the whole window is skipped without decoding anything;
+//  - inside a window the split is redone with the block bounds, and non-essential terms are
+//    probed only while the partial score plus their remaining bounds can still reach the top k.
+// Bounds are padded (see padded()) and compared strictly, so a document tying the k-th score
+// is always scored (it may win on the lower chunk id).
 std::vector<LexicalHit> SegmentSearcher::search(const Bm25Query& query, std::size_t k, const Bm25Params& params) const {
-    if (k == 0 || segments_.empty() || query.terms.empty()) return {};
+    using Cursor = InvertedIndex::PostingCursor;
+    constexpr std::uint32_t kEnd = Cursor::kEnd;
+    if (k == 0 || segments_.empty() || query.terms.empty() || live_count_ == 0) return {};
     const Bm25Similarity sim = similarity(params);
-    const auto terms = weigh(query, *this, sim);
-    const std::size_t nq = terms.size();
-    TopK top(std::min<std::size_t>(k, live_count_ == 0 ? 1 : live_count_));
-    constexpr std::uint32_t kEnd = std::numeric_limits<std::uint32_t>::max();
+    const auto weighted = weigh(query, *this, sim);
+    const std::size_t nq = weighted.size();
+    TopK top(std::min<std::uint64_t>(k, live_count_));
 
-    struct Cursor {
-        const std::uint32_t* docs;
-        const std::uint32_t* tfs;
-        std::size_t pos;
-        std::size_t len;
-        std::size_t query_index;
-        float weight;
-        double upper_bound;
-        std::uint32_t doc() const { return pos < len ? docs[pos] : kEnd; }
-        void advance(std::uint32_t target) {  // first posting >= target: galloping, then binary search
-            if (pos >= len || docs[pos] >= target) return;
-            std::size_t step = 1;
-            std::size_t lo = pos;
-            std::size_t hi = pos + 1;
-            while (hi < len && docs[hi] < target) {
-                lo = hi;
-                step <<= 1;
-                hi = pos + step;
-            }
-            if (hi > len) hi = len;
-            pos = static_cast<std::size_t>(std::lower_bound(docs + lo, docs + hi, target) - docs);
-        }
+    struct Term {
+        Cursor cursor;
+        std::size_t query_index = 0;
+        float weight = 0.0f;
+        double bound = 0.0;  // over the whole list (padded)
+        std::uint64_t bound_block = ~0ULL;
+        double block_bound = 0.0;  // of bound_block (padded)
     };
-    std::vector<Cursor> cursors;
+    std::vector<Term> terms;
+    std::vector<double> prefix;         // prefix[i]: sum of the bounds of terms 0..i (ascending bounds)
+    std::vector<std::size_t> order;     // window: terms by ascending block bound
+    std::vector<double> window_prefix;  // window: prefix sums of the block bounds in `order`
+    std::vector<double> window_bound;   // window: per term
     std::vector<float> contrib(nq, 0.0f);
-    std::vector<double> prefix;
 
     for (std::uint32_t seg = 0; seg < segments_.size(); ++seg) {
         const InvertedIndex& ix = *segments_[seg].index;
         const LiveDocs* live = segments_[seg].live_docs.get();
-        cursors.clear();
+        if (live != nullptr && live->live_count() == 0) continue;
+        const std::uint8_t* norms = ix.norms_.data();
+        // The padded bound of a score over the impacts [i0, i1) of `ix`.
+        auto bound_of = [&](float weight, std::uint64_t i0, std::uint64_t i1, bool term_level) {
+            float x = 0.0f;
+            for (std::uint64_t i = i0; i < i1; ++i) {
+                const std::uint32_t tf = term_level ? ix.term_impact_tfs_[i] : ix.impact_tfs_[i];
+                const std::uint8_t nm = term_level ? ix.term_impact_norms_[i] : ix.impact_norms_[i];
+                x = std::max(x, static_cast<float>(tf) * sim.norm_inverse(nm));
+            }
+            return padded(Bm25Similarity::score(weight, 1.0f, x));
+        };
+        terms.clear();
         for (std::size_t q = 0; q < nq; ++q) {
-            const std::int64_t t = ix.term_id(terms[q].term);
+            const std::int64_t t = ix.term_id(weighted[q].term);
             if (t < 0) continue;
-            const auto ib = ix.impact_offsets_[t];
-            const auto ie = ix.impact_offsets_[t + 1];
-            const float x = max_tf_norm({ix.impact_tfs_.data() + ib, ie - ib}, {ix.impact_norms_.data() + ib, ie - ib}, sim);
-            const auto begin = ix.term_offsets_[t];
-            cursors.push_back({ix.post_docs_.data() + begin, ix.post_tfs_.data() + begin, 0,
-                               ix.term_offsets_[t + 1] - begin, q, terms[q].weight,
-                               padded(Bm25Similarity::score(terms[q].weight, 1.0f, x))});
+            const auto id = static_cast<std::uint32_t>(t);
+            Term term;
+            term.cursor = ix.postings(id);
+            term.query_index = q;
+            term.weight = weighted[q].weight;
+            term.bound = bound_of(term.weight, ix.term_impacts_[id], ix.term_impacts_[id + 1], true);
+            terms.push_back(std::move(term));
         }
-        if (cursors.empty()) continue;
-        std::sort(cursors.begin(), cursors.end(),
-                  [](const Cursor& a, const Cursor& b) { return a.upper_bound < b.upper_bound; });
-        const std::size_t n = cursors.size();
-        prefix.resize(n);  // prefix[i] = sum of the bounds of cursors 0..i
+        if (terms.empty()) continue;
+        std::sort(terms.begin(), terms.end(), [](const Term& a, const Term& b) { return a.bound < b.bound; });
+        const std::size_t n = terms.size();
+        prefix.resize(n);
         double acc = 0;
-        for (std::size_t i = 0; i < n; ++i) prefix[i] = acc += cursors[i].upper_bound;
-        double threshold = top.threshold();
+        for (std::size_t i = 0; i < n; ++i) prefix[i] = acc += terms[i].bound;
+        window_bound.resize(n);
         std::size_t first_essential = 0;
-        while (first_essential < n && prefix[first_essential] < threshold) ++first_essential;
 
-        while (first_essential < n) {
-            std::uint32_t doc = kEnd;
-            for (std::size_t i = first_essential; i < n; ++i) doc = std::min(doc, cursors[i].doc());
-            if (doc == kEnd) break;
-            const float norm_inverse = sim.norm_inverse(ix.norms_[doc]);
-            double partial = 0.0;
-            for (std::size_t i = first_essential; i < n; ++i) {
-                Cursor& c = cursors[i];
-                if (c.pos < c.len && c.docs[c.pos] == doc) {
-                    const float s = Bm25Similarity::score(c.weight, static_cast<float>(c.tfs[c.pos]), norm_inverse);
-                    contrib[c.query_index] = s;
-                    partial += s;
-                    ++c.pos;
+        while (true) {
+            double threshold = top.threshold();
+            while (first_essential < n && prefix[first_essential] < threshold) ++first_essential;
+            if (first_essential == n) break;
+            std::uint32_t d = kEnd;
+            for (std::size_t i = first_essential; i < n; ++i) d = std::min(d, terms[i].cursor.doc());
+            if (d == kEnd) break;
+            // The window [d, e]: every term's block holding d (none for an exhausted term).
+            std::uint32_t e = kEnd;
+            double window_sum = 0.0;
+            for (std::size_t i = 0; i < n; ++i) {
+                Term& t = terms[i];
+                const std::uint64_t b = t.cursor.shallow(d);
+                if (b == t.cursor.end_block()) {
+                    window_bound[i] = 0.0;
+                    continue;
+                }
+                if (b != t.bound_block) {
+                    t.bound_block = b;
+                    t.block_bound = bound_of(t.weight, t.cursor.impacts_begin(b), t.cursor.impacts_end(b), false);
+                }
+                window_bound[i] = t.block_bound;
+                window_sum += t.block_bound;
+                e = std::min(e, t.cursor.block_last_doc(b));
+            }
+            WINNOW_ASSERT(e >= d && e != kEnd);
+            if (window_sum >= threshold) {
+                order.resize(n);
+                for (std::size_t i = 0; i < n; ++i) order[i] = i;
+                std::sort(order.begin(), order.end(),
+                          [&](std::size_t a, std::size_t b) { return window_bound[a] < window_bound[b]; });
+                window_prefix.resize(n);
+                double wacc = 0;
+                for (std::size_t i = 0; i < n; ++i) window_prefix[i] = wacc += window_bound[order[i]];
+                std::size_t wfe = 0;
+                while (wfe < n && window_prefix[wfe] < threshold) ++wfe;
+                for (std::size_t i = wfe; i < n; ++i) terms[order[i]].cursor.advance(d);
+                while (wfe < n) {
+                    std::uint32_t doc = kEnd;
+                    for (std::size_t i = wfe; i < n; ++i) doc = std::min(doc, terms[order[i]].cursor.doc());
+                    if (doc > e) break;
+                    const float norm_inverse = sim.norm_inverse(norms[doc]);
+                    double partial = 0.0;
+                    for (std::size_t i = wfe; i < n; ++i) {
+                        Term& t = terms[order[i]];
+                        if (t.cursor.doc() == doc) {
+                            const float sc = Bm25Similarity::score(t.weight, static_cast<float>(t.cursor.tf()), norm_inverse);
+                            contrib[t.query_index] = sc;
+                            partial += sc;
+                            t.cursor.next();
+                        }
+                    }
+                    bool pruned = live != nullptr && !live->is_live(doc);
+                    for (std::size_t i = wfe; !pruned && i-- > 0;) {
+                        if (partial + window_prefix[i] < threshold) {
+                            pruned = true;
+                            break;
+                        }
+                        Term& t = terms[order[i]];
+                        t.cursor.advance(doc);
+                        if (t.cursor.doc() == doc) {
+                            const float sc = Bm25Similarity::score(t.weight, static_cast<float>(t.cursor.tf()), norm_inverse);
+                            contrib[t.query_index] = sc;
+                            partial += sc;
+                        }
+                    }
+                    if (!pruned) {
+                        double score = 0.0;  // query-term order, whatever order the terms were visited in
+                        for (const float sc : contrib) score += sc;
+                        top.offer({static_cast<float>(score), ix.chunk_ids_[doc], seg, doc});
+                        if (top.threshold() > threshold) {
+                            threshold = top.threshold();
+                            while (wfe < n && window_prefix[wfe] < threshold) ++wfe;
+                        }
+                    }
+                    std::fill(contrib.begin(), contrib.end(), 0.0f);
                 }
             }
-            if (live != nullptr && !live->is_live(doc)) {
-                std::fill(contrib.begin(), contrib.end(), 0.0f);
-                continue;
-            }
-            bool pruned = false;
-            for (std::size_t i = first_essential; i-- > 0;) {
-                if (partial + prefix[i] < threshold) {
-                    pruned = true;
-                    break;
-                }
-                Cursor& c = cursors[i];
-                c.advance(doc);
-                if (c.pos < c.len && c.docs[c.pos] == doc) {
-                    const float s = Bm25Similarity::score(c.weight, static_cast<float>(c.tfs[c.pos]), norm_inverse);
-                    contrib[c.query_index] = s;
-                    partial += s;
-                }
-            }
-            if (!pruned) {
-                double score = 0.0;  // query-term order, whatever order the cursors were visited in
-                for (const float s : contrib) score += s;
-                top.offer({static_cast<float>(score), ix.chunk_ids_[doc], seg, doc});
-                if (top.full() && top.threshold() > threshold) {
-                    threshold = top.threshold();
-                    while (first_essential < n && prefix[first_essential] < threshold) ++first_essential;
-                }
-            }
-            std::fill(contrib.begin(), contrib.end(), 0.0f);
+            if (e == kEnd - 1) break;
+            for (std::size_t i = first_essential; i < n; ++i) terms[i].cursor.advance(e + 1);
         }
     }
     return top.drain();
@@ -238,10 +276,10 @@ std::vector<LexicalHit> SegmentSearcher::search_exhaustive(const Bm25Query& quer
         for (const auto& t : terms) {
             const std::int64_t id = ix.term_id(t.term);
             if (id < 0) continue;
-            for (auto i = ix.term_offsets_[id]; i < ix.term_offsets_[id + 1]; ++i) {
-                const std::uint32_t d = ix.post_docs_[i];
-                acc[d] += Bm25Similarity::score(t.weight, static_cast<float>(ix.post_tfs_[i]),
-                                                sim.norm_inverse(ix.norms_[d]));
+            for (auto c = ix.postings(static_cast<std::uint32_t>(id)); c.doc() != InvertedIndex::PostingCursor::kEnd;
+                 c.next()) {
+                const std::uint32_t d = c.doc();
+                acc[d] += Bm25Similarity::score(t.weight, static_cast<float>(c.tf()), sim.norm_inverse(ix.norm(d)));
                 hit[d] = 1;
             }
         }
