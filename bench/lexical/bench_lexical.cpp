@@ -7,6 +7,7 @@
 // over every shared query (one thread), exactness of the first --check queries against exhaustive
 // scoring, and adding --add chunks as a second segment (build time, the two-segment snapshot's
 // latency with as many chunks of the first segment deleted, and with --merge the merge time).
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -46,20 +47,31 @@ std::pair<double, double> rss_mib() {
     return {rss, hwm};
 }
 
+// CPU time of this thread: on a shared machine it leaves out the time other processes held the core.
+double thread_cpu_ms() {
+    timespec ts{};
+    ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
+}
+
 struct Latency {
     double p50 = 0, p99 = 0, mean = 0;
+    double cpu_p50 = 0, cpu_mean = 0;
     double mean_hits = 0;
 };
 
 Latency measure(const lexical::SegmentSearcher& s, const std::vector<lexical::Bm25Query>& queries, std::size_t k,
                 int repeat) {
     std::vector<double> ms;
+    std::vector<double> cpu;
     std::size_t hits = 0;
     for (const auto& q : queries) hits += s.search(q, k).size();  // warm-up
     for (int r = 0; r < repeat; ++r) {
         for (const auto& q : queries) {
             const auto t = Clock::now();
+            const double c = thread_cpu_ms();
             const auto h = s.search(q, k);
+            cpu.push_back(thread_cpu_ms() - c);
             ms.push_back(seconds_since(t) * 1e3);
             hits += h.size();
         }
@@ -70,6 +82,10 @@ Latency measure(const lexical::SegmentSearcher& s, const std::vector<lexical::Bm
     l.p99 = ms[std::min(ms.size() - 1, ms.size() * 99 / 100)];
     for (const double v : ms) l.mean += v;
     l.mean /= static_cast<double>(ms.size());
+    std::sort(cpu.begin(), cpu.end());
+    l.cpu_p50 = cpu[cpu.size() / 2];
+    for (const double v : cpu) l.cpu_mean += v;
+    l.cpu_mean /= static_cast<double>(cpu.size());
     l.mean_hits = static_cast<double>(hits) / static_cast<double>(queries.size() * (repeat + 1));
     return l;
 }
@@ -78,8 +94,9 @@ void report(const char* what, const lexical::SegmentSearcher& s, const std::vect
             int repeat) {
     for (const std::size_t k : {10u, 100u, 1000u}) {
         const auto l = measure(s, queries, k, repeat);
-        std::printf("%-28s top-%-5zu p50 %8.3f ms  p99 %8.3f ms  mean %8.3f ms  (%zu queries x %d, %.0f hits)\n", what,
-                    k, l.p50, l.p99, l.mean, queries.size(), repeat, l.mean_hits);
+        std::printf("%-24s top-%-5zu p50 %7.3f ms  p99 %7.3f ms  mean %7.3f ms | cpu p50 %7.3f mean %7.3f ms  "
+                    "(%zu queries x %d, %.0f hits)\n",
+                    what, k, l.p50, l.p99, l.mean, l.cpu_p50, l.cpu_mean, queries.size(), repeat, l.mean_hits);
         std::fflush(stdout);
     }
 }

@@ -1,6 +1,7 @@
 #include "lexical/segment_searcher.h"
 
 #include <algorithm>
+#include <bit>
 #include <limits>
 
 #include "winnow/error.h"
@@ -139,7 +140,13 @@ std::vector<LexicalHit> SegmentSearcher::search(const Bm25Query& query, std::siz
     std::vector<std::size_t> order;     // window: terms by ascending block bound
     std::vector<double> window_prefix;  // window: prefix sums of the block bounds in `order`
     std::vector<double> window_bound;   // window: per term
-    std::vector<float> contrib(nq, 0.0f);
+    std::vector<float> contrib(nq, 0.0f);  // non-essential terms' scores of the current document
+    // The window's buffers: per essential term its frequencies, the partial sums, the documents hit.
+    constexpr std::uint32_t kWindow = 4096;
+    std::vector<std::uint32_t> window_tfs(nq * kWindow, 0);
+    std::vector<double> window_partial(kWindow, 0.0);
+    std::vector<std::uint64_t> window_hit(kWindow / 64, 0);
+    std::vector<int> slot_of_query(nq, -1);
 
     for (std::uint32_t seg = 0; seg < segments_.size(); ++seg) {
         const InvertedIndex& ix = *segments_[seg].index;
@@ -202,6 +209,7 @@ std::vector<LexicalHit> SegmentSearcher::search(const Bm25Query& query, std::siz
                 window_sum += t.block_bound;
                 e = std::min(e, t.cursor.block_last_doc(b));
             }
+            e = static_cast<std::uint32_t>(std::min<std::uint64_t>(e, static_cast<std::uint64_t>(d) + kWindow - 1));
             WINNOW_ASSERT(e >= d && e != kEnd);
             if (window_sum >= threshold) {
                 order.resize(n);
@@ -213,47 +221,74 @@ std::vector<LexicalHit> SegmentSearcher::search(const Bm25Query& query, std::siz
                 for (std::size_t i = 0; i < n; ++i) window_prefix[i] = wacc += window_bound[order[i]];
                 std::size_t wfe = 0;
                 while (wfe < n && window_prefix[wfe] < threshold) ++wfe;
-                for (std::size_t i = wfe; i < n; ++i) terms[order[i]].cursor.advance(d);
-                while (wfe < n) {
-                    std::uint32_t doc = kEnd;
-                    for (std::size_t i = wfe; i < n; ++i) doc = std::min(doc, terms[order[i]].cursor.doc());
-                    if (doc > e) break;
-                    const float norm_inverse = sim.norm_inverse(norms[doc]);
-                    double partial = 0.0;
-                    for (std::size_t i = wfe; i < n; ++i) {
-                        Term& t = terms[order[i]];
-                        if (t.cursor.doc() == doc) {
-                            const float sc = Bm25Similarity::score(t.weight, static_cast<float>(t.cursor.tf()), norm_inverse);
-                            contrib[t.query_index] = sc;
-                            partial += sc;
-                            t.cursor.next();
-                        }
+                // Essential terms term at a time into the window's buffers: their frequencies
+                // (for the exact score later) and a partial sum (for pruning).
+                const std::uint32_t span = e - d + 1;
+                std::fill(slot_of_query.begin(), slot_of_query.end(), -1);
+                for (std::size_t i = wfe; i < n; ++i) {
+                    Term& t = terms[order[i]];
+                    const auto slot = static_cast<int>(i - wfe);
+                    slot_of_query[t.query_index] = slot;
+                    std::uint32_t* tf_out = window_tfs.data() + static_cast<std::size_t>(slot) * kWindow;
+                    Cursor& c = t.cursor;
+                    c.advance(d);
+                    while (c.doc() <= e) {
+                        const std::uint32_t doc = c.doc();
+                        const std::uint32_t at = doc - d;
+                        const std::uint32_t tf = c.tf();
+                        tf_out[at] = tf;
+                        window_partial[at] += Bm25Similarity::score(t.weight, static_cast<float>(tf), sim.norm_inverse(norms[doc]));
+                        window_hit[at >> 6] |= 1ULL << (at & 63);
+                        c.next();
                     }
-                    bool pruned = live != nullptr && !live->is_live(doc);
-                    for (std::size_t i = wfe; !pruned && i-- > 0;) {
-                        if (partial + window_prefix[i] < threshold) {
-                            pruned = true;
-                            break;
-                        }
-                        Term& t = terms[order[i]];
-                        t.cursor.advance(doc);
-                        if (t.cursor.doc() == doc) {
-                            const float sc = Bm25Similarity::score(t.weight, static_cast<float>(t.cursor.tf()), norm_inverse);
-                            contrib[t.query_index] = sc;
-                            partial += sc;
-                        }
-                    }
-                    if (!pruned) {
-                        double score = 0.0;  // query-term order, whatever order the terms were visited in
-                        for (const float sc : contrib) score += sc;
-                        top.offer({static_cast<float>(score), ix.chunk_ids_[doc], seg, doc});
-                        if (top.threshold() > threshold) {
-                            threshold = top.threshold();
-                            while (wfe < n && window_prefix[wfe] < threshold) ++wfe;
-                        }
-                    }
-                    std::fill(contrib.begin(), contrib.end(), 0.0f);
                 }
+                const std::uint64_t* live_words = live != nullptr ? live->words().data() : nullptr;
+                for (std::uint32_t w = 0; w < (span + 63) / 64; ++w) {
+                    std::uint64_t bits = window_hit[w];
+                    window_hit[w] = 0;
+                    while (bits != 0) {
+                        const std::uint32_t at = w * 64 + static_cast<std::uint32_t>(std::countr_zero(bits));
+                        bits &= bits - 1;
+                        const std::uint32_t doc = d + at;
+                        double partial = window_partial[at];
+                        window_partial[at] = 0.0;
+                        if (live_words != nullptr && ((live_words[doc >> 6] >> (doc & 63)) & 1U) == 0) continue;
+                        const float norm_inverse = sim.norm_inverse(norms[doc]);
+                        bool pruned = false;
+                        for (std::size_t i = wfe; i-- > 0;) {  // non-essential terms, largest bound first
+                            if (partial + window_prefix[i] < threshold) {
+                                pruned = true;
+                                break;
+                            }
+                            Term& t = terms[order[i]];
+                            t.cursor.advance(doc);
+                            float sc = 0.0f;
+                            if (t.cursor.doc() == doc) {
+                                sc = Bm25Similarity::score(t.weight, static_cast<float>(t.cursor.tf()), norm_inverse);
+                                partial += sc;
+                            }
+                            contrib[t.query_index] = sc;
+                        }
+                        if (pruned) continue;
+                        double score = 0.0;  // query-term order, whatever order the terms were visited in
+                        for (std::size_t q = 0; q < nq; ++q) {
+                            const int slot = slot_of_query[q];
+                            if (slot >= 0) {
+                                std::uint32_t& tf = window_tfs[static_cast<std::size_t>(slot) * kWindow + at];
+                                if (tf != 0) score += Bm25Similarity::score(weighted[q].weight, static_cast<float>(tf), norm_inverse);
+                            } else {
+                                score += contrib[q];
+                            }
+                        }
+                        top.offer({static_cast<float>(score), ix.chunk_ids_[doc], seg, doc});
+                        threshold = top.threshold();
+                    }
+                }
+                // Clear what the window left (pruned and deleted documents' frequencies).
+                for (std::size_t i = wfe; i < n; ++i) {
+                    std::fill_n(window_tfs.data() + (i - wfe) * kWindow, span, 0U);
+                }
+                std::fill(contrib.begin(), contrib.end(), 0.0f);
             }
             if (e == kEnd - 1) break;
             for (std::size_t i = first_essential; i < n; ++i) terms[i].cursor.advance(e + 1);
