@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <exception>
 #include <limits>
 
 #include "winnow/error.h"
@@ -142,10 +143,23 @@ std::vector<LexicalHit> SegmentSearcher::search(const Bm25Query& query, std::siz
     std::vector<double> window_bound;   // window: per term
     std::vector<float> contrib(nq, 0.0f);  // non-essential terms' scores of the current document
     // The window's buffers: per essential term its frequencies, the partial sums, the documents hit.
+    // Kept per thread across queries (each window leaves them zeroed), so a query does not pay
+    // for clearing them.
     constexpr std::uint32_t kWindow = 4096;
-    std::vector<std::uint32_t> window_tfs(nq * kWindow, 0);
-    std::vector<double> window_partial(kWindow, 0.0);
-    std::vector<std::uint64_t> window_hit(kWindow / 64, 0);
+    thread_local std::vector<std::uint32_t> window_tfs;
+    thread_local std::vector<double> window_partial(kWindow, 0.0);
+    thread_local std::vector<std::uint64_t> window_hit(kWindow / 64, 0);
+    if (window_tfs.size() < nq * kWindow) window_tfs.resize(nq * kWindow, 0);
+    struct ClearOnThrow {  // an exception mid-window (allocation) must not leave them dirty
+        int pending = std::uncaught_exceptions();
+        ~ClearOnThrow() {
+            if (std::uncaught_exceptions() > pending) {
+                std::fill(window_tfs.begin(), window_tfs.end(), 0U);
+                std::fill(window_partial.begin(), window_partial.end(), 0.0);
+                std::fill(window_hit.begin(), window_hit.end(), 0ULL);
+            }
+        }
+    } clear_on_throw;
     std::vector<int> slot_of_query(nq, -1);
 
     for (std::uint32_t seg = 0; seg < segments_.size(); ++seg) {
