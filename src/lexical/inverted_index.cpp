@@ -1,119 +1,23 @@
 #include "lexical/inverted_index.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <atomic>
-#include <cmath>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
+#include <array>
 #include <limits>
-#include <queue>
 
 #include "core/log.h"
+#include "lexical/file_format.h"
+#include "lexical/live_docs.h"
+#include "lexical/postings.h"
+#include "lexical/segment_searcher.h"
 #include "store/document_store.h"
 #include "winnow/error.h"
 
 namespace winnow::lexical {
 namespace {
 
-constexpr char kMagic[8] = {'W', 'N', 'W', 'L', 'E', 'X', '0', '1'};
-
-std::uint64_t fnv1a(const char* data, std::size_t n, std::uint64_t h = 0xcbf29ce484222325ULL) {
-    for (std::size_t i = 0; i < n; ++i) {
-        h ^= static_cast<unsigned char>(data[i]);
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
-
-class Writer {
-public:
-    template <typename T>
-    void pod(const T& v) {
-        raw(&v, sizeof(T));
-    }
-    template <typename T>
-    void array(const std::vector<T>& v) {
-        pod<std::uint64_t>(v.size());
-        raw(v.data(), v.size() * sizeof(T));
-    }
-    void raw(const void* p, std::size_t n) { buf_.append(static_cast<const char*>(p), n); }
-    void str(std::string_view s) {
-        pod<std::uint32_t>(static_cast<std::uint32_t>(s.size()));
-        raw(s.data(), s.size());
-    }
-    std::string& buffer() { return buf_; }
-
-private:
-    std::string buf_;
-};
-
-class Reader {
-public:
-    explicit Reader(std::string_view data) : data_(data) {}
-    template <typename T>
-    bool pod(T& v) {
-        if (data_.size() - pos_ < sizeof(T)) return false;
-        std::memcpy(&v, data_.data() + pos_, sizeof(T));
-        pos_ += sizeof(T);
-        return true;
-    }
-    template <typename T>
-    bool array(std::vector<T>& v) {
-        std::uint64_t n = 0;
-        if (!pod(n) || n > (data_.size() - pos_) / sizeof(T)) return false;
-        v.resize(n);
-        std::memcpy(v.data(), data_.data() + pos_, n * sizeof(T));
-        pos_ += n * sizeof(T);
-        return true;
-    }
-    bool str(std::string& s) {
-        std::uint32_t n = 0;
-        if (!pod(n) || n > data_.size() - pos_) return false;
-        s.assign(data_.data() + pos_, n);
-        pos_ += n;
-        return true;
-    }
-    std::size_t pos() const { return pos_; }
-
-private:
-    std::string_view data_;
-    std::size_t pos_ = 0;
-};
-
-// Atomic replace with a temporary name of its own per process and call (<path>.tmp.<pid>.<n>):
-// two processes, or two threads of one (two Index objects over one directory), never share one.
-std::atomic<std::uint64_t> g_tmp_counter{0};
-
-void write_atomic(const std::string& path, std::string_view contents) {
-    const std::string tmp = fmt::format("{}.tmp.{}.{}", path, ::getpid(), g_tmp_counter.fetch_add(1));
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    WINNOW_CHECK(fd >= 0, Errc::Io, "{}: cannot create: {}", tmp, std::strerror(errno));
-    std::size_t done = 0;
-    while (done < contents.size()) {
-        const ssize_t n = ::write(fd, contents.data() + done, contents.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-            const int err = errno;
-            ::close(fd);
-            ::unlink(tmp.c_str());
-            WINNOW_THROW(Errc::Io, "{}: write failed: {}", tmp, std::strerror(err));
-        }
-        done += static_cast<std::size_t>(n);
-    }
-    if (::fsync(fd) != 0 || ::close(fd) != 0) {
-        ::unlink(tmp.c_str());
-        WINNOW_THROW(Errc::Io, "{}: fsync failed: {}", tmp, std::strerror(errno));
-    }
-    if (::rename(tmp.c_str(), path.c_str()) != 0) {
-        const int err = errno;
-        ::unlink(tmp.c_str());
-        WINNOW_THROW(Errc::Io, "{}: rename failed: {}", path, std::strerror(err));
-    }
-}
+// 03: documents in any chunk order; postings in bit-packed blocks of 128 (postings.h). Impacts
+// are not stored: load() recomputes them while it checks every block.
+constexpr std::string_view kMagic{"WNWLEX03", 8};
 
 Analyzer& thread_analyzer(const std::string& spec) {
     thread_local std::unordered_map<std::string, std::unique_ptr<Analyzer>> analyzers;
@@ -124,28 +28,32 @@ Analyzer& thread_analyzer(const std::string& spec) {
     return *it->second;
 }
 
-struct HeapEntry {
-    float score;
-    std::uint32_t doc;
-};
-// "Worse" first: lower score, then higher doc number (Lucene keeps the lower doc on ties).
-struct WorseFirst {
-    bool operator()(const HeapEntry& a, const HeapEntry& b) const {
-        if (a.score != b.score) return a.score > b.score;
-        return a.doc < b.doc;
+// The maximum tf per norm of a set of postings, reduced to the pairs no other pair dominates.
+class Frontier {
+public:
+    void add(std::uint32_t tf, std::uint8_t norm) {
+        if (best_[norm] == 0) touched_.push_back(norm);
+        best_[norm] = std::max(best_[norm], tf);
     }
-};
+    // Appends the undominated pairs (ascending norm, so ascending tf) and resets.
+    void take(std::vector<std::uint32_t>& tfs, std::vector<std::uint8_t>& norms) {
+        std::sort(touched_.begin(), touched_.end());
+        std::uint32_t max_tf = 0;
+        for (const std::uint8_t n : touched_) {
+            if (best_[n] > max_tf) {
+                max_tf = best_[n];
+                tfs.push_back(best_[n]);
+                norms.push_back(n);
+            }
+            best_[n] = 0;
+        }
+        touched_.clear();
+    }
 
-std::vector<LexicalHit> drain(std::vector<HeapEntry>& heap, const InvertedIndex& index) {
-    std::sort(heap.begin(), heap.end(), [](const HeapEntry& a, const HeapEntry& b) {
-        if (a.score != b.score) return a.score > b.score;
-        return a.doc < b.doc;
-    });
-    std::vector<LexicalHit> out;
-    out.reserve(heap.size());
-    for (const auto& e : heap) out.push_back({index.chunk_id(e.doc), e.doc, e.score});
-    return out;
-}
+private:
+    std::array<std::uint32_t, 256> best_{};
+    std::vector<std::uint8_t> touched_;
+};
 
 }  // namespace
 
@@ -193,8 +101,9 @@ std::string Explanation::to_string() const {
 InvertedIndex::Builder::Builder(AnalyzerOptions analyzer) : analyzer_(std::move(analyzer)) {}
 
 void InvertedIndex::Builder::add(std::int64_t chunk_id, std::string_view text) {
-    WINNOW_ASSERT(chunk_ids_.empty() || chunk_id > chunk_ids_.back());
     const auto doc = static_cast<std::uint32_t>(chunk_ids_.size());
+    WINNOW_CHECK(chunk_ids_.size() < std::numeric_limits<std::uint32_t>::max() - 1, Errc::InvalidArgument,
+                 "lexical segment: more than 2^32 - 2 documents");
     chunk_ids_.push_back(chunk_id);
     doc_terms_.clear();
     analyzer_.analyze(text, [&](std::string_view term) {
@@ -228,24 +137,28 @@ InvertedIndex InvertedIndex::Builder::finish(std::int64_t generation, std::strin
     index.analyzer_spec_ = std::move(analyzer_spec);
     index.chunk_ids_ = std::move(chunk_ids_);
     index.lengths_ = std::move(lengths_);
-    std::size_t total = 0;
-    for (const auto& p : postings_) total += p.size() / 2;
-    index.term_offsets_.reserve(postings_.size() + 1);
-    index.post_docs_.reserve(total);
-    index.post_tfs_.reserve(total);
-    index.term_offsets_.push_back(0);
+    index.term_blocks_.reserve(postings_.size() + 1);
+    index.term_blocks_.push_back(0);
+    index.block_offset_.push_back(0);
+    std::vector<std::uint32_t> docs;
+    std::vector<std::uint32_t> tfs;
     for (auto& p : postings_) {
+        docs.clear();
+        tfs.clear();
         for (std::size_t i = 0; i < p.size(); i += 2) {
-            index.post_docs_.push_back(p[i]);
-            index.post_tfs_.push_back(p[i + 1]);
+            docs.push_back(p[i]);
+            tfs.push_back(p[i + 1]);
         }
-        index.term_offsets_.push_back(index.post_docs_.size());
+        index.append_term(docs.data(), tfs.data(), docs.size());
         std::vector<std::uint32_t>().swap(p);
     }
     index.term_names_ = std::move(term_names_);
     postings_.clear();
     dict_.clear();
-    index.finalize();
+    chunk_ids_.clear();
+    lengths_.clear();
+    const bool ok = index.finalize();
+    WINNOW_ASSERT(ok);
     return index;
 }
 
@@ -259,13 +172,23 @@ InvertedIndex& InvertedIndex::operator=(InvertedIndex&& o) noexcept {
     generation_ = o.generation_;
     analyzer_spec_ = std::move(o.analyzer_spec_);
     chunk_ids_ = std::move(o.chunk_ids_);
+    chunk_order_ = std::move(o.chunk_order_);
     lengths_ = std::move(o.lengths_);
     norms_ = std::move(o.norms_);
     term_names_ = std::move(o.term_names_);  // moves the buffer: the views in dict_ stay valid
     dict_ = std::move(o.dict_);
-    term_offsets_ = std::move(o.term_offsets_);
-    post_docs_ = std::move(o.post_docs_);
-    post_tfs_ = std::move(o.post_tfs_);
+    term_df_ = std::move(o.term_df_);
+    term_blocks_ = std::move(o.term_blocks_);
+    block_last_ = std::move(o.block_last_);
+    block_offset_ = std::move(o.block_offset_);
+    words_ = std::move(o.words_);
+    block_impacts_ = std::move(o.block_impacts_);
+    term_impacts_ = std::move(o.term_impacts_);
+    impact_tfs_ = std::move(o.impact_tfs_);
+    impact_norms_ = std::move(o.impact_norms_);
+    term_impact_tfs_ = std::move(o.term_impact_tfs_);
+    term_impact_norms_ = std::move(o.term_impact_norms_);
+    posting_count_ = o.posting_count_;
     docs_with_terms_ = o.docs_with_terms_;
     sum_ttf_ = o.sum_ttf_;
     std::scoped_lock lock(sim_mutex_, o.sim_mutex_);
@@ -275,7 +198,20 @@ InvertedIndex& InvertedIndex::operator=(InvertedIndex&& o) noexcept {
 
 InvertedIndex::~InvertedIndex() = default;
 
-void InvertedIndex::finalize() {
+void InvertedIndex::append_term(const std::uint32_t* docs, const std::uint32_t* tfs, std::size_t n) {
+    term_df_.push_back(static_cast<std::uint32_t>(n));
+    std::uint32_t base = 0;
+    for (std::size_t i = 0; i < n; i += postings::kBlockSize) {
+        const std::size_t m = std::min(postings::kBlockSize, n - i);
+        postings::encode_block(docs + i, tfs + i, m, base, words_);
+        block_last_.push_back(docs[i + m - 1]);
+        block_offset_.push_back(words_.size());
+        base = docs[i + m - 1] + 1;
+    }
+    term_blocks_.push_back(block_last_.size());
+}
+
+bool InvertedIndex::finalize() {
     norms_.resize(lengths_.size());
     docs_with_terms_ = 0;
     sum_ttf_ = 0;
@@ -284,13 +220,95 @@ void InvertedIndex::finalize() {
         if (lengths_[i] > 0) ++docs_with_terms_;
         sum_ttf_ += lengths_[i];
     }
+    chunk_order_.clear();
+    if (!std::is_sorted(chunk_ids_.begin(), chunk_ids_.end())) {
+        chunk_order_.resize(chunk_ids_.size());
+        for (std::uint32_t d = 0; d < chunk_order_.size(); ++d) chunk_order_[d] = d;
+        std::sort(chunk_order_.begin(), chunk_order_.end(),
+                  [&](std::uint32_t a, std::uint32_t b) { return chunk_ids_[a] < chunk_ids_[b]; });
+    }
+    for (std::size_t i = 1; i < chunk_ids_.size(); ++i) {  // one document per chunk id in a segment
+        const std::int64_t a = chunk_order_.empty() ? chunk_ids_[i - 1] : chunk_ids_[chunk_order_[i - 1]];
+        const std::int64_t b = chunk_order_.empty() ? chunk_ids_[i] : chunk_ids_[chunk_order_[i]];
+        if (a == b) return false;
+    }
     dict_.clear();
     dict_.reserve(term_names_.size());
     for (std::size_t i = 0; i < term_names_.size(); ++i) {
-        dict_.emplace(std::string_view(term_names_[i]), static_cast<std::uint32_t>(i));
+        if (!dict_.emplace(std::string_view(term_names_[i]), static_cast<std::uint32_t>(i)).second) return false;
+    }
+    // Check every block (bit widths, sizes, documents in range and ascending, tf >= 1) while
+    // collecting impacts: per block, the maximum tf for each norm, then only the pairs that no pair
+    // of lower-or-equal norm matches (a norm byte never decreases with the length it encodes).
+    const std::size_t n_terms = term_names_.size();
+    const std::size_t n_blocks = block_last_.size();
+    if (term_df_.size() != n_terms || term_blocks_.size() != n_terms + 1 || term_blocks_.front() != 0 ||
+        term_blocks_.back() != n_blocks || block_offset_.size() != n_blocks + 1 || block_offset_.front() != 0 ||
+        block_offset_.back() != words_.size()) {
+        return false;
+    }
+    block_impacts_.assign(1, 0);
+    term_impacts_.assign(1, 0);
+    impact_tfs_.clear();
+    impact_norms_.clear();
+    term_impact_tfs_.clear();
+    term_impact_norms_.clear();
+    Frontier block_frontier;
+    Frontier term_frontier;
+    std::uint32_t docs[postings::kBlockSize];
+    std::uint32_t tfs[postings::kBlockSize];
+    posting_count_ = 0;
+    for (std::size_t t = 0; t < n_terms; ++t) {
+        const std::uint64_t b0 = term_blocks_[t];
+        const std::uint64_t b1 = term_blocks_[t + 1];
+        const std::uint64_t df = term_df_[t];
+        if (b1 < b0 || b1 > n_blocks || df == 0 || (df + postings::kBlockSize - 1) / postings::kBlockSize != b1 - b0) {
+            return false;
+        }
+        posting_count_ += df;
+        std::uint32_t base = 0;
+        for (std::uint64_t b = b0; b < b1; ++b) {
+            const std::size_t n = b + 1 < b1 ? postings::kBlockSize : df - (b1 - b0 - 1) * postings::kBlockSize;
+            const std::uint64_t w0 = block_offset_[b];
+            const std::uint64_t w1 = block_offset_[b + 1];
+            if (w1 <= w0 || w1 > words_.size()) return false;
+            const auto h = postings::header(words_.data() + w0);
+            if (h.doc_bits > 32 || h.tf_bits > 32 || (words_[w0] >> 16) != 0 ||
+                postings::block_words(n, h.doc_bits, h.tf_bits) != w1 - w0) {
+                return false;
+            }
+            postings::decode_docs(words_.data() + w0, n, base, docs);
+            postings::decode_tfs(words_.data() + w0, n, tfs);
+            std::uint64_t prev = base;  // 64-bit: a corrupt gap must not wrap around unnoticed
+            for (std::size_t i = 0; i < n; ++i) {
+                if (docs[i] < prev || docs[i] >= chunk_ids_.size() || tfs[i] == 0) return false;
+                prev = static_cast<std::uint64_t>(docs[i]) + 1;
+                block_frontier.add(tfs[i], norms_[docs[i]]);
+            }
+            if (docs[n - 1] != block_last_[b]) return false;
+            base = docs[n - 1] + 1;
+            const std::size_t first = impact_tfs_.size();
+            block_frontier.take(impact_tfs_, impact_norms_);
+            block_impacts_.push_back(impact_tfs_.size());
+            for (std::size_t i = first; i < impact_tfs_.size(); ++i) term_frontier.add(impact_tfs_[i], impact_norms_[i]);
+        }
+        term_frontier.take(term_impact_tfs_, term_impact_norms_);
+        term_impacts_.push_back(term_impact_tfs_.size());
     }
     std::scoped_lock lock(sim_mutex_);
     sims_.clear();
+    return true;
+}
+
+std::size_t InvertedIndex::memory_bytes() const noexcept {
+    auto bytes_of = [](const auto& v) { return v.size() * sizeof(v[0]); };
+    std::size_t bytes = bytes_of(chunk_ids_) + bytes_of(chunk_order_) + bytes_of(lengths_) + bytes_of(norms_) +
+                        bytes_of(term_df_) + bytes_of(term_blocks_) + bytes_of(block_last_) + bytes_of(block_offset_) +
+                        bytes_of(words_) + bytes_of(block_impacts_) + bytes_of(term_impacts_) + bytes_of(impact_tfs_) +
+                        bytes_of(impact_norms_) + bytes_of(term_impact_tfs_) + bytes_of(term_impact_norms_);
+    for (const auto& t : term_names_) bytes += sizeof(std::string) + (t.size() > 15 ? t.size() + 1 : 0);
+    bytes += dict_.size() * (sizeof(std::string_view) + sizeof(std::uint32_t) + 2 * sizeof(void*));
+    return bytes;
 }
 
 InvertedIndex InvertedIndex::build(const store::DocumentStore& store, std::string_view analyzer_spec) {
@@ -304,77 +322,69 @@ InvertedIndex InvertedIndex::build(const store::DocumentStore& store, std::strin
 }
 
 void InvertedIndex::save(const std::string& path) const {
-    Writer w;
-    w.raw(kMagic, sizeof(kMagic));
+    detail::BufferWriter w;
+    w.raw(kMagic.data(), kMagic.size());
     w.pod<std::int64_t>(generation_);
     w.str(analyzer_spec_);
     w.array(chunk_ids_);
     w.array(lengths_);
-    w.array(term_offsets_);
-    w.array(post_docs_);
-    w.array(post_tfs_);
+    w.array(term_df_);
+    w.array(term_blocks_);
+    w.array(block_last_);
+    w.array(block_offset_);
+    w.array(words_);
     w.pod<std::uint64_t>(term_names_.size());
     for (const auto& t : term_names_) w.str(t);
-    const std::uint64_t checksum = fnv1a(w.buffer().data(), w.buffer().size());
-    w.pod(checksum);
-    write_atomic(path, w.buffer());
+    w.seal();
+    detail::write_atomic(path, w.buffer());
 }
 
-std::optional<InvertedIndex> InvertedIndex::load(const std::string& path, std::int64_t generation,
+std::optional<InvertedIndex> InvertedIndex::load(const std::string& path, std::optional<std::int64_t> generation,
                                                  std::string_view analyzer_spec) {
-    std::string data;
-    {
-        std::ifstream in(path, std::ios::binary);
-        if (!in) return std::nullopt;
-        data.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-    }
-    if (data.size() < sizeof(kMagic) + 16 || std::memcmp(data.data(), kMagic, sizeof(kMagic)) != 0) {
-        log::warn("{}: not a winnow lexical index; rebuilding", path);
+    const auto data = detail::read_file(path);
+    if (!data) return std::nullopt;
+    const auto body = detail::checked_body(*data, kMagic);
+    if (!body) {
+        log::warn("{}: not a winnow lexical index of this version, or corrupt; rebuilding", path);
         return std::nullopt;
     }
-    std::uint64_t stored_checksum = 0;
-    std::memcpy(&stored_checksum, data.data() + data.size() - 8, 8);
-    if (fnv1a(data.data(), data.size() - 8) != stored_checksum) {
-        log::warn("{}: checksum mismatch; rebuilding", path);
-        return std::nullopt;
-    }
-    Reader r(std::string_view(data).substr(sizeof(kMagic), data.size() - sizeof(kMagic) - 8));
+    detail::BufferReader r(*body);
     InvertedIndex index;
     std::uint64_t n_terms = 0;
     bool ok = r.pod(index.generation_) && r.str(index.analyzer_spec_);
-    if (!ok || index.generation_ != generation || index.analyzer_spec_ != analyzer_spec) {
-        log::info("{}: built for generation {} (store is at {}); rebuilding", path, index.generation_, generation);
+    if (!ok || (generation && index.generation_ != *generation) || index.analyzer_spec_ != analyzer_spec) {
+        log::info("{}: built for generation {} (want {}); rebuilding", path, index.generation_,
+                  generation ? std::to_string(*generation) : "any");
         return std::nullopt;
     }
-    ok = r.array(index.chunk_ids_) && r.array(index.lengths_) && r.array(index.term_offsets_) &&
-         r.array(index.post_docs_) && r.array(index.post_tfs_) && r.pod(n_terms);
-    ok = ok && index.lengths_.size() == index.chunk_ids_.size() && index.term_offsets_.size() == n_terms + 1 &&
-         index.post_docs_.size() == index.post_tfs_.size() && index.term_offsets_.back() == index.post_docs_.size();
+    ok = r.array(index.chunk_ids_) && r.array(index.lengths_) && r.array(index.term_df_) &&
+         r.array(index.term_blocks_) && r.array(index.block_last_) && r.array(index.block_offset_) &&
+         r.array(index.words_) && r.pod(n_terms);
+    ok = ok && index.lengths_.size() == index.chunk_ids_.size() && index.chunk_ids_.size() < 0xffffffffULL &&
+         n_terms == index.term_df_.size();
     if (ok) {
         index.term_names_.resize(n_terms);
         for (auto& t : index.term_names_) ok = ok && r.str(t);
+        ok = ok && r.at_end();
     }
-    if (ok) {
-        for (std::size_t t = 0; t < n_terms && ok; ++t) ok = index.term_offsets_[t] <= index.term_offsets_[t + 1];
-        for (std::uint32_t d : index.post_docs_) {
-            if (d >= index.chunk_ids_.size()) {
-                ok = false;
-                break;
-            }
-        }
-    }
+    ok = ok && index.finalize();  // checks every block
     if (!ok) {
         log::warn("{}: malformed lexical index; rebuilding", path);
         return std::nullopt;
     }
-    index.finalize();
     return index;
 }
 
 std::optional<std::uint32_t> InvertedIndex::doc_of_chunk(std::int64_t chunk_id) const {
-    auto it = std::lower_bound(chunk_ids_.begin(), chunk_ids_.end(), chunk_id);
-    if (it == chunk_ids_.end() || *it != chunk_id) return std::nullopt;
-    return static_cast<std::uint32_t>(it - chunk_ids_.begin());
+    if (chunk_order_.empty()) {
+        auto it = std::lower_bound(chunk_ids_.begin(), chunk_ids_.end(), chunk_id);
+        if (it == chunk_ids_.end() || *it != chunk_id) return std::nullopt;
+        return static_cast<std::uint32_t>(it - chunk_ids_.begin());
+    }
+    auto it = std::lower_bound(chunk_order_.begin(), chunk_order_.end(), chunk_id,
+                               [&](std::uint32_t d, std::int64_t id) { return chunk_ids_[d] < id; });
+    if (it == chunk_order_.end() || chunk_ids_[*it] != chunk_id) return std::nullopt;
+    return *it;
 }
 
 std::int64_t InvertedIndex::term_id(std::string_view term) const {
@@ -382,225 +392,168 @@ std::int64_t InvertedIndex::term_id(std::string_view term) const {
     return it == dict_.end() ? -1 : static_cast<std::int64_t>(it->second);
 }
 
+std::uint32_t InvertedIndex::term_freq(std::int64_t term_id, std::uint32_t doc) const {
+    if (term_id < 0) return 0;
+    PostingCursor c(*this, static_cast<std::uint32_t>(term_id));
+    c.advance(doc);
+    return c.doc() == doc ? c.tf() : 0;
+}
+
 Bm25Query InvertedIndex::parse(std::string_view query_text) const {
     return make_query(query_text, thread_analyzer(analyzer_spec_));
 }
 
-const InvertedIndex::SimilarityEntry& InvertedIndex::similarity_entry(const Bm25Params& params) const {
+const Bm25Similarity& InvertedIndex::similarity(const Bm25Params& params) const {
     std::scoped_lock lock(sim_mutex_);
-    for (const auto& [p, entry] : sims_) {
-        if (p == params) return *entry;
+    for (const auto& [p, sim] : sims_) {
+        if (p == params) return *sim;
     }
-    auto entry = std::make_unique<SimilarityEntry>();
-    entry->similarity = std::make_unique<Bm25Similarity>(params, docs_with_terms_, sum_ttf_);
-    entry->max_tf_norm.resize(term_names_.size());
-    const Bm25Similarity& sim = *entry->similarity;
-    for (std::size_t t = 0; t < term_names_.size(); ++t) {
-        float best = 0.0f;
-        for (std::uint64_t i = term_offsets_[t]; i < term_offsets_[t + 1]; ++i) {
-            best = std::max(best, static_cast<float>(post_tfs_[i]) * sim.norm_inverse(norms_[post_docs_[i]]));
-        }
-        entry->max_tf_norm[t] = best;
-    }
-    sims_.emplace_back(params, std::move(entry));
+    sims_.emplace_back(params, std::make_unique<Bm25Similarity>(params, docs_with_terms_, sum_ttf_));
     return *sims_.back().second;
 }
 
-const Bm25Similarity& InvertedIndex::similarity(const Bm25Params& params) const {
-    return *similarity_entry(params).similarity;
+namespace {
+// A one-segment snapshot that does not own the index (the caller's object outlives the call).
+SegmentSearcher alone(const InvertedIndex& index) {
+    return SegmentSearcher({Segment{std::shared_ptr<const InvertedIndex>(&index, [](const InvertedIndex*) {}), nullptr}});
 }
+}  // namespace
 
 std::vector<LexicalHit> InvertedIndex::search(std::string_view query_text, std::size_t k,
                                               const Bm25Params& params) const {
-    const auto& entry = similarity_entry(params);
-    Bm25Weight weight(*this, parse(query_text), *entry.similarity, entry.max_tf_norm);
-    return weight.top_k(k);
+    return alone(*this).search(query_text, k, params);
 }
 
 std::optional<Explanation> InvertedIndex::explain(std::string_view query_text, std::int64_t chunk_id,
                                                   const Bm25Params& params) const {
-    auto doc = doc_of_chunk(chunk_id);
-    if (!doc) return std::nullopt;
-    const auto& entry = similarity_entry(params);
-    Bm25Weight weight(*this, parse(query_text), *entry.similarity, entry.max_tf_norm);
-    return weight.explain(*doc);
+    return alone(*this).explain(query_text, chunk_id, params);
 }
 
 // ---------------------------------------------------------------------------------------------
-// Bm25Weight
+// merge
 
-Bm25Weight::Bm25Weight(const InvertedIndex& index, const Bm25Query& query, const Bm25Similarity& similarity,
-                       std::span<const float> max_tf_norm)
-    : index_(index), similarity_(similarity) {
-    for (const auto& qt : query.terms) {
-        TermStats s;
-        s.term = qt.term;
-        s.boost = qt.boost;
-        s.term_id = index.term_id(qt.term);
-        if (s.term_id >= 0) {
-            s.doc_freq = index.doc_freq(s.term_id);
-            s.idf = similarity.idf(s.doc_freq);
-            s.weight = s.boost * s.idf;
-            const float x = max_tf_norm[static_cast<std::size_t>(s.term_id)];
-            s.upper_bound = Bm25Similarity::score(s.weight, 1.0f, x);  // tf folded into x
+InvertedIndex merge(std::span<const Segment> parts, std::int64_t generation) {
+    InvertedIndex out;
+    out.generation_ = generation;
+    if (!parts.empty()) out.analyzer_spec_ = parts.front().index->analyzer_spec();
+    std::vector<std::vector<std::uint32_t>> doc_map(parts.size());  // old doc -> new doc (UINT32_MAX: deleted)
+    constexpr std::uint32_t kGone = std::numeric_limits<std::uint32_t>::max();
+    for (std::size_t p = 0; p < parts.size(); ++p) {
+        const InvertedIndex& ix = *parts[p].index;
+        WINNOW_CHECK(ix.analyzer_spec() == out.analyzer_spec_, Errc::InvalidArgument,
+                     "merge: segments of different analyzers ('{}' and '{}')", out.analyzer_spec_, ix.analyzer_spec());
+        const LiveDocs* live = parts[p].live_docs.get();
+        WINNOW_CHECK(live == nullptr || live->doc_count() == ix.doc_count(), Errc::InvalidArgument,
+                     "merge: live docs of {} documents for a segment of {}", live ? live->doc_count() : 0,
+                     ix.doc_count());
+        doc_map[p].assign(ix.doc_count(), kGone);
+        for (std::uint32_t d = 0; d < ix.doc_count(); ++d) {
+            if (live != nullptr && !live->is_live(d)) continue;
+            doc_map[p][d] = static_cast<std::uint32_t>(out.chunk_ids_.size());
+            out.chunk_ids_.push_back(ix.chunk_ids_[d]);
+            out.lengths_.push_back(ix.lengths_[d]);
         }
-        terms_.push_back(std::move(s));
     }
-}
-
-namespace {
-struct Cursor {
-    const std::uint32_t* docs;
-    const std::uint32_t* tfs;
-    std::size_t pos;
-    std::size_t len;
-    float weight;
-    double upper_bound;
-    std::uint32_t doc() const { return pos < len ? docs[pos] : std::numeric_limits<std::uint32_t>::max(); }
-    // Moves to the first posting >= target (galloping, then binary search).
-    void advance(std::uint32_t target) {
-        if (pos >= len || docs[pos] >= target) return;
-        std::size_t step = 1;
-        std::size_t lo = pos;
-        std::size_t hi = pos + 1;
-        while (hi < len && docs[hi] < target) {
-            lo = hi;
-            step <<= 1;
-            hi = pos + step;
-        }
-        if (hi > len) hi = len;
-        pos = static_cast<std::size_t>(std::lower_bound(docs + lo, docs + hi, target) - docs);
-    }
-};
-}  // namespace
-
-std::vector<LexicalHit> Bm25Weight::top_k(std::size_t k) const {
-    if (k == 0) return {};
-    const auto& ix = index_;
-    std::vector<Cursor> cursors;
-    for (const auto& t : terms_) {
-        if (t.term_id < 0 || t.weight <= 0.0f) continue;
-        const auto begin = ix.term_offsets_[t.term_id];
-        const auto end = ix.term_offsets_[t.term_id + 1];
-        // The bound is padded so float rounding in the sum can never prune a true top-k document.
-        cursors.push_back({ix.post_docs_.data() + begin, ix.post_tfs_.data() + begin, 0, end - begin, t.weight,
-                           static_cast<double>(t.upper_bound) * (1.0 + 1e-6) + 1e-9});
-    }
-    if (cursors.empty()) return {};
-    std::sort(cursors.begin(), cursors.end(),
-              [](const Cursor& a, const Cursor& b) { return a.upper_bound < b.upper_bound; });
-    const std::size_t n = cursors.size();
-    std::vector<double> prefix(n);  // prefix[i] = sum of bounds of cursors 0..i
-    double acc = 0;
-    for (std::size_t i = 0; i < n; ++i) prefix[i] = acc += cursors[i].upper_bound;
-
-    const std::uint8_t* norms = ix.norms_.data();
-    const Bm25Similarity& sim = similarity_;
-    std::vector<HeapEntry> heap;
-    heap.reserve(std::min<std::size_t>(k, ix.doc_count()) + 1);  // k may be far more than there are documents
-    double threshold = -1.0;  // scores are >= 0; a document enters while the heap is not full
-    std::size_t first_essential = 0;
-    constexpr std::uint32_t kEnd = std::numeric_limits<std::uint32_t>::max();
-
-    while (true) {
-        std::uint32_t doc = kEnd;
-        for (std::size_t i = first_essential; i < n; ++i) doc = std::min(doc, cursors[i].doc());
-        if (doc == kEnd) break;
-        const float norm_inverse = sim.norm_inverse(norms[doc]);
-        double score = 0.0;
-        for (std::size_t i = first_essential; i < n; ++i) {
-            Cursor& c = cursors[i];
-            if (c.pos < c.len && c.docs[c.pos] == doc) {
-                score += Bm25Similarity::score(c.weight, static_cast<float>(c.tfs[c.pos]), norm_inverse);
-                ++c.pos;
+    // Terms in first-seen order; each term's postings part by part (ascending new doc numbers).
+    std::unordered_map<std::string_view, std::uint32_t> dict;
+    std::vector<std::vector<std::uint32_t>> postings;  // interleaved (doc, tf)
+    for (std::size_t p = 0; p < parts.size(); ++p) {
+        const InvertedIndex& ix = *parts[p].index;
+        for (std::uint32_t t = 0; t < ix.term_count(); ++t) {
+            std::vector<std::uint32_t>* dst = nullptr;
+            for (auto c = ix.postings(t); c.doc() != InvertedIndex::PostingCursor::kEnd; c.next()) {
+                const std::uint32_t nd = doc_map[p][c.doc()];
+                if (nd == kGone) continue;
+                if (dst == nullptr) {
+                    auto [it, fresh] = dict.emplace(std::string_view(ix.term_names_[t]),
+                                                    static_cast<std::uint32_t>(postings.size()));
+                    if (fresh) {
+                        postings.emplace_back();
+                        out.term_names_.push_back(ix.term_names_[t]);
+                    }
+                    dst = &postings[it->second];
+                }
+                dst->push_back(nd);
+                dst->push_back(c.tf());
             }
         }
-        bool pruned = false;
-        for (std::size_t i = first_essential; i-- > 0;) {
-            if (score + prefix[i] <= threshold) {
-                pruned = true;
-                break;
-            }
-            Cursor& c = cursors[i];
-            c.advance(doc);
-            if (c.pos < c.len && c.docs[c.pos] == doc) {
-                score += Bm25Similarity::score(c.weight, static_cast<float>(c.tfs[c.pos]), norm_inverse);
-            }
-        }
-        if (pruned) continue;
-        const auto s = static_cast<float>(score);
-        if (heap.size() < k) {
-            heap.push_back({s, doc});
-            std::push_heap(heap.begin(), heap.end(), WorseFirst());
-        } else if (s > heap.front().score) {
-            std::pop_heap(heap.begin(), heap.end(), WorseFirst());
-            heap.back() = {s, doc};
-            std::push_heap(heap.begin(), heap.end(), WorseFirst());
-        } else {
-            continue;
-        }
-        if (heap.size() == k) {
-            threshold = heap.front().score;
-            while (first_essential < n && prefix[first_essential] <= threshold) ++first_essential;
-            if (first_essential == n) break;
-        }
     }
-    return drain(heap, ix);
-}
-
-std::vector<LexicalHit> Bm25Weight::top_k_exhaustive(std::size_t k) const {
-    const auto& ix = index_;
-    std::vector<double> acc(ix.doc_count(), 0.0);
-    std::vector<char> hit(ix.doc_count(), 0);
-    for (const auto& t : terms_) {
-        if (t.term_id < 0) continue;
-        for (auto i = ix.term_offsets_[t.term_id]; i < ix.term_offsets_[t.term_id + 1]; ++i) {
-            const std::uint32_t d = ix.post_docs_[i];
-            acc[d] += Bm25Similarity::score(t.weight, static_cast<float>(ix.post_tfs_[i]),
-                                            similarity_.norm_inverse(ix.norms_[d]));
-            hit[d] = 1;
+    out.term_blocks_.push_back(0);
+    out.block_offset_.push_back(0);
+    std::vector<std::uint32_t> docs;
+    std::vector<std::uint32_t> tfs;
+    for (auto& p : postings) {
+        docs.clear();
+        tfs.clear();
+        for (std::size_t i = 0; i < p.size(); i += 2) {
+            docs.push_back(p[i]);
+            tfs.push_back(p[i + 1]);
         }
+        out.append_term(docs.data(), tfs.data(), docs.size());
+        std::vector<std::uint32_t>().swap(p);
     }
-    std::vector<HeapEntry> all;
-    for (std::uint32_t d = 0; d < acc.size(); ++d) {
-        if (hit[d]) all.push_back({static_cast<float>(acc[d]), d});
-    }
-    auto out = drain(all, ix);
-    if (out.size() > k) out.resize(k);
+    const bool ok = out.finalize();
+    WINNOW_ASSERT(ok);
     return out;
 }
 
-Explanation Bm25Weight::explain(std::uint32_t doc) const {
-    const auto& ix = index_;
-    Explanation e;
-    e.chunk_id = ix.chunk_id(doc);
-    e.params = similarity_.params();
-    double total = 0.0;
-    for (const auto& t : terms_) {
-        TermExplanation te;
-        te.term = t.term;
-        te.boost = t.boost;
-        te.doc_freq = t.doc_freq;
-        te.doc_count = similarity_.doc_count();
-        te.idf = t.idf;
-        te.doc_length = ix.lengths_[doc];
-        te.encoded_length = byte4_to_int(ix.norms_[doc]);
-        te.avgdl = similarity_.avgdl();
-        if (t.term_id >= 0) {
-            const auto* begin = ix.post_docs_.data() + ix.term_offsets_[t.term_id];
-            const auto* end = ix.post_docs_.data() + ix.term_offsets_[t.term_id + 1];
-            const auto* it = std::lower_bound(begin, end, doc);
-            if (it != end && *it == doc) {
-                te.tf = ix.post_tfs_[static_cast<std::size_t>(it - ix.post_docs_.data())];
-                te.score = Bm25Similarity::score(t.weight, static_cast<float>(te.tf),
-                                                 similarity_.norm_inverse(ix.norms_[doc]));
-                total += te.score;
-            }
-        }
-        e.terms.push_back(std::move(te));
-    }
-    e.score = static_cast<float>(total);
-    return e;
+// ---------------------------------------------------------------------------------------------
+// PostingCursor
+
+InvertedIndex::PostingCursor::PostingCursor(const InvertedIndex& index, std::uint32_t term_id)
+    : index_(&index), first_block_(index.term_blocks_[term_id]), end_block_(index.term_blocks_[term_id + 1]) {
+    last_block_size_ = static_cast<std::uint32_t>(index.term_df_[term_id] -
+                                                  (end_block_ - first_block_ - 1) * postings::kBlockSize);
+    if (first_block_ < end_block_) load(first_block_);
 }
+
+void InvertedIndex::PostingCursor::load(std::uint64_t block) {
+    const InvertedIndex& ix = *index_;
+    block_ = block;
+    n_ = block + 1 < end_block_ ? static_cast<std::uint32_t>(postings::kBlockSize) : last_block_size_;
+    const std::uint32_t base = block == first_block_ ? 0 : ix.block_last_[block - 1] + 1;
+    postings::decode_docs(ix.words_.data() + ix.block_offset_[block], n_, base, docs_);
+    pos_ = 0;
+    doc_ = docs_[0];
+    tfs_ready_ = false;
+}
+
+void InvertedIndex::PostingCursor::load_tfs() {
+    postings::decode_tfs(index_->words_.data() + index_->block_offset_[block_], n_, tfs_);
+    tfs_ready_ = true;
+}
+
+void InvertedIndex::PostingCursor::advance(std::uint32_t target) {
+    if (doc_ >= target) return;
+    if (target > index_->block_last_[block_]) {
+        const std::uint64_t b = shallow(target);
+        if (b == end_block_) {
+            doc_ = kEnd;
+            pos_ = n_;
+            return;
+        }
+        load(b);
+    }
+    while (docs_[pos_] < target) ++pos_;
+    doc_ = docs_[pos_];
+}
+
+std::uint64_t InvertedIndex::PostingCursor::shallow(std::uint32_t target) const {
+    const std::uint32_t* last = index_->block_last_.data();
+    std::uint64_t b = block_;
+    if (b >= end_block_ || last[b] >= target) return b;
+    // Galloping over the blocks' last documents, then a binary search.
+    std::uint64_t step = 1;
+    std::uint64_t lo = b;
+    std::uint64_t hi = b + 1;
+    while (hi < end_block_ && last[hi] < target) {
+        lo = hi;
+        step <<= 1;
+        hi = b + step;
+    }
+    if (hi > end_block_) hi = end_block_;
+    return static_cast<std::uint64_t>(std::lower_bound(last + lo, last + hi, target) - last);
+}
+
 
 }  // namespace winnow::lexical

@@ -1,15 +1,15 @@
-// InvertedIndex: an in-memory inverted index over chunks with Lucene-compatible BM25 scoring and
-// MaxScore top-k (document-at-a-time; exact results, safe because each term's score is monotonic
-// in tf and in the norm, so a per-term upper bound holds).
+// InvertedIndex: one immutable *segment* of the lexical index: chunks analyzed into postings with
+// Lucene-compatible BM25 statistics (per-term document frequency, document lengths as Lucene's
+// one-byte norms, the sum of all lengths).
 //
-// Query -> Weight -> score, in the Lucene/Tantivy shape: a Bm25Query is the analyzed bag of
-// words (a term repeated n times gets boost n, as Anserini's BagOfWordsQueryGenerator does);
-// Bm25Weight binds it to this index and a similarity (per-query statistics computed once:
-// idf, weight, upper bound); search() and explain() run the weight.
+// A segment is built by InvertedIndex::Builder from add(chunk_id, text) calls in any chunk_id
+// order; its document numbers are the positions of those calls (0, 1, ...). Segments are searched
+// together by SegmentSearcher (segment_searcher.h), which combines their statistics and skips
+// the documents a LiveDocs marks deleted; merge() folds several segments, minus their deleted
+// documents, into one. search()/explain() here are the one-segment case of SegmentSearcher.
 //
-// Persisted as one file (lexical.idx) stamped with the store generation it was built from, so a
-// reader can tell whether it still matches the store. Internal document numbers are positions in
-// chunk_id order; ties in score are broken by lower document number (Lucene's order).
+// Persisted as one checksummed file stamped with a generation (an opaque number the owner uses
+// to tell whether the file still matches its source, e.g. the store generation it was built from).
 #pragma once
 
 #include <cstdint>
@@ -24,6 +24,7 @@
 
 #include "lexical/analyzer.h"
 #include "lexical/bm25.h"
+#include "lexical/query.h"
 
 namespace winnow::store {
 class DocumentStore;
@@ -31,80 +32,26 @@ class DocumentStore;
 
 namespace winnow::lexical {
 
-struct LexicalHit {
-    std::int64_t chunk_id = 0;
-    std::uint32_t doc = 0;  // internal document number
-    float score = 0.0f;
-};
-
-struct QueryTerm {
-    std::string term;
-    float boost = 1.0f;
-};
-
-struct Bm25Query {
-    std::vector<QueryTerm> terms;  // unique terms, first-occurrence order
-};
-
-// Analyzes a query string into a bag of words; repeated terms get boost = count.
-Bm25Query make_query(std::string_view text, Analyzer& analyzer);
-
-struct TermExplanation {
-    std::string term;
-    float boost = 1.0f;
-    std::uint64_t doc_freq = 0;
-    std::uint64_t doc_count = 0;
-    float idf = 0.0f;
-    std::uint32_t tf = 0;
-    std::uint32_t doc_length = 0;      // exact length (terms indexed)
-    std::uint32_t encoded_length = 0;  // the length Lucene's one-byte norm decodes to
-    float avgdl = 0.0f;
-    float score = 0.0f;
-};
-
-struct Explanation {
-    std::int64_t chunk_id = 0;
-    float score = 0.0f;
-    Bm25Params params;
-    std::vector<TermExplanation> terms;  // every query term, tf = 0 when absent
-    std::string to_string() const;       // Lucene-style indented text
-};
-
+class LiveDocs;
+class SegmentSearcher;
+struct Segment;
 class InvertedIndex;
 
-// Per-query statistics bound to one index: what Lucene calls the Weight.
-class Bm25Weight {
-public:
-    struct TermStats {
-        std::string term;
-        float boost = 1.0f;
-        std::int64_t term_id = -1;  // -1: not in the index
-        std::uint64_t doc_freq = 0;
-        float idf = 0.0f;
-        float weight = 0.0f;       // boost * idf
-        float upper_bound = 0.0f;  // max score of this term over its postings
-    };
-    Bm25Weight(const InvertedIndex& index, const Bm25Query& query, const Bm25Similarity& similarity,
-               std::span<const float> max_tf_norm);
-
-    std::vector<LexicalHit> top_k(std::size_t k) const;
-    std::vector<LexicalHit> top_k_exhaustive(std::size_t k) const;  // term-at-a-time reference (tests)
-    Explanation explain(std::uint32_t doc) const;
-    const std::vector<TermStats>& terms() const noexcept { return terms_; }
-
-private:
-    const InvertedIndex& index_;
-    const Bm25Similarity& similarity_;
-    std::vector<TermStats> terms_;
-};
+// A new segment holding the live documents of `parts`, in order (part 0's live documents first,
+// each part's in its document order), with their terms, frequencies and lengths unchanged: its
+// statistics are the sums over the live parts, so every live document scores as it would in a
+// snapshot of these parts after all deletions were merged away. `parts` must share one analyzer.
+InvertedIndex merge(std::span<const Segment> parts, std::int64_t generation);
 
 class InvertedIndex {
 public:
-    // Accumulates documents (chunks) then produces the index.
+    // Accumulates documents (chunks) then produces the segment.
     class Builder {
     public:
         explicit Builder(AnalyzerOptions analyzer = {});
+        // Any chunk_id order; a chunk id given twice is a bug (WINNOW_ASSERT at finish()).
         void add(std::int64_t chunk_id, std::string_view text);
+        std::size_t doc_count() const noexcept { return chunk_ids_.size(); }
         InvertedIndex finish(std::int64_t generation, std::string analyzer_spec);
 
     private:
@@ -114,7 +61,6 @@ public:
         std::vector<std::vector<std::uint32_t>> postings_;  // per term: interleaved (doc, tf)
         std::vector<std::int64_t> chunk_ids_;
         std::vector<std::uint32_t> lengths_;
-        std::unordered_map<std::uint32_t, std::uint32_t> doc_tf_;
         std::vector<std::uint32_t> doc_terms_;
     };
 
@@ -125,61 +71,154 @@ public:
 
     // Builds over every chunk in the store (chunk_id order), stamped with the store's generation.
     static InvertedIndex build(const store::DocumentStore& store, std::string_view analyzer_spec);
-    // Reads a saved index; nullopt when missing, unreadable, corrupt, or not of `generation`
-    // (or of another analyzer). Never throws for a bad file: the caller rebuilds.
-    static std::optional<InvertedIndex> load(const std::string& path, std::int64_t generation,
+    // Reads a saved segment; nullopt when missing, unreadable, corrupt, of an older file format,
+    // not of `generation` (when given) or of another analyzer. Never throws for a bad file: the
+    // caller rebuilds.
+    static std::optional<InvertedIndex> load(const std::string& path, std::optional<std::int64_t> generation,
                                              std::string_view analyzer_spec);
-    // Writes atomically (temporary file, fsync, rename).
+    // Writes atomically (temporary file, fsync, rename); throws Error(Io).
     void save(const std::string& path) const;
 
     std::int64_t generation() const noexcept { return generation_; }
     const std::string& analyzer_spec() const noexcept { return analyzer_spec_; }
+    // Documents in the segment (deleted or not: deletions live in LiveDocs, outside the segment).
     std::size_t doc_count() const noexcept { return chunk_ids_.size(); }
+    // Documents with at least one indexed term: BM25's N (Lucene's docCount of the field).
     std::uint64_t docs_with_terms() const noexcept { return docs_with_terms_; }
     std::uint64_t sum_total_term_freq() const noexcept { return sum_ttf_; }
     std::size_t term_count() const noexcept { return term_names_.size(); }
-    std::size_t posting_count() const noexcept { return post_docs_.size(); }
+    std::size_t posting_count() const noexcept { return posting_count_; }
+    // Bytes held in memory by the segment's arrays (postings, norms, ids, dictionary).
+    std::size_t memory_bytes() const noexcept;
+
     std::int64_t chunk_id(std::uint32_t doc) const noexcept { return chunk_ids_[doc]; }
     std::optional<std::uint32_t> doc_of_chunk(std::int64_t chunk_id) const;
-    std::int64_t term_id(std::string_view term) const;  // -1 when absent
-    std::uint64_t doc_freq(std::int64_t term_id) const noexcept {
-        return term_offsets_[term_id + 1] - term_offsets_[term_id];
-    }
+    std::uint32_t doc_length(std::uint32_t doc) const noexcept { return lengths_[doc]; }
+    std::uint8_t norm(std::uint32_t doc) const noexcept { return norms_[doc]; }
 
-    // A query analyzed with this index's analyzer (one cached Analyzer per thread).
+    std::int64_t term_id(std::string_view term) const;  // -1 when absent
+    const std::string& term(std::uint32_t term_id) const noexcept { return term_names_[term_id]; }
+    std::uint64_t doc_freq(std::int64_t term_id) const noexcept { return term_df_[term_id]; }
+    std::uint64_t doc_freq(std::string_view term) const {
+        const auto id = term_id(term);
+        return id < 0 ? 0 : doc_freq(id);
+    }
+    // The term frequency of `term_id` in `doc` (0 when absent).
+    std::uint32_t term_freq(std::int64_t term_id, std::uint32_t doc) const;
+
+    // A query analyzed with this segment's analyzer (one cached Analyzer per thread).
     Bm25Query parse(std::string_view query_text) const;
-    // The similarity for `params` and its per-term maximum tf * normInverse (computed once per
-    // distinct params, then cached).
+    // The similarity for `params` over this segment's own statistics (cached per distinct params).
     const Bm25Similarity& similarity(const Bm25Params& params) const;
 
+    // This segment alone, every document live (SegmentSearcher over one segment).
     std::vector<LexicalHit> search(std::string_view query_text, std::size_t k, const Bm25Params& params = {}) const;
     std::optional<Explanation> explain(std::string_view query_text, std::int64_t chunk_id,
                                        const Bm25Params& params = {}) const;
 
-private:
-    friend class Bm25Weight;
-    struct SimilarityEntry {
-        std::unique_ptr<Bm25Similarity> similarity;
-        std::vector<float> max_tf_norm;  // per term: max over postings of tf * normInverse
+    // Walks one term's postings in document order, a block of 128 decoded at a time (the
+    // frequencies only when first asked for). shallow() finds the block holding a document
+    // without decoding it, for per-block score bounds (block_impacts()).
+    class PostingCursor {
+    public:
+        static constexpr std::uint32_t kEnd = 0xffffffffU;
+        PostingCursor() = default;
+        PostingCursor(const InvertedIndex& index, std::uint32_t term_id);
+
+        std::uint32_t doc() const noexcept { return doc_; }  // kEnd when exhausted
+        std::uint32_t tf() {
+            if (!tfs_ready_) load_tfs();
+            return tfs_[pos_];
+        }
+        void next() {
+            if (++pos_ < n_) {
+                doc_ = docs_[pos_];
+            } else if (block_ + 1 < end_block_) {
+                load(block_ + 1);
+            } else {
+                doc_ = kEnd;
+            }
+        }
+        // Moves to the first posting >= target (never backwards).
+        void advance(std::uint32_t target);
+        // The first block from the current one whose last document is >= target (end_block()
+        // when none); decodes nothing.
+        std::uint64_t shallow(std::uint32_t target) const;
+        std::uint64_t end_block() const noexcept { return end_block_; }
+        std::uint32_t block_last_doc(std::uint64_t block) const noexcept { return index_->block_last_[block]; }
+        // The (tf, norm) pairs of `block` that no other posting of it dominates.
+        std::uint64_t impacts_begin(std::uint64_t block) const noexcept { return index_->block_impacts_[block]; }
+        std::uint64_t impacts_end(std::uint64_t block) const noexcept { return index_->block_impacts_[block + 1]; }
+
+    private:
+        void load(std::uint64_t block);
+        void load_tfs();
+
+        const InvertedIndex* index_ = nullptr;
+        std::uint64_t block_ = 0;
+        std::uint64_t first_block_ = 0;
+        std::uint64_t end_block_ = 0;
+        std::uint32_t last_block_size_ = 0;
+        std::uint32_t n_ = 0;
+        std::uint32_t pos_ = 0;
+        std::uint32_t doc_ = kEnd;
+        bool tfs_ready_ = false;
+        std::uint32_t docs_[128];
+        std::uint32_t tfs_[128];
     };
-    const SimilarityEntry& similarity_entry(const Bm25Params& params) const;
-    void finalize();
+    PostingCursor postings(std::uint32_t term_id) const { return PostingCursor(*this, term_id); }
+    // Impact pairs (see block_impacts_ below), addressed by PostingCursor::impacts_begin/end.
+    std::uint32_t impact_tf(std::uint64_t i) const noexcept { return impact_tfs_[i]; }
+    std::uint8_t impact_norm(std::uint64_t i) const noexcept { return impact_norms_[i]; }
+    // The term's impacts over all its postings: its maximum score under any statistics.
+    std::uint64_t term_impacts_begin(std::uint32_t term_id) const noexcept { return term_impacts_[term_id]; }
+    std::uint64_t term_impacts_end(std::uint32_t term_id) const noexcept { return term_impacts_[term_id + 1]; }
+    std::uint32_t term_impact_tf(std::uint64_t i) const noexcept { return term_impact_tfs_[i]; }
+    std::uint8_t term_impact_norm(std::uint64_t i) const noexcept { return term_impact_norms_[i]; }
+
+private:
+    friend class SegmentSearcher;
+    friend InvertedIndex merge(std::span<const Segment> parts, std::int64_t generation);
+    // Encodes one term's postings (docs ascending) as blocks.
+    void append_term(const std::uint32_t* docs, const std::uint32_t* tfs, std::size_t n);
+    // Derives norms, statistics and the dictionary, and decodes every block once to check it and
+    // collect its impacts. False when the postings are malformed (a corrupt file).
+    bool finalize();
 
     std::int64_t generation_ = 0;
     std::string analyzer_spec_;
     std::vector<std::int64_t> chunk_ids_;
+    std::vector<std::uint32_t> chunk_order_;  // docs by ascending chunk id (empty when docs already are)
     std::vector<std::uint32_t> lengths_;
     std::vector<std::uint8_t> norms_;
     std::vector<std::string> term_names_;
     std::unordered_map<std::string_view, std::uint32_t> dict_;  // views into term_names_
-    std::vector<std::uint64_t> term_offsets_;                   // term_count + 1
-    std::vector<std::uint32_t> post_docs_;
-    std::vector<std::uint32_t> post_tfs_;
+    std::vector<std::uint32_t> term_df_;
+    std::vector<std::uint64_t> term_blocks_;   // term_count + 1: each term's blocks
+    std::vector<std::uint32_t> block_last_;    // per block: its last document
+    std::vector<std::uint64_t> block_offset_;  // block count + 1: each block's words in words_
+    std::vector<std::uint64_t> words_;         // the encoded blocks (postings.h)
+    // Impacts, the (tf, norm) pairs no other posting dominates (higher or equal tf with a lower or
+    // equal norm): the maximum BM25 score of the postings under any statistics is the maximum over
+    // these few pairs. Per block (block-max pruning) and per term (term upper bounds).
+    std::vector<std::uint64_t> block_impacts_;  // block count + 1
+    std::vector<std::uint64_t> term_impacts_;   // term_count + 1
+    std::vector<std::uint32_t> impact_tfs_;
+    std::vector<std::uint8_t> impact_norms_;
+    std::vector<std::uint32_t> term_impact_tfs_;
+    std::vector<std::uint8_t> term_impact_norms_;
+    std::uint64_t posting_count_ = 0;
     std::uint64_t docs_with_terms_ = 0;
     std::uint64_t sum_ttf_ = 0;
 
     mutable std::mutex sim_mutex_;
-    mutable std::vector<std::pair<Bm25Params, std::unique_ptr<SimilarityEntry>>> sims_;
+    mutable std::vector<std::pair<Bm25Params, std::unique_ptr<Bm25Similarity>>> sims_;
+};
+
+// One segment of a snapshot: the immutable index and the version of its deletions.
+struct Segment {
+    std::shared_ptr<const InvertedIndex> index;
+    std::shared_ptr<const LiveDocs> live_docs;  // null: no document deleted
 };
 
 }  // namespace winnow::lexical

@@ -1,0 +1,278 @@
+// BM25 at scale on the topical synthetic corpus (topical_corpus.h): one command, the size as an
+// argument.
+//   bench_lexical --chunks 1000000 [--seed 1] [--repeat 1] [--check 50] [--add 1000]
+//                 [--save DIR] [--merge] [--write-corpus corpus.jsonl] [--shared ../shared]
+// Prints: build rate (the inverted index alone, one thread; the text generation is timed apart),
+// index size in memory and on disk (--save), RSS, load time, top-10/100/1000 latency p50/p99/mean
+// over every shared query (one thread), exactness of the first --check queries against exhaustive
+// scoring, and adding --add chunks as a second segment (build time, the two-segment snapshot's
+// latency with as many chunks of the first segment deleted, and with --merge the merge time).
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "lexical/inverted_index.h"
+#include "lexical/live_docs.h"
+#include "lexical/segment_searcher.h"
+#include "topical_corpus.h"
+#include "winnow/error.h"
+
+using namespace winnow;
+using Clock = std::chrono::steady_clock;
+namespace fs = std::filesystem;
+
+namespace {
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// VmRSS / VmHWM of this process in MiB.
+std::pair<double, double> rss_mib() {
+    std::ifstream in("/proc/self/status");
+    std::string line;
+    double rss = 0, hwm = 0;
+    while (std::getline(in, line)) {
+        if (line.rfind("VmRSS:", 0) == 0) rss = std::stod(line.substr(6)) / 1024.0;
+        if (line.rfind("VmHWM:", 0) == 0) hwm = std::stod(line.substr(6)) / 1024.0;
+    }
+    return {rss, hwm};
+}
+
+// CPU time of this thread: on a shared machine it leaves out the time other processes held the core.
+double thread_cpu_ms() {
+    timespec ts{};
+    ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
+}
+
+struct Latency {
+    double p50 = 0, p99 = 0, mean = 0;
+    double cpu_p50 = 0, cpu_mean = 0;
+    double mean_hits = 0;
+};
+
+Latency measure(const lexical::SegmentSearcher& s, const std::vector<lexical::Bm25Query>& queries, std::size_t k,
+                int repeat) {
+    std::vector<double> ms;
+    std::vector<double> cpu;
+    std::size_t hits = 0;
+    for (const auto& q : queries) hits += s.search(q, k).size();  // warm-up
+    for (int r = 0; r < repeat; ++r) {
+        for (const auto& q : queries) {
+            const auto t = Clock::now();
+            const double c = thread_cpu_ms();
+            const auto h = s.search(q, k);
+            cpu.push_back(thread_cpu_ms() - c);
+            ms.push_back(seconds_since(t) * 1e3);
+            hits += h.size();
+        }
+    }
+    std::sort(ms.begin(), ms.end());
+    Latency l;
+    l.p50 = ms[ms.size() / 2];
+    l.p99 = ms[std::min(ms.size() - 1, ms.size() * 99 / 100)];
+    for (const double v : ms) l.mean += v;
+    l.mean /= static_cast<double>(ms.size());
+    std::sort(cpu.begin(), cpu.end());
+    l.cpu_p50 = cpu[cpu.size() / 2];
+    for (const double v : cpu) l.cpu_mean += v;
+    l.cpu_mean /= static_cast<double>(cpu.size());
+    l.mean_hits = static_cast<double>(hits) / static_cast<double>(queries.size() * (repeat + 1));
+    return l;
+}
+
+void report(const char* what, const lexical::SegmentSearcher& s, const std::vector<lexical::Bm25Query>& queries,
+            int repeat) {
+    for (const std::size_t k : {10u, 100u, 1000u}) {
+        const auto l = measure(s, queries, k, repeat);
+        std::printf("%-24s top-%-5zu p50 %7.3f ms  p99 %7.3f ms  mean %7.3f ms | cpu p50 %7.3f mean %7.3f ms  "
+                    "(%zu queries x %d, %.0f hits)\n",
+                    what, k, l.p50, l.p99, l.mean, l.cpu_p50, l.cpu_mean, queries.size(), repeat, l.mean_hits);
+        std::fflush(stdout);
+    }
+}
+
+// The first `n` queries at k = 10 and 1000 against exhaustive scoring; returns the mismatches.
+int check(const lexical::SegmentSearcher& s, const std::vector<lexical::Bm25Query>& queries, std::size_t n) {
+    int bad = 0;
+    for (std::size_t i = 0; i < std::min(n, queries.size()); ++i) {
+        for (const std::size_t k : {10u, 1000u}) {
+            const auto fast = s.search(queries[i], k);
+            const auto slow = s.search_exhaustive(queries[i], k);
+            bool same = fast.size() == slow.size();
+            for (std::size_t j = 0; same && j < fast.size(); ++j) {
+                same = fast[j].chunk_id == slow[j].chunk_id && fast[j].score == slow[j].score;
+            }
+            if (!same) {
+                ++bad;
+                std::printf("MISMATCH query %zu k=%zu\n", i, k);
+            }
+        }
+    }
+    return bad;
+}
+
+std::shared_ptr<const lexical::InvertedIndex> build(const bench::TopicalCorpus& corpus, std::uint64_t seed,
+                                                    std::uint64_t first, std::uint64_t count, double* build_s,
+                                                    double* generate_s, std::ofstream* corpus_out) {
+    lexical::InvertedIndex::Builder builder;
+    std::vector<std::string> batch(10000);
+    double gen = 0, add = 0;
+    for (std::uint64_t i = 0; i < count; i += batch.size()) {
+        const std::uint64_t n = std::min<std::uint64_t>(batch.size(), count - i);
+        auto t = Clock::now();
+        for (std::uint64_t j = 0; j < n; ++j) corpus.passage(seed, first + i + j, batch[j]);
+        if (corpus_out != nullptr) {
+            for (std::uint64_t j = 0; j < n; ++j) {
+                *corpus_out << "{\"_id\": \"p" << (first + i + j) << "\", \"title\": \"\", \"text\": \"" << batch[j]
+                            << "\"}\n";
+            }
+        }
+        gen += seconds_since(t);
+        t = Clock::now();
+        for (std::uint64_t j = 0; j < n; ++j) builder.add(static_cast<std::int64_t>(first + i + j + 1), batch[j]);
+        add += seconds_since(t);
+        if ((i / batch.size()) % 100 == 99) {
+            std::printf("  ... %llu chunks (%.0f chunks/s)\n", static_cast<unsigned long long>(i + n),
+                        static_cast<double>(i + n) / add);
+            std::fflush(stdout);
+        }
+    }
+    const auto t = Clock::now();
+    auto index = std::make_shared<const lexical::InvertedIndex>(builder.finish(1, "english"));
+    add += seconds_since(t);
+    *build_s = add;
+    *generate_s = gen;
+    return index;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+    std::uint64_t chunks = 100000, seed = 1, add_count = 1000;
+    std::size_t check_n = 50;
+    int repeat = 1;
+    bool do_merge = false;
+    std::string save_dir, corpus_path, shared = WINNOW_SHARED_DIR;
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        auto next = [&]() -> std::string {
+            WINNOW_CHECK(i + 1 < argc, Errc::InvalidArgument, "{} needs a value", a);
+            return argv[++i];
+        };
+        if (a == "--chunks") {
+            chunks = std::stoull(next());
+        } else if (a == "--seed") {
+            seed = std::stoull(next());
+        } else if (a == "--repeat") {
+            repeat = std::stoi(next());
+        } else if (a == "--check") {
+            check_n = std::stoull(next());
+        } else if (a == "--add") {
+            add_count = std::stoull(next());
+        } else if (a == "--save") {
+            save_dir = next();
+        } else if (a == "--merge") {
+            do_merge = true;
+        } else if (a == "--write-corpus") {
+            corpus_path = next();
+        } else if (a == "--shared") {
+            shared = next();
+        } else {
+            std::fprintf(stderr, "usage: bench_lexical [--chunks N] [--seed S] [--repeat R] [--check Q] [--add N] "
+                                 "[--save DIR] [--merge] [--write-corpus FILE] [--shared DIR]\n");
+            return 2;
+        }
+    }
+    auto t = Clock::now();
+    const bench::TopicalCorpus corpus(shared);
+    std::printf("sources: %zu documents, %zu words, %zu queries from %zu collections (%.1f s)\n", corpus.source_count(),
+                corpus.vocabulary_size(), corpus.queries().size(), corpus.collections().size(), seconds_since(t));
+
+    std::unique_ptr<std::ofstream> corpus_out;
+    if (!corpus_path.empty()) corpus_out = std::make_unique<std::ofstream>(corpus_path);
+    double build_s = 0, gen_s = 0;
+    const auto index = build(corpus, seed, 0, chunks, &build_s, &gen_s, corpus_out.get());
+    const auto [rss, hwm] = rss_mib();
+    std::printf("build: %llu chunks in %.1f s = %.0f chunks/s (inverted index alone, one thread; generating the "
+                "text took %.1f s apart)\n",
+                static_cast<unsigned long long>(chunks), build_s, static_cast<double>(chunks) / build_s, gen_s);
+    std::printf("index: %zu terms, %zu postings, %.1f MiB in memory (%.2f bytes/posting); RSS %.0f MiB, peak %.0f MiB\n",
+                index->term_count(), index->posting_count(), static_cast<double>(index->memory_bytes()) / (1 << 20),
+                static_cast<double>(index->memory_bytes()) / static_cast<double>(index->posting_count()), rss, hwm);
+    std::fflush(stdout);
+    if (!save_dir.empty()) {
+        fs::create_directories(save_dir);
+        const std::string path = (fs::path(save_dir) / "bench_lexical.idx").string();
+        t = Clock::now();
+        index->save(path);
+        const double save_s = seconds_since(t);
+        t = Clock::now();
+        const auto loaded = lexical::InvertedIndex::load(path, 1, "english");
+        WINNOW_CHECK(loaded.has_value(), Errc::Corrupt, "{}: did not load back", path);
+        std::printf("disk: %.1f MiB (%s), save %.1f s, load (checks every block) %.1f s\n",
+                    static_cast<double>(fs::file_size(path)) / (1 << 20), path.c_str(), save_s, seconds_since(t));
+        fs::remove(path);
+    }
+
+    const lexical::SegmentSearcher one({lexical::Segment{index, nullptr}});
+    std::vector<lexical::Bm25Query> queries;
+    for (const auto& q : corpus.queries()) {
+        auto parsed = one.parse(q);
+        if (!parsed.terms.empty()) queries.push_back(std::move(parsed));
+    }
+    double terms = 0;
+    for (const auto& q : queries) terms += static_cast<double>(q.terms.size());
+    std::printf("queries: %zu (mean %.1f unique terms)\n", queries.size(), terms / static_cast<double>(queries.size()));
+    const std::string label = std::to_string(chunks) + " chunks";
+    report(label.c_str(), one, queries, repeat);
+    if (check_n > 0) {
+        t = Clock::now();
+        const int bad = check(one, queries, check_n);
+        std::printf("exact: %zu queries x k=10,1000 against exhaustive scoring: %s (%.1f s)\n",
+                    std::min(check_n, queries.size()), bad == 0 ? "identical" : "MISMATCH", seconds_since(t));
+        if (bad != 0) return 1;
+    }
+
+    if (add_count > 0) {
+        // A second segment of new chunks, and as many chunks of the first deleted (replaced).
+        double add_s = 0, add_gen = 0;
+        const auto extra = build(corpus, seed, chunks, add_count, &add_s, &add_gen, nullptr);
+        std::mt19937_64 rng(seed);
+        std::vector<std::uint32_t> del;
+        for (std::uint64_t i = 0; i < add_count && chunks > 0; ++i) del.push_back(static_cast<std::uint32_t>(rng() % chunks));
+        t = Clock::now();
+        const auto live = lexical::LiveDocs(static_cast<std::uint32_t>(index->doc_count())).with_deleted(del);
+        const double del_s = seconds_since(t);
+        std::printf("add: a segment of %llu chunks built in %.3f s; %u deletes in the first as a new LiveDocs in %.3f s\n",
+                    static_cast<unsigned long long>(add_count), add_s, live->deleted_count(), del_s);
+        const std::vector<lexical::Segment> segs{{index, live}, {extra, nullptr}};
+        const lexical::SegmentSearcher two(segs);
+        report("two segments + deletes", two, queries, repeat);
+        if (check_n > 0) {
+            const int bad = check(two, queries, check_n);
+            std::printf("exact (two segments, deletes): %s\n", bad == 0 ? "identical" : "MISMATCH");
+            if (bad != 0) return 1;
+        }
+        if (do_merge) {
+            t = Clock::now();
+            const auto merged = lexical::merge(segs, 2);
+            std::printf("merge: %zu live chunks into one segment in %.1f s\n", merged.doc_count(), seconds_since(t));
+        }
+    }
+    const auto [rss2, hwm2] = rss_mib();
+    std::printf("end: RSS %.0f MiB, peak %.0f MiB\n", rss2, hwm2);
+    return 0;
+} catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_lexical: %s\n", e.what());
+    return 1;
+}

@@ -1,0 +1,391 @@
+#include "lexical/segment_searcher.h"
+
+#include <algorithm>
+#include <bit>
+#include <exception>
+#include <limits>
+
+#include "winnow/error.h"
+
+namespace winnow::lexical {
+namespace {
+
+struct HeapEntry {
+    float score;
+    std::int64_t chunk_id;
+    std::uint32_t segment;
+    std::uint32_t doc;
+};
+// Better first: higher score, then lower chunk id (Lucene keeps the lower doc on ties).
+bool better(const HeapEntry& a, const HeapEntry& b) {
+    if (a.score != b.score) return a.score > b.score;
+    return a.chunk_id < b.chunk_id;
+}
+// Heap order: the worst entry on top.
+struct WorseOnTop {
+    bool operator()(const HeapEntry& a, const HeapEntry& b) const { return better(a, b); }
+};
+
+class TopK {
+public:
+    explicit TopK(std::size_t k) : k_(k) {}
+    bool full() const { return heap_.size() == k_; }
+    // The score a document must beat (or equal with a lower chunk id) to enter; -1 while not full.
+    double threshold() const { return full() ? heap_.front().score : -1.0; }
+    void offer(const HeapEntry& e) {
+        if (heap_.size() < k_) {
+            heap_.push_back(e);
+            std::push_heap(heap_.begin(), heap_.end(), WorseOnTop());
+        } else if (better(e, heap_.front())) {
+            std::pop_heap(heap_.begin(), heap_.end(), WorseOnTop());
+            heap_.back() = e;
+            std::push_heap(heap_.begin(), heap_.end(), WorseOnTop());
+        }
+    }
+    std::vector<LexicalHit> drain() {
+        std::sort(heap_.begin(), heap_.end(), better);
+        std::vector<LexicalHit> out;
+        out.reserve(heap_.size());
+        for (const auto& e : heap_) out.push_back({e.chunk_id, e.doc, e.segment, e.score});
+        return out;
+    }
+
+private:
+    std::size_t k_;
+    std::vector<HeapEntry> heap_;
+};
+
+// One query term bound to the snapshot's statistics.
+struct WeightedTerm {
+    std::string_view term;
+    float weight = 0.0f;  // boost * idf
+};
+
+std::vector<WeightedTerm> weigh(const Bm25Query& query, const SegmentSearcher& s, const Bm25Similarity& sim) {
+    std::vector<WeightedTerm> out;
+    for (const auto& qt : query.terms) out.push_back({qt.term, qt.boost * sim.idf(s.doc_freq(qt.term))});
+    return out;
+}
+
+// Upper bounds are padded so float rounding in a sum can never prune a true top-k document.
+double padded(float bound) { return static_cast<double>(bound) * (1.0 + 1e-6) + 1e-9; }
+
+}  // namespace
+
+SegmentSearcher::SegmentSearcher(std::vector<Segment> segments) : segments_(std::move(segments)) {
+    for (std::size_t i = 0; i < segments_.size(); ++i) {
+        const Segment& s = segments_[i];
+        WINNOW_CHECK(s.index != nullptr, Errc::InvalidArgument, "segment {}: no index", i);
+        if (i == 0) analyzer_spec_ = s.index->analyzer_spec();
+        WINNOW_CHECK(s.index->analyzer_spec() == analyzer_spec_, Errc::InvalidArgument,
+                     "segment {}: analyzer '{}' differs from '{}'", i, s.index->analyzer_spec(), analyzer_spec_);
+        WINNOW_CHECK(s.live_docs == nullptr || s.live_docs->doc_count() == s.index->doc_count(),
+                     Errc::InvalidArgument, "segment {}: live docs of {} documents for a segment of {}", i,
+                     s.live_docs ? s.live_docs->doc_count() : 0, s.index->doc_count());
+        doc_count_ += s.index->docs_with_terms();
+        sum_ttf_ += s.index->sum_total_term_freq();
+        live_count_ += s.live_docs ? s.live_docs->live_count() : s.index->doc_count();
+    }
+}
+
+std::uint64_t SegmentSearcher::doc_freq(std::string_view term) const {
+    std::uint64_t df = 0;
+    for (const auto& s : segments_) df += s.index->doc_freq(term);
+    return df;
+}
+
+Bm25Similarity SegmentSearcher::similarity(const Bm25Params& params) const {
+    return Bm25Similarity(params, doc_count_, sum_ttf_);
+}
+
+Bm25Query SegmentSearcher::parse(std::string_view query_text) const {
+    if (segments_.empty()) return {};
+    return segments_.front().index->parse(query_text);
+}
+
+std::vector<LexicalHit> SegmentSearcher::search(std::string_view query_text, std::size_t k,
+                                                const Bm25Params& params) const {
+    return search(parse(query_text), k, params);
+}
+
+// Block-max MaxScore, document at a time, per segment, one heap over all segments:
+//  - terms are split by their whole-list upper bounds (MaxScore): a document that only holds
+//    "non-essential" terms (whose bounds sum below the k-th score) cannot enter the top k, so
+//    candidates come from the essential terms only;
+//  - from the next candidate d, the window [d, e] ends where the first of the terms' blocks
+//    holding d ends, so inside it every term's score is bounded by its block's maximum; when
+//    those sum below the k-th score the whole window is skipped without decoding anything;
+//  - inside a window the split is redone with the block bounds, and non-essential terms are
+//    probed only while the partial score plus their remaining bounds can still reach the top k.
+// Bounds are padded (see padded()) and compared strictly, so a document tying the k-th score
+// is always scored (it may win on the lower chunk id).
+std::vector<LexicalHit> SegmentSearcher::search(const Bm25Query& query, std::size_t k, const Bm25Params& params) const {
+    using Cursor = InvertedIndex::PostingCursor;
+    constexpr std::uint32_t kEnd = Cursor::kEnd;
+    if (k == 0 || segments_.empty() || query.terms.empty() || live_count_ == 0) return {};
+    const Bm25Similarity sim = similarity(params);
+    const auto weighted = weigh(query, *this, sim);
+    const std::size_t nq = weighted.size();
+    TopK top(std::min<std::uint64_t>(k, live_count_));
+
+    struct Term {
+        Cursor cursor;
+        std::size_t query_index = 0;
+        float weight = 0.0f;
+        double bound = 0.0;  // over the whole list (padded)
+        std::uint64_t bound_block = ~0ULL;
+        double block_bound = 0.0;  // of bound_block (padded)
+    };
+    std::vector<Term> terms;
+    std::vector<double> prefix;         // prefix[i]: sum of the bounds of terms 0..i (ascending bounds)
+    std::vector<std::size_t> order;     // window: terms by ascending block bound
+    std::vector<double> window_prefix;  // window: prefix sums of the block bounds in `order`
+    std::vector<double> window_bound;   // window: per term
+    std::vector<float> contrib(nq, 0.0f);  // non-essential terms' scores of the current document
+    // The window's buffers: per essential term its frequencies, the partial sums, the documents hit.
+    // Kept per thread across queries (each window leaves them zeroed), so a query does not pay
+    // for clearing them.
+    constexpr std::uint32_t kWindow = 4096;
+    thread_local std::vector<std::uint32_t> window_tfs;
+    thread_local std::vector<double> window_partial(kWindow, 0.0);
+    thread_local std::vector<std::uint64_t> window_hit(kWindow / 64, 0);
+    if (window_tfs.size() < nq * kWindow) window_tfs.resize(nq * kWindow, 0);
+    struct ClearOnThrow {  // an exception mid-window (allocation) must not leave them dirty
+        int pending = std::uncaught_exceptions();
+        ~ClearOnThrow() {
+            if (std::uncaught_exceptions() > pending) {
+                std::fill(window_tfs.begin(), window_tfs.end(), 0U);
+                std::fill(window_partial.begin(), window_partial.end(), 0.0);
+                std::fill(window_hit.begin(), window_hit.end(), 0ULL);
+            }
+        }
+    } clear_on_throw;
+    std::vector<int> slot_of_query(nq, -1);
+
+    for (std::uint32_t seg = 0; seg < segments_.size(); ++seg) {
+        const InvertedIndex& ix = *segments_[seg].index;
+        const LiveDocs* live = segments_[seg].live_docs.get();
+        if (live != nullptr && live->live_count() == 0) continue;
+        const std::uint8_t* norms = ix.norms_.data();
+        // The padded bound of a score over the impacts [i0, i1) of `ix`.
+        auto bound_of = [&](float weight, std::uint64_t i0, std::uint64_t i1, bool term_level) {
+            float x = 0.0f;
+            for (std::uint64_t i = i0; i < i1; ++i) {
+                const std::uint32_t tf = term_level ? ix.term_impact_tfs_[i] : ix.impact_tfs_[i];
+                const std::uint8_t nm = term_level ? ix.term_impact_norms_[i] : ix.impact_norms_[i];
+                x = std::max(x, static_cast<float>(tf) * sim.norm_inverse(nm));
+            }
+            return padded(Bm25Similarity::score(weight, 1.0f, x));
+        };
+        terms.clear();
+        for (std::size_t q = 0; q < nq; ++q) {
+            const std::int64_t t = ix.term_id(weighted[q].term);
+            if (t < 0) continue;
+            const auto id = static_cast<std::uint32_t>(t);
+            Term term;
+            term.cursor = ix.postings(id);
+            term.query_index = q;
+            term.weight = weighted[q].weight;
+            term.bound = bound_of(term.weight, ix.term_impacts_[id], ix.term_impacts_[id + 1], true);
+            terms.push_back(std::move(term));
+        }
+        if (terms.empty()) continue;
+        std::sort(terms.begin(), terms.end(), [](const Term& a, const Term& b) { return a.bound < b.bound; });
+        const std::size_t n = terms.size();
+        prefix.resize(n);
+        double acc = 0;
+        for (std::size_t i = 0; i < n; ++i) prefix[i] = acc += terms[i].bound;
+        window_bound.resize(n);
+        std::size_t first_essential = 0;
+
+        while (true) {
+            double threshold = top.threshold();
+            while (first_essential < n && prefix[first_essential] < threshold) ++first_essential;
+            if (first_essential == n) break;
+            std::uint32_t d = kEnd;
+            for (std::size_t i = first_essential; i < n; ++i) d = std::min(d, terms[i].cursor.doc());
+            if (d == kEnd) break;
+            // The window [d, e]: every term's block holding d (none for an exhausted term).
+            std::uint32_t e = kEnd;
+            double window_sum = 0.0;
+            for (std::size_t i = 0; i < n; ++i) {
+                Term& t = terms[i];
+                const std::uint64_t b = t.cursor.shallow(d);
+                if (b == t.cursor.end_block()) {
+                    window_bound[i] = 0.0;
+                    continue;
+                }
+                if (b != t.bound_block) {
+                    t.bound_block = b;
+                    t.block_bound = bound_of(t.weight, t.cursor.impacts_begin(b), t.cursor.impacts_end(b), false);
+                }
+                window_bound[i] = t.block_bound;
+                window_sum += t.block_bound;
+                e = std::min(e, t.cursor.block_last_doc(b));
+            }
+            e = static_cast<std::uint32_t>(std::min<std::uint64_t>(e, static_cast<std::uint64_t>(d) + kWindow - 1));
+            WINNOW_ASSERT(e >= d && e != kEnd);
+            if (window_sum >= threshold) {
+                order.resize(n);
+                for (std::size_t i = 0; i < n; ++i) order[i] = i;
+                std::sort(order.begin(), order.end(),
+                          [&](std::size_t a, std::size_t b) { return window_bound[a] < window_bound[b]; });
+                window_prefix.resize(n);
+                double wacc = 0;
+                for (std::size_t i = 0; i < n; ++i) window_prefix[i] = wacc += window_bound[order[i]];
+                std::size_t wfe = 0;
+                while (wfe < n && window_prefix[wfe] < threshold) ++wfe;
+                // Essential terms term at a time into the window's buffers: their frequencies
+                // (for the exact score later) and a partial sum (for pruning).
+                const std::uint32_t span = e - d + 1;
+                std::fill(slot_of_query.begin(), slot_of_query.end(), -1);
+                for (std::size_t i = wfe; i < n; ++i) {
+                    Term& t = terms[order[i]];
+                    const auto slot = static_cast<int>(i - wfe);
+                    slot_of_query[t.query_index] = slot;
+                    std::uint32_t* tf_out = window_tfs.data() + static_cast<std::size_t>(slot) * kWindow;
+                    Cursor& c = t.cursor;
+                    c.advance(d);
+                    while (c.doc() <= e) {
+                        const std::uint32_t doc = c.doc();
+                        const std::uint32_t at = doc - d;
+                        const std::uint32_t tf = c.tf();
+                        tf_out[at] = tf;
+                        window_partial[at] += Bm25Similarity::score(t.weight, static_cast<float>(tf), sim.norm_inverse(norms[doc]));
+                        window_hit[at >> 6] |= 1ULL << (at & 63);
+                        c.next();
+                    }
+                }
+                const std::uint64_t* live_words = live != nullptr ? live->words().data() : nullptr;
+                for (std::uint32_t w = 0; w < (span + 63) / 64; ++w) {
+                    std::uint64_t bits = window_hit[w];
+                    window_hit[w] = 0;
+                    while (bits != 0) {
+                        const std::uint32_t at = w * 64 + static_cast<std::uint32_t>(std::countr_zero(bits));
+                        bits &= bits - 1;
+                        const std::uint32_t doc = d + at;
+                        double partial = window_partial[at];
+                        window_partial[at] = 0.0;
+                        if (live_words != nullptr && ((live_words[doc >> 6] >> (doc & 63)) & 1U) == 0) continue;
+                        const float norm_inverse = sim.norm_inverse(norms[doc]);
+                        bool pruned = false;
+                        for (std::size_t i = wfe; i-- > 0;) {  // non-essential terms, largest bound first
+                            if (partial + window_prefix[i] < threshold) {
+                                pruned = true;
+                                break;
+                            }
+                            Term& t = terms[order[i]];
+                            t.cursor.advance(doc);
+                            float sc = 0.0f;
+                            if (t.cursor.doc() == doc) {
+                                sc = Bm25Similarity::score(t.weight, static_cast<float>(t.cursor.tf()), norm_inverse);
+                                partial += sc;
+                            }
+                            contrib[t.query_index] = sc;
+                        }
+                        if (pruned) continue;
+                        double score = 0.0;  // query-term order, whatever order the terms were visited in
+                        for (std::size_t q = 0; q < nq; ++q) {
+                            const int slot = slot_of_query[q];
+                            if (slot >= 0) {
+                                std::uint32_t& tf = window_tfs[static_cast<std::size_t>(slot) * kWindow + at];
+                                if (tf != 0) score += Bm25Similarity::score(weighted[q].weight, static_cast<float>(tf), norm_inverse);
+                            } else {
+                                score += contrib[q];
+                            }
+                        }
+                        top.offer({static_cast<float>(score), ix.chunk_ids_[doc], seg, doc});
+                        threshold = top.threshold();
+                    }
+                }
+                // Clear what the window left (pruned and deleted documents' frequencies).
+                for (std::size_t i = wfe; i < n; ++i) {
+                    std::fill_n(window_tfs.data() + (i - wfe) * kWindow, span, 0U);
+                }
+                std::fill(contrib.begin(), contrib.end(), 0.0f);
+            }
+            if (e == kEnd - 1) break;
+            for (std::size_t i = first_essential; i < n; ++i) terms[i].cursor.advance(e + 1);
+        }
+    }
+    return top.drain();
+}
+
+std::vector<LexicalHit> SegmentSearcher::search_exhaustive(const Bm25Query& query, std::size_t k,
+                                                           const Bm25Params& params) const {
+    if (k == 0 || segments_.empty()) return {};
+    const Bm25Similarity sim = similarity(params);
+    const auto terms = weigh(query, *this, sim);
+    std::vector<HeapEntry> all;
+    for (std::uint32_t seg = 0; seg < segments_.size(); ++seg) {
+        const InvertedIndex& ix = *segments_[seg].index;
+        const LiveDocs* live = segments_[seg].live_docs.get();
+        std::vector<double> acc(ix.doc_count(), 0.0);
+        std::vector<char> hit(ix.doc_count(), 0);
+        for (const auto& t : terms) {
+            const std::int64_t id = ix.term_id(t.term);
+            if (id < 0) continue;
+            for (auto c = ix.postings(static_cast<std::uint32_t>(id)); c.doc() != InvertedIndex::PostingCursor::kEnd;
+                 c.next()) {
+                const std::uint32_t d = c.doc();
+                acc[d] += Bm25Similarity::score(t.weight, static_cast<float>(c.tf()), sim.norm_inverse(ix.norm(d)));
+                hit[d] = 1;
+            }
+        }
+        for (std::uint32_t d = 0; d < acc.size(); ++d) {
+            if (hit[d] && (live == nullptr || live->is_live(d))) {
+                all.push_back({static_cast<float>(acc[d]), ix.chunk_ids_[d], seg, d});
+            }
+        }
+    }
+    std::sort(all.begin(), all.end(), better);
+    if (all.size() > k) all.resize(k);
+    std::vector<LexicalHit> out;
+    for (const auto& e : all) out.push_back({e.chunk_id, e.doc, e.segment, e.score});
+    return out;
+}
+
+std::optional<SegmentSearcher::Location> SegmentSearcher::locate(std::int64_t chunk_id) const {
+    for (std::size_t i = segments_.size(); i-- > 0;) {
+        const auto doc = segments_[i].index->doc_of_chunk(chunk_id);
+        if (doc && (segments_[i].live_docs == nullptr || segments_[i].live_docs->is_live(*doc))) {
+            return Location{static_cast<std::uint32_t>(i), *doc};
+        }
+    }
+    return std::nullopt;
+}
+
+std::optional<Explanation> SegmentSearcher::explain(std::string_view query_text, std::int64_t chunk_id,
+                                                    const Bm25Params& params) const {
+    const auto where = locate(chunk_id);
+    if (!where) return std::nullopt;
+    const InvertedIndex& ix = *segments_[where->segment].index;
+    const std::uint32_t doc = where->doc;
+    const Bm25Similarity sim = similarity(params);
+    const Bm25Query query = parse(query_text);
+    Explanation e;
+    e.chunk_id = chunk_id;
+    e.params = params;
+    double total = 0.0;
+    for (const auto& qt : query.terms) {
+        TermExplanation te;
+        te.term = qt.term;
+        te.boost = qt.boost;
+        te.doc_freq = doc_freq(qt.term);
+        te.doc_count = doc_count_;
+        te.idf = sim.idf(te.doc_freq);
+        te.doc_length = ix.doc_length(doc);
+        te.encoded_length = byte4_to_int(ix.norm(doc));
+        te.avgdl = sim.avgdl();
+        te.tf = ix.term_freq(ix.term_id(qt.term), doc);
+        if (te.tf > 0) {
+            te.score = Bm25Similarity::score(qt.boost * te.idf, static_cast<float>(te.tf), sim.norm_inverse(ix.norm(doc)));
+            total += te.score;
+        }
+        e.terms.push_back(std::move(te));
+    }
+    e.score = static_cast<float>(total);
+    return e;
+}
+
+}  // namespace winnow::lexical
