@@ -446,9 +446,23 @@ std::int64_t DocumentStore::generation() const {
     return s.int64(0);
 }
 
-void DocumentStore::for_each_chunk(const std::function<void(const Chunk&)>& fn) const {
-    Stmt s(db_, (std::string(kChunkSelect) + "ORDER BY c.chunk_id").c_str(), path_);
+void DocumentStore::for_each_chunk(const std::function<void(const Chunk&)>& fn, std::int64_t after) const {
+    Stmt s(db_, (std::string(kChunkSelect) + "WHERE c.chunk_id > ? ORDER BY c.chunk_id").c_str(), path_);
+    s.bind(1, after);
     while (s.step(path_)) fn(read_chunk(s));
+}
+
+void DocumentStore::for_each_chunk_id(const std::function<void(std::int64_t chunk_id)>& fn, std::int64_t after) const {
+    Stmt s(db_, "SELECT chunk_id FROM chunks WHERE chunk_id > ? ORDER BY chunk_id", path_);
+    s.bind(1, after);
+    while (s.step(path_)) fn(s.int64(0));
+}
+
+std::int64_t DocumentStore::max_chunk_id() const {
+    // AUTOINCREMENT's high-water mark: ids of chunks since removed count too.
+    Stmt s(db_, "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'chunks'), 0)", path_);
+    s.step(path_);
+    return s.int64(0);
 }
 
 void DocumentStore::with_snapshot(const std::function<void()>& fn) const {
@@ -470,9 +484,12 @@ void DocumentStore::with_snapshot(const std::function<void()>& fn) const {
 }
 
 void DocumentStore::for_each_chunk_doc(
-    const std::function<void(std::int64_t chunk_id, const std::string& doc_id)>& fn) const {
-    Stmt s(db_, "SELECT c.chunk_id, d.doc_id FROM chunks c JOIN documents d ON d.rowid = c.doc_rowid ORDER BY c.chunk_id",
+    const std::function<void(std::int64_t chunk_id, const std::string& doc_id)>& fn, std::int64_t after) const {
+    Stmt s(db_,
+           "SELECT c.chunk_id, d.doc_id FROM chunks c JOIN documents d ON d.rowid = c.doc_rowid WHERE c.chunk_id > ? "
+           "ORDER BY c.chunk_id",
            path_);
+    s.bind(1, after);
     std::string id;
     while (s.step(path_)) {
         id = s.text(1);
@@ -481,8 +498,10 @@ void DocumentStore::for_each_chunk_doc(
 }
 
 void DocumentStore::for_each_embedding(
-    const std::function<void(std::int64_t chunk_id, std::span<const float>)>& fn) const {
-    Stmt s(db_, "SELECT chunk_id, embedding FROM chunks WHERE embedding IS NOT NULL ORDER BY chunk_id", path_);
+    const std::function<void(std::int64_t chunk_id, std::span<const float>)>& fn, std::int64_t after) const {
+    Stmt s(db_, "SELECT chunk_id, embedding FROM chunks WHERE embedding IS NOT NULL AND chunk_id > ? ORDER BY chunk_id",
+           path_);
+    s.bind(1, after);
     while (s.step(path_)) fn(s.int64(0), s.floats(1));
 }
 

@@ -95,12 +95,19 @@ public:
     // Runs fn inside one read transaction: everything it reads comes from a single committed
     // snapshot (WAL), even while another process writes. Nested calls share the outer snapshot.
     void with_snapshot(const std::function<void()>& fn) const;
-    // Visits (chunk_id, external document id) of every chunk in chunk_id order.
-    void for_each_chunk_doc(const std::function<void(std::int64_t chunk_id, const std::string& doc_id)>& fn) const;
-    // Visits every chunk in chunk_id order (text included).
-    void for_each_chunk(const std::function<void(const Chunk&)>& fn) const;
-    // Visits every stored embedding in chunk_id order.
-    void for_each_embedding(const std::function<void(std::int64_t chunk_id, std::span<const float>)>& fn) const;
+    // The visitors below go in chunk_id order over the chunks whose id is above `after` (0: all;
+    // ids are never reused, so an index that has seen ids up to N reads what came since with after = N).
+    // Visits the id of every chunk (the cheapest scan: what an index compares with its own).
+    void for_each_chunk_id(const std::function<void(std::int64_t chunk_id)>& fn, std::int64_t after = 0) const;
+    // Visits (chunk_id, external document id).
+    void for_each_chunk_doc(const std::function<void(std::int64_t chunk_id, const std::string& doc_id)>& fn,
+                            std::int64_t after = 0) const;
+    // Visits every chunk (text included).
+    void for_each_chunk(const std::function<void(const Chunk&)>& fn, std::int64_t after = 0) const;
+    // Visits every stored embedding.
+    void for_each_embedding(const std::function<void(std::int64_t chunk_id, std::span<const float>)>& fn,
+                            std::int64_t after = 0) const;
+    std::int64_t max_chunk_id() const;  // 0 when the store never held a chunk
     // Distinct source paths, for `winnow index` to delete files that vanished.
     std::vector<std::string> source_paths() const;
 
