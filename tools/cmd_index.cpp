@@ -29,6 +29,7 @@ struct IndexArgs {
     std::string chunker = "document";
     std::string analyzer = "english";
     std::string bm25 = "bm25(k1=0.9,b=0.4)";
+    std::string merge_policy;
     std::size_t batch = 500;
     ingest::CorpusLimits limits;
     bool keep_missing = false;
@@ -52,6 +53,7 @@ int run_index(const IndexArgs& a) {
     IndexConfig config;
     config.analyzer = a.analyzer;
     config.bm25 = a.bm25;
+    config.merge_policy = a.merge_policy;
     std::shared_ptr<const Embedder> embedder;
     if (!a.embed_model.empty()) {
         embedder = Embedder::load(a.embed_model);
@@ -123,13 +125,15 @@ int run_index(const IndexArgs& a) {
         Json j = {{"index", a.index},       {"read", read},          {"added", s.added},
                   {"replaced", s.replaced}, {"unchanged", s.unchanged}, {"removed", s.removed},
                   {"skipped", skipped},     {"chunks", s.chunks},    {"documents", index->document_count()},
+                  {"segments", index->segment_count()},
                   {"seconds", seconds},     {"errors", errors}};
         write_json_line(j);
     } else {
         std::printf("%s: read %zu documents in %.2f s (%.0f docs/s): %zu added, %zu replaced, %zu unchanged, "
-                    "%zu removed, %zu skipped; %zu documents, %zu chunks in the index\n",
+                    "%zu removed, %zu skipped; %zu documents, %zu chunks in the index (%zu segments)\n",
                     a.index.c_str(), read, seconds, seconds > 0 ? static_cast<double>(read) / seconds : 0.0, s.added,
-                    s.replaced, s.unchanged, s.removed, skipped, index->document_count(), index->chunk_count());
+                    s.replaced, s.unchanged, s.removed, skipped, index->document_count(), index->chunk_count(),
+                    index->segment_count());
         for (const auto& e : errors) std::fprintf(stderr, "winnow: %s\n", e.c_str());  // each once, naming the file
         if (skipped > errors.size())
             std::fprintf(stderr, "winnow: ... and %zu more skipped\n", skipped - errors.size());
@@ -152,6 +156,9 @@ CommandRegistrar registrar("index", [](CLI::App& app) {
     sub->add_option("--chunker", a->chunker, "Chunking strategy: document (default), paragraph(max_chars=N), ...");
     sub->add_option("--analyzer", a->analyzer, "Analyzer when creating: english (default) or standard");
     sub->add_option("--bm25", a->bm25, "Default BM25 parameters when creating, e.g. bm25(k1=0.9,b=0.4)");
+    sub->add_option("--merge-policy", a->merge_policy,
+                    "How segments merge: tiered (default), tiered(segments_per_tier=10,floor=10000,deletes=0.3) or "
+                    "none; kept by the index");
     sub->add_option("--batch", a->batch, "Documents per committed transaction")->check(CLI::PositiveNumber);
     sub->add_option("--max-document-bytes", a->limits.max_document_bytes,
                     "Largest document (record, or extracted text) in bytes; larger ones are skipped (default 16 MiB)")

@@ -1,13 +1,18 @@
 // winnow::Index: a persistent index directory and its first-stage search.
 //
-//   <dir>/store.sqlite   documents and chunks (SQLite, WAL): the source of truth
-//   <dir>/lexical.idx    the inverted index (BM25), stamped with the store generation it reflects
-//   <dir>/dense.faiss    the FAISS index over the chunks' embeddings (when the index has one)
+//   <dir>/store.sqlite     documents and chunks (SQLite, WAL): the source of truth
+//   <dir>/segments.json    the manifest: the segments of the derived indexes and the store
+//                          generation they reflect
+//   <dir>/seg_<n>.lex      one immutable lexical segment (BM25 postings)
+//   <dir>/seg_<n>.dense    its FAISS index over the chunks' embeddings (when the index has one)
+//   <dir>/seg_<n>.del.<m>  the segment's deleted chunks (tombstones), version m
 //
 // Writes go through an Index::Writer in batched transactions; a crash at any moment leaves the
-// last committed batch readable. The lexical and dense indexes are derived from the store and are
-// rebuilt on open whenever their generation differs from the store's, so they never disagree
-// with it. Searching is thread-safe; one Writer at a time per directory.
+// last committed batch readable. The segments are derived from the store: when the store moved on,
+// the chunks added since become one new segment and the removed ones tombstones (nothing is
+// rebuilt), and small segments are merged by a tiered policy; a manifest that disagrees with the
+// store is repaired by rebuilding. Searching is thread-safe and reads one snapshot of segments;
+// one Writer at a time per directory.
 #pragma once
 
 #include <cstddef>
@@ -57,6 +62,10 @@ struct IndexConfig {
     std::string dense;                        // FAISS factory string ("Flat", "HNSW32"); empty: none
     std::string embed_model;                  // the model that made the stored vectors
     std::size_t dense_dimension = 0;
+    // How segments are merged (src/index/segment_directory.h): "tiered" (the default),
+    // "tiered(segments_per_tier=10,floor=10000,deletes=0.3)" or "none". Unlike the fields above it
+    // may change between runs; empty keeps the index's own.
+    std::string merge_policy;
 };
 
 struct WriteOptions {
@@ -98,6 +107,9 @@ public:
     std::size_t chunk_count() const;
     std::int64_t generation() const;
     bool has_dense() const noexcept;
+    // Segments of the derived indexes searched now (each `winnow index` run adds at most one;
+    // merges fold them).
+    std::size_t segment_count() const;
     void set_embedder(std::shared_ptr<const Embedder> embedder);
     // Distinct source paths of the stored documents (files that were indexed).
     std::vector<std::string> source_paths() const;
@@ -132,7 +144,8 @@ public:
         std::size_t remove_path(std::string_view source_path);
         // Commits the open batch (also done every batch_documents documents).
         void commit();
-        // Commits, rebuilds and saves the lexical and dense indexes, refreshes the Index.
+        // Commits, writes a segment for the added chunks and tombstones for the removed ones
+        // (no rebuild), refreshes the Index, then runs the merges the merge policy selects.
         IngestSummary finish();
         const IngestSummary& summary() const noexcept;
 

@@ -112,6 +112,15 @@ std::vector<DenseHit> DenseIndex::search(std::span<const float> query, std::size
     return out;
 }
 
+void DenseIndex::reconstruct(std::size_t position, std::span<float> out) const {
+    WINNOW_ASSERT(position < ids_.size() && out.size() == dimension_);
+    try {
+        index_->reconstruct(static_cast<faiss::Index::idx_t>(position), out.data());
+    } catch (const faiss::FaissException& e) {
+        WINNOW_THROW(Errc::Unsupported, "FAISS index '{}' cannot give its vectors back: {}", factory_, e.what());
+    }
+}
+
 void DenseIndex::save(const std::string& path) const {
     write_file_atomic(path, [&](FILE* f) {
         const auto factory_len = static_cast<std::uint32_t>(factory_.size());

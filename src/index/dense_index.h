@@ -52,6 +52,10 @@ public:
     const std::string& factory() const noexcept { return factory_; }
     std::size_t dimension() const noexcept { return dimension_; }
     std::size_t size() const noexcept { return ids_.size(); }
+    std::int64_t chunk_id(std::size_t position) const noexcept { return ids_[position]; }
+    // The stored vector at `position` (FAISS reconstruct: exact for Flat and HNSW<M> storage);
+    // throws Error(Unsupported) for an index that cannot give its vectors back.
+    void reconstruct(std::size_t position, std::span<float> out) const;
     std::int64_t generation() const noexcept { return generation_; }
     void set_generation(std::int64_t generation) noexcept { generation_ = generation; }
 

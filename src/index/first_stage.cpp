@@ -4,13 +4,14 @@
 #include <future>
 
 #include "index/dense_index.h"
-#include "lexical/inverted_index.h"
+#include "index/segment_directory.h"
+#include "lexical/segment_searcher.h"
 #include "winnow/embedder.h"
 #include "winnow/error.h"
 
 namespace winnow::index {
 
-Bm25FirstStage::Bm25FirstStage(std::shared_ptr<const lexical::InvertedIndex> index, lexical::Bm25Params params)
+Bm25FirstStage::Bm25FirstStage(std::shared_ptr<const lexical::SegmentSearcher> index, lexical::Bm25Params params)
     : index_(std::move(index)), params_(params) {
     WINNOW_ASSERT(index_ != nullptr);
 }
@@ -29,7 +30,7 @@ std::optional<lexical::Explanation> Bm25FirstStage::explain(std::string_view que
     return index_->explain(query, chunk_id, params_);
 }
 
-DenseFirstStage::DenseFirstStage(std::shared_ptr<const dense::DenseIndex> index,
+DenseFirstStage::DenseFirstStage(std::shared_ptr<const DenseSnapshot> index,
                                  std::shared_ptr<const Embedder> embedder, std::size_t ef_search)
     : index_(std::move(index)), embedder_(std::move(embedder)), ef_search_(ef_search) {
     WINNOW_ASSERT(index_ != nullptr);

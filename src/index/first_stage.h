@@ -22,14 +22,13 @@ namespace winnow {
 class Embedder;
 }
 namespace winnow::lexical {
-class InvertedIndex;
+class SegmentSearcher;
 struct Explanation;
 }  // namespace winnow::lexical
-namespace winnow::dense {
-class DenseIndex;
-}
 
 namespace winnow::index {
+
+class DenseSnapshot;  // index/segment_directory.h
 
 class FirstStage {
 public:
@@ -42,28 +41,28 @@ public:
 
 class Bm25FirstStage final : public FirstStage {
 public:
-    Bm25FirstStage(std::shared_ptr<const lexical::InvertedIndex> index, lexical::Bm25Params params = {});
+    Bm25FirstStage(std::shared_ptr<const lexical::SegmentSearcher> index, lexical::Bm25Params params = {});
     std::vector<Candidate> search(std::string_view query, std::size_t k) const override;
     std::string name() const override;
     // Each query term's contribution to the chunk's score; nullopt when the chunk is not indexed.
     std::optional<lexical::Explanation> explain(std::string_view query, std::int64_t chunk_id) const;
 
 private:
-    std::shared_ptr<const lexical::InvertedIndex> index_;
+    std::shared_ptr<const lexical::SegmentSearcher> index_;
     lexical::Bm25Params params_;
 };
 
 class DenseFirstStage final : public FirstStage {
 public:
     // ef_search: the HNSW beam width for its searches (0: the index's default).
-    DenseFirstStage(std::shared_ptr<const dense::DenseIndex> index, std::shared_ptr<const Embedder> embedder,
+    DenseFirstStage(std::shared_ptr<const DenseSnapshot> index, std::shared_ptr<const Embedder> embedder,
                     std::size_t ef_search = 0);
     std::vector<Candidate> search(std::string_view query, std::size_t k) const override;
     std::string name() const override;
     std::vector<Candidate> search_vector(const std::vector<float>& query, std::size_t k) const;
 
 private:
-    std::shared_ptr<const dense::DenseIndex> index_;
+    std::shared_ptr<const DenseSnapshot> index_;
     std::shared_ptr<const Embedder> embedder_;
     std::size_t ef_search_ = 0;
 };

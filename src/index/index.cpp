@@ -1,5 +1,7 @@
 // winnow::Index (include/winnow/index.h): the store, the derived lexical and dense indexes and the
 // writer that keeps them consistent.
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <map>
@@ -11,6 +13,8 @@
 #include "index/document_chunker.h"
 #include "index/first_stage.h"
 #include "index/fusion.h"
+#include "index/manifest.h"
+#include "index/segment_directory.h"
 #include "lexical/inverted_index.h"
 #include "store/document_store.h"
 #include "winnow/embedder.h"
@@ -45,28 +49,45 @@ struct Index::Impl {
     mutable std::mutex store_mutex;  // one SQLite connection, used by search and the writer
     std::shared_ptr<const Embedder> embedder;
 
+    // Identifies one version of segments.json (a new version is a new file renamed into place).
+    struct ManifestId {
+        std::uint64_t inode = 0;
+        std::int64_t mtime_ns = 0;
+        std::int64_t size = -1;
+        bool operator==(const ManifestId&) const = default;
+    };
+
     mutable std::mutex state_mutex;
-    std::shared_ptr<const lexical::InvertedIndex> lexical;
-    std::shared_ptr<const dense::DenseIndex> dense;
+    std::shared_ptr<const index::Snapshot> segments;
     // chunk id -> external document id, in chunk id order, for hits without text.
     std::shared_ptr<const std::vector<std::pair<std::int64_t, std::string>>> chunk_docs;
     std::int64_t generation = -1;
+    ManifestId manifest_id;
 
-    // What one search reads: the derived indexes and the chunk -> document map of one generation,
-    // taken together (a refresh between reading one and the other would mix generations).
+    // What one search reads: the segments and the chunk -> document map of one generation, taken
+    // together (a refresh between reading one and the other would mix generations).
     struct State {
-        std::shared_ptr<const lexical::InvertedIndex> lexical;
-        std::shared_ptr<const dense::DenseIndex> dense;
+        std::shared_ptr<const index::Snapshot> segments;
         std::shared_ptr<const std::vector<std::pair<std::int64_t, std::string>>> chunk_docs;
         std::int64_t generation = -1;
     };
     State state() const {
         std::scoped_lock lock(state_mutex);
-        return State{lexical, dense, chunk_docs, generation};
+        return State{segments, chunk_docs, generation};
     }
 
-    std::string lexical_path() const { return (fs::path(dir) / "lexical.idx").string(); }
-    std::string dense_path() const { return (fs::path(dir) / "dense.faiss").string(); }
+    std::string manifest_path() const { return (fs::path(dir) / index::Manifest::kFileName).string(); }
+    index::SegmentDirectory segment_directory() const {
+        return index::SegmentDirectory(dir, config.analyzer, config.dense);
+    }
+
+    ManifestId current_manifest_id() const {
+        struct stat st {};
+        if (::stat(manifest_path().c_str(), &st) != 0) return {};
+        return {static_cast<std::uint64_t>(st.st_ino),
+                static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec,
+                static_cast<std::int64_t>(st.st_size)};
+    }
 
     void load_config() {
         if (auto v = store->setting("analyzer")) config.analyzer = *v;
@@ -74,117 +95,124 @@ struct Index::Impl {
         if (auto v = store->setting("dense")) config.dense = *v;
         if (auto v = store->setting("embed_model")) config.embed_model = *v;
         if (auto v = store->setting("dense_dimension")) config.dense_dimension = std::stoull(*v);
+        if (auto v = store->setting("merge_policy")) config.merge_policy = *v;
     }
 
-    std::shared_ptr<const dense::DenseIndex> build_dense(std::int64_t& built_generation) {
-        std::shared_ptr<dense::DenseIndex> d;
-        store->with_snapshot([&] {
-            built_generation = store->generation();
-            std::vector<std::int64_t> ids;
-            std::vector<float> vectors;
-            std::size_t dim = config.dense_dimension;
-            auto flush = [&] {
-                if (ids.empty()) return;
-                d->add(ids, vectors);
-                ids.clear();
-                vectors.clear();
-            };
-            store->for_each_embedding([&](std::int64_t chunk_id, std::span<const float> v) {
-                if (dim == 0) dim = v.size();
-                if (!d) d = std::make_shared<dense::DenseIndex>(config.dense, dim, built_generation);
-                WINNOW_CHECK(v.size() == dim, Errc::Corrupt, "{}: chunk {} has a vector of dimension {}, expected {}",
-                             store->path(), chunk_id, v.size(), dim);
-                ids.push_back(chunk_id);
-                vectors.insert(vectors.end(), v.begin(), v.end());
-                if (ids.size() >= 4096) flush();
-            });
-            if (!d && dim > 0) d = std::make_shared<dense::DenseIndex>(config.dense, dim, built_generation);
-            if (d) flush();
-        });
-        if (d) d->set_generation(built_generation);
-        return d;
-    }
-
-    // Loads the derived indexes for the store's current generation, rebuilding stale ones.
+    // Loads the segments for the store's current generation: the manifest's when it reflects the
+    // store, else a catch-up (new segment + tombstones) under the directory lock.
     bool refresh(bool force_save) {
         std::unique_lock store_lock(store_mutex);
         return refresh_locked(force_save);
     }
 
     // refresh() with store_mutex held. Inside a read snapshot of the store it loads or builds the
-    // indexes of exactly that snapshot's generation (the store's nested snapshots are that one).
-    bool refresh_locked(bool force_save) {
+    // segments of exactly that snapshot's generation (the store's nested snapshots are that one).
+    bool refresh_locked(bool /*force_save*/) {
         const std::int64_t gen = store->generation();
+        const ManifestId id = current_manifest_id();
+        std::shared_ptr<const index::Snapshot> previous;
         {
             std::scoped_lock lock(state_mutex);
-            if (gen == generation && lexical && (config.dense.empty() || dense || config.dense_dimension == 0)) {
-                return false;
-            }
+            if (gen == generation && segments && id == manifest_id) return false;
+            previous = segments;
         }
-        // The lexical index and the chunk -> document map must be of one generation: another
-        // process may commit between loading (or building) one and reading the other; then again.
-        // A directory (or other non-file) where a derived index belongs cannot be read, replaced or
-        // rebuilt: an IO error naming it (before, reading it threw std::ios_base::failure: exit 70).
-        for (const std::string& path : {lexical_path(), dense_path()}) {
+        // A directory (or other non-file) where the manifest belongs cannot be read, replaced or
+        // rebuilt: an IO error naming it.
+        {
             std::error_code ec;
-            const auto type = fs::status(path, ec).type();
+            const auto type = fs::status(manifest_path(), ec).type();
             WINNOW_CHECK(ec || type == fs::file_type::not_found || type == fs::file_type::regular, Errc::Io,
                          "'{}' exists but is not a regular file (a directory?); remove it and the index is rebuilt",
-                         path);
+                         manifest_path());
         }
-        std::shared_ptr<const lexical::InvertedIndex> lex;
-        auto docs = std::make_shared<std::vector<std::pair<std::int64_t, std::string>>>();
-        bool docs_match = false;
-        for (int attempt = 0; attempt < 3 && !docs_match; ++attempt) {
-            const std::int64_t want = attempt == 0 ? gen : store->generation();
-            if (auto loaded = lexical::InvertedIndex::load(lexical_path(), want, config.analyzer)) {
-                lex = std::make_shared<lexical::InvertedIndex>(std::move(*loaded));
-            } else {
-                auto built =
-                    std::make_shared<lexical::InvertedIndex>(lexical::InvertedIndex::build(*store, config.analyzer));
-                try {
-                    built->save(lexical_path());
-                } catch (const Error& e) {
-                    log::warn("cannot save the lexical index (searching from memory): {}", e.what());
-                }
-                lex = std::move(built);
-            }
-            docs->clear();
+        const index::SegmentDirectory segdir = segment_directory();
+        std::optional<index::Snapshot> snap;
+        ManifestId snap_id;
+        // The manifest on disk, when it reflects the store (another process may delete the files
+        // of a manifest it just replaced: read it again).
+        // A manifest of the store's generation whose live count is not the store's chunk count was
+        // not written from this store (a copied or edited directory): it goes through the catch-up,
+        // which finds the disagreement and rebuilds.
+        const auto matches_store = [&](const index::Manifest& m) {
+            bool match = false;
             store->with_snapshot([&] {
-                if (store->generation() != lex->generation()) return;  // moved on: try again
-                docs->reserve(lex->doc_count());
-                store->for_each_chunk_doc(
-                    [&](std::int64_t id, const std::string& doc) { docs->emplace_back(id, doc); });
-                docs_match = true;
+                match = m.generation == store->generation() &&
+                        static_cast<std::int64_t>(m.live_count()) == store->chunk_count();
+            });
+            return match;
+        };
+        for (int attempt = 0; attempt < 3 && !snap; ++attempt) {
+            snap_id = current_manifest_id();
+            const auto m = index::Manifest::load(dir);
+            if (!m || !matches_store(*m)) break;
+            snap = segdir.open(*m, previous.get());
+        }
+        if (!snap) {
+            bool persist = true;
+            std::unique_ptr<index::DirectoryLock> lock;
+            try {
+                lock = std::make_unique<index::DirectoryLock>(dir);
+            } catch (const Error& e) {
+                log::warn("cannot write the segments (searching from memory): {}", e.what());
+                persist = false;
+            }
+            store->with_snapshot([&] {
+                const auto m = index::Manifest::load(dir);  // another process may have caught up
+                snap_id = current_manifest_id();
+                if (m && matches_store(*m)) {
+                    snap = segdir.open(*m, previous.get());
+                    if (snap) return;
+                }
+                try {
+                    snap = segdir.catch_up(*store, m, previous.get(), persist);
+                } catch (const Error& e) {
+                    if (!persist) throw;
+                    log::warn("cannot save the segments (searching from memory): {}", e.what());
+                    snap = segdir.catch_up(*store, m, previous.get(), false);
+                }
+                snap_id = current_manifest_id();
             });
         }
-        if (!docs_match) docs->clear();  // hits() reads the store instead
-        (void)force_save;
-        std::shared_ptr<const dense::DenseIndex> dn;
-        if (!config.dense.empty()) {
-            if (auto loaded = dense::DenseIndex::load(dense_path(), lex->generation())) {
-                dn = std::make_shared<dense::DenseIndex>(std::move(*loaded));
-            } else {
-                std::int64_t built_gen = 0;
-                auto built = build_dense(built_gen);
-                if (built && built_gen == lex->generation()) {
-                    try {
-                        built->save(dense_path());
-                    } catch (const Error& e) {
-                        log::warn("cannot save the dense index (searching from memory): {}", e.what());
-                    }
-                } else if (built) {
-                    log::warn("{}: the store changed while building the dense index; it will be rebuilt", dir);
-                }
-                dn = std::move(built);
-            }
-        }
+        auto shared = std::make_shared<const index::Snapshot>(std::move(*snap));
+        const std::int64_t snap_gen = shared->manifest.generation;
+        auto docs = std::make_shared<std::vector<std::pair<std::int64_t, std::string>>>();
+        store->with_snapshot([&] {
+            if (store->generation() != snap_gen) return;  // moved on: hits() reads the store instead
+            docs->reserve(shared->lexical->live_doc_count());
+            store->for_each_chunk_doc([&](std::int64_t cid, const std::string& doc) { docs->emplace_back(cid, doc); });
+        });
         std::scoped_lock lock(state_mutex);
-        lexical = std::move(lex);
-        dense = std::move(dn);
+        segments = std::move(shared);
         chunk_docs = docs->empty() ? nullptr : std::move(docs);
-        generation = lexical->generation();
+        generation = snap_gen;
+        manifest_id = snap_id;
         return true;
+    }
+
+    // Runs the merges the policy selects (outside store_mutex: searches go on over the snapshot
+    // they hold) and publishes the result when the state is still the one merged from.
+    void merge_segments() {
+        const index::MergePolicy policy =
+            index::MergePolicy::parse(config.merge_policy.empty() ? "tiered" : config.merge_policy);
+        if (policy.segments_per_tier == 0) return;
+        std::shared_ptr<const index::Snapshot> current;
+        {
+            std::scoped_lock lock(state_mutex);
+            current = segments;
+        }
+        std::optional<index::Snapshot> merged;
+        try {
+            merged = segment_directory().merge(policy, current.get());
+        } catch (const Error& e) {
+            log::warn("{}: merging segments failed (the index stays as it is): {}", dir, e.what());
+            return;
+        }
+        if (!merged) return;
+        const ManifestId id = current_manifest_id();
+        std::scoped_lock lock(state_mutex);
+        if (merged->manifest.generation != generation) return;  // moved on: the next refresh loads it
+        segments = std::make_shared<const index::Snapshot>(std::move(*merged));
+        manifest_id = id;
     }
 };
 
@@ -199,6 +227,7 @@ std::unique_ptr<Index> Index::open(const std::string& dir, std::shared_ptr<const
     impl->embedder = std::move(embedder);
     impl->load_config();
     impl->refresh(false);
+    impl->segment_directory().collect_garbage_if_idle();
     return std::unique_ptr<Index>(new Index(std::move(impl)));
 }
 
@@ -207,6 +236,7 @@ std::unique_ptr<Index> Index::create(const std::string& dir, const IndexConfig& 
     // Validate the specs before touching the disk.
     lexical::parse_analyzer_spec(config.analyzer);
     lexical::parse_bm25_spec(config.bm25);
+    if (!config.merge_policy.empty()) index::MergePolicy::parse(config.merge_policy);
     auto impl = std::make_unique<Impl>();
     impl->dir = dir;
     impl->store = std::make_unique<store::DocumentStore>(dir, true);
@@ -228,12 +258,19 @@ std::unique_ptr<Index> Index::create(const std::string& dir, const IndexConfig& 
             s.set_setting("embed_model", config.embed_model);
             impl->config.embed_model = config.embed_model;
         }
+        if (!config.merge_policy.empty() && config.merge_policy != impl->config.merge_policy) {
+            s.set_setting("merge_policy", index::MergePolicy::parse(config.merge_policy).to_string());
+            impl->config.merge_policy = index::MergePolicy::parse(config.merge_policy).to_string();
+        }
     } else {
         s.begin();
         s.set_setting("analyzer", config.analyzer);
         s.set_setting("bm25", lexical::bm25_spec(lexical::parse_bm25_spec(config.bm25)));
         if (!config.dense.empty()) s.set_setting("dense", config.dense);
         if (!config.embed_model.empty()) s.set_setting("embed_model", config.embed_model);
+        if (!config.merge_policy.empty()) {
+            s.set_setting("merge_policy", index::MergePolicy::parse(config.merge_policy).to_string());
+        }
         s.commit();
         impl->load_config();
     }
@@ -279,8 +316,8 @@ namespace {
 std::shared_ptr<const index::FirstStage> make_first_stage(const Index::Impl& impl, const Index::Impl::State& state,
                                                               const SearchOptions& options) {
     const auto* impl_ = &impl;
-    const auto& lex = state.lexical;
-    const auto& dn = state.dense;
+    const auto& lex = state.segments->lexical;
+    const auto& dn = state.segments->dense;
     // Any k is accepted here (a library caller may ask for every chunk): the first stages allocate
     // for at most the chunks there are. Specs, CLI flags and HTTP requests cap k at kMaxCandidates.
     const Bm25Params params = options.bm25 ? *options.bm25 : lexical::parse_bm25_spec(impl_->config.bm25);
@@ -411,15 +448,13 @@ std::vector<Candidate> Index::search(std::string_view query, const SearchOptions
 }
 
 std::string Index::explain(std::string_view query, std::int64_t chunk_id, std::optional<Bm25Params> bm25) const {
-    std::shared_ptr<const lexical::InvertedIndex> lex;
-    {
-        std::scoped_lock lock(impl_->state_mutex);
-        lex = impl_->lexical;
-    }
+    const auto segs = impl_->state().segments;
     const Bm25Params params = bm25 ? *bm25 : lexical::parse_bm25_spec(impl_->config.bm25);
-    auto e = lex->explain(query, chunk_id, params);
+    auto e = segs->lexical->explain(query, chunk_id, params);
     return e ? e->to_string() : std::string();
 }
+
+std::size_t Index::segment_count() const { return impl_->state().segments->segments.size(); }
 
 // ---- Writer --------------------------------------------------------------------------------
 
@@ -576,6 +611,7 @@ IngestSummary Index::Writer::finish() {
     impl_->commit();
     impl_->finished = true;
     impl_->index.refresh(true);
+    impl_->index.merge_segments();
     return impl_->summary;
 }
 

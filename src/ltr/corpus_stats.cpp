@@ -4,9 +4,11 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <unordered_set>
 
 #include "core/log.h"
+#include "index/manifest.h"
 #include "store/document_store.h"
 #include "winnow/error.h"
 
@@ -109,7 +111,15 @@ std::shared_ptr<const CorpusStats> CorpusStats::open_index(const std::string& di
     }
     const std::string analyzer_spec = store.setting("analyzer").value_or("english");
     std::shared_ptr<const lexical::InvertedIndex> chunks;
-    if (auto loaded = lexical::InvertedIndex::load((fs::path(dir) / "lexical.idx").string(), generation, analyzer_spec)) {
+    // The index's own segment when it is one without deletions (what a fresh `winnow index` leaves,
+    // and what a full merge makes); otherwise (several segments) one built here from the store.
+    std::optional<lexical::InvertedIndex> loaded;
+    if (const auto m = index::Manifest::load(dir);
+        m && m->generation == generation && m->segments.size() == 1 && m->segments[0].deleted == 0) {
+        loaded = lexical::InvertedIndex::load((fs::path(dir) / m->segments[0].lexical_file()).string(), std::nullopt,
+                                              analyzer_spec);
+    }
+    if (loaded) {
         chunks = std::make_shared<lexical::InvertedIndex>(std::move(*loaded));
     } else {
         chunks = std::make_shared<lexical::InvertedIndex>(lexical::InvertedIndex::build(store, analyzer_spec));

@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -30,8 +31,8 @@
 
 #include <gtest/gtest.h>
 
-#include "index/dense_index.h"
-#include "lexical/inverted_index.h"
+#include "index/manifest.h"
+#include "index/segment_directory.h"
 #include "store/document_store.h"
 #include "winnow/embedder.h"
 #include "winnow/error.h"
@@ -147,21 +148,44 @@ std::vector<fs::path> temporaries(const fs::path& dir) {
     return out;
 }
 
-// The derived files are absent or complete for one of the given generations (never torn).
+// The segment files a manifest names, and whether they all load.
+bool manifest_whole(const fs::path& dir, const index::Manifest& m) {
+    const index::SegmentDirectory segments(dir.string(), "english", "Flat");
+    return segments.open(m, nullptr).has_value();
+}
+
+// The derived files are absent or complete for one of the given generations (never torn): the
+// manifest, when there is one, parses, is of one of them, and every file it names loads.
 void expect_derived_files_whole(const fs::path& dir, const std::vector<std::int64_t>& generations,
                                 const std::string& where) {
-    const std::string lex = (dir / "lexical.idx").string();
-    if (fs::exists(lex)) {
-        bool ok = false;
-        for (auto g : generations) ok = ok || lexical::InvertedIndex::load(lex, g, "english").has_value();
-        EXPECT_TRUE(ok) << where << ": lexical.idx is torn or of an unexpected generation";
+    if (!fs::exists(dir / "segments.json")) return;
+    const auto m = index::Manifest::load(dir.string());
+    ASSERT_TRUE(m.has_value()) << where << ": segments.json is torn";
+    EXPECT_NE(std::find(generations.begin(), generations.end(), m->generation), generations.end())
+        << where << ": segments.json of unexpected generation " << m->generation;
+    EXPECT_TRUE(manifest_whole(dir, *m)) << where << ": a file the manifest names is missing or torn";
+}
+
+// Segment files that no manifest names (left by a killed writer; the next writer deletes them).
+std::vector<std::string> unreferenced_segment_files(const fs::path& dir) {
+    std::vector<std::string> out;
+    const auto m = index::Manifest::load(dir.string());
+    std::set<std::string> named;
+    if (m) {
+        for (const auto& s : m->segments) {
+            named.insert(s.lexical_file());
+            if (s.dense) named.insert(s.dense_file());
+            if (!s.live_docs.empty()) named.insert(s.live_docs);
+        }
     }
-    const std::string dn = (dir / "dense.faiss").string();
-    if (fs::exists(dn)) {
-        bool ok = false;
-        for (auto g : generations) ok = ok || dense::DenseIndex::load(dn, g).has_value();
-        EXPECT_TRUE(ok) << where << ": dense.faiss is torn or of an unexpected generation";
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+        const std::string name = entry.path().filename().string();
+        if (name.rfind("seg_", 0) == 0 && name.find(".tmp.") == std::string::npos && !named.count(name)) {
+            out.push_back(name);
+        }
     }
+    return out;
 }
 
 // Reopens `dir` and checks it holds exactly documents [0, n) for some n >= min_docs made of whole
@@ -228,12 +252,21 @@ std::size_t check_index(const fs::path& dir, std::size_t min_docs, std::optional
             ADD_FAILURE() << where << ": dense search failed: " << e.what();
         }
     }
-    // After the reopen the derived files match the store, and no temporary is left.
+    // After the reopen the manifest matches the store, names whole files only, no file is left that
+    // it does not name, and no temporary is left.
     const std::int64_t g = index->generation();
-    EXPECT_TRUE(lexical::InvertedIndex::load((dir / "lexical.idx").string(), g, "english").has_value()) << where;
-    if (index->has_dense() && n > 0) {
-        EXPECT_TRUE(dense::DenseIndex::load((dir / "dense.faiss").string(), g).has_value()) << where;
+    const auto m = index::Manifest::load(dir.string());
+    EXPECT_TRUE(m.has_value()) << where;
+    if (m) {
+        EXPECT_EQ(m->generation, g) << where;
+        EXPECT_EQ(m->live_count(), n) << where;
+        EXPECT_TRUE(manifest_whole(dir, *m)) << where;
+        if (index->has_dense() && n > 0) {
+            for (const auto& seg : m->segments) EXPECT_TRUE(seg.dense) << where << ": " << seg.name << " has no vectors";
+        }
     }
+    EXPECT_TRUE(unreferenced_segment_files(dir).empty()) << where << ": " << unreferenced_segment_files(dir).front();
+    EXPECT_FALSE(fs::exists(dir / "lexical.idx")) << where;
     EXPECT_TRUE(temporaries(dir).empty()) << where << ": " << temporaries(dir).front();
     return n;
 }
@@ -260,7 +293,7 @@ std::string log_tail(const std::string& log) {
 }
 
 bool kill_at(pid_t pid, const KillPoint& when, const fs::path& index_dir, bool poll_store, std::int64_t& seen,
-             const std::string& log, double* first_commit = nullptr) {
+             const std::string& log, double* first_commit = nullptr, double* reached = nullptr) {
     const auto start = Clock::now();
     auto deadline = when.at_docs >= 0 ? Clock::time_point::max() : start + std::chrono::duration<double>(when.delay);
     int status = 0;
@@ -281,6 +314,7 @@ bool kill_at(pid_t pid, const KillPoint& when, const fs::path& index_dir, bool p
             }
             if (when.at_docs >= 0 && seen >= when.at_docs && deadline == Clock::time_point::max()) {
                 deadline = Clock::now() + std::chrono::duration<double>(when.delay);
+                if (reached) *reached = seconds_since(start);
             }
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(poll_store ? 2 : 1));
@@ -374,8 +408,10 @@ TEST_F(CrashConsistency, SigkillDuringIndexRebuildAtRandomPoints) {
     auto prepare = [&](const fs::path& dir, int mode) {
         fs::copy(base, dir, fs::copy_options::recursive);
         if (mode == 0) {
-            fs::remove(dir / "lexical.idx");
-            fs::remove(dir / "dense.faiss");
+            for (const auto& entry : fs::directory_iterator(dir)) {
+                const std::string name = entry.path().filename().string();
+                if (name.rfind("seg_", 0) == 0 || name == "segments.json") fs::remove(entry.path());
+            }
         } else {
             store::DocumentStore s(dir.string(), false);
             s.remove("doc" + std::to_string(kDocs - 1));
@@ -413,20 +449,120 @@ TEST_F(CrashConsistency, SigkillDuringIndexRebuildAtRandomPoints) {
         // Before any reopen: what the killed process left is absent, the old files, or complete new ones.
         expect_derived_files_whole(dir, mode == 0 ? std::vector<std::int64_t>{g} : std::vector<std::int64_t>{g0, g},
                                    where);
-        if (fs::exists(dir / "lexical.idx") &&
-            lexical::InvertedIndex::load((dir / "lexical.idx").string(), g, "english").has_value()) {
-            ++rebuilt_on_disk;
-        }
+        if (const auto m = index::Manifest::load(dir.string()); m && m->generation == g) ++rebuilt_on_disk;
         const std::size_t expected = mode == 0 ? kDocs : kDocs - 1;
         check_index(dir, expected, expected, where);
         fs::remove_all(dir);
         if (HasFailure()) break;
     }
     std::printf(
-        "[crash] rebuild: seed %llu, %d runs, %.3f / %.3f s uninterrupted: %d killed, %d left a rebuilt "
-        "lexical.idx, %d a temporary file\n",
+        "[crash] rebuild: seed %llu, %d runs, %.3f / %.3f s uninterrupted: %d killed, %d left an up-to-date "
+        "manifest, %d a temporary file\n",
         static_cast<unsigned long long>(s), runs(), duration[0], duration[1], killed, rebuilt_on_disk,
         temporaries_left);
+}
+
+// Segment writes and merges: an index built by four `winnow index` runs (four segments, merging
+// off), then a fifth run over the last fifth of the corpus with a merge policy that folds every
+// segment (segments_per_tier=2, floor=1) is killed at a random moment between its first commit
+// and 1.2 x its uninterrupted duration: while it writes the new segment, its vectors, the manifest,
+// or one of the merges (lexical and dense) and their garbage collection. The reopened index must
+// hold the committed documents with a whole manifest (checked before any reopen too), and the run,
+// repeated, completes it with the segments merged.
+TEST_F(CrashConsistency, SigkillDuringSegmentWritesAndMergesAtRandomPoints) {
+    Workspace ws;
+    const std::string log = (ws.root / "child.log").string();
+    constexpr int kSlices = 5;
+    std::vector<std::string> slices;
+    for (int p = 0; p < kSlices; ++p) {
+        slices.push_back((ws.root / ("slice" + std::to_string(p) + ".jsonl")).string());
+        std::ofstream out(slices.back());
+        for (int i = p * kDocs / kSlices; i < (p + 1) * kDocs / kSlices; ++i) {
+            out << "{\"_id\": \"doc" << i << "\", \"title\": \"" << doc_title(i) << "\", \"text\": \"" << doc_text(i)
+                << "\"}\n";
+        }
+    }
+    auto with_policy = [](std::vector<std::string> args, const std::string& policy) {
+        args.push_back("--merge-policy");
+        args.push_back(policy);
+        return args;
+    };
+    const fs::path base = ws.root / "base";
+    for (int p = 0; p + 1 < kSlices; ++p) {
+        ASSERT_EQ(run_to_end(with_policy(ingest_args(base.string(), slices[p]), "none"), log), 0) << "see " << log;
+    }
+    const std::size_t base_docs = kDocs * (kSlices - 1) / kSlices;
+    check_index(base, base_docs, base_docs, "base index");
+    ASSERT_EQ(index::Manifest::load(base.string())->segments.size(), static_cast<std::size_t>(kSlices - 1));
+    ASSERT_FALSE(HasFailure());
+    const std::int64_t g0 = store::DocumentStore(base.string(), false).generation();
+    const auto last_run = with_policy(ingest_args("", slices.back()), "tiered(segments_per_tier=2,floor=1)");
+    auto args_for = [&](const fs::path& dir) {
+        auto a = last_run;
+        a[4] = dir.string();  // --index <dir>
+        return a;
+    };
+
+    // Calibrate: the uninterrupted run, and when a reader sees its last commit (the segment write
+    // and the merges come after it).
+    const fs::path calibrate = ws.root / "calibrate";
+    fs::copy(base, calibrate, fs::copy_options::recursive);
+    const auto t0 = Clock::now();
+    std::int64_t seen = 0;
+    double first_commit = -1.0;
+    double all_seen = -1.0;
+    const pid_t cal = spawn(args_for(calibrate), log);
+    ASSERT_FALSE(kill_at(cal, KillPoint{.delay = 600.0, .at_docs = kDocs}, calibrate, true, seen, log, &first_commit,
+                         &all_seen))
+        << "see " << log;
+    const double duration = seconds_since(t0);
+    const double tail = all_seen >= 0 ? std::max(0.0, duration - all_seen) : duration;
+    check_index(calibrate, kDocs, kDocs, "uninterrupted merge run");
+    const auto merged = index::Manifest::load(calibrate.string());
+    ASSERT_TRUE(merged.has_value());
+    EXPECT_EQ(merged->segments.size(), 1u) << "the policy folds every segment";
+    fs::remove_all(calibrate);
+
+    const std::uint64_t s = seed();
+    std::mt19937_64 rng(s);
+    // Three runs in four are killed within the tail after the last commit (segment, vectors,
+    // manifest, merges); the others anywhere from the start.
+    std::uniform_real_distribution<double> in_tail(0.0, 1.2 * tail);
+    std::uniform_real_distribution<double> anywhere(0.0, 1.2 * duration);
+    int killed = 0;
+    int merged_on_disk = 0;
+    for (int r = 0; r < runs(); ++r) {
+        const fs::path dir = ws.root / ("run" + std::to_string(r));
+        fs::copy(base, dir, fs::copy_options::recursive);
+        const KillPoint when = r % 4 == 3 ? KillPoint{.delay = anywhere(rng)}
+                                          : KillPoint{.delay = in_tail(rng), .at_docs = kDocs};
+        const std::string where = "segment run " + std::to_string(r) + " (seed " + std::to_string(s) + ", kill " +
+                                  std::to_string(when.delay) + " s after " +
+                                  (when.at_docs >= 0 ? "the last commit, of a " + std::to_string(tail) + " s tail)"
+                                                     : "the start, of " + std::to_string(duration) + " s)");
+        std::int64_t run_seen = 0;
+        const pid_t pid = spawn(args_for(dir), log);
+        ASSERT_GT(pid, 0);
+        killed += kill_at(pid, when, dir, true, run_seen, log) ? 1 : 0;
+        const std::int64_t g = store::DocumentStore(dir.string(), false).generation();
+        // Any generation from the base's to the store's: the run also publishes intermediate ones
+        // (the merge policy it sets is a store write, caught up on open).
+        std::vector<std::int64_t> generations;
+        for (std::int64_t x = g0; x <= g; ++x) generations.push_back(x);
+        expect_derived_files_whole(dir, generations, where);
+        if (const auto m = index::Manifest::load(dir.string()); m && m->segments.size() < kSlices - 1) ++merged_on_disk;
+        check_index(dir, std::max<std::size_t>(base_docs, static_cast<std::size_t>(run_seen)), std::nullopt, where);
+        ASSERT_EQ(run_to_end(args_for(dir), log), 0) << where << ": resuming failed, see " << log;
+        check_index(dir, kDocs, kDocs, where + ", resumed");
+        const auto m = index::Manifest::load(dir.string());
+        ASSERT_TRUE(m.has_value()) << where;
+        EXPECT_EQ(m->segments.size(), 1u) << where << ": resumed run left the segments unmerged";
+        fs::remove_all(dir);
+        if (HasFailure()) break;
+    }
+    std::printf("[crash] segments: seed %llu, %d runs, %.3f s uninterrupted (last commit seen at %.3f s): %d killed, "
+                "%d left merged segments\n",
+                static_cast<unsigned long long>(s), runs(), duration, all_seen, killed, merged_on_disk);
 }
 
 }  // namespace

@@ -137,17 +137,21 @@ TEST(IndexFacade, ReingestUnchangedIsNoOpChangedReplacesDeleteRemoves) {
     EXPECT_EQ(index->document_count(), 3u);
 }
 
-TEST(IndexFacade, StaleLexicalIndexIsRebuiltOnOpen) {
+TEST(IndexFacade, CorruptSegmentIsRebuiltOnOpen) {
     TempDir tmp;
     {
         auto index = Index::create(tmp.str(), IndexConfig{});
         add_all(*index);
     }
-    // Simulate a crash between the store commit and the index save: a stale (or torn) file.
-    {
-        std::ofstream f(tmp.path / "lexical.idx", std::ios::binary | std::ios::trunc);
+    // A torn or corrupt segment file (the disk, not a crash: segments are written atomically).
+    int corrupted = 0;
+    for (const auto& entry : fs::directory_iterator(tmp.path)) {
+        if (entry.path().extension() != ".lex") continue;
+        std::ofstream f(entry.path(), std::ios::binary | std::ios::trunc);
         f << "garbage";
+        ++corrupted;
     }
+    ASSERT_EQ(corrupted, 1);
     auto index = Index::open(tmp.str());
     const auto hits = index->search("receipts");
     ASSERT_EQ(hits.size(), 1u);
@@ -197,7 +201,8 @@ TEST(IndexFacade, DenseAndHybrid) {
         auto index = Index::create(tmp.str(), config, embedder);
         EXPECT_THROW(index->writer(), Error);  // a dense index needs the embedder to write
         add_all(*index, embedder);
-        EXPECT_TRUE(fs::exists(tmp.path / "dense.faiss"));
+        EXPECT_TRUE(fs::exists(tmp.path / "segments.json"));
+        EXPECT_EQ(index->segment_count(), 1u);
     }
     auto index = Index::open(tmp.str(), embedder);
     ASSERT_TRUE(index->has_dense());

@@ -74,7 +74,8 @@ TEST(WriteLimits, CliSkipsOversizedDocumentsAndNamesTheLimit) {
     EXPECT_EQ(run("index --index " + idx + " --input " + corpus + " --max-file-bytes -5").status, 2);
 }
 
-// A directory where lexical.idx belongs is an IO error (exit 6) naming it, not an internal error (70).
+// A directory where the segment manifest belongs is an IO error (exit 6) naming it, not an internal
+// error (70).
 TEST(WriteLimits, DirectoryInPlaceOfADerivedIndexIsAnIoError) {
     ASSERT_TRUE(fs::exists(WINNOW_BINARY_DIR "/winnow"));
     TempDir tmp("winnow_wlimits_dir");
@@ -82,12 +83,12 @@ TEST(WriteLimits, DirectoryInPlaceOfADerivedIndexIsAnIoError) {
     std::ofstream(corpus) << R"({"_id": "a", "text": "water under the bridge"})" << "\n";
     const std::string idx = (tmp.path / "idx").string();
     ASSERT_EQ(run("index --index " + idx + " --input " + corpus).status, 0);
-    fs::remove(fs::path(idx) / "lexical.idx");
-    fs::create_directory(fs::path(idx) / "lexical.idx");
+    fs::remove(fs::path(idx) / "segments.json");
+    fs::create_directory(fs::path(idx) / "segments.json");
     const auto r = testing::run_command(std::string(WINNOW_BINARY_DIR "/winnow search --index ") + idx +
                                         " --query water 2>&1");
     EXPECT_EQ(r.status, 6) << r.out;
-    EXPECT_NE(r.out.find("lexical.idx"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("segments.json"), std::string::npos) << r.out;
 }
 
 }  // namespace
