@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <memory>
 #include <random>
 #include <set>
@@ -277,6 +278,62 @@ TEST(SegmentSearcher, ReplacedChunkIsFoundInItsNewSegment) {
     EXPECT_EQ(e->terms[0].tf, 2u);
     EXPECT_EQ(e->terms[0].doc_count, 3u);
     EXPECT_EQ(e->score, hits[0].score);
+}
+
+// Real text: NPL (11,429 documents, 93 queries) as one segment and as three (one out of chunk
+// order) with a tenth of the documents deleted; every query at k = 10, 100, 1000 equals exhaustive
+// scoring, and the merged segment equals an index built from the live documents.
+TEST(SegmentSearcher, NplEqualsExhaustiveWithSegmentsAndDeletes) {
+    const std::string shared = WINNOW_SHARED_DIR;
+    std::ifstream in(shared + "/data/ir/npl-vaswani/corpus/doc-text.trec");
+    ASSERT_TRUE(in.good());
+    const std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::vector<Doc> docs;
+    for (std::size_t pos = 0; (pos = all.find("</DOCNO>", pos)) != std::string::npos;) {
+        const std::size_t end = all.find("</DOC>", pos);
+        docs.push_back({static_cast<std::int64_t>(docs.size() + 1), all.substr(pos + 8, end - pos - 8)});
+        pos = end;
+    }
+    ASSERT_EQ(docs.size(), 11429u);
+    std::ifstream qin(shared + "/data/ir/npl-vaswani/query-text.trec");
+    const std::string qall((std::istreambuf_iterator<char>(qin)), std::istreambuf_iterator<char>());
+    std::vector<std::string> queries;
+    for (std::size_t pos = 0; (pos = qall.find("<title>", pos)) != std::string::npos;) {
+        const std::size_t end = qall.find("</title>", pos);
+        queries.push_back(qall.substr(pos + 7, end - pos - 7));
+        pos = end;
+    }
+    ASSERT_EQ(queries.size(), 93u);
+
+    const SegmentSearcher one({Segment{build(docs), nullptr}});
+    std::vector<Doc> a(docs.begin(), docs.begin() + 5000), b(docs.begin() + 5000, docs.begin() + 9000),
+        c(docs.begin() + 9000, docs.end());
+    std::shuffle(b.begin(), b.end(), std::mt19937(21));
+    std::mt19937 rng(23);
+    std::vector<Segment> segs;
+    std::vector<Doc> live_docs;
+    for (const auto* part : {&a, &b, &c}) {
+        const auto ix = build(*part);
+        std::vector<std::uint32_t> del;
+        for (std::uint32_t d = 0; d < ix->doc_count(); ++d) {
+            if (rng() % 10 == 0) {
+                del.push_back(d);
+            } else {
+                live_docs.push_back((*part)[d]);
+            }
+        }
+        segs.push_back({ix, LiveDocs(static_cast<std::uint32_t>(ix->doc_count())).with_deleted(del)});
+    }
+    const SegmentSearcher three(segs);
+    const SegmentSearcher merged({Segment{std::make_shared<const InvertedIndex>(merge(segs, 2)), nullptr}});
+    const SegmentSearcher rebuilt({Segment{build(live_docs), nullptr}});
+    for (const auto& q : queries) {
+        for (std::size_t k : {10u, 100u, 1000u}) {
+            expect_same(one.search(q, k), one.search_exhaustive(one.parse(q), k), "one " + q);
+            expect_same(three.search(q, k), three.search_exhaustive(three.parse(q), k), "three " + q);
+            expect_same(merged.search(q, k), rebuilt.search(q, k), "merged " + q);
+        }
+    }
 }
 
 TEST(SegmentSearcher, RejectsMismatchedSegments) {
