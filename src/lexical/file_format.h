@@ -13,8 +13,7 @@ namespace winnow::lexical::detail {
 
 std::uint64_t fnv1a(const char* data, std::size_t n, std::uint64_t h = 0xcbf29ce484222325ULL);
 
-// Atomic replace through a temporary name of its own per process and call (<path>.tmp.<pid>.<n>):
-// temporary file, fsync, rename. Throws Error(Io).
+// Atomic replace (core/atomic_file.h: temporary per process and call, fsync, rename). Throws Error(Io).
 void write_atomic(const std::string& path, std::string_view contents);
 
 // The whole file, or nullopt when it cannot be read.
