@@ -4,6 +4,7 @@
 // and repair when the manifest disagrees with the store.
 #include <sys/stat.h>
 
+#include <atomic>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -11,6 +12,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -440,6 +442,41 @@ TEST(Segments, ManifestThatDisagreesWithTheStoreIsRepaired) {
     fs::remove(dir / "segments.json");
     expect_all("no manifest");
     EXPECT_FALSE(fs::exists(dir / "lexical.idx"));
+}
+
+// Searches running while the same Index writes and merges: each sees one whole snapshot (a write
+// of 50 documents is all there or not at all; merges change no result), and the counts never go
+// back. The readers stop when the writer is done (a flag), whatever the interleaving.
+TEST(Segments, SearchesDuringWritesAndMergesSeeWholeSnapshots) {
+    winnow::testing::TempDir tmp("winnow_seg");
+    const fs::path dir = tmp.path / "idx";
+    auto index = Index::create(dir.string(), config_with("tiered(segments_per_tier=2,floor=1)"));
+    add_range(*index, 0, 50);
+    std::atomic<bool> done{false};
+    std::atomic<int> bad{0};
+    std::atomic<int> searches{0};
+    auto reader = [&] {
+        std::size_t last = 0;
+        while (!done.load()) {
+            SearchOptions o;
+            o.k = 10000;
+            o.with_text = false;
+            const std::size_t n = index->search(kEveryTopicWord, o).size();
+            if (n % 50 != 0 || n < last) ++bad;
+            last = n;
+            ++searches;
+        }
+    };
+    std::thread r1(reader);
+    std::thread r2(reader);
+    for (int run = 1; run < 10; ++run) add_range(*index, run * 50, (run + 1) * 50);
+    done = true;
+    r1.join();
+    r2.join();
+    EXPECT_EQ(bad.load(), 0);
+    EXPECT_GT(searches.load(), 0);
+    EXPECT_EQ(index->search(kEveryTopicWord, SearchOptions{.k = 10000, .with_text = false}).size(), 500u);
+    EXPECT_LE(index->segment_count(), 2u);
 }
 
 }  // namespace
