@@ -175,10 +175,37 @@ struct Index::Impl {
         }
         auto shared = std::make_shared<const index::Snapshot>(std::move(*snap));
         const std::int64_t snap_gen = shared->manifest.generation;
+        std::shared_ptr<const std::vector<std::pair<std::int64_t, std::string>>> previous_docs;
+        {
+            std::scoped_lock lock(state_mutex);
+            previous_docs = chunk_docs;
+        }
         auto docs = std::make_shared<std::vector<std::pair<std::int64_t, std::string>>>();
         store->with_snapshot([&] {
             if (store->generation() != snap_gen) return;  // moved on: hits() reads the store instead
             docs->reserve(shared->lexical->live_doc_count());
+            // Incremental when there is a previous map: its entries still live in the new segments,
+            // then the chunks above its last id (ids are never reused); a full scan otherwise, or
+            // when the result is not the store's chunk count.
+            if (previous_docs && !previous_docs->empty()) {
+                std::vector<std::int64_t> live;
+                live.reserve(shared->lexical->live_doc_count());
+                for (const auto& seg : shared->segments) {
+                    for (std::uint32_t d = 0; d < seg.lexical->doc_count(); ++d) {
+                        if (!seg.live_docs || seg.live_docs->is_live(d)) live.push_back(seg.lexical->chunk_id(d));
+                    }
+                }
+                std::sort(live.begin(), live.end());
+                std::size_t at = 0;
+                for (const auto& entry : *previous_docs) {
+                    while (at < live.size() && live[at] < entry.first) ++at;
+                    if (at < live.size() && live[at] == entry.first) docs->push_back(entry);
+                }
+                store->for_each_chunk_doc([&](std::int64_t cid, const std::string& doc) { docs->emplace_back(cid, doc); },
+                                          previous_docs->back().first);
+                if (static_cast<std::int64_t>(docs->size()) == store->chunk_count()) return;
+                docs->clear();
+            }
             store->for_each_chunk_doc([&](std::int64_t cid, const std::string& doc) { docs->emplace_back(cid, doc); });
         });
         std::scoped_lock lock(state_mutex);
