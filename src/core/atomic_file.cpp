@@ -1,6 +1,7 @@
 #include "core/atomic_file.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -9,8 +10,6 @@
 #include <charconv>
 #include <cstring>
 #include <filesystem>
-
-#include <fmt/format.h>
 
 #include "core/log.h"
 #include "winnow/error.h"

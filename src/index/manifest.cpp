@@ -1,10 +1,10 @@
 #include "index/manifest.h"
 
+#include <nlohmann/json.hpp>
+
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-
-#include <nlohmann/json.hpp>
 
 #include "core/atomic_file.h"
 #include "core/log.h"

@@ -17,11 +17,11 @@
 namespace winnow::index {
 
 struct SegmentEntry {
-    std::string name;              // "seg_<n>": the stem of its files
-    std::uint32_t doc_count = 0;   // documents in the segment, deleted or not
-    std::uint32_t deleted = 0;     // of them deleted (tombstones in live_docs)
-    std::string live_docs;         // file name of the current deletions ("" when none)
-    bool dense = false;            // seg_<n>.dense exists
+    std::string name;               // "seg_<n>": the stem of its files
+    std::uint32_t doc_count = 0;    // documents in the segment, deleted or not
+    std::uint32_t deleted = 0;      // of them deleted (tombstones in live_docs)
+    std::string live_docs;          // file name of the current deletions ("" when none)
+    bool dense = false;             // seg_<n>.dense exists
     std::int64_t min_chunk_id = 0;  // the chunk ids the segment holds lie in [min, max]
     std::int64_t max_chunk_id = 0;
 
@@ -35,9 +35,9 @@ struct Manifest {
     static constexpr int kFormat = 1;
     static constexpr std::string_view kFileName = "segments.json";
 
-    std::int64_t generation = -1;  // the store generation the segments reflect
+    std::int64_t generation = -1;   // the store generation the segments reflect
     std::int64_t max_chunk_id = 0;  // every store chunk id up to this one was seen
-    std::uint64_t next_file = 1;   // the number of the next file (seg_<n>, del.<n>)
+    std::uint64_t next_file = 1;    // the number of the next file (seg_<n>, del.<n>)
     std::string analyzer;
     std::vector<SegmentEntry> segments;
 

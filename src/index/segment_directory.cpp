@@ -1,6 +1,7 @@
 #include "index/segment_directory.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -12,8 +13,6 @@
 #include <limits>
 #include <map>
 #include <set>
-
-#include <fmt/format.h>
 
 #include "core/atomic_file.h"
 #include "core/log.h"
@@ -64,8 +63,8 @@ MergePolicy MergePolicy::parse(std::string_view spec) {
             WINNOW_CHECK(v > 0 && v <= 1, Errc::InvalidArgument, "merge policy '{}': deletes must be in (0, 1]", spec);
             p.max_deleted_ratio = v;
         } else {
-            WINNOW_THROW(Errc::InvalidArgument, "merge policy '{}': unknown key '{}' (segments_per_tier, floor, deletes)",
-                         spec, key);
+            WINNOW_THROW(Errc::InvalidArgument,
+                         "merge policy '{}': unknown key '{}' (segments_per_tier, floor, deletes)", spec, key);
         }
     }
     return p;
@@ -182,7 +181,9 @@ std::optional<std::uint64_t> segment_number(const std::string& name) {
 SegmentDirectory::SegmentDirectory(std::string dir, std::string analyzer, std::string dense_factory)
     : dir_(std::move(dir)), analyzer_(std::move(analyzer)), dense_factory_(std::move(dense_factory)) {}
 
-std::string SegmentDirectory::path(const std::string& file) const { return (fs::path(dir_) / file).string(); }
+std::string SegmentDirectory::path(const std::string& file) const {
+    return (fs::path(dir_) / file).string();
+}
 
 Snapshot SegmentDirectory::make_snapshot(Manifest manifest, std::vector<LoadedSegment> segments) const {
     Snapshot s;

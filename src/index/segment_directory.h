@@ -139,8 +139,8 @@ public:
     // manifest on disk (nullopt: none or unreadable) and `loaded` its opened snapshot if the caller
     // has it. When `persist` is false (the directory cannot be written) nothing is saved and the
     // snapshot lives in memory only.
-    Snapshot catch_up(const store::DocumentStore& store, const std::optional<Manifest>& current,
-                      const Snapshot* loaded, bool persist, CatchUpStats* stats = nullptr) const;
+    Snapshot catch_up(const store::DocumentStore& store, const std::optional<Manifest>& current, const Snapshot* loaded,
+                      bool persist, CatchUpStats* stats = nullptr) const;
 
     // Runs the merges `policy` selects on the manifest on disk, one after the other, each
     // published by a manifest swap; takes the DirectoryLock for each. Returns the last snapshot

@@ -1,11 +1,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <gtest/gtest.h>
-
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+
+#include <gtest/gtest.h>
 
 #include "core/atomic_file.h"
 #include "core/mmap_file.h"
@@ -48,9 +48,9 @@ TEST(AtomicFile, FailedStreamWriterKeepsTheOldFileAndRemovesTheTemporary) {
     winnow::write_file_atomic(path, "old");
     EXPECT_THROW(winnow::write_file_atomic(path, [](std::FILE* f) { return std::fputs("half", f) < 0; }),
                  winnow::Error);
-    EXPECT_THROW(winnow::write_file_atomic(path,
-                                           [](std::FILE*) -> bool { throw winnow::Error(winnow::Errc::Io, "boom"); }),
-                 winnow::Error);
+    EXPECT_THROW(
+        winnow::write_file_atomic(path, [](std::FILE*) -> bool { throw winnow::Error(winnow::Errc::Io, "boom"); }),
+        winnow::Error);
     EXPECT_EQ(winnow::read_file(path), "old");
     EXPECT_EQ(count_entries(dir.path), 1u);
 }

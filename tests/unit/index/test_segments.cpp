@@ -89,12 +89,12 @@ const std::string kEveryTopicWord =
     "river water bridge flood bank stream delta rain engine piston fuel torque gear diesel motor exhaust protein cell "
     "enzyme gene membrane virus tissue blood market price stock trade bond equity credit loan";
 
-const std::vector<std::string> kQueries = {"river water", "engine fuel torque", "protein cell gene",
+const std::vector<std::string> kQueries = {"river water",  "engine fuel torque",     "protein cell gene",
                                            "market price", "bridge flood bank bond", "unique17 diesel"};
 
 // (document, score), best first: chunk ids differ between indexes that saw different histories.
 std::vector<std::pair<std::string, float>> ranking(const Index& index, const std::string& q, std::size_t k = 50,
-                                                    FirstStageKind kind = FirstStageKind::Bm25) {
+                                                   FirstStageKind kind = FirstStageKind::Bm25) {
     SearchOptions o;
     o.first_stage = kind;
     o.k = k;
