@@ -141,6 +141,29 @@ public:
         }
         // Moves to the first posting >= target (never backwards).
         void advance(std::uint32_t target);
+        // Calls fn(doc, tf) for each posting from the current one through document `last`
+        // (< kEnd), and stops on the first posting after it.
+        template <typename Fn>
+        void for_each_through(std::uint32_t last, Fn&& fn) {
+            while (doc_ <= last) {
+                if (!tfs_ready_) load_tfs();
+                std::uint32_t p = pos_;
+                const std::uint32_t n = n_;
+                while (p < n && docs_[p] <= last) {
+                    fn(docs_[p], tfs_[p]);
+                    ++p;
+                }
+                if (p < n) {
+                    pos_ = p;
+                    doc_ = docs_[p];
+                } else if (block_ + 1 < end_block_) {
+                    load(block_ + 1);
+                } else {
+                    pos_ = n;
+                    doc_ = kEnd;
+                }
+            }
+        }
         // The first block from the current one whose last document is >= target (end_block()
         // when none); decodes nothing.
         std::uint64_t shallow(std::uint32_t target) const;

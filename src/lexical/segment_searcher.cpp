@@ -135,6 +135,18 @@ std::vector<LexicalHit> SegmentSearcher::search(const Bm25Query& query, std::siz
         double bound = 0.0;  // over the whole list (padded)
         std::uint64_t bound_block = ~0ULL;
         double block_bound = 0.0;  // of bound_block (padded)
+        // The score at tf = 1 for each norm (most postings), filled on first use: the same
+        // float computation, looked up instead of repeated.
+        std::vector<float> tf1;
+        const float* tf1_scores(const Bm25Similarity& sim) {
+            if (tf1.empty()) {
+                tf1.resize(256);
+                for (int nm = 0; nm < 256; ++nm) {
+                    tf1[nm] = Bm25Similarity::score(weight, 1.0f, sim.norm_inverse(static_cast<std::uint8_t>(nm)));
+                }
+            }
+            return tf1.data();
+        }
     };
     std::vector<Term> terms;
     std::vector<double> prefix;         // prefix[i]: sum of the bounds of terms 0..i (ascending bounds)
@@ -145,10 +157,14 @@ std::vector<LexicalHit> SegmentSearcher::search(const Bm25Query& query, std::siz
     // The window's buffers: per essential term its frequencies, the partial sums, the documents hit.
     // Kept per thread across queries (each window leaves them zeroed), so a query does not pay
     // for clearing them.
-    constexpr std::uint32_t kWindow = 4096;
+    // A window spans at most 4096 documents, fewer for queries of more than 64 terms so that the
+    // per-term frequency buffers stay within 1 MiB per thread.
+    constexpr std::uint32_t kMaxWindow = 4096;
+    const auto kWindow = static_cast<std::uint32_t>(
+        std::clamp<std::size_t>((std::size_t{1} << 18) / std::max<std::size_t>(nq, 1) / 64 * 64, 64, kMaxWindow));
     thread_local std::vector<std::uint32_t> window_tfs;
-    thread_local std::vector<double> window_partial(kWindow, 0.0);
-    thread_local std::vector<std::uint64_t> window_hit(kWindow / 64, 0);
+    thread_local std::vector<double> window_partial(kMaxWindow, 0.0);
+    thread_local std::vector<std::uint64_t> window_hit(kMaxWindow / 64, 0);
     if (window_tfs.size() < nq * kWindow) window_tfs.resize(nq * kWindow, 0);
     struct ClearOnThrow {  // an exception mid-window (allocation) must not leave them dirty
         int pending = std::uncaught_exceptions();
@@ -244,17 +260,18 @@ std::vector<LexicalHit> SegmentSearcher::search(const Bm25Query& query, std::siz
                     const auto slot = static_cast<int>(i - wfe);
                     slot_of_query[t.query_index] = slot;
                     std::uint32_t* tf_out = window_tfs.data() + static_cast<std::size_t>(slot) * kWindow;
-                    Cursor& c = t.cursor;
-                    c.advance(d);
-                    while (c.doc() <= e) {
-                        const std::uint32_t doc = c.doc();
+                    const float* tf1 = t.tf1_scores(sim);
+                    const float weight = t.weight;
+                    double* partial_out = window_partial.data();
+                    std::uint64_t* hit_out = window_hit.data();
+                    t.cursor.advance(d);
+                    t.cursor.for_each_through(e, [&](std::uint32_t doc, std::uint32_t tf) {
                         const std::uint32_t at = doc - d;
-                        const std::uint32_t tf = c.tf();
                         tf_out[at] = tf;
-                        window_partial[at] += Bm25Similarity::score(t.weight, static_cast<float>(tf), sim.norm_inverse(norms[doc]));
-                        window_hit[at >> 6] |= 1ULL << (at & 63);
-                        c.next();
-                    }
+                        const std::uint8_t nm = norms[doc];
+                        partial_out[at] += tf == 1 ? tf1[nm] : Bm25Similarity::score(weight, static_cast<float>(tf), sim.norm_inverse(nm));
+                        hit_out[at >> 6] |= 1ULL << (at & 63);
+                    });
                 }
                 const std::uint64_t* live_words = live != nullptr ? live->words().data() : nullptr;
                 for (std::uint32_t w = 0; w < (span + 63) / 64; ++w) {
