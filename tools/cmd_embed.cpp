@@ -20,11 +20,13 @@ struct EmbedArgs {
     std::size_t batch = 256;
     std::string instruction;
     std::string precision = "auto";
+    std::string device = "auto";
 };
 
 int run_embed(const EmbedArgs& args) {
     ModelOptions options;
     options.precision = parse_precision(args.precision);
+    options.device = parse_device(args.device);
     options.n_threads = args.threads;
     options.max_length = args.max_length;
     options.instruction = args.instruction;
@@ -60,8 +62,11 @@ CommandRegistrar registrar("embed", [](CLI::App& app) {
     sub->add_option("--dimensions", args->dimensions, "Keep the first N dimensions (Matryoshka), re-normalized");
     sub->add_option("--max-length", args->max_length, "Truncate texts to N tokens (default: max_seq_length)");
     sub->add_option("--threads", args->threads, "Intra-op threads (0 = all cores)");
-    sub->add_option("--precision", args->precision, "fp32|bf16|int8|auto (auto: bf16 on CPUs with AVX512-BF16)")
-        ->check(CLI::IsMember({"fp32", "bf16", "int8", "auto"}));
+    sub->add_option("--precision", args->precision,
+                    "fp32|bf16|fp16|int8|auto (auto: bf16 on CPUs with AVX512-BF16 and on CUDA; fp16: cuda only)")
+        ->check(CLI::IsMember({"fp32", "bf16", "fp16", "int8", "auto"}));
+    sub->add_option("--device", args->device, "cpu|cuda|auto (auto: cuda when a GPU and a CUDA implementation exist)")
+        ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
     sub->add_option("--batch", args->batch, "Texts per embed call")->check(CLI::PositiveNumber);
     sub->add_option("--instruction", args->instruction,
                     "LLM embedders (Qwen3-Embedding): the query task instruction (default: the model's)");

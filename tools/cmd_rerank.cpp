@@ -27,6 +27,7 @@ struct RerankArgs {
     std::size_t top_n = 0;
     std::size_t max_length = 0;
     std::string precision = "auto";
+    std::string device = "auto";
     std::size_t threads = 0;
     std::size_t token_budget = 4096;
     std::string instruction;
@@ -63,6 +64,7 @@ int run_rerank(const RerankArgs& args) {
     WINNOW_CHECK(!args.pretokenized || args.pairs, Errc::InvalidArgument, "--pretokenized needs --pairs");
     ModelOptions options;
     options.precision = parse_precision(args.precision);
+    options.device = parse_device(args.device);
     options.n_threads = args.threads;
     options.max_length = args.max_length;
     options.token_budget = args.token_budget;
@@ -94,6 +96,7 @@ int run_rerank(const RerankArgs& args) {
                    {"seconds", seconds},
                    {"pairs_per_s", seconds > 0 ? static_cast<double>(scores.size()) / seconds : 0.0},
                    {"precision", std::string(precision_name(reranker->precision()))},
+                   {"device", std::string(device_name(reranker->device()))},
                    {"threads", threads},
                    {"load_seconds", load_seconds},
                    {"primitives_created", kernel_stats().primitives_created},
@@ -151,8 +154,10 @@ CommandRegistrar registrar("rerank", [](CLI::App& app) {
         ->needs(pairs);
     sub->add_option("--top-n", args->top_n, "Keep the N best documents (0 = all)");
     sub->add_option("--max-length", args->max_length, "Truncate pairs to N tokens (default: the model's limit)");
-    sub->add_option("--precision", args->precision, "fp32|bf16|int8|auto")
-        ->check(CLI::IsMember({"auto", "fp32", "bf16", "int8"}));
+    sub->add_option("--precision", args->precision, "fp32|bf16|fp16|int8|auto (fp16: cuda only; int8: cpu only)")
+        ->check(CLI::IsMember({"auto", "fp32", "bf16", "fp16", "int8"}));
+    sub->add_option("--device", args->device, "cpu|cuda|auto (auto: cuda when a GPU and a CUDA implementation exist)")
+        ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
     sub->add_option("--threads", args->threads, "Intra-op threads (0 = all cores)");
     sub->add_option("--token-budget", args->token_budget, "Tokens per forward batch")->check(CLI::PositiveNumber);
     sub->add_option("--instruction", args->instruction,

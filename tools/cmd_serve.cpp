@@ -34,6 +34,7 @@ struct ServeArgs {
     std::string embed_model;
     std::string api_key_file;
     std::string precision = "auto";
+    std::string device = "auto";
     std::size_t threads = 0;
     std::size_t max_length = 0;
     long timeout_ms = 30000;
@@ -94,7 +95,10 @@ CommandRegistrar registrar("serve", [](CLI::App& app) {
         ->capture_default_str()
         ->check(CLI::PositiveNumber);
     sub->add_option("--threads", a->threads, "Model compute threads (0: all cores)")->capture_default_str();
-    sub->add_option("--precision", a->precision, "auto|fp32|bf16|int8")->capture_default_str();
+    sub->add_option("--precision", a->precision, "auto|fp32|bf16|fp16|int8")->capture_default_str();
+    sub->add_option("--device", a->device, "Where the models run: auto|cpu|cuda")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
     sub->add_option("--max-length", a->max_length, "Tokens per input at most (0: the model's limit)")
         ->capture_default_str();
     sub->add_flag("!--no-cross-batching", a->server.cross_request_batching,
@@ -111,6 +115,7 @@ CommandRegistrar registrar("serve", [](CLI::App& app) {
                      Errc::InvalidArgument, "nothing to serve: give --rerank-model, --embed-model or --index");
         ModelOptions model_options;
         model_options.precision = parse_precision(a->precision);
+        model_options.device = parse_device(a->device);
         model_options.n_threads = a->threads;
         model_options.max_length = a->max_length;
         model_options.token_budget = a->server.batch_token_budget;

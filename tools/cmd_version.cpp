@@ -4,6 +4,7 @@
 #include <string>
 
 #include "command.h"
+#include "winnow/device.h"
 #include "winnow/version.h"
 
 namespace winnow::cli {
@@ -20,10 +21,14 @@ CommandRegistrar registrar("version", [](CLI::App& app) {
             return value == nullptr ? std::string("null") : "\"" + std::string(value) + "\"";
         };
         if (*json) {
-            std::printf("{\"version\": \"%s\", \"compiler\": \"%s\", \"omp_wait_policy\": %s, \"gomp_spincount\": %s}\n",
-                        winnow::version(), __VERSION__, env("OMP_WAIT_POLICY").c_str(), env("GOMP_SPINCOUNT").c_str());
+            const CudaStatus& cuda = cuda_status();
+            std::printf("{\"version\": \"%s\", \"compiler\": \"%s\", \"omp_wait_policy\": %s, \"gomp_spincount\": %s, "
+                        "\"cuda\": {\"built\": %s, \"usable\": %s, \"devices\": %d}}\n",
+                        winnow::version(), __VERSION__, env("OMP_WAIT_POLICY").c_str(), env("GOMP_SPINCOUNT").c_str(),
+                        cuda.built ? "true" : "false", cuda.usable ? "true" : "false", cuda.device_count);
         } else {
-            std::printf("winnow %s (g++ %s)\n", winnow::version(), __VERSION__);
+            std::printf("winnow %s (g++ %s)\ncuda: %s\n", winnow::version(), __VERSION__,
+                        cuda_status().to_string().c_str());
         }
         return 0;
     };

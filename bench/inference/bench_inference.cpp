@@ -1,14 +1,19 @@
 // bench_inference: scores pre-tokenized pairs (the format of pairs-256.jsonl) with a cross-encoder at one
 // precision, one warm-up pass then the best of --repeat timed passes (ONNX Runtime's bench does the same).
-//   bench_inference --model DIR --pairs FILE [--precision fp32|bf16|int8|auto] [--threads 2] [--repeat 3]
-//                   [--token-budget 16384] [--scores OUT.jsonl]
-// Prints one JSON line: {"pairs","tokens","seconds","pairs_per_s","tokens_per_s","precision","threads"};
-// --scores writes {"raw_score"} lines in input order.
+//   bench_inference --model DIR --pairs FILE [--precision fp32|bf16|fp16|int8|auto] [--device cpu|cuda|auto]
+//                   [--threads 2] [--repeat 3] [--token-budget 16384] [--total N] [--latency-pairs 100]
+//                   [--scores OUT.jsonl]
+// --total N repeats the file's pairs to N pairs (the GPU workload: 16,384 = pairs-256 x 64).
+// --latency-pairs P also times single requests of the first P pairs (p50 and p99 of 50 calls after
+// 5 warm-up calls): the latency one API request of P candidates meets.
+// Prints one JSON line: {"pairs","tokens","seconds","pairs_per_s","tokens_per_s","precision","device","threads"
+// [, "latency_pairs","latency_p50_ms","latency_p99_ms"]}; --scores writes {"raw_score"} lines in input order.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -26,8 +31,8 @@ std::vector<std::int32_t> ints(const winnow::Json& line, const char* key) {
 }
 
 int run(int argc, char** argv) {
-    std::string model, pairs_path, scores_path, precision = "auto";
-    std::size_t threads = 2, repeat = 3, budget = 16384;
+    std::string model, pairs_path, scores_path, precision = "auto", device = "auto";
+    std::size_t threads = 2, repeat = 3, budget = 16384, total = 0, latency_pairs = 0;
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string key = argv[i];
         const std::string value = argv[i + 1];
@@ -37,6 +42,12 @@ int run(int argc, char** argv) {
             pairs_path = value;
         else if (key == "--precision")
             precision = value;
+        else if (key == "--device")
+            device = value;
+        else if (key == "--total")
+            total = std::stoul(value);
+        else if (key == "--latency-pairs")
+            latency_pairs = std::stoul(value);
         else if (key == "--threads")
             threads = std::stoul(value);
         else if (key == "--repeat")
@@ -64,8 +75,15 @@ int run(int argc, char** argv) {
         pairs.push_back({ints(json, "input_ids"), ints(json, "token_type_ids")});
         tokens += pairs.back().input_ids.size();
     }
+    if (total > pairs.size() && !pairs.empty()) {
+        const std::size_t file_pairs = pairs.size(), file_tokens = tokens;
+        for (std::size_t i = file_pairs; i < total; ++i) pairs.push_back(pairs[i % file_pairs]);
+        tokens = file_tokens * (total / file_pairs);
+        for (std::size_t i = 0; i < total % file_pairs; ++i) tokens += pairs[i].input_ids.size();
+    }
     winnow::ModelOptions options;
     options.precision = winnow::parse_precision(precision);
+    options.device = winnow::parse_device(device);
     options.n_threads = threads;
     options.token_budget = budget;
     const auto reranker = winnow::Reranker::load(model, options);
@@ -80,13 +98,27 @@ int run(int argc, char** argv) {
         std::ofstream out(scores_path);
         for (const auto& s : scores) out << winnow::Json{{"raw_score", s.raw_score}}.dump() << '\n';
     }
-    const winnow::Json stats{{"pairs", pairs.size()},
+    winnow::Json stats{{"pairs", pairs.size()},
                              {"tokens", tokens},
                              {"seconds", best},
                              {"pairs_per_s", static_cast<double>(pairs.size()) / best},
                              {"tokens_per_s", static_cast<double>(tokens) / best},
                              {"precision", std::string(winnow::precision_name(reranker->precision()))},
+                             {"device", std::string(winnow::device_name(reranker->device()))},
                              {"threads", threads}};
+    if (latency_pairs > 0) {
+        const std::span<const winnow::TokenizedPair> request(pairs.data(), std::min(latency_pairs, pairs.size()));
+        std::vector<double> ms;
+        for (int i = 0; i < 55; ++i) {
+            const auto start = std::chrono::steady_clock::now();
+            reranker->score_tokenized(request);
+            if (i >= 5) ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+        }
+        std::sort(ms.begin(), ms.end());
+        stats["latency_pairs"] = request.size();
+        stats["latency_p50_ms"] = ms[ms.size() / 2];
+        stats["latency_p99_ms"] = ms[ms.size() * 99 / 100];
+    }
     std::printf("%s\n", stats.dump().c_str());
     return 0;
 }

@@ -75,6 +75,7 @@ struct RerankConfig {
     std::size_t max_windows = 8;   // maxp: windows per document at most
     std::size_t batch_tokens = 0;  // 0: the model's default token budget per forward batch
     Precision precision = Precision::Auto;  // cross-encoder compute precision (Auto: resolve_precision's rule)
+    Device device = Device::Auto;           // where the cross-encoder runs (winnow/device.h)
     ScoreNormalization normalize = ScoreNormalization::Sigmoid;
     // Remote rerank tier (`rerank(url=...)`): the candidates' text goes to these base URLs (a
     // balancer in front of `winnow serve` replicas, or the replicas themselves, tried in turn)

@@ -11,16 +11,10 @@
 #include <utility>
 #include <vector>
 
+#include "winnow/device.h"
 #include "winnow/tokenizer.h"
 
 namespace winnow {
-
-// Compute precision of the linear layers. Auto picks the fastest one whose accuracy holds on
-// this CPU.
-enum class Precision { Auto, Fp32, Bf16, Int8 };
-
-Precision parse_precision(std::string_view name);  // "auto|fp32|bf16|int8", throws Error
-std::string_view precision_name(Precision precision) noexcept;
 
 // Which implementation Reranker::load / Embedder::load build. Auto: from config.json (a decoder LM
 // such as Qwen3ForCausalLM becomes an LLM reranker scored by its "yes"/"no" logits, or an LLM
@@ -29,6 +23,7 @@ enum class ModelKind { Auto, Encoder, Llm };
 
 struct ModelOptions {
     Precision precision = Precision::Auto;
+    Device device = Device::Auto;     // where the model runs (winnow/device.h)
     std::size_t n_threads = 0;        // intra-op threads; 0 = all cores
     std::size_t max_length = 0;       // 0 = the model's limit (tokenizer/config)
     std::size_t token_budget = 4096;  // tokens per forward batch (bounds memory; bench/README.md)
@@ -79,6 +74,8 @@ public:
     virtual std::size_t max_length() const = 0;
     virtual std::string name() const = 0;  // model folder or hub name
     virtual Precision precision() const = 0;
+    // Where the model computes (ModelOptions::device resolved; a remote or fake scorer: the CPU).
+    virtual Device device() const { return Device::Cpu; }
 };
 
 }  // namespace winnow

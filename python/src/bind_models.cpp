@@ -25,10 +25,12 @@ ModelKind parse_kind(const std::string& kind) {
     WINNOW_THROW(Errc::InvalidArgument, "model kind '{}': expected auto, encoder or llm", kind);
 }
 
-ModelOptions model_options(const std::string& precision, std::size_t n_threads, std::size_t max_length,
-                           std::size_t token_budget, const std::string& kind, const std::string& instruction) {
+ModelOptions model_options(const std::string& precision, const std::string& device, std::size_t n_threads,
+                           std::size_t max_length, std::size_t token_budget, const std::string& kind,
+                           const std::string& instruction) {
     ModelOptions options;
     options.precision = parse_precision(precision);
+    options.device = parse_device(device);
     options.n_threads = n_threads;
     options.max_length = max_length;
     WINNOW_CHECK(token_budget > 0, Errc::InvalidArgument, "token_budget must be positive");
@@ -99,15 +101,16 @@ void bind_models(py::module_& m) {
     m.attr("DEFAULT_TOKEN_BUDGET") = ModelOptions{}.token_budget;  // the library's, so Python never drifts from it
     py::class_<Reranker, std::shared_ptr<Reranker>>(m, "Reranker",
                                                     "A loaded cross-encoder or LLM reranker (winnow::Reranker).")
-        .def(py::init([](const std::string& model, const std::string& precision, std::size_t n_threads,
-                         std::size_t max_length, std::size_t token_budget, const std::string& kind,
-                         const std::string& instruction) {
+        .def(py::init([](const std::string& model, const std::string& precision, const std::string& device,
+                         std::size_t n_threads, std::size_t max_length, std::size_t token_budget,
+                         const std::string& kind, const std::string& instruction) {
                  const ModelOptions options =
-                     model_options(precision, n_threads, max_length, token_budget, kind, instruction);
+                     model_options(precision, device, n_threads, max_length, token_budget, kind, instruction);
                  py::gil_scoped_release release;
                  return Reranker::load(model, options);
              }),
-             py::arg("model"), py::arg("precision") = "auto", py::arg("n_threads") = 0, py::arg("max_length") = 0,
+             py::arg("model"), py::arg("precision") = "auto", py::arg("device") = "auto", py::arg("n_threads") = 0,
+             py::arg("max_length") = 0,
              py::arg("token_budget") = ModelOptions{}.token_budget, py::arg("kind") = "auto", py::arg("instruction") = "")
         .def(
             "score_pairs",
@@ -121,18 +124,20 @@ void bind_models(py::module_& m) {
         .def_property_readonly("name", &Reranker::name)
         .def_property_readonly("precision",
                                [](const Reranker& self) { return std::string(precision_name(self.precision())); })
+        .def_property_readonly("device", [](const Reranker& self) { return std::string(device_name(self.device())); })
         .def("__repr__", [](const Reranker& self) { return "<winnow._winnow.Reranker " + self.name() + ">"; });
 
     py::class_<Embedder, std::shared_ptr<Embedder>>(m, "Embedder", "A loaded sentence embedder (winnow::Embedder).")
-        .def(py::init([](const std::string& model, const std::string& precision, std::size_t n_threads,
-                         std::size_t max_length, std::size_t token_budget, const std::string& kind,
-                         const std::string& instruction) {
+        .def(py::init([](const std::string& model, const std::string& precision, const std::string& device,
+                         std::size_t n_threads, std::size_t max_length, std::size_t token_budget,
+                         const std::string& kind, const std::string& instruction) {
                  const ModelOptions options =
-                     model_options(precision, n_threads, max_length, token_budget, kind, instruction);
+                     model_options(precision, device, n_threads, max_length, token_budget, kind, instruction);
                  py::gil_scoped_release release;
                  return Embedder::load(model, options);
              }),
-             py::arg("model"), py::arg("precision") = "auto", py::arg("n_threads") = 0, py::arg("max_length") = 0,
+             py::arg("model"), py::arg("precision") = "auto", py::arg("device") = "auto", py::arg("n_threads") = 0,
+             py::arg("max_length") = 0,
              py::arg("token_budget") = ModelOptions{}.token_budget, py::arg("kind") = "auto", py::arg("instruction") = "")
         .def(
             "embed",

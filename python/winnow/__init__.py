@@ -73,9 +73,10 @@ __all__ = [
 ]
 
 
-def _model_args(precision, num_threads, max_length, token_budget, kind, instruction):
+def _model_args(precision, device, num_threads, max_length, token_budget, kind, instruction):
     return dict(
         precision=precision,
+        device=device or "auto",
         n_threads=int(num_threads or 0),
         max_length=int(max_length or 0),
         token_budget=int(token_budget),
@@ -99,14 +100,15 @@ class CrossEncoder:
 
     model_name_or_path: a model folder, or a Hugging Face id already in the local cache (see
     `winnow pull`). max_length caps query + document tokens (default: the model's limit).
-    precision: auto | fp32 | bf16 | int8. num_threads: intra-op threads (0: all cores).
+    precision: auto | fp32 | bf16 | fp16 | int8. device: auto | cpu | cuda (None: auto, the GPU when
+    one is found and the model has a CUDA implementation). num_threads: intra-op threads (0: all cores).
     """
 
     def __init__(self, model_name_or_path: str, max_length: Optional[int] = None, precision: str = "auto",
                  num_threads: int = 0, token_budget: int = _winnow.DEFAULT_TOKEN_BUDGET, kind: str = "auto",
-                 instruction: str = ""):
+                 instruction: str = "", device: Optional[str] = None):
         self.model = _winnow.Reranker(str(model_name_or_path),
-                                      **_model_args(precision, num_threads, max_length, token_budget, kind,
+                                      **_model_args(precision, device, num_threads, max_length, token_budget, kind,
                                                     instruction))
 
     @property
@@ -116,6 +118,10 @@ class CrossEncoder:
     @property
     def precision(self) -> str:
         return self.model.precision
+
+    @property
+    def device(self) -> str:
+        return self.model.device
 
     def __repr__(self):
         return f"CrossEncoder({self.model.name!r}, max_length={self.max_length}, precision={self.precision!r})"
@@ -177,9 +183,9 @@ class SentenceTransformer:
 
     def __init__(self, model_name_or_path: str, max_seq_length: Optional[int] = None, precision: str = "auto",
                  num_threads: int = 0, truncate_dim: Optional[int] = None, token_budget: int = _winnow.DEFAULT_TOKEN_BUDGET,
-                 kind: str = "auto", instruction: str = ""):
+                 kind: str = "auto", instruction: str = "", device: Optional[str] = None):
         self.model = _winnow.Embedder(str(model_name_or_path),
-                                      **_model_args(precision, num_threads, max_seq_length, token_budget, kind,
+                                      **_model_args(precision, device, num_threads, max_seq_length, token_budget, kind,
                                                     instruction))
         self.truncate_dim = truncate_dim
 

@@ -85,9 +85,10 @@ std::size_t RerankScoreCache::pairs_computed() const {
 
 std::string RerankScoreCache::config_key(const CandidateScorer& scorer, const RerankConfig& config) {
     // Not the batch size or normalization: they do not change a raw score.
-    std::string key = fmt::format("{}|{}|{}|{}|{}|{}|{}|{}", scorer.name(), config.kind, config.model,
+    std::string key = fmt::format("{}|{}|{}|{}|{}|{}|{}|{}|{}", scorer.name(), config.kind, config.model,
                                   config.long_doc == LongDocMode::MaxP ? "maxp" : "truncate", config.max_length,
-                                  config.stride, config.max_windows, precision_name(config.precision));
+                                  config.stride, config.max_windows, precision_name(config.precision),
+                                  device_name(config.device));
     for (const auto& [k, v] : config.params) key += fmt::format("|{}={}", k, v);
     return key;
 }

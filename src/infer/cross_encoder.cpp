@@ -27,7 +27,7 @@ std::size_t model_limit(std::size_t requested, std::size_t tokenizer_limit, std:
 CrossEncoder::CrossEncoder(const std::string& folder, const ModelOptions& options)
     : folder_(folder),
       options_(options),
-      model_(load_model(folder, LoadOptions{options.precision})) {
+      model_(load_model(folder, LoadOptions{options.precision, options.device})) {
     if (std::filesystem::exists(std::filesystem::path(folder) / "tokenizer.json")) {
         tokenizer_ = Tokenizer::from_file(folder);
     }

@@ -25,6 +25,7 @@ public:
     std::size_t max_length() const override { return max_length_; }
     std::string name() const override { return folder_; }
     Precision precision() const override { return model_->info().precision; }
+    Device device() const override { return model_->info().device; }
 
     // The ids the model is fed for a pair: the tokenizer's pair template with longest_first
     // truncation at max_length(); `truncated` tells whether tokens were cut.

@@ -38,7 +38,7 @@ LlmEmbedder::LlmEmbedder(const std::string& folder, const ModelOptions& options)
     : folder_(folder),
       options_(options),
       model_(load_causal_lm(folder,
-                            LoadOptions{options.precision})),
+                            LoadOptions{options.precision, options.device})),
       tokenizer_(Tokenizer::from_file(folder)) {
     tokenizer_.set_padding(std::nullopt);
     tokenizer_.set_truncation(std::nullopt);

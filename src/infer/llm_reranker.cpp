@@ -45,7 +45,7 @@ LlmReranker::LlmReranker(const std::string& folder, const ModelOptions& options)
     : folder_(folder),
       options_(options),
       model_(load_causal_lm(folder,
-                            LoadOptions{options.precision})),
+                            LoadOptions{options.precision, options.device})),
       tokenizer_(Tokenizer::from_file(folder)) {
     WINNOW_CHECK(model_->has_lm_head(), Errc::Unsupported,
                  "{}: not an LLM reranker: the model has no LM head (lm_head.weight or tied embeddings)", folder);

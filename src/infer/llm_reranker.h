@@ -45,6 +45,7 @@ public:
     std::size_t max_length() const override { return max_length_; }
     std::string name() const override { return folder_; }
     Precision precision() const override { return model_->info().precision; }
+    Device device() const override { return model_->info().device; }
 
     // The template pieces for this reranker's instruction.
     const std::string& prefix() const noexcept { return prefix_; }

@@ -24,7 +24,7 @@ SentenceEmbedder::SentenceEmbedder(const std::string& folder, const ModelOptions
       options_(options),
       config_(load_sentence_transformers_config(folder)),
       model_(load_model(config_.transformer_folder,
-                        LoadOptions{options.precision})),
+                        LoadOptions{options.precision, options.device})),
       tokenizer_(Tokenizer::from_file(tokenizer_folder(folder, config_.transformer_folder))) {
     std::size_t limit = options.max_length;
     if (limit == 0) limit = config_.max_seq_length;

@@ -20,84 +20,55 @@ std::string find_prefix(const WeightStore& weights, const std::string& preferred
 }
 }  // namespace
 
-BertModel::BertModel(const ModelConfig& config, const WeightStore& weights, const LoadOptions& options,
-                     BertVariant variant)
-    : Model(ModelInfo{}), variant_(std::move(variant)) {
-    const std::size_t hidden = config.positive("hidden_size");
-    const std::size_t n_layers = config.positive("num_hidden_layers");
-    n_heads_ = config.positive("num_attention_heads");
-    const std::size_t intermediate = config.positive("intermediate_size");
-    const std::size_t vocab = config.positive("vocab_size");
-    const std::size_t max_positions = config.positive("max_position_embeddings");
-    const std::size_t type_vocab = config.get_or<std::size_t>("type_vocab_size", 2);
-    WINNOW_CHECK(type_vocab >= 1 && type_vocab < (std::size_t{1} << 31), Errc::Corrupt,
-                 "{}: type_vocab_size must be in [1, 2^31), got {}", config.where(), type_vocab);
-    const auto eps = static_cast<float>(config.get_or<double>("layer_norm_eps", 1e-12));
-    activation_ = parse_activation(config.get_or<std::string>("hidden_act", "gelu"), config.where());
-    WINNOW_CHECK(hidden % n_heads_ == 0, Errc::Corrupt, "{}: hidden_size {} is not a multiple of num_attention_heads {}",
-                 config.where(), hidden, n_heads_);
-    const Precision precision = options.precision;
-
-    const std::string p = find_prefix(weights, variant_.prefix);
-    word_embeddings_ = weights.get(p + "embeddings.word_embeddings.weight", {vocab, hidden});
-    position_embeddings_ = weights.get(p + "embeddings.position_embeddings.weight", {max_positions, hidden});
-    if (type_vocab > 0) {
-        token_type_embeddings_ = weights.get(p + "embeddings.token_type_embeddings.weight", {type_vocab, hidden});
+BertShape BertShape::read(const ModelConfig& config, const WeightStore& weights, const BertVariant& variant) {
+    BertShape shape;
+    shape.hidden = config.positive("hidden_size");
+    shape.n_layers = config.positive("num_hidden_layers");
+    shape.n_heads = config.positive("num_attention_heads");
+    shape.intermediate = config.positive("intermediate_size");
+    shape.vocab = config.positive("vocab_size");
+    shape.max_positions = config.positive("max_position_embeddings");
+    shape.type_vocab = config.get_or<std::size_t>("type_vocab_size", 2);
+    WINNOW_CHECK(shape.type_vocab >= 1 && shape.type_vocab < (std::size_t{1} << 31), Errc::Corrupt,
+                 "{}: type_vocab_size must be in [1, 2^31), got {}", config.where(), shape.type_vocab);
+    shape.eps = static_cast<float>(config.get_or<double>("layer_norm_eps", 1e-12));
+    shape.activation = parse_activation(config.get_or<std::string>("hidden_act", "gelu"), config.where());
+    WINNOW_CHECK(shape.hidden % shape.n_heads == 0, Errc::Corrupt,
+                 "{}: hidden_size {} is not a multiple of num_attention_heads {}", config.where(), shape.hidden,
+                 shape.n_heads);
+    shape.prefix = find_prefix(weights, variant.prefix);
+    if (config.has_architecture_suffix("ForSequenceClassification") && weights.has(variant.classifier_weight)) {
+        const auto dims = weights.shape(variant.classifier_weight);
+        WINNOW_CHECK(dims.size() == 2 && dims[0] > 0, Errc::Corrupt, "{}: tensor '{}' is not a [labels x hidden] matrix",
+                     weights.where(), variant.classifier_weight);
+        shape.num_labels = dims[0];
     }
-    embeddings_norm_ = LayerNorm::load(weights, p + "embeddings.LayerNorm", hidden, true, eps);
-
-    for (std::size_t i = 0; i < n_layers; ++i) {
-        const std::string l = p + "encoder.layer." + std::to_string(i) + ".";
-        const std::string qkv_names[] = {l + "attention.self.query", l + "attention.self.key",
-                                         l + "attention.self.value"};
-        Layer layer;
-        layer.qkv = load_fused_linear(weights, qkv_names, hidden, hidden, true, precision);
-        layer.attn_out = load_linear(weights, l + "attention.output.dense", hidden, hidden, true, precision);
-        layer.attn_norm = LayerNorm::load(weights, l + "attention.output.LayerNorm", hidden, true, eps);
-        layer.ffn_up = load_linear(weights, l + "intermediate.dense", hidden, intermediate, true, precision);
-        layer.ffn_down = load_linear(weights, l + "output.dense", intermediate, hidden, true, precision);
-        layer.ffn_norm = LayerNorm::load(weights, l + "output.LayerNorm", hidden, true, eps);
-        layers_.push_back(std::move(layer));
+    shape.max_tokens = shape.max_positions;
+    if (variant.padding_idx) {
+        const auto first = static_cast<std::size_t>(*variant.padding_idx) + 1;
+        WINNOW_CHECK(first < shape.max_positions, Errc::Corrupt, "{}: pad_token_id {} leaves no positions",
+                     config.where(), *variant.padding_idx);
+        shape.max_tokens = shape.max_positions - first;
     }
-
-    std::size_t num_labels = 0;
-    if (config.has_architecture_suffix("ForSequenceClassification") && weights.has(variant_.classifier_weight)) {
-        const auto shape = weights.shape(variant_.classifier_weight);
-        WINNOW_CHECK(shape.size() == 2 && shape[0] > 0, Errc::Corrupt, "{}: tensor '{}' is not a [labels x hidden] matrix",
-                     weights.where(), variant_.classifier_weight);
-        num_labels = shape[0];
-        const std::string l = p + "encoder.layer." + std::to_string(n_layers - 1) + ".attention.self.";
-        last_query_ = load_linear(weights, l + "query", hidden, hidden, true, precision);
-        const std::string kv_names[] = {l + "key", l + "value"};
-        last_key_value_ = load_fused_linear(weights, kv_names, hidden, hidden, true, precision);
-        if (variant_.head == BertVariant::Head::Pooler) {
-            head_dense_ = load_linear(weights, p + "pooler.dense", hidden, hidden, true, precision);
-            head_out_ = load_linear(weights, "classifier", hidden, num_labels, true, precision);
-        } else {
-            head_dense_ = load_linear(weights, "classifier.dense", hidden, hidden, true, precision);
-            head_out_ = load_linear(weights, "classifier.out_proj", hidden, num_labels, true, precision);
-        }
-    }
-
-    std::size_t max_tokens = max_positions;
-    if (variant_.padding_idx) {
-        const auto first = static_cast<std::size_t>(*variant_.padding_idx) + 1;
-        WINNOW_CHECK(first < max_positions, Errc::Corrupt, "{}: pad_token_id {} leaves no positions", config.where(),
-                     *variant_.padding_idx);
-        max_tokens = max_positions - first;
-    }
-    info_ = ModelInfo{config.model_type(), config.folder(), hidden, vocab, type_vocab, max_tokens, num_labels,
-                      precision};
+    return shape;
 }
 
-std::vector<std::int32_t> BertModel::position_ids(const TokenBatch& batch) const {
+std::string BertShape::layer_prefix(std::size_t layer) const {
+    return prefix + "encoder.layer." + std::to_string(layer) + ".";
+}
+
+std::vector<std::string> BertShape::qkv_names(std::size_t layer) const {
+    const std::string l = layer_prefix(layer);
+    return {l + "attention.self.query", l + "attention.self.key", l + "attention.self.value"};
+}
+
+std::vector<std::int32_t> bert_position_ids(const TokenBatch& batch, const std::optional<std::int32_t>& padding_idx) {
     std::vector<std::int32_t> positions(batch.n_tokens());
     for (std::size_t s = 0; s < batch.n_sequences(); ++s) {
         std::int32_t count = 0;
         for (std::size_t t = batch.cu_seqlens[s]; t < batch.cu_seqlens[s + 1]; ++t) {
-            if (variant_.padding_idx) {
-                // RoBERTa: pads keep padding_idx, other tokens count up from padding_idx + 1.
-                const std::int32_t pad = *variant_.padding_idx;
+            if (padding_idx) {
+                const std::int32_t pad = *padding_idx;
                 positions[t] = batch.input_ids[t] == pad ? pad : pad + (++count);
             } else {
                 positions[t] = count++;
@@ -105,6 +76,56 @@ std::vector<std::int32_t> BertModel::position_ids(const TokenBatch& batch) const
         }
     }
     return positions;
+}
+
+BertModel::BertModel(const ModelConfig& config, const WeightStore& weights, const LoadOptions& options,
+                     BertVariant variant)
+    : Model(ModelInfo{}), variant_(std::move(variant)) {
+    const BertShape shape = BertShape::read(config, weights, variant_);
+    const std::size_t hidden = shape.hidden;
+    n_heads_ = shape.n_heads;
+    activation_ = shape.activation;
+    const float eps = shape.eps;
+    const Precision precision = options.precision;
+
+    const std::string& p = shape.prefix;
+    word_embeddings_ = weights.get(p + "embeddings.word_embeddings.weight", {shape.vocab, hidden});
+    position_embeddings_ = weights.get(p + "embeddings.position_embeddings.weight", {shape.max_positions, hidden});
+    token_type_embeddings_ = weights.get(p + "embeddings.token_type_embeddings.weight", {shape.type_vocab, hidden});
+    embeddings_norm_ = LayerNorm::load(weights, p + "embeddings.LayerNorm", hidden, true, eps);
+
+    for (std::size_t i = 0; i < shape.n_layers; ++i) {
+        const std::string l = shape.layer_prefix(i);
+        const auto qkv_names = shape.qkv_names(i);
+        Layer layer;
+        layer.qkv = load_fused_linear(weights, qkv_names, hidden, hidden, true, precision);
+        layer.attn_out = load_linear(weights, l + "attention.output.dense", hidden, hidden, true, precision);
+        layer.attn_norm = LayerNorm::load(weights, l + "attention.output.LayerNorm", hidden, true, eps);
+        layer.ffn_up = load_linear(weights, l + "intermediate.dense", hidden, shape.intermediate, true, precision);
+        layer.ffn_down = load_linear(weights, l + "output.dense", shape.intermediate, hidden, true, precision);
+        layer.ffn_norm = LayerNorm::load(weights, l + "output.LayerNorm", hidden, true, eps);
+        layers_.push_back(std::move(layer));
+    }
+
+    if (shape.num_labels > 0) {
+        const auto names = shape.qkv_names(shape.n_layers - 1);
+        last_query_ = load_linear(weights, names[0], hidden, hidden, true, precision);
+        const std::string kv_names[] = {names[1], names[2]};
+        last_key_value_ = load_fused_linear(weights, kv_names, hidden, hidden, true, precision);
+        if (variant_.head == BertVariant::Head::Pooler) {
+            head_dense_ = load_linear(weights, p + "pooler.dense", hidden, hidden, true, precision);
+            head_out_ = load_linear(weights, "classifier", hidden, shape.num_labels, true, precision);
+        } else {
+            head_dense_ = load_linear(weights, "classifier.dense", hidden, hidden, true, precision);
+            head_out_ = load_linear(weights, "classifier.out_proj", hidden, shape.num_labels, true, precision);
+        }
+    }
+    info_ = ModelInfo{config.model_type(), config.folder(), hidden,           shape.vocab, shape.type_vocab,
+                      shape.max_tokens,    shape.num_labels, precision};
+}
+
+std::vector<std::int32_t> BertModel::position_ids(const TokenBatch& batch) const {
+    return bert_position_ids(batch, variant_.padding_idx);
 }
 
 Tensor BertModel::encode(const TokenBatch& batch) const {
@@ -204,12 +225,25 @@ Tensor BertModel::classify_first(const Tensor& first) const {
     return logits;
 }
 
-std::unique_ptr<Model> create_bert(const ModelConfig& config, const WeightStore& weights, const LoadOptions& options) {
+namespace {
+BertVariant bert_variant() {
     BertVariant variant;
     variant.prefix = "bert.";
     variant.head = BertVariant::Head::Pooler;
     variant.classifier_weight = "classifier.weight";
-    return std::make_unique<BertModel>(config, weights, options, std::move(variant));
+    return variant;
 }
+}  // namespace
+
+std::unique_ptr<Model> create_bert(const ModelConfig& config, const WeightStore& weights, const LoadOptions& options) {
+    return std::make_unique<BertModel>(config, weights, options, bert_variant());
+}
+
+#ifdef WINNOW_HAVE_CUDA
+std::unique_ptr<Model> create_bert_on_cuda(const ModelConfig& config, const WeightStore& weights,
+                                           const LoadOptions& options) {
+    return create_bert_cuda(config, weights, options, bert_variant());
+}
+#endif
 
 }  // namespace winnow

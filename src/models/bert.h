@@ -22,6 +22,38 @@ struct BertVariant {
     std::string classifier_weight;            // the tensor whose presence means a classification head
 };
 
+// What config.json and the weights say about a BERT-family model, read and checked once for both
+// backends (bert.cpp on the CPU, cuda/bert_cuda.cpp on the GPU).
+struct BertShape {
+    std::size_t hidden = 0;
+    std::size_t n_layers = 0;
+    std::size_t n_heads = 0;
+    std::size_t intermediate = 0;
+    std::size_t vocab = 0;
+    std::size_t max_positions = 0;
+    std::size_t type_vocab = 0;
+    float eps = 1e-12f;
+    Activation activation = Activation::Gelu;
+    std::string prefix;          // where the encoder's tensors are ("bert.", "roberta." or "")
+    std::size_t num_labels = 0;  // > 0: a sequence-classification head is present
+    std::size_t max_tokens = 0;  // longest sequence the positions allow
+
+    static BertShape read(const ModelConfig& config, const WeightStore& weights, const BertVariant& variant);
+    // The tensor names of layer i's query, key and value projections (without ".weight").
+    std::vector<std::string> qkv_names(std::size_t layer) const;
+    std::string layer_prefix(std::size_t layer) const;
+};
+
+// Per-token position ids of a batch: 0, 1, ... per sequence, or RoBERTa's (pads keep padding_idx,
+// other tokens count up from padding_idx + 1).
+std::vector<std::int32_t> bert_position_ids(const TokenBatch& batch, const std::optional<std::int32_t>& padding_idx);
+
+#ifdef WINNOW_HAVE_CUDA
+// The same architectures on the GPU (cuda/bert_cuda.cpp).
+std::unique_ptr<Model> create_bert_cuda(const ModelConfig& config, const WeightStore& weights,
+                                        const LoadOptions& options, BertVariant variant);
+#endif
+
 class BertModel final : public Model {
 public:
     BertModel(const ModelConfig& config, const WeightStore& weights, const LoadOptions& options, BertVariant variant);

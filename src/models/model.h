@@ -27,6 +27,7 @@ struct TokenBatch {
 
 struct LoadOptions {
     Precision precision = Precision::Fp32;  // of the linear layers
+    Device device = Device::Cpu;            // registry.cpp resolves Auto before an architecture sees it
 };
 
 struct ModelInfo {
@@ -38,6 +39,7 @@ struct ModelInfo {
     std::size_t max_tokens = 0;       // longest sequence the position scheme allows
     std::size_t num_labels = 0;       // > 0 when a sequence-classification head was loaded
     Precision precision = Precision::Fp32;
+    Device device = Device::Cpu;  // where forward() computes (its results are host tensors either way)
 };
 
 class Model {

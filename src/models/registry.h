@@ -17,8 +17,17 @@ using ArchitectureFactory = std::unique_ptr<Model> (*)(const ModelConfig&, const
 
 struct Architecture {
     std::string_view model_type;  // as in config.json ("bert", "xlm-roberta", ...)
-    ArchitectureFactory create;
+    ArchitectureFactory create;   // the CPU implementation
+    // The CUDA implementation, or nullptr when the architecture has none (or the build has no CUDA).
+    // Device::Auto picks it whenever cuda_status().usable.
+    ArchitectureFactory create_cuda = nullptr;
 };
+
+// The device a model of `arch` runs on for `requested` (the one place that picks the backend):
+// Auto is Cuda when `cuda` is usable and the architecture has a CUDA implementation, else Cpu.
+// Cuda when one of the two is missing throws Error(Unsupported) saying which. Pure: tests pass
+// any CudaStatus.
+Device resolve_device(Device requested, const Architecture& arch, const CudaStatus& cuda);
 
 std::span<const Architecture> architectures() noexcept;
 const Architecture* find_architecture(std::string_view model_type) noexcept;

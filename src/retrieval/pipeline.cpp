@@ -41,8 +41,8 @@ std::string rerank_model(const RerankConfig& config) {
 }
 
 std::string cache_key(const RerankConfig& config, const std::string& model) {
-    return fmt::format("{}|{}|{}|{}|{}", config.kind, model, config.max_length, config.batch_tokens,
-                       precision_name(config.precision));
+    return fmt::format("{}|{}|{}|{}|{}|{}", config.kind, model, config.max_length, config.batch_tokens,
+                       precision_name(config.precision), device_name(config.device));
 }
 
 }  // namespace
@@ -90,6 +90,7 @@ std::shared_ptr<const CandidateScorer> Pipeline::scorer_for(const RerankConfig& 
         ModelOptions options;
         options.max_length = config.max_length;
         options.precision = config.precision;
+        options.device = config.device;
         if (config.batch_tokens > 0) options.token_budget = config.batch_tokens;
         auto reranker = Reranker::load(resolve_model_path(model), options);
         auto scorer = make_cross_encoder_scorer(reranker);

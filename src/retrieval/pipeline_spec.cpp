@@ -11,7 +11,7 @@
 namespace winnow {
 namespace {
 
-enum class Type { Uint, Count, Double, Unit, Text, LongDoc, Normalize, Fusion, Precision, Dialect, Urls };
+enum class Type { Uint, Count, Double, Unit, Text, LongDoc, Normalize, Fusion, Precision, Device, Dialect, Urls };
 
 struct KeyInfo {
     std::string_view key;
@@ -28,7 +28,7 @@ constexpr KeyInfo kCutoffKeys[] = {{"top_n", Type::Uint}, {"min_score", Type::Do
 constexpr KeyInfo kDiversityKeys[] = {{"per_doc", Type::Uint}, {"mmr", Type::Unit}};
 constexpr KeyInfo kRerankKeys[] = {{"model", Type::Text},        {"long_doc", Type::LongDoc}, {"max_length", Type::Uint},
                                    {"stride", Type::Uint},       {"max_windows", Type::Uint}, {"batch_tokens", Type::Uint},
-                                   {"normalize", Type::Normalize}, {"precision", Type::Precision},
+                                   {"normalize", Type::Normalize}, {"precision", Type::Precision}, {"device", Type::Device},
                                    {"url", Type::Urls},          {"dialect", Type::Dialect},  {"deadline_ms", Type::Uint},
                                    {"attempts", Type::Uint}};
 constexpr KeyInfo kPackKeys[] = {{"tokens", Type::Uint}, {"template", Type::Text}};
@@ -88,7 +88,8 @@ std::string type_name(Type t) {
         case Type::Unit: return "a number in [0, 1]";
         case Type::Text: return "a string";
         case Type::LongDoc: return "truncate|maxp";
-        case Type::Precision: return "auto|fp32|bf16|int8";
+        case Type::Precision: return "auto|fp32|bf16|fp16|int8";
+        case Type::Device: return "auto|cpu|cuda";
         case Type::Normalize: return "sigmoid|minmax|none";
         case Type::Fusion: return "rrf|weighted";
         case Type::Dialect: return "cohere|tei";
@@ -133,7 +134,10 @@ void validate_value(std::string_view stage, std::string_view key, std::string_vi
         case Type::LongDoc: ok = value == "truncate" || value == "maxp"; break;
         case Type::Normalize: ok = value == "sigmoid" || value == "minmax" || value == "none"; break;
         case Type::Fusion: ok = value == "rrf" || value == "weighted"; break;
-        case Type::Precision: ok = value == "auto" || value == "fp32" || value == "bf16" || value == "int8"; break;
+        case Type::Precision:
+            ok = value == "auto" || value == "fp32" || value == "bf16" || value == "fp16" || value == "int8";
+            break;
+        case Type::Device: ok = value == "auto" || value == "cpu" || value == "cuda"; break;
         case Type::Dialect: ok = value == "cohere" || value == "tei"; break;
         case Type::Urls: {
             const auto urls = split_urls(value);
@@ -465,6 +469,7 @@ PipelineConfig PipelineConfig::from_spec(const PipelineSpec& spec) {
                 else if (k == "max_windows") r.max_windows = std::max<std::size_t>(1, as_uint(v));
                 else if (k == "batch_tokens") r.batch_tokens = as_uint(v);
                 else if (k == "precision") r.precision = parse_precision(v);
+                else if (k == "device") r.device = parse_device(v);
                 else if (k == "url") r.urls = split_urls(v);
                 else if (k == "dialect") r.dialect = v == "cohere" ? RemoteDialect::Cohere : RemoteDialect::Tei;
                 else if (k == "deadline_ms") r.deadline_ms = as_uint(v);

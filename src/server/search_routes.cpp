@@ -54,6 +54,9 @@ void Server::Impl::check_rerank_settings(const RerankConfig& r) const {
         WINNOW_CHECK(r.precision == Precision::Auto || r.precision == reranker->precision(), Errc::InvalidArgument,
                      "rerank precision={}: this server's model runs in {} (set by --precision at start)",
                      precision_name(r.precision), precision_name(reranker->precision()));
+        WINNOW_CHECK(r.device == Device::Auto || r.device == reranker->device(), Errc::InvalidArgument,
+                     "rerank device={}: this server's model runs on {} (set by --device at start)",
+                     device_name(r.device), device_name(reranker->device()));
         WINNOW_CHECK(r.batch_tokens == 0 || r.batch_tokens == options.batch_token_budget, Errc::InvalidArgument,
                      "rerank batch_tokens={}: this server batches {} tokens across requests (--batch-tokens at "
                      "start)", r.batch_tokens, options.batch_token_budget);
@@ -69,9 +72,10 @@ void Server::Impl::check_rerank_settings(const RerankConfig& r) const {
                  "no rerank model loaded (start the server with --rerank-model)");
     WINNOW_CHECK(r.model == own.model, Errc::NotFound, "rerank model '{}' is not loaded: this server's pipeline uses '{}'",
                  r.model, own.model);
-    WINNOW_CHECK(r.max_length == own.max_length && r.precision == own.precision && r.batch_tokens == own.batch_tokens,
+    WINNOW_CHECK(r.max_length == own.max_length && r.precision == own.precision && r.device == own.device &&
+                     r.batch_tokens == own.batch_tokens,
                  Errc::InvalidArgument,
-                 "rerank max_length, precision and batch_tokens are fixed by this server's pipeline ('{}'): "
+                 "rerank max_length, precision, device and batch_tokens are fixed by this server's pipeline ('{}'): "
                  "start it with --rerank-model to change max_length per request", pipeline->spec().to_string());
 }
 

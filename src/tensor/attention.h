@@ -10,7 +10,7 @@
 #include <span>
 #include <vector>
 
-#include "winnow/reranker.h"
+#include "winnow/device.h"
 
 namespace winnow {
 

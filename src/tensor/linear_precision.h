@@ -8,7 +8,7 @@
 
 #include "tensor/kernels.h"
 #include "tensor/tensor.h"
-#include "winnow/reranker.h"
+#include "winnow/device.h"
 
 namespace winnow {
 

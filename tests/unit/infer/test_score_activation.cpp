@@ -40,10 +40,10 @@ TEST(ScoreActivation, Values) {
 }
 
 TEST(Precision, NamesRoundTrip) {
-    for (auto p : {Precision::Auto, Precision::Fp32, Precision::Bf16, Precision::Int8}) {
+    for (auto p : {Precision::Auto, Precision::Fp32, Precision::Bf16, Precision::Fp16, Precision::Int8}) {
         EXPECT_EQ(parse_precision(precision_name(p)), p);
     }
-    EXPECT_THROW(parse_precision("fp16"), Error);
+    EXPECT_THROW(parse_precision("fp8"), Error);
 }
 
 }  // namespace

@@ -69,7 +69,7 @@ TEST(PipelineSpec, ErrorsNameTheProblem) {
     EXPECT_NE(error_of("bm25 > rerank(model=\"x)").find("unterminated"), std::string::npos);
     EXPECT_NE(error_of("bm25 > rerank(long_doc=chunks)").find("truncate|maxp"), std::string::npos);
     EXPECT_NE(error_of("bm25 > diversify(mmr=1.5)").find("[0, 1]"), std::string::npos);
-    EXPECT_NE(error_of("bm25 > rerank(precision=fp16)").find("auto|fp32|bf16|int8"), std::string::npos);
+    EXPECT_NE(error_of("bm25 > rerank(precision=fp8)").find("auto|fp32|bf16|fp16|int8"), std::string::npos);
     EXPECT_EQ(PipelineConfig::from_spec(PipelineSpec::parse("bm25 > rerank(model=m, precision=int8)")).rerank.precision,
               winnow::Precision::Int8);
     EXPECT_THROW(PipelineConfig::from_spec(PipelineSpec::parse("bm25(k=0)")), winnow::Error);

@@ -1,0 +1,96 @@
+// Internal: device memory and the GEMMs of the GPU encoders (built with WINNOW_HAVE_CUDA only).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <span>
+#include <tuple>
+#include <vector>
+
+#include "tensor/cuda/cuda_kernels.h"
+
+struct cublasLtContext;
+
+namespace winnow::cuda {
+
+// Owns one cudaMalloc'd block; grows (never shrinks) with reserve().
+class DeviceBuffer {
+public:
+    DeviceBuffer() = default;
+    explicit DeviceBuffer(std::size_t bytes);  // exactly `bytes` (weights)
+    DeviceBuffer(DeviceBuffer&& other) noexcept : data_(other.data_), bytes_(other.bytes_) {
+        other.data_ = nullptr;
+        other.bytes_ = 0;
+    }
+    DeviceBuffer& operator=(DeviceBuffer&& other) noexcept;
+    DeviceBuffer(const DeviceBuffer&) = delete;
+    DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+    ~DeviceBuffer();
+
+    // At least `bytes` (old contents are lost when it grows, by half again to spare regrowth).
+    void reserve(std::size_t bytes);
+    void* data() const noexcept { return data_; }
+    template <class T>
+    T* as() const noexcept {
+        return static_cast<T*>(data_);
+    }
+    std::size_t bytes() const noexcept { return bytes_; }
+
+private:
+    void* data_ = nullptr;
+    std::size_t bytes_ = 0;
+};
+
+// Page-locked host memory for asynchronous copies; grows with reserve().
+class PinnedBuffer {
+public:
+    PinnedBuffer() = default;
+    PinnedBuffer(const PinnedBuffer&) = delete;
+    PinnedBuffer& operator=(const PinnedBuffer&) = delete;
+    ~PinnedBuffer();
+    void reserve(std::size_t bytes);
+    void* data() const noexcept { return data_; }
+    std::size_t bytes() const noexcept { return bytes_; }
+
+private:
+    void* data_ = nullptr;
+    std::size_t bytes_ = 0;
+};
+
+// f32 host data on the device, synchronously (weights, at load).
+DeviceBuffer upload_f32(std::span<const float> host);
+// f32 host data on the device in `type` (converted there).
+DeviceBuffer upload_as(std::span<const float> host, DeviceType type);
+
+// A stream, a cuBLASLt handle and its workspace: what one forward pass needs besides activations.
+class GpuContext {
+public:
+    GpuContext();
+    ~GpuContext();
+    GpuContext(const GpuContext&) = delete;
+    GpuContext& operator=(const GpuContext&) = delete;
+    Stream stream() const noexcept { return stream_; }
+    // y[rows x out] = x[rows x in] * w^T, all row-major in `type` (w: [out x in], PyTorch's layout), f32
+    // accumulation (no TF32: fp32 models reproduce the CPU's results).
+    void matmul(const void* x, std::size_t rows, const void* w, std::size_t in, std::size_t out, void* y,
+                DeviceType type);
+    void copy_to_device(void* dst, const void* host, std::size_t bytes);
+    void copy_to_host(void* host, const void* src, std::size_t bytes);
+    void synchronize();
+
+private:
+    struct Algorithm {
+        unsigned char bytes[64];  // a cublasLtMatmulAlgo_t, opaque here
+    };
+    // The algorithm cuBLASLt's heuristic picked, per (rows, in, out, type): asked once per shape.
+    const Algorithm& algorithm(std::size_t rows, std::size_t in, std::size_t out, DeviceType type, void* op,
+                               void* a, void* b, void* c);
+
+    Stream stream_ = nullptr;
+    cublasLtContext* lt_ = nullptr;
+    DeviceBuffer workspace_;
+    std::map<std::tuple<std::size_t, std::size_t, std::size_t, DeviceType>, Algorithm> algorithms_;
+};
+
+}  // namespace winnow::cuda
