@@ -112,9 +112,10 @@ std::vector<LexicalHit> SegmentSearcher::search(std::string_view query_text, std
 //  - terms are split by their whole-list upper bounds (MaxScore): a document that only holds
 //    "non-essential" terms (whose bounds sum below the k-th score) cannot enter the top k, so
 //    candidates come from the essential terms only;
-//  - from the next candidate d, the window [d, e] ends where the first of the terms' blocks
-//    holding d ends, so inside it every term's score is bounded by its block's maximum; when
-//    those sum below the k-th score the whole window is skipped without decoding anything;
+//  - from the next candidate d, the window [d, e] ends where the first of the essential terms'
+//    blocks holding d ends; inside it every term's score is bounded by the largest maximum of its
+//    blocks overlapping the window; when those sum below the k-th score the whole window is
+//    skipped without decoding anything;
 //  - inside a window the split is redone with the block bounds, and non-essential terms are
 //    probed only while the partial score plus their remaining bounds can still reach the top k.
 // Bounds are padded (see padded()) and compared strictly, so a document tying the k-th score
@@ -221,26 +222,31 @@ std::vector<LexicalHit> SegmentSearcher::search(const Bm25Query& query, std::siz
             std::uint32_t d = kEnd;
             for (std::size_t i = first_essential; i < n; ++i) d = std::min(d, terms[i].cursor.doc());
             if (d == kEnd) break;
-            // The window [d, e]: every term's block holding d (none for an exhausted term).
+            // The window [d, e] ends with the first of the essential terms' blocks holding d; every
+            // term's bound in it is the largest of its blocks that overlap it (none for an
+            // exhausted term).
             std::uint32_t e = kEnd;
-            double window_sum = 0.0;
-            for (std::size_t i = 0; i < n; ++i) {
-                Term& t = terms[i];
-                const std::uint64_t b = t.cursor.shallow(d);
-                if (b == t.cursor.end_block()) {
-                    window_bound[i] = 0.0;
-                    continue;
-                }
-                if (b != t.bound_block) {
-                    t.bound_block = b;
-                    t.block_bound = bound_of(t.weight, t.cursor.impacts_begin(b), t.cursor.impacts_end(b), false);
-                }
-                window_bound[i] = t.block_bound;
-                window_sum += t.block_bound;
-                e = std::min(e, t.cursor.block_last_doc(b));
+            for (std::size_t i = first_essential; i < n; ++i) {
+                const std::uint64_t b = terms[i].cursor.shallow(d);
+                if (b != terms[i].cursor.end_block()) e = std::min(e, terms[i].cursor.block_last_doc(b));
             }
             e = static_cast<std::uint32_t>(std::min<std::uint64_t>(e, static_cast<std::uint64_t>(d) + kWindow - 1));
             WINNOW_ASSERT(e >= d && e != kEnd);
+            double window_sum = 0.0;
+            for (std::size_t i = 0; i < n; ++i) {
+                Term& t = terms[i];
+                double bound = 0.0;
+                for (std::uint64_t b = t.cursor.shallow(d); b < t.cursor.end_block(); ++b) {
+                    if (b != t.bound_block) {
+                        t.bound_block = b;
+                        t.block_bound = bound_of(t.weight, t.cursor.impacts_begin(b), t.cursor.impacts_end(b), false);
+                    }
+                    bound = std::max(bound, t.block_bound);
+                    if (t.cursor.block_last_doc(b) >= e) break;
+                }
+                window_bound[i] = bound;
+                window_sum += bound;
+            }
             if (window_sum >= threshold) {
                 order.resize(n);
                 for (std::size_t i = 0; i < n; ++i) order[i] = i;
