@@ -280,6 +280,7 @@ ExportSummary export_to_elasticsearch(const Index& index, const ElasticsearchExp
                   analyzer_spec);
     }
     const Bm25Params bm25 = lexical::parse_bm25_spec(index.config().bm25);
+    auto decimal = [](float v) { return std::stod(fmt::format("{}", v)); };  // 0.9, not 0.8999999761581421
     Json properties = {{"chunk_id", {{"type", "long"}}},
                        {"doc_id", {{"type", "keyword"}}},
                        {"title", {{"type", "text"}, {"index", false}}},
@@ -294,7 +295,7 @@ ExportSummary export_to_elasticsearch(const Index& index, const ElasticsearchExp
                                    {"similarity", "cosine"}};
     }
     const Json mapping = {
-        {"settings", {{"index", {{"similarity", {{"default", {{"type", "BM25"}, {"k1", bm25.k1}, {"b", bm25.b}}}}}}}}},
+        {"settings", {{"index", {{"similarity", {{"default", {{"type", "BM25"}, {"k1", decimal(bm25.k1)}, {"b", decimal(bm25.b)}}}}}}}}},
         {"mappings", {{"properties", properties}}}};
     const http::Reply created = call("PUT", index_url, dump(mapping), o.timeout_ms);
     if (created.status == 400 && created.body.find("resource_already_exists_exception") != std::string::npos) {
