@@ -93,14 +93,11 @@ std::string error_message(const std::string& body) {
         if (j.is_object() && j.contains("error")) {
             const Json& e = j["error"];
             if (e.is_string()) return e.get<std::string>();
-            if (e.is_object()) {
-                for (const char* key : {"message", "reason"}) {
-                    if (e.contains(key) && e[key].is_string()) {
-                        std::string out = e[key].get<std::string>();
-                        if (e.contains("type") && e["type"].is_string()) out = e["type"].get<std::string>() + ": " + out;
-                        return out;
-                    }
-                }
+            if (e.is_object() && e.contains("message") && e["message"].is_string()) return e["message"].get<std::string>();
+            if (e.is_object() && e.contains("reason") && e["reason"].is_string()) {
+                // Elasticsearch: {"type": "index_not_found_exception", "reason": "no such index [x]"}
+                const std::string reason = e["reason"].get<std::string>();
+                return e.contains("type") && e["type"].is_string() ? e["type"].get<std::string>() + ": " + reason : reason;
             }
         }
     } catch (const nlohmann::json::exception&) {

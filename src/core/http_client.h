@@ -29,8 +29,8 @@ struct Reply {
 
 Reply send(const Request& request);
 
-// The message of a JSON error body ({"error": "..."}, {"error": {"message"|"reason": ...}}), else
-// the body's first 300 bytes.
+// The message of a JSON error body ({"error": "..."}, {"error": {"message": ...}}, Elasticsearch's
+// {"error": {"type": T, "reason": R}} as "T: R"), else the body's first 300 bytes.
 std::string error_message(const std::string& body);
 
 }  // namespace winnow::http
