@@ -104,7 +104,7 @@ public:
     }
     std::string spec() const override { return spec_.to_string(); }
     bool reranks() const override { return reranks_; }
-    bool changes_list() const override { return true; }  // a stage after the first (rerank, diversify, cutoff)
+    bool changes_list() const override { return spec_.stages.size() > 1; }  // a stage after the first (rerank, diversify, cutoff)
     RankerOutput rank(const Query& query, std::size_t k) override {
         const std::map<std::string, std::string> overrides{{first_name_ + ".k", std::to_string(k)}};
         // With a score cache, the rerank stage scores only what no earlier k (or compared pipeline) scored.

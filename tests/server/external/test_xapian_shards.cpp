@@ -10,11 +10,14 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "eval/harness.h"
 #include "retrieval/external_engine.h"
+#include "core/json.h"
+#include "support/run_command.h"
 #include "support/temp_dir.h"
 #include "winnow/error.h"
 #include "winnow/eval.h"
@@ -183,6 +186,38 @@ TEST_F(XapianShards, PipelineRunsWithoutAnIndexDirectory) {
     }
     // A non-external first stage still needs the index directory.
     EXPECT_THROW((void)Pipeline::open("", PipelineSpec::parse("bm25(k=5)")), Error);
+}
+
+TEST_F(XapianShards, CliExportsAndSearchesWithoutAnIndex) {
+    const std::string winnow = std::string(WINNOW_BINARY_DIR) + "/winnow";
+    if (!std::filesystem::exists(winnow)) GTEST_SKIP() << "winnow binary not built";
+    const std::string out = (dir_.path / "cli").string();
+    const auto exported = run_command(winnow + " index --index " + index_->dir() + " --to xapian:" + out +
+                                      " --shards 2 --json 2>&1");
+    ASSERT_EQ(exported.status, 0) << exported.out;
+    const Json summary = Json::parse(exported.out);
+    EXPECT_EQ(summary["chunks"].get<std::size_t>(), index_->chunk_count());
+    EXPECT_EQ(summary["shards"].get<std::size_t>(), 2u);
+    EXPECT_TRUE(std::filesystem::exists(out + "/XAPIANDB"));
+    // `winnow search` with no --index: the stub opens both shards; the results are winnow's BM25.
+    const auto searched =
+        run_command(winnow + " search --query 'river bank' --pipeline 'xapian(k=4, db=" + out + ")' --json 2>&1");
+    ASSERT_EQ(searched.status, 0) << searched.out;
+    SearchOptions bm25;
+    bm25.k = 4;
+    const auto want = index_->search("river bank", bm25);
+    std::vector<std::int64_t> got;
+    std::istringstream lines(searched.out);
+    for (std::string line; std::getline(lines, line);) {
+        const Json hit = Json::parse(line);
+        got.push_back(hit["chunk_id"].get<std::int64_t>());
+        EXPECT_FALSE(hit["text"].get<std::string>().empty());
+    }
+    EXPECT_EQ(got, ids(want));
+    // Without an external first stage, --index is still needed.
+    const auto refused = run_command(winnow + " search --query x --pipeline 'bm25(k=3) > cutoff(top_n=1)' 2>&1");
+    EXPECT_NE(refused.status, 0);
+    EXPECT_NE(refused.out.find("--index"), std::string::npos) << refused.out;
 }
 
 TEST_F(XapianShards, DeadShardIsAClearError) {
