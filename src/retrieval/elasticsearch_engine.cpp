@@ -105,7 +105,10 @@ public:
         body["sort"] = Json::array({{{"_score", "desc"}}, {{"chunk_id", "asc"}}});
         body["track_total_hits"] = false;
         body["_source"] = Json::array({"chunk_id", "doc_id", "title", "source", "begin", "end", field});
-        const std::string url = options_.url + "/" + options_.index + "/_search";
+        // dfs: term statistics of the whole index instead of each shard's, so BM25 scores do not depend on
+        // which shard a chunk landed on (one more round trip per shard).
+        const std::string url =
+            options_.url + "/" + options_.index + "/_search" + (options_.dfs ? "?search_type=dfs_query_then_fetch" : "");
         const http::Reply reply =
             call("POST", url, body.dump(-1, ' ', false, Json::error_handler_t::replace), options_.timeout_ms);
         if (reply.status != 200) fail("POST", url, reply);
@@ -154,8 +157,8 @@ public:
     }
 
     std::string describe(const SearchOptions&) const override {
-        return fmt::format("elasticsearch({}/{}, match {}{})", options_.url, options_.index, options_.field,
-                           options_.knn_field.empty() ? "" : " + knn " + options_.knn_field);
+        return fmt::format("elasticsearch({}/{}, match {}{}{})", options_.url, options_.index, options_.field,
+                           options_.knn_field.empty() ? "" : " + knn " + options_.knn_field, options_.dfs ? ", dfs" : "");
     }
 
 private:

@@ -11,7 +11,7 @@
 namespace winnow {
 namespace {
 
-enum class Type { Uint, Count, Double, Unit, Text, LongDoc, Normalize, Fusion, Precision, Dialect, Urls };
+enum class Type { Uint, Count, Double, Unit, Text, LongDoc, Normalize, Fusion, Precision, Dialect, Urls, Bool };
 
 struct KeyInfo {
     std::string_view key;
@@ -29,7 +29,8 @@ constexpr KeyInfo kXapianKeys[] = {{"k", Type::Count},    {"k1", Type::Double}, 
 constexpr KeyInfo kElasticsearchKeys[] = {{"k", Type::Count},           {"url", Type::Urls},
                                           {"index", Type::Text},        {"field", Type::Text},
                                           {"knn_field", Type::Text},    {"embed_model", Type::Text},
-                                          {"num_candidates", Type::Count}, {"timeout_ms", Type::Uint}};
+                                          {"num_candidates", Type::Count}, {"timeout_ms", Type::Uint},
+                                          {"dfs", Type::Bool}};
 constexpr KeyInfo kCutoffKeys[] = {{"top_n", Type::Uint}, {"min_score", Type::Double}, {"score_gap", Type::Unit},
                                    {"min_keep", Type::Uint}, {"tokens", Type::Uint}};
 constexpr KeyInfo kDiversityKeys[] = {{"per_doc", Type::Uint}, {"mmr", Type::Unit}};
@@ -104,6 +105,7 @@ std::string type_name(Type t) {
         case Type::Normalize: return "sigmoid|minmax|none";
         case Type::Fusion: return "rrf|weighted";
         case Type::Dialect: return "cohere|tei";
+        case Type::Bool: return "true|false";
         case Type::Urls: return "one or more http:// URLs (comma or space separated, quoted when several)";
     }
     return "a value";
@@ -132,7 +134,7 @@ void validate_value(std::string_view stage, std::string_view key, std::string_vi
                      is_first_stage(stage) ? " (bm25: k, k1, b; dense: k, ef_search; hybrid: all of them and fusion, "
                                              "rrf_k, weight, k_lexical, k_dense; xapian: k, k1, b, db, remote, timeout_ms; "
                                              "elasticsearch: k, url, index, field, knn_field, embed_model, "
-                                             "num_candidates, timeout_ms)"
+                                             "num_candidates, timeout_ms, dfs)"
                                            : "");
     }
     bool ok = true;
@@ -149,6 +151,7 @@ void validate_value(std::string_view stage, std::string_view key, std::string_vi
         case Type::Fusion: ok = value == "rrf" || value == "weighted"; break;
         case Type::Precision: ok = value == "auto" || value == "fp32" || value == "bf16" || value == "int8"; break;
         case Type::Dialect: ok = value == "cohere" || value == "tei"; break;
+        case Type::Bool: ok = value == "true" || value == "false"; break;
         case Type::Urls: {
             const auto urls = split_urls(value);
             ok = !urls.empty() && std::all_of(urls.begin(), urls.end(), [](const std::string& u) {
@@ -476,6 +479,7 @@ PipelineConfig PipelineConfig::from_spec(const PipelineSpec& spec) {
                 if (auto v = st.get("embed_model")) e.embed_model = *v;
                 if (auto v = st.get("num_candidates")) e.num_candidates = as_uint(*v);
                 if (auto v = st.get("timeout_ms")) e.timeout_ms = as_uint(*v);
+                if (auto v = st.get("dfs")) e.dfs = *v == "true";
                 WINNOW_CHECK(e.timeout_ms > 0, Errc::InvalidArgument, "pipeline spec: {}.timeout_ms must be at least 1", st.name);
                 if (st.name == "xapian") {
                     WINNOW_CHECK(e.db.empty() != e.remote.empty(), Errc::InvalidArgument,

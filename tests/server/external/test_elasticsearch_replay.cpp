@@ -92,6 +92,10 @@ private:
                                   want.value("path", "") + ")";
         if (req.method != want["method"] || req.path != want["path"])
             problems_.push_back(where + ": got " + req.method + " " + req.path);
+        Json params = Json::object();
+        for (const auto& [k, v] : req.params) params[k] = v;
+        if (params != want.value("params", Json::object()))
+            problems_.push_back(where + ": query parameters " + params.dump());
         if (want.contains("body") && (req.body.empty() || Json::parse(req.body, nullptr, false) != want["body"])) {
             problems_.push_back(where + ": body differs: " + req.body.substr(0, 2000));
         }
@@ -192,6 +196,19 @@ TEST(ElasticsearchReplay, SearchSendsAMatchQueryAndReadsStoredText) {
     EXPECT_EQ(hits[1].chunk_id, 3);
     EXPECT_EQ(hits[1].text, "Minutes approved by the board.");
     EXPECT_TRUE(es.problems().empty()) << joined(es.problems());
+}
+
+TEST(ElasticsearchReplay, DfsAsksForIndexWideStatistics) {
+    Json exchanges = load("search_match.json");
+    exchanges[0]["request"]["params"] = {{"search_type", "dfs_query_then_fetch"}};
+    ReplayServer es(exchanges);
+    const PipelineConfig c = PipelineConfig::from_spec(
+        PipelineSpec::parse("elasticsearch(url=" + es.url() + ", index=chunks, k=3, dfs=true)"));
+    EXPECT_TRUE(c.first_stage.external.dfs);
+    const auto hits = retrieval::make_elasticsearch_engine(c.first_stage.external)->search("who approves expenses", c.first_stage);
+    EXPECT_EQ(hits.size(), 2u);
+    EXPECT_TRUE(es.problems().empty()) << joined(es.problems());
+    EXPECT_THROW((void)PipelineSpec::parse("elasticsearch(url=http://h:9200, index=x, dfs=yes)"), Error);
 }
 
 TEST(ElasticsearchReplay, PipelineRerankReadsTheEngineText) {
