@@ -143,6 +143,7 @@ public:
     }
 
     std::string describe(const SearchOptions& options) const override {
+        std::lock_guard<std::mutex> lock(mutex_);
         const Bm25Params p = options.bm25.value_or(defaults_);
         return fmt::format("xapian({}, {} shard{})", lexical::bm25_spec(p), n_shards_, n_shards_ == 1 ? "" : "s");
     }
