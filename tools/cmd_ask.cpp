@@ -37,7 +37,8 @@ CommandRegistrar registrar("ask", [](CLI::App& app) {
     auto* sub = app.add_subcommand("ask", "Answer a question from an index: first stage > rerank > cutoff > LLM");
     auto a = std::make_shared<AskArgs>();
     sub->add_option("question", a->question, "The question")->required();
-    sub->add_option("--index", a->index, "Index directory")->required();
+    sub->add_option("--index", a->index,
+                    "Index directory (not needed when --pipeline starts with xapian(...) or elasticsearch(...))");
     sub->add_option("--pipeline", a->pipeline,
                     "Pipeline spec (default: bm25(k=50) > rerank(top_n=5) with a rerank model, else bm25(k=20) > "
                     "cutoff(top_n=5))");
@@ -55,7 +56,7 @@ CommandRegistrar registrar("ask", [](CLI::App& app) {
         if (!a->model.empty()) spec.apply_override("rerank.model=" + a->model);
         for (const auto& o : a->overrides) spec.apply_override(o);
         if (a->context_tokens > 0) spec.apply_override("pack.tokens=" + std::to_string(a->context_tokens));
-        const Pipeline pipeline = Pipeline::open_index(a->index, spec);
+        const Pipeline pipeline = Pipeline::open(a->index, spec);
 
         AskOptions options;
         options.llm_url = a->llm_url;

@@ -14,6 +14,7 @@
 #include "winnow/embedder.h"
 #include "winnow/error.h"
 #include "winnow/index.h"
+#include "retrieval/external_engine.h"
 
 namespace winnow::cli {
 namespace {
@@ -32,16 +33,58 @@ struct IndexArgs {
     std::string merge_policy;
     std::size_t batch = 500;
     ingest::CorpusLimits limits;
+    std::string to;          // --to xapian:DIR | elasticsearch:URL/INDEX
+    std::size_t shards = 1;  // --shards (xapian)
     bool keep_missing = false;
     bool json = false;
     bool quiet = false;
 };
 
+// --to: the index's chunks into an external engine (after this run's changes).
+Json export_index(const Index& index, const IndexArgs& a) {
+    const retrieval::ExportTarget target = retrieval::parse_export_target(a.to);
+    WINNOW_CHECK(target.engine == "xapian" || a.shards == 1, Errc::InvalidArgument,
+                 "--shards {}: only xapian targets are sharded by winnow (Elasticsearch shards its index itself)", a.shards);
+    const auto start = std::chrono::steady_clock::now();
+    retrieval::ExportSummary s;
+    if (target.engine == "xapian") {
+        s = retrieval::export_to_xapian(index, target.path, a.shards);
+    } else {
+        retrieval::ElasticsearchExportOptions o;
+        o.url = target.url;
+        o.index = target.index;
+        o.batch_documents = a.batch;
+        s = retrieval::export_to_elasticsearch(index, o);
+    }
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return Json{{"to", a.to},           {"engine", target.engine},           {"chunks", s.chunks},
+                {"empty_chunks", s.empty_chunks}, {"skipped_terms", s.skipped_terms}, {"shards", s.shards},
+                {"embeddings", s.embeddings},     {"paths", s.paths},                 {"seconds", seconds}};
+}
+
+void print_export(const Json& e, bool json) {
+    if (json) {
+        write_json_line(e);
+        return;
+    }
+    std::printf("%s: %zu chunks written", e["to"].get<std::string>().c_str(), e["chunks"].get<std::size_t>());
+    if (e["shards"].get<std::size_t>() > 0) std::printf(" into %zu shard(s)", e["shards"].get<std::size_t>());
+    if (e["embeddings"].get<std::size_t>() > 0) std::printf(", %zu vectors", e["embeddings"].get<std::size_t>());
+    if (e["empty_chunks"].get<std::size_t>() > 0)
+        std::printf(", %zu chunks without index terms left out", e["empty_chunks"].get<std::size_t>());
+    std::printf(" in %.2f s\n", e["seconds"].get<double>());
+}
+
 int run_index(const IndexArgs& a) {
     namespace fs = std::filesystem;
     const auto start = std::chrono::steady_clock::now();
+    if (a.inputs.empty() && a.delete_ids.empty() && a.delete_paths.empty() && !a.to.empty()) {
+        // Only the export: the index as it is.
+        print_export(export_index(*Index::open(a.index), a), a.json);
+        return 0;
+    }
     WINNOW_CHECK(!a.inputs.empty() || !a.delete_ids.empty() || !a.delete_paths.empty(), Errc::InvalidArgument,
-                 "nothing to do: give --input, --delete or --delete-path");
+                 "nothing to do: give --input, --delete, --delete-path or --to");
     const ingest::CorpusFormat format = ingest::parse_corpus_format(a.format);
     Chunker chunker = make_chunker(a.chunker);
     // Before the index is created: a failed run must not leave an empty index behind that then answers.
@@ -138,6 +181,7 @@ int run_index(const IndexArgs& a) {
         if (skipped > errors.size())
             std::fprintf(stderr, "winnow: ... and %zu more skipped\n", skipped - errors.size());
     }
+    if (!a.to.empty()) print_export(export_index(*index, a), a.json);
     return 0;
 }
 
@@ -166,6 +210,11 @@ CommandRegistrar registrar("index", [](CLI::App& app) {
     sub->add_option("--max-file-bytes", a->limits.max_file_bytes,
                     "Largest input file of the files format in bytes; larger ones are skipped (default 256 MiB)")
         ->check(CLI::PositiveNumber);
+    sub->add_option("--to", a->to,
+                    "Also write the index's chunks (text stored, the index's analyzer and BM25 parameters) into an "
+                    "external engine: xapian:DIR or elasticsearch:http://host:9200/INDEX (alone: export only)");
+    sub->add_option("--shards", a->shards, "With --to xapian:DIR: databases to spread the chunks over (DIR/shard-<i>)")
+        ->check(CLI::Range(1, 1024));
     sub->add_flag("--keep-missing", a->keep_missing, "Keep documents whose files vanished from an input folder");
     sub->add_flag("--json", a->json, "Print the summary as JSON");
     sub->add_flag("--quiet", a->quiet,

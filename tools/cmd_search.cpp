@@ -105,12 +105,15 @@ int run_search(const SearchArgs& a) {
     const PipelineSpec spec = search_spec(a);
     if (!a.pipeline.empty() || spec.stages.size() > 1) {
         // --pipeline: --explain then shows each result's first-stage rank and score, rerank score,
-        // and why it was kept or cut (cut candidates listed too).
-        const PipelineResult result = Pipeline::open_index(a.index, spec).run(a.query);
+        // and why it was kept or cut (cut candidates listed too). An external first stage (xapian,
+        // elasticsearch) needs no --index: the engine returns the chunks' text.
+        const PipelineResult result = Pipeline::open(a.index, spec).run(a.query);
         print_result(result, a.explain, a.json);
         return 0;
     }
     const SearchOptions options = PipelineConfig::from_spec(spec).first_stage;
+    WINNOW_CHECK(!a.index.empty(), Errc::InvalidArgument,
+                 "give --index (or a --pipeline starting with xapian(...) or elasticsearch(...))");
     auto index = Index::open(a.index);
     if (options.first_stage != FirstStageKind::Bm25) {
         const std::string model = a.embed_model.empty() ? index->config().embed_model : a.embed_model;
@@ -126,7 +129,8 @@ int run_search(const SearchArgs& a) {
 CommandRegistrar registrar("search", [](CLI::App& app) {
     auto* sub = app.add_subcommand("search", "Search an index (first stage: bm25, dense or hybrid)");
     auto a = std::make_shared<SearchArgs>();
-    sub->add_option("--index", a->index, "Index directory")->required();
+    sub->add_option("--index", a->index,
+                    "Index directory (not needed when --pipeline starts with xapian(...) or elasticsearch(...))");
     sub->add_option("--query", a->query, "Query text")->required();
     // The first-stage flags are the spec's first-stage keys (README: the pipeline spec).
     sub->add_option("--first-stage", a->first_stage, "bm25 (default), dense or hybrid (the spec's first stage)");

@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "winnow/embedder.h"
 #include "winnow/error.h"
+#include "winnow/pipeline.h"
 #include "winnow/reranker.h"
 #include "winnow/server.h"
 
@@ -111,8 +112,11 @@ CommandRegistrar registrar("serve", [](CLI::App& app) {
         a->server.body_timeout = std::chrono::milliseconds(a->body_timeout_ms);
         a->server.keep_alive_timeout = std::chrono::milliseconds(a->keep_alive_ms);
         if (!a->api_key_file.empty()) a->server.api_keys = load_api_keys(a->api_key_file);
-        WINNOW_CHECK(!a->rerank_model.empty() || !a->embed_model.empty() || !a->server.index_dir.empty(),
-                     Errc::InvalidArgument, "nothing to serve: give --rerank-model, --embed-model or --index");
+        WINNOW_CHECK(!a->rerank_model.empty() || !a->embed_model.empty() || !a->server.index_dir.empty() ||
+                         (!a->server.pipeline.empty() && PipelineSpec::parse(a->server.pipeline).external_first_stage()),
+                     Errc::InvalidArgument,
+                     "nothing to serve: give --rerank-model, --embed-model, --index or a --pipeline starting with "
+                     "xapian(...) or elasticsearch(...)");
         ModelOptions model_options;
         model_options.precision = parse_precision(a->precision);
         model_options.device = parse_device(a->device);

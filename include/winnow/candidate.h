@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace winnow {
 
@@ -52,6 +53,24 @@ struct HybridOptions {
     std::size_t k_dense = 0;
 };
 
+// A first stage served by an external engine instead of the index directory (the spec stages
+// `xapian(...)` and `elasticsearch(...)`). The chunk text comes back from the engine's stored field,
+// so such a pipeline needs no index directory. Empty `engine`: the index's own first stage.
+struct ExternalStageOptions {
+    std::string engine;                // "xapian" | "elasticsearch" | ""
+    std::vector<std::string> db;       // xapian: local database folders (made by `winnow index --to xapian:DIR`)
+    std::vector<std::string> remote;   // xapian: host:port of xapian-tcpsrv shards, searched as one database
+    std::string url;                   // elasticsearch: base URL, e.g. http://localhost:9200
+    std::string index;                 // elasticsearch: the index name
+    std::string field = "text";        // elasticsearch: the text field the match query searches
+    std::string knn_field;             // elasticsearch: dense_vector field for a knn clause ("" : none)
+    std::string embed_model;           // elasticsearch: model that embeds the query for knn
+    std::size_t num_candidates = 0;    // elasticsearch knn: candidates per shard (0: max(2k, 100))
+    std::size_t timeout_ms = 10000;    // one search, network included
+    bool dfs = false;                  // elasticsearch: search_type=dfs_query_then_fetch (index-wide term statistics)
+    bool operator==(const ExternalStageOptions&) const = default;
+};
+
 // The first stage's settings; the spec keys of bm25/dense/hybrid stages map one to one:
 // k, k1 and b (bm25), fusion, rrf_k, weight, k_lexical, k_dense (hybrid), ef_search (dense, hybrid).
 struct SearchOptions {
@@ -61,6 +80,7 @@ struct SearchOptions {
     HybridOptions hybrid{};
     std::size_t ef_search = 0;  // HNSW beam width for this search; 0: the index's default
     bool with_text = true;      // fetch title, text and span from the store
+    ExternalStageOptions external{};  // set: an external engine runs the first stage (first_stage is unused)
 };
 
 }  // namespace winnow

@@ -32,7 +32,7 @@ namespace winnow {
 // ---- The spec ---------------------------------------------------------------------------------
 
 struct StageSpec {
-    std::string name;                                         // bm25 | dense | hybrid | rerank | ltr | diversify | cutoff | pack
+    std::string name;                                         // bm25 | dense | hybrid | xapian | elasticsearch | rerank | ltr | diversify | cutoff | pack
     std::vector<std::pair<std::string, std::string>> params;  // in written order, keys unique
 
     std::optional<std::string> get(std::string_view key) const;
@@ -48,6 +48,9 @@ struct PipelineSpec {
     // Error(InvalidArgument) naming the position and the offending stage or key.
     static PipelineSpec parse(std::string_view text);
     std::string to_string() const;  // parse(to_string()) == *this
+
+    // The first stage is an external engine's (xapian, elasticsearch): no index directory needed.
+    bool external_first_stage() const;
 
     const StageSpec* find(std::string_view stage) const;
     StageSpec* find(std::string_view stage);
@@ -245,6 +248,11 @@ public:
     // Opens an index directory made by `winnow index` as the candidate source. Rerank stages
     // other than the cross-encoder get the directory as their `index` parameter unless set.
     static Pipeline open_index(const std::string& index_dir, PipelineSpec spec);
+    // The pipeline a spec describes: an external first stage (xapian, elasticsearch) takes its
+    // candidates and their text from the engine, and `index_dir` (may be "") serves only stages that
+    // read corpus statistics (ltr); any other first stage runs over `index_dir` (open_index), which
+    // is then required (Error(InvalidArgument) when "").
+    static Pipeline open(const std::string& index_dir, PipelineSpec spec);
 
     // Runs one query: first stage > rerank > diversify > cutoff, and pack when the spec has a pack
     // stage. `overrides` are applied to a copy of the spec for this query only. A non-null

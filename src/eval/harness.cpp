@@ -89,12 +89,13 @@ private:
     std::string spec_;
 };
 
-// The whole pipeline: first stage (k swept) > rerank > cutoff.
+// The whole pipeline: first stage (k swept) > rerank > cutoff. `index` is null when the first stage
+// is an external engine's and no --index was given.
 class PipelineRanker final : public Ranker {
 public:
     PipelineRanker(std::shared_ptr<Index> index, PipelineSpec spec, std::shared_ptr<RerankScoreCache> scores)
         : index_(std::move(index)),
-          pipeline_(Pipeline::open_index(index_->dir(), spec)),
+          pipeline_(Pipeline::open(index_ ? index_->dir() : std::string(), spec)),
           spec_(std::move(spec)),
           scores_(std::move(scores)) {
         first_name_ = spec_.stages.front().name;
@@ -102,7 +103,7 @@ public:
     }
     std::string spec() const override { return spec_.to_string(); }
     bool reranks() const override { return reranks_; }
-    bool changes_list() const override { return true; }  // a stage after the first (rerank, diversify, cutoff)
+    bool changes_list() const override { return spec_.stages.size() > 1; }  // a stage after the first (rerank, diversify, cutoff)
     RankerOutput rank(const Query& query, std::size_t k) override {
         const std::map<std::string, std::string> overrides{{first_name_ + ".k", std::to_string(k)}};
         // With a score cache, the rerank stage scores only what no earlier k (or compared pipeline) scored.
@@ -112,7 +113,7 @@ public:
             PipelineSpec spec = spec_;
             spec.apply_overrides(overrides);
             RerankConfig config = PipelineConfig::from_spec(spec).rerank;
-            if (config.kind != "rerank") config.params.emplace("index", index_->dir());  // as Pipeline::run does
+            if (config.kind != "rerank" && index_) config.params.emplace("index", index_->dir());  // as Pipeline::run does
             scorer = scores_->wrap(pipeline_.scorer_for(config), scoring);
         }
         const auto t0 = std::chrono::steady_clock::now();
@@ -248,7 +249,7 @@ std::unique_ptr<Ranker> make_ranker(const std::string& spec_text, std::shared_pt
     PipelineSpec spec = PipelineSpec::parse(spec_text);
     WINNOW_CHECK(!spec.stages.empty(), Errc::InvalidArgument, "--pipeline '{}': no stage", spec_text);
     const PipelineConfig config = PipelineConfig::from_spec(spec);
-    if (spec.stages.size() > 1) {
+    if (spec.stages.size() > 1 || spec.external_first_stage()) {
         return std::make_unique<PipelineRanker>(std::move(index), std::move(spec), std::move(scores));
     }
 
@@ -270,8 +271,9 @@ std::unique_ptr<Ranker> make_ranker(const std::string& spec_text, std::shared_pt
 namespace winnow::eval {
 
 EvalOutcome run_eval(const EvalRequest& req) {
-    WINNOW_CHECK(!req.dataset.empty() || (!req.queries.empty() && !req.index.empty()), Errc::InvalidArgument,
-                 "give --dataset, or --queries with --index");
+    WINNOW_CHECK(!req.dataset.empty() ||
+                     (!req.queries.empty() && (!req.index.empty() || PipelineSpec::parse(req.pipeline).external_first_stage())),
+                 Errc::InvalidArgument, "give --dataset, or --queries with --index (or an external first stage)");
     EvalOutcome outcome;
     Report& report = outcome.report;
     std::optional<Dataset> dataset;
@@ -307,10 +309,14 @@ EvalOutcome run_eval(const EvalRequest& req) {
         report.notes.push_back(fmt::format("limited to the first {} judged queries", req.max_queries));
     }
 
+    // A pipeline over an external engine (xapian, elasticsearch) needs no index; --index still serves
+    // stages that read corpus statistics (ltr).
+    auto external = [](const std::string& spec) { return PipelineSpec::parse(spec).external_first_stage(); };
+    const bool needs_index = !external(req.pipeline) || (!req.compare.empty() && !external(req.compare));
     std::shared_ptr<Index> index;
     if (!req.index.empty()) {
         index = Index::open(req.index);
-    } else {
+    } else if (needs_index) {
         bool built = false;
         const std::string cache = req.cache_dir.empty() ? default_eval_cache_dir() : req.cache_dir;
         const auto t0 = std::chrono::steady_clock::now();

@@ -11,7 +11,7 @@
 namespace winnow {
 namespace {
 
-enum class Type { Uint, Count, Double, Unit, Text, LongDoc, Normalize, Fusion, Precision, Device, Dialect, Urls };
+enum class Type { Uint, Count, Double, Unit, Text, LongDoc, Normalize, Fusion, Precision, Device, Dialect, Urls, Bool };
 
 struct KeyInfo {
     std::string_view key;
@@ -23,6 +23,14 @@ struct KeyInfo {
 constexpr KeyInfo kFirstStageKeys[] = {{"k", Type::Count}, {"k1", Type::Double}, {"b", Type::Unit},
                                        {"fusion", Type::Fusion}, {"rrf_k", Type::Double}, {"weight", Type::Unit},
                                        {"k_lexical", Type::Count}, {"k_dense", Type::Count}, {"ef_search", Type::Count}};
+// External engines' first stages (ExternalStageOptions).
+constexpr KeyInfo kXapianKeys[] = {{"k", Type::Count},    {"k1", Type::Double},     {"b", Type::Unit},
+                                   {"db", Type::Text},    {"remote", Type::Text},   {"timeout_ms", Type::Uint}};
+constexpr KeyInfo kElasticsearchKeys[] = {{"k", Type::Count},           {"url", Type::Urls},
+                                          {"index", Type::Text},        {"field", Type::Text},
+                                          {"knn_field", Type::Text},    {"embed_model", Type::Text},
+                                          {"num_candidates", Type::Count}, {"timeout_ms", Type::Uint},
+                                          {"dfs", Type::Bool}};
 constexpr KeyInfo kCutoffKeys[] = {{"top_n", Type::Uint}, {"min_score", Type::Double}, {"score_gap", Type::Unit},
                                    {"min_keep", Type::Uint}, {"tokens", Type::Uint}};
 constexpr KeyInfo kDiversityKeys[] = {{"per_doc", Type::Uint}, {"mmr", Type::Unit}};
@@ -33,7 +41,10 @@ constexpr KeyInfo kRerankKeys[] = {{"model", Type::Text},        {"long_doc", Ty
                                    {"attempts", Type::Uint}};
 constexpr KeyInfo kPackKeys[] = {{"tokens", Type::Uint}, {"template", Type::Text}};
 
-bool is_first_stage(std::string_view name) { return name == "bm25" || name == "dense" || name == "hybrid"; }
+bool is_external_first_stage(std::string_view name) { return name == "xapian" || name == "elasticsearch"; }
+bool is_first_stage(std::string_view name) {
+    return name == "bm25" || name == "dense" || name == "hybrid" || is_external_first_stage(name);
+}
 bool is_rerank_stage(std::string_view name) { return name == "rerank" || name == "ltr" || (has_scorer(std::string(name)) && !is_first_stage(name)); }
 
 const KeyInfo* find_key(std::string_view stage, std::string_view key) {
@@ -43,6 +54,8 @@ const KeyInfo* find_key(std::string_view stage, std::string_view key) {
         }
         return nullptr;
     };
+    if (stage == "xapian") return look(kXapianKeys);
+    if (stage == "elasticsearch") return look(kElasticsearchKeys);
     if (is_first_stage(stage)) {
         // Each kind takes only the keys it uses (a key it would ignore is an error, not a no-op).
         const bool lexical_key = key == "k1" || key == "b";
@@ -93,6 +106,7 @@ std::string type_name(Type t) {
         case Type::Normalize: return "sigmoid|minmax|none";
         case Type::Fusion: return "rrf|weighted";
         case Type::Dialect: return "cohere|tei";
+        case Type::Bool: return "true|false";
         case Type::Urls: return "one or more http:// URLs (comma or space separated, quoted when several)";
     }
     return "a value";
@@ -119,7 +133,9 @@ void validate_value(std::string_view stage, std::string_view key, std::string_vi
         if (is_rerank_stage(stage) && stage != "rerank") return;
         WINNOW_THROW(Errc::InvalidArgument, "pipeline spec: stage '{}' has no parameter '{}'{}", stage, key,
                      is_first_stage(stage) ? " (bm25: k, k1, b; dense: k, ef_search; hybrid: all of them and fusion, "
-                                             "rrf_k, weight, k_lexical, k_dense)"
+                                             "rrf_k, weight, k_lexical, k_dense; xapian: k, k1, b, db, remote, timeout_ms; "
+                                             "elasticsearch: k, url, index, field, knn_field, embed_model, "
+                                             "num_candidates, timeout_ms, dfs)"
                                            : "");
     }
     bool ok = true;
@@ -139,6 +155,7 @@ void validate_value(std::string_view stage, std::string_view key, std::string_vi
             break;
         case Type::Device: ok = value == "auto" || value == "cpu" || value == "cuda"; break;
         case Type::Dialect: ok = value == "cohere" || value == "tei"; break;
+        case Type::Bool: ok = value == "true" || value == "false"; break;
         case Type::Urls: {
             const auto urls = split_urls(value);
             ok = !urls.empty() && std::all_of(urls.begin(), urls.end(), [](const std::string& u) {
@@ -162,12 +179,12 @@ int stage_order(std::string_view name) {
 void validate(const PipelineSpec& spec) {
     WINNOW_CHECK(!spec.stages.empty(), Errc::InvalidArgument, "pipeline spec is empty (e.g. \"bm25(k=100) > rerank(model=...)\")");
     WINNOW_CHECK(is_first_stage(spec.stages.front().name), Errc::InvalidArgument,
-                 "pipeline spec must start with a first stage (bm25|dense|hybrid), not '{}'", spec.stages.front().name);
+                 "pipeline spec must start with a first stage (bm25|dense|hybrid|xapian|elasticsearch), not '{}'", spec.stages.front().name);
     int last = -1;
     for (const auto& st : spec.stages) {
         const int order = stage_order(st.name);
         WINNOW_CHECK(order >= 0, Errc::InvalidArgument,
-                     "pipeline spec: unknown stage '{}' (bm25|dense|hybrid, rerank|ltr, diversify, cutoff, pack)", st.name);
+                     "pipeline spec: unknown stage '{}' (bm25|dense|hybrid|xapian|elasticsearch, rerank|ltr, diversify, cutoff, pack)", st.name);
         WINNOW_CHECK(order > last, Errc::InvalidArgument,
                      "pipeline spec: stage '{}' is out of place or repeated (order: first stage > rerank > diversify > "
                      "cutoff > pack)", st.name);
@@ -436,8 +453,52 @@ PipelineConfig PipelineConfig::from_spec(const PipelineSpec& spec) {
     for (const auto& st : spec.stages) {
         if (is_first_stage(st.name)) {
             SearchOptions& f = c.first_stage;
-            f.first_stage = parse_first_stage_kind(st.name);
             f.k = 100;
+            if (is_external_first_stage(st.name)) {
+                ExternalStageOptions& e = f.external;
+                e.engine = st.name;
+                auto list = [](const std::string& v) {
+                    std::vector<std::string> out;
+                    std::string cur;
+                    for (char ch : v + ",") {
+                        if (ch == ',' || std::isspace(static_cast<unsigned char>(ch))) {
+                            if (!cur.empty()) out.push_back(cur);
+                            cur.clear();
+                        } else {
+                            cur += ch;
+                        }
+                    }
+                    return out;
+                };
+                if (auto v = st.get("db")) e.db = list(*v);
+                if (auto v = st.get("remote")) e.remote = list(*v);
+                if (auto v = st.get("url")) {
+                    const auto urls = split_urls(*v);
+                    WINNOW_CHECK(urls.size() == 1, Errc::InvalidArgument, "pipeline spec: {}.url takes one URL", st.name);
+                    e.url = urls.front();
+                }
+                if (auto v = st.get("index")) e.index = *v;
+                if (auto v = st.get("field")) e.field = *v;
+                if (auto v = st.get("knn_field")) e.knn_field = *v;
+                if (auto v = st.get("embed_model")) e.embed_model = *v;
+                if (auto v = st.get("num_candidates")) e.num_candidates = as_uint(*v);
+                if (auto v = st.get("timeout_ms")) e.timeout_ms = as_uint(*v);
+                if (auto v = st.get("dfs")) e.dfs = *v == "true";
+                WINNOW_CHECK(e.timeout_ms > 0, Errc::InvalidArgument, "pipeline spec: {}.timeout_ms must be at least 1", st.name);
+                if (st.name == "xapian") {
+                    WINNOW_CHECK(e.db.empty() != e.remote.empty(), Errc::InvalidArgument,
+                                 "pipeline spec: xapian needs db=<folder>[,<folder>...] or remote=<host:port>[,...] "
+                                 "(one of them)");
+                } else {
+                    WINNOW_CHECK(!e.url.empty() && !e.index.empty(), Errc::InvalidArgument,
+                                 "pipeline spec: elasticsearch needs url=http://host:9200 and index=<name>");
+                    WINNOW_CHECK(e.knn_field.empty() == e.embed_model.empty(), Errc::InvalidArgument,
+                                 "pipeline spec: elasticsearch.knn_field and embed_model go together (the model "
+                                 "embeds the query for the knn clause)");
+                }
+            } else {
+                f.first_stage = parse_first_stage_kind(st.name);
+            }
             const auto k1 = st.get("k1");
             const auto b = st.get("b");
             if (k1 || b) {

@@ -1,8 +1,6 @@
 // The remote rerank tier: `rerank(url=...)` sends a query's candidate texts to a pool of
 // `winnow serve` replicas (or any Cohere/TEI-compatible server) behind a balancer, with a deadline
 // and retries on the next URL when an attempt fails.
-#include <curl/curl.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -13,6 +11,7 @@
 #include <mutex>
 #include <thread>
 
+#include "core/http_client.h"
 #include "core/json.h"
 #include "winnow/error.h"
 #include "winnow/pipeline.h"
@@ -22,94 +21,14 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-void global_curl_init() {
-    static std::once_flag once;
-    std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
-struct CurlDeleter {
-    void operator()(CURL* curl) const noexcept { curl_easy_cleanup(curl); }
-};
-struct SlistDeleter {
-    void operator()(curl_slist* list) const noexcept { curl_slist_free_all(list); }
-};
-
-struct Reply {
-    CURLcode code = CURLE_OK;
-    long status = 0;
-    std::string body;
-    std::string curl_error;
-    long retry_after_s = -1;  // from a Retry-After header in seconds; -1 when absent
-};
-
-std::size_t on_body(char* data, std::size_t size, std::size_t n, void* user) {
-    static_cast<Reply*>(user)->body.append(data, size * n);
-    return size * n;
-}
-
-std::size_t on_header(char* data, std::size_t size, std::size_t n, void* user) {
-    const std::string_view line(data, size * n);
-    constexpr std::string_view kName = "retry-after:";
-    if (line.size() > kName.size()) {
-        std::string lower(line.substr(0, kName.size()));
-        std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
-        if (lower == kName) {
-            const std::string value(line.substr(kName.size()));
-            char* end = nullptr;
-            const long s = std::strtol(value.c_str(), &end, 10);
-            if (end != value.c_str() && s >= 0) static_cast<Reply*>(user)->retry_after_s = s;
-        }
-    }
-    return size * n;
-}
-
 // One HTTP exchange bounded by timeout_ms (connect included). body empty: GET.
-Reply http_call(const std::string& url, const std::string& body, long timeout_ms) {
-    global_curl_init();
-    Reply reply;
-    std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
-    WINNOW_CHECK(curl != nullptr, Errc::Internal, "remote rerank: curl_easy_init failed");
-    curl_slist* raw_headers = nullptr;
-    raw_headers = curl_slist_append(raw_headers, "Content-Type: application/json");
-    raw_headers = curl_slist_append(raw_headers, "Accept: application/json");
-    std::unique_ptr<curl_slist, SlistDeleter> headers(raw_headers);
-    char error[CURL_ERROR_SIZE] = {0};
-    CURL* c = curl.get();
-    curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-    if (!body.empty()) {
-        curl_easy_setopt(c, CURLOPT_POST, 1L);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.data());
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-    }
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &reply);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &reply);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, std::max(1L, timeout_ms));
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, std::max(1L, std::min(timeout_ms, 5000L)));
-    reply.code = curl_easy_perform(c);
-    if (reply.code == CURLE_OK)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &reply.status);
-    else
-        reply.curl_error = error[0] ? std::string(error) : std::string(curl_easy_strerror(reply.code));
-    return reply;
-}
-
-std::string server_message(const std::string& body) {
-    try {
-        const Json j = Json::parse(body);
-        if (j.is_object() && j.contains("error")) {
-            const Json& e = j["error"];
-            if (e.is_string()) return e.get<std::string>();
-            if (e.is_object() && e.contains("message") && e["message"].is_string())
-                return e["message"].get<std::string>();
-        }
-    } catch (const nlohmann::json::exception&) {
-    }
-    return body.empty() ? std::string("(empty body)") : body.substr(0, 300);
+http::Reply http_call(const std::string& url, const std::string& body, long timeout_ms) {
+    http::Request request;
+    request.method = body.empty() ? "GET" : "POST";
+    request.url = url;
+    request.body = body;
+    request.timeout_ms = timeout_ms;
+    return http::send(request);
 }
 
 class RemoteScorer final : public CandidateScorer {
@@ -150,15 +69,15 @@ public:
             waited = false;
             const std::string& base = urls_[(first + attempt) % urls_.size()];
             const std::string url = base + (dialect_ == RemoteDialect::Tei ? "/rerank" : "/v1/rerank");
-            const Reply reply = http_call(url, body, static_cast<long>(left));
-            if (reply.code == CURLE_OK && reply.status == 200) return parse_reply(url, reply.body, candidates.size());
+            const http::Reply reply = http_call(url, body, static_cast<long>(left));
+            if (reply.ok && reply.status == 200) return parse_reply(url, reply.body, candidates.size());
             if (!failures.empty()) failures += "; ";
-            if (reply.code != CURLE_OK) {
-                failures += fmt::format("{}: {}", url, reply.curl_error);
+            if (!reply.ok) {
+                failures += fmt::format("{}: {}", url, reply.error);
                 all_refused = false;
                 continue;  // refused, reset or timed out: the next URL (the deadline bounds it)
             }
-            failures += fmt::format("{}: HTTP {} {}", url, reply.status, server_message(reply.body));
+            failures += fmt::format("{}: HTTP {} {}", url, reply.status, http::error_message(reply.body));
             if (reply.status == 429) {
                 // Overloaded: wait what it asked when that still fits, then try the next URL.
                 if (reply.retry_after_s > 0) {
@@ -175,7 +94,7 @@ public:
             all_refused = false;
             if (reply.status >= 500) continue;
             WINNOW_THROW(reply.status == 413 ? Errc::TooLarge : Errc::InvalidArgument,
-                         "remote rerank {} answered HTTP {}: {}", url, reply.status, server_message(reply.body));
+                         "remote rerank {} answered HTTP {}: {}", url, reply.status, http::error_message(reply.body));
         }
         if (out_of_time || Clock::now() >= deadline) {
             WINNOW_THROW(Errc::Timeout, "remote rerank: no answer within deadline_ms={} ({})", deadline_ms_,
@@ -257,9 +176,9 @@ std::vector<ReplicaHealth> remote_pool_health(const std::vector<std::string>& ur
         probes.push_back(std::async(std::launch::async, [base, timeout_ms] {
             ReplicaHealth h;
             h.url = base;
-            const Reply reply = http_call(base + "/health", "", static_cast<long>(timeout_ms));
-            if (reply.code != CURLE_OK) {
-                h.detail = reply.curl_error;
+            const http::Reply reply = http_call(base + "/health", "", static_cast<long>(timeout_ms));
+            if (!reply.ok) {
+                h.detail = reply.error;
                 return h;
             }
             h.http_status = reply.status;

@@ -89,16 +89,20 @@ Server::Impl::Impl(ServerOptions opts, std::shared_ptr<Reranker> r, std::shared_
                         [] { return kernel_stats().creation_seconds; });
     metrics.add_gauge("winnow_requests_in_flight", "Requests being handled (GET /metrics not counted).", "",
                       [this] { return double(in_flight.load()); });
-    if (!options.index_dir.empty()) {
+    // An external first stage (xapian, elasticsearch) serves /v1/search without --index.
+    const bool external = !options.pipeline.empty() && PipelineSpec::parse(options.pipeline).external_first_stage();
+    if (!options.index_dir.empty() || external) {
         std::string spec = options.pipeline;
         if (spec.empty()) spec = reranker ? "bm25(k=100) > rerank > cutoff(top_n=10)" : "bm25(k=10)";
-        pipeline = std::make_unique<Pipeline>(Pipeline::open_index(options.index_dir, PipelineSpec::parse(spec)));
+        pipeline = std::make_unique<Pipeline>(Pipeline::open(options.index_dir, PipelineSpec::parse(spec)));
         // Rerank stages score with the server's model instead of loading their own copy; each
         // request's rerank stage queues its pairs on rerank_queue (scheduled_scorer).
         if (reranker) pipeline->set_scorer(make_cross_encoder_scorer(reranker));
         own_rerank = pipeline->config().rerank;
-        labels = std::make_unique<srv::QrelsWriter>(
-            options.labels_path.empty() ? options.index_dir + "/labels.qrels" : options.labels_path);
+        if (!options.index_dir.empty() || !options.labels_path.empty()) {
+            labels = std::make_unique<srv::QrelsWriter>(
+                options.labels_path.empty() ? options.index_dir + "/labels.qrels" : options.labels_path);
+        }
     }
     metrics.add_gauge("winnow_http_connections", "Open client connections.", "",
                       [this] { return double(http.open_connections()); });
