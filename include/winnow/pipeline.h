@@ -277,6 +277,8 @@ public:
     PipelineConfig config(const std::map<std::string, std::string>& overrides = {}) const;
     // Refreshes the candidate source (CandidateSource::refresh); safe while other threads run queries.
     bool refresh() const { return source_->refresh(); }
+    // How many chunks the candidate source searches, when it knows (CandidateSource::size).
+    std::optional<std::size_t> source_size() const { return source_->size(); }
     // The token counter the cutoff and packing use for the given spec (reranker tokenizer or approximate).
     TokenCountFn token_counter(const PipelineConfig& config) const;
     // Uses this scorer for `rerank` (cross-encoder) stages instead of loading a model (tests,
