@@ -144,9 +144,11 @@ void lambda_gradients(const TrainingData& d, const float* pred, const TrainOptio
     grad.resize(n);
     hess.resize(n);
     std::uint64_t coin = options.seed * 0x2545F4914F6CDD1Dull + round;
-    const auto threshold = static_cast<std::uint64_t>(options.subsample * 18446744073709551615.0);
+    const bool all = options.subsample >= 1.0;
+    // Below 2^64 for a subsample below 1 (checked by the caller: in (0, 1]).
+    const auto threshold = all ? 0 : static_cast<std::uint64_t>(options.subsample * 18446744073709551616.0);
     for (std::size_t i = 0; i < n; ++i) {
-        const bool kept = options.subsample >= 1.0 || splitmix64(coin) <= threshold;
+        const bool kept = all || splitmix64(coin) < threshold;
         grad[i] = kept ? quantize(g[i]) : 0.0f;
         hess[i] = kept ? quantize(h[i]) : 0.0f;
     }
