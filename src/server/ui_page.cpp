@@ -234,12 +234,16 @@ function showEmpty(query, data) {
 async function loadLabels(query) {
   try {
     const data = await api("/v1/labels?query=" + encodeURIComponent(query));
-    if (query !== lastQuery) return;
-    labels = new Map(Object.entries(data.labels || {}));
+    if (query !== lastQuery) return "";
+    // Labels clicked while this was loading are newer than the saved ones.
+    const saved = new Map(Object.entries(data.labels || {}));
+    for (const [doc, rel] of labels) saved.set(doc, rel);
+    labels = saved;
     renderLabels();
   } catch (e) {
-    setStatus("Saved labels not loaded: " + e.message, true);
+    return " · saved labels not loaded: " + e.message;
   }
+  return "";
 }
 
 $("search-form").addEventListener("submit", async (ev) => {
@@ -280,9 +284,9 @@ $("search-form").addEventListener("submit", async (ev) => {
       showEmpty(query, data);
       setStatus("No results in " + ms + " ms");
     } else {
-      setStatus(count + " results in " + ms + " ms" + (data.scorer ? " · reranked by " + data.scorer : ""));
+      const note = await loadLabels(query);  // the saved labels shown before the status says "done"
+      setStatus(count + " results in " + ms + " ms" + (data.scorer ? " · reranked by " + data.scorer : "") + note, !!note);
     }
-    await loadLabels(query);
   } catch (e) {
     setStatus(e.message, true);
   }
