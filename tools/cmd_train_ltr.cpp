@@ -43,7 +43,7 @@ CommandRegistrar registrar("train-ltr", [](CLI::App& app) {
                   "(instead of training one model)")
         ->excludes(cv);
     sub->add_option("--seed", r->train.seed, "Seed (validation split, folds, XGBoost)")->capture_default_str();
-    sub->add_option("--threads", r->train.threads, "XGBoost threads (results are reproducible per thread count)")
+    sub->add_option("--threads", r->train.threads, "XGBoost threads (the model is the same for any count)")
         ->capture_default_str();
     sub->add_option("--rounds", r->train.max_rounds, "Boosting rounds at most")->capture_default_str();
     sub->add_option("--early-stop", r->train.early_stopping, "Stop after N rounds without a better validation score")
