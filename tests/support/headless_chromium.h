@@ -37,7 +37,8 @@ public:
     // The browser to run: $WINNOW_CHROMIUM, else chromium or chromium-browser on the usual paths;
     // "" when there is none (the only reason a browser test may skip).
     static std::string find() {
-        if (const char* env = std::getenv("WINNOW_CHROMIUM"); env && *env) return std::filesystem::exists(env) ? env : "";
+        if (const char* env = std::getenv("WINNOW_CHROMIUM"); env && *env)
+            return std::filesystem::exists(env) ? env : "";
         for (const char* p : {"/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/lib/chromium/chromium"}) {
             if (std::filesystem::exists(p)) return p;
         }
@@ -53,13 +54,25 @@ public:
         std::filesystem::create_directories(profile_);
         int to_browser[2], from_browser[2];
         if (::pipe(to_browser) != 0 || ::pipe(from_browser) != 0) throw std::runtime_error("pipe");
-        const std::vector<std::string> args = {
-            binary, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-            "--remote-debugging-pipe", "--user-data-dir=" + profile_.string(), "--no-first-run",
-            "--no-default-browser-check", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--disable-extensions", "--disable-features=Translate,MediaRouter",
-            "--mute-audio", "--hide-scrollbars", "--force-device-scale-factor=1",
-            "--window-size=" + std::to_string(width) + "," + std::to_string(height), "about:blank"};
+        const std::vector<std::string> args = {binary,
+                                               "--headless=new",
+                                               "--no-sandbox",
+                                               "--disable-gpu",
+                                               "--disable-dev-shm-usage",
+                                               "--remote-debugging-pipe",
+                                               "--user-data-dir=" + profile_.string(),
+                                               "--no-first-run",
+                                               "--no-default-browser-check",
+                                               "--disable-background-networking",
+                                               "--disable-component-update",
+                                               "--disable-sync",
+                                               "--disable-extensions",
+                                               "--disable-features=Translate,MediaRouter",
+                                               "--mute-audio",
+                                               "--hide-scrollbars",
+                                               "--force-device-scale-factor=1",
+                                               "--window-size=" + std::to_string(width) + "," + std::to_string(height),
+                                               "about:blank"};
         const std::string log = (profile_ / "stderr.log").string();
         pid_ = ::fork();
         if (pid_ == 0) {
@@ -87,8 +100,7 @@ public:
         write_fd_ = to_browser[1];
         read_fd_ = from_browser[0];
         const Json target = call("Target.createTarget", {{"url", "about:blank"}});
-        const Json attached =
-            call("Target.attachToTarget", {{"targetId", target.at("targetId")}, {"flatten", true}});
+        const Json attached = call("Target.attachToTarget", {{"targetId", target.at("targetId")}, {"flatten", true}});
         session_ = attached.at("sessionId").get<std::string>();
         call("Page.enable", Json::object(), session_);
         call("Runtime.enable", Json::object(), session_);
@@ -137,10 +149,10 @@ public:
     // Evaluates a JavaScript expression in the page (a promise is awaited) and returns its value;
     // throws with the page's message when it throws.
     Json eval(const std::string& expression, int timeout_ms = 30000) {
-        const Json r = call("Runtime.evaluate",
-                            {{"expression", expression}, {"awaitPromise", true}, {"returnByValue", true},
-                             {"timeout", timeout_ms}},
-                            session_, timeout_ms + 5000);
+        const Json r =
+            call("Runtime.evaluate",
+                 {{"expression", expression}, {"awaitPromise", true}, {"returnByValue", true}, {"timeout", timeout_ms}},
+                 session_, timeout_ms + 5000);
         if (r.contains("exceptionDetails")) {
             const Json& d = r["exceptionDetails"];
             std::string what = d.contains("exception") && d["exception"].contains("description")
@@ -156,16 +168,20 @@ public:
     // (a MutationObserver), failing after timeout_ms with the condition in the message.
     void wait_for(const std::string& condition, int timeout_ms = 20000) {
         const std::string cond = Json(condition).dump();
-        eval("new Promise((resolve, reject) => {"
-             "  const check = () => { try { return !!(" + condition + "); } catch (e) { return false; } };"
-             "  if (check()) return resolve(true);"
-             "  const obs = new MutationObserver(() => { if (check()) { obs.disconnect(); clearTimeout(t); resolve(true); } });"
-             "  obs.observe(document, {subtree: true, childList: true, attributes: true, characterData: true});"
-             "  const t = setTimeout(() => { obs.disconnect(); reject(new Error('timed out after " +
-                 std::to_string(timeout_ms) + " ms waiting for ' + " + cond + ")); }, " + std::to_string(timeout_ms) +
-                 ");"
-                 "})",
-             timeout_ms + 5000);
+        eval(
+            "new Promise((resolve, reject) => {"
+            "  const check = () => { try { return !!(" +
+                condition +
+                "); } catch (e) { return false; } };"
+                "  if (check()) return resolve(true);"
+                "  const obs = new MutationObserver(() => { if (check()) { obs.disconnect(); clearTimeout(t); "
+                "resolve(true); } });"
+                "  obs.observe(document, {subtree: true, childList: true, attributes: true, characterData: true});"
+                "  const t = setTimeout(() => { obs.disconnect(); reject(new Error('timed out after " +
+                std::to_string(timeout_ms) + " ms waiting for ' + " + cond + ")); }, " + std::to_string(timeout_ms) +
+                ");"
+                "})",
+            timeout_ms + 5000);
     }
 
     // A PNG of the whole page.
@@ -212,7 +228,8 @@ private:
                 buffer_.erase(0, nul + 1);
                 return true;
             }
-            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+            const auto left =
+                std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
             if (left.count() <= 0) return false;
             pollfd p{read_fd_, POLLIN, 0};
             const int ready = ::poll(&p, 1, static_cast<int>(left.count()));
@@ -266,12 +283,18 @@ private:
         int value = 0, bits = -8;
         for (unsigned char c : in) {
             int d;
-            if (c >= 'A' && c <= 'Z') d = c - 'A';
-            else if (c >= 'a' && c <= 'z') d = c - 'a' + 26;
-            else if (c >= '0' && c <= '9') d = c - '0' + 52;
-            else if (c == '+') d = 62;
-            else if (c == '/') d = 63;
-            else continue;  // padding
+            if (c >= 'A' && c <= 'Z')
+                d = c - 'A';
+            else if (c >= 'a' && c <= 'z')
+                d = c - 'a' + 26;
+            else if (c >= '0' && c <= '9')
+                d = c - '0' + 52;
+            else if (c == '+')
+                d = 62;
+            else if (c == '/')
+                d = 63;
+            else
+                continue;  // padding
             value = (value << 6) + d;
             bits += 6;
             if (bits >= 0) {

@@ -4,10 +4,10 @@
 // texts open and close whole, a label reaches every chunk of its document and comes back after a
 // reload, and empty results say why. Skips only when chromium is not installed (scripts/setup
 // installs it).
-#include <gtest/gtest.h>
-
 #include <filesystem>
 #include <fstream>
+
+#include <gtest/gtest.h>
 
 #include "serve_process.h"
 #include "support/headless_chromium.h"
@@ -35,19 +35,26 @@ std::string make_ui_index(const std::string& tag) {
     std::ofstream(root / "docs" / "minutes.md") << "# March minutes\n\nThe March meeting minutes were approved by "
                                                    "the board secretary after the expense report.\n";
     const std::string cmd = kBinary + " index --quiet --index " + (root / "index").string() + " --input " +
-                            (root / "docs").string() + " --format files --chunker 'paragraph(max_chars=400)' > /dev/null 2>&1";
+                            (root / "docs").string() +
+                            " --format files --chunker 'paragraph(max_chars=400)' > /dev/null 2>&1";
     if (std::system(cmd.c_str()) != 0) return "";
     return (root / "index").string();
 }
 
 // Runs a search from the form and waits for its outcome (a status other than "Searching…").
 void search(HeadlessChromium& b, const std::string& query, const std::string& overrides = "") {
-    b.eval("document.querySelector('#status').textContent = '';"
-           "document.querySelector('#query').value = " + Json(query).dump() + ";"
-           "document.querySelector('#overrides').value = " + Json(overrides).dump() + ";"
-           "document.querySelector('#search-button').click(); true");
-    b.wait_for("/ in \\d+ ms/.test(document.querySelector('#status').textContent) || "
-               "document.querySelector('#status').className === 'error'");
+    b.eval(
+        "document.querySelector('#status').textContent = '';"
+        "document.querySelector('#query').value = " +
+        Json(query).dump() +
+        ";"
+        "document.querySelector('#overrides').value = " +
+        Json(overrides).dump() +
+        ";"
+        "document.querySelector('#search-button').click(); true");
+    b.wait_for(
+        "/ in \\d+ ms/.test(document.querySelector('#status').textContent) || "
+        "document.querySelector('#status').className === 'error'");
 }
 
 TEST(WebUi, SearchSideBySideAndLabelInChromium) {
@@ -76,13 +83,15 @@ TEST(WebUi, SearchSideBySideAndLabelInChromium) {
 
         // Both lists, each hit with why it was kept or cut.
         search(b, "expense approval reimbursement");
-        ASSERT_EQ(b.eval("document.querySelector('#status').className"), "") << b.eval("document.querySelector('#status').textContent");
+        ASSERT_EQ(b.eval("document.querySelector('#status').className"), "")
+            << b.eval("document.querySelector('#status').textContent");
         const int n_first = b.eval("document.querySelectorAll('#first-stage li').length");
         const int n_reranked = b.eval("document.querySelectorAll('#reranked li').length");
         EXPECT_EQ(n_reranked, 3);
         EXPECT_GT(n_first, n_reranked);
-        EXPECT_TRUE(b.eval("[...document.querySelectorAll('#reranked li .reason')].every("
-                           "r => r.classList.contains('kept') && r.textContent.startsWith('kept: rank'))"));
+        EXPECT_TRUE(
+            b.eval("[...document.querySelectorAll('#reranked li .reason')].every("
+                   "r => r.classList.contains('kept') && r.textContent.startsWith('kept: rank'))"));
         EXPECT_EQ(b.eval("document.querySelectorAll('#reranked li .reason').length"), n_reranked);
         EXPECT_EQ(b.eval("[...document.querySelectorAll('#first-stage li.cut .reason.cut')]"
                          ".filter(r => r.textContent === 'cut: below top_n=3').length"),
@@ -90,15 +99,18 @@ TEST(WebUi, SearchSideBySideAndLabelInChromium) {
         EXPECT_TRUE(b.eval("document.querySelector('#empty').hidden"));
 
         // Long chunk texts: six whole lines, "Show more" opens the rest, "Show less" closes it.
-        const std::string long_text = "[...document.querySelectorAll('#reranked li .text')].find(t => !t.nextElementSibling.hidden)";
+        const std::string long_text =
+            "[...document.querySelectorAll('#reranked li .text')].find(t => !t.nextElementSibling.hidden)";
         ASSERT_TRUE(b.eval("(" + long_text + ") !== undefined")) << "no chunk long enough to clamp";
-        const Json clamp = b.eval("(() => { const t = " + long_text + "; const lh = parseFloat(getComputedStyle(t).lineHeight);"
+        const Json clamp = b.eval("(() => { const t = " + long_text +
+                                  "; const lh = parseFloat(getComputedStyle(t).lineHeight);"
                                   "return {h: t.clientHeight, full: t.scrollHeight, lines: t.clientHeight / lh}; })()");
         EXPECT_LT(clamp["h"].get<double>(), clamp["full"].get<double>());
         EXPECT_NEAR(clamp["lines"].get<double>(), 6.0, 0.05) << clamp.dump();  // whole lines, not a cut through one
         b.eval("(" + long_text + ").nextElementSibling.click(); true");
         b.wait_for("(" + long_text + ").classList.contains('expanded')");
-        const Json open = b.eval("(() => { const t = " + long_text + "; return {h: t.clientHeight, full: t.scrollHeight,"
+        const Json open = b.eval("(() => { const t = " + long_text +
+                                 "; return {h: t.clientHeight, full: t.scrollHeight,"
                                  "label: t.nextElementSibling.textContent}; })()");
         EXPECT_EQ(open["h"], open["full"]) << open.dump();
         EXPECT_EQ(open["label"], "Show less");
@@ -108,13 +120,16 @@ TEST(WebUi, SearchSideBySideAndLabelInChromium) {
 
         // A label is the document's: every chunk of it shown, in both lists, takes it.
         const std::string doc = b.eval("document.querySelector('#reranked li').dataset.docId");
-        const int chunks_of_doc = b.eval("document.querySelectorAll('li[data-doc-id=\"' + " + Json(doc).dump() + " + '\"]').length");
+        const int chunks_of_doc =
+            b.eval("document.querySelectorAll('li[data-doc-id=\"' + " + Json(doc).dump() + " + '\"]').length");
         EXPECT_GE(chunks_of_doc, 3) << "the test wants a document shown as several chunks";
         b.eval("document.querySelector('#reranked li .labels button[data-relevance=\"1\"]').click(); true");
         b.wait_for("document.querySelector('#status').textContent.startsWith('Saved')");
-        const std::string all_of_doc = "[...document.querySelectorAll('.labels[data-doc-id=\"' + " + Json(doc).dump() + " + '\"]')]";
-        EXPECT_TRUE(b.eval(all_of_doc + ".every(l => l.dataset.saved === '1' && "
-                                        "l.querySelector('button[data-relevance=\"1\"]').classList.contains('on-good'))"));
+        const std::string all_of_doc =
+            "[...document.querySelectorAll('.labels[data-doc-id=\"' + " + Json(doc).dump() + " + '\"]')]";
+        EXPECT_TRUE(b.eval(all_of_doc +
+                           ".every(l => l.dataset.saved === '1' && "
+                           "l.querySelector('button[data-relevance=\"1\"]').classList.contains('on-good'))"));
         EXPECT_EQ(b.eval("document.querySelectorAll('.labels[data-saved]').length"), chunks_of_doc);
         std::ifstream in(qrels);
         std::string qid, iter, labelled;

@@ -2,10 +2,10 @@
 // significant deltas coloured by direction (a loss red, a gain green), every chart text inside its
 // panel even with long pipeline specs as subtitles, and nothing the page cannot render. Skips
 // only when chromium is not installed (scripts/setup installs it).
-#include <gtest/gtest.h>
-
 #include <filesystem>
 #include <fstream>
+
+#include <gtest/gtest.h>
 
 #include "eval/report.h"
 #include "support/headless_chromium.h"
@@ -37,10 +37,13 @@ Report compared_report() {
     report.comparisons = compare_stages(report.sweep, Stage::First, Stage::Reranked, {200, 1});
     for (auto& c : report.comparisons) {
         // What `--compare` writes: two whole pipeline specs, wide letters included.
-        c.label_a = "bm25(k=100) > ltr(model=/home/WWW/MMM/models/ltr/default.ltr) > cutoff(top_n=10) k=" + std::to_string(c.k);
-        c.label_b = "hybrid(k=100, fusion=rrf, weight=0.7) > rerank(model=BAAI/bge-reranker-v2-m3, long_doc=maxp, "
-                    "max_length=512, precision=int8) > diversify(per_doc=2, mmr=0.7) > cutoff(top_n=10, score_gap=0.5) "
-                    "k=" + std::to_string(c.k);
+        c.label_a =
+            "bm25(k=100) > ltr(model=/home/WWW/MMM/models/ltr/default.ltr) > cutoff(top_n=10) k=" + std::to_string(c.k);
+        c.label_b =
+            "hybrid(k=100, fusion=rrf, weight=0.7) > rerank(model=BAAI/bge-reranker-v2-m3, long_doc=maxp, "
+            "max_length=512, precision=int8) > diversify(per_doc=2, mmr=0.7) > cutoff(top_n=10, score_gap=0.5) "
+            "k=" +
+            std::to_string(c.k);
         for (auto& m : c.measures) m.test.t_p = m.test.permutation_p = 0.5;
     }
     auto& loss = report.comparisons[0].measures[0].test;
@@ -78,7 +81,9 @@ TEST(ReportInChromium, ColoursByDirectionAndChartTextsFitTheirPanels) {
             "                           r.bottom > p.bottom + 1); }).map(t => t.textContent); })");
         EXPECT_EQ(outside, Json::array()) << outside.dump();
         EXPECT_GE(b.eval("[...document.querySelectorAll('svg text')].filter(t => t.textContent.startsWith("
-                         "'hybrid(k=100')).length").get<int>(), 1);  // the long subtitle is there, fitted
+                         "'hybrid(k=100')).length")
+                      .get<int>(),
+                  1);  // the long subtitle is there, fitted
     } catch (const std::exception& e) {
         FAIL() << e.what();
     }
