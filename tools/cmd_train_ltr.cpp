@@ -33,12 +33,17 @@ CommandRegistrar registrar("train-ltr", [](CLI::App& app) {
                     "First stage giving the candidates, optionally > ltr(embed_model=M, rerank_model=M) for the "
                     "dense and cross-encoder features")
         ->capture_default_str();
-    sub->add_option("--out", r->out, "Model file to write (its sidecar: FILE.json); with --cv, the report JSON");
+    sub->add_option("--out", r->out,
+                    "Model file to write (its sidecar: FILE.json); with --cv or --leave-one-out, the report JSON");
     sub->add_option("--index", r->index_dir, "Use this index instead of the dataset's cached one (one --dataset)");
     sub->add_option("--cache-dir", r->cache_dir, "Where dataset indexes are cached (default: as winnow eval)");
-    sub->add_option("--cv", r->cv_folds, "Cross-validate by N query folds instead of training one model");
+    auto* cv = sub->add_option("--cv", r->cv_folds, "Cross-validate by N query folds instead of training one model");
+    sub->add_flag("--leave-one-out", r->leave_one_out,
+                  "Per --dataset: train on all the other datasets and evaluate on it, against the first stage "
+                  "(instead of training one model)")
+        ->excludes(cv);
     sub->add_option("--seed", r->train.seed, "Seed (validation split, folds, XGBoost)")->capture_default_str();
-    sub->add_option("--threads", r->train.threads, "XGBoost threads (results are reproducible per thread count)")
+    sub->add_option("--threads", r->train.threads, "XGBoost threads (the model is the same for any count)")
         ->capture_default_str();
     sub->add_option("--rounds", r->train.max_rounds, "Boosting rounds at most")->capture_default_str();
     sub->add_option("--early-stop", r->train.early_stopping, "Stop after N rounds without a better validation score")
@@ -56,11 +61,17 @@ CommandRegistrar registrar("train-ltr", [](CLI::App& app) {
         for (const auto& d : r->datasets) cmd += " --dataset " + shell_quote(d);
         cmd += " --split " + shell_quote(r->split) + " --pipeline " + shell_quote(r->pipeline);
         if (r->cv_folds > 0) cmd += fmt::format(" --cv {}", r->cv_folds);
+        if (r->leave_one_out) cmd += " --leave-one-out";
         if (!r->out.empty()) cmd += " --out " + shell_quote(r->out);
         cmd += fmt::format(" --seed {} --threads {} --rounds {} --early-stop {} --valid-fraction {} --eta {} --max-depth {}",
                            r->train.seed, r->train.threads, r->train.max_rounds, r->train.early_stopping,
                            r->train.valid_fraction, r->train.eta, r->train.max_depth);
         r->command_line = cmd;
+        if (r->leave_one_out) {
+            const Json report = ltr::run_leave_one_out(*r);
+            std::cout << ltr::format_cross_validation(report);
+            return 0;
+        }
         if (r->cv_folds > 0) {
             WINNOW_CHECK(r->cv_folds >= 2, Errc::InvalidArgument, "--cv needs at least 2 folds");
             const Json report = ltr::run_cross_validation(*r);

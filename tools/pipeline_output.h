@@ -50,7 +50,10 @@ inline void print_result(const PipelineResult& r, bool explain, bool json,
         for (const auto& t : r.timings) std::printf(" %s %.1f ms", t.stage.c_str(), t.ms);
         std::printf("\n");
     }
-    if (r.hits.empty()) std::printf("  (no results)\n");
+    if (r.hits.empty()) {
+        std::printf("  (no results)\n");
+        if (!r.empty_hint.empty()) std::printf("  %s\n", r.empty_hint.c_str());
+    }
     for (const auto& h : r.hits) {
         const float score = h.rerank_score ? *h.rerank_score : h.first_stage_score;
         const std::string m = mark ? mark(h) : std::string();

@@ -133,6 +133,8 @@ public:
     // Picks up what other processes wrote since it was opened (e.g. a running `winnow index`);
     // thread-safe alongside retrieve(). Returns true when something changed.
     virtual bool refresh() const { return false; }
+    // How many chunks it searches, when it knows (explains an empty result: an empty index).
+    virtual std::optional<std::size_t> size() const { return std::nullopt; }
 };
 
 // Scores candidates for the rerank stage. The cross-encoder scorer is built in; other kinds
@@ -179,6 +181,12 @@ struct PipelineHit {
     std::string reason;                // one line, e.g. "kept: rank 2 by rerank score 0.91"
 };
 
+// Why a query has no results (None when it has some): the source holds nothing, none of the
+// query's terms is indexed (a BM25 first stage found no candidate), the first stage found none for
+// another reason, or the stages after it cut every candidate.
+enum class EmptyReason { None, EmptyIndex, NoIndexedTerms, NoCandidates, AllCut };
+std::string_view empty_reason_name(EmptyReason reason) noexcept;  // "empty_index", "no_indexed_terms", ...
+
 struct StageTiming {
     std::string stage;
     double ms = 0.0;
@@ -222,6 +230,8 @@ struct PipelineResult {
     std::size_t n_reranked = 0;
     std::size_t n_truncated = 0;     // candidates whose text did not fully reach the reranker
     std::string scorer;              // reranker name, "" when the pipeline has no rerank stage
+    EmptyReason empty = EmptyReason::None;  // why `hits` is empty
+    std::string empty_hint;          // one sentence for a person, "" when there are hits
     std::vector<StageTiming> timings;
     std::optional<PackedContext> context;  // set by the pack stage (ask, or a spec with pack)
     std::optional<Answer> answer;          // set by the answer stage (ask with an LLM)
@@ -276,6 +286,8 @@ public:
     PipelineConfig config(const std::map<std::string, std::string>& overrides = {}) const;
     // Refreshes the candidate source (CandidateSource::refresh); safe while other threads run queries.
     bool refresh() const { return source_->refresh(); }
+    // How many chunks the candidate source searches, when it knows (CandidateSource::size).
+    std::optional<std::size_t> source_size() const { return source_->size(); }
     // The token counter the cutoff and packing use for the given spec (reranker tokenizer or approximate).
     TokenCountFn token_counter(const PipelineConfig& config) const;
     // Uses this scorer for `rerank` (cross-encoder) stages instead of loading a model (tests,

@@ -74,6 +74,42 @@ std::vector<eval::RankedDoc> ranked(const QueryCandidates& q, const std::vector<
     return out;
 }
 
+void append(TrainingData& all, const TrainingData& d) {
+    all.x.insert(all.x.end(), d.x.begin(), d.x.end());
+    all.labels.insert(all.labels.end(), d.labels.begin(), d.labels.end());
+    all.doc_ids.insert(all.doc_ids.end(), d.doc_ids.begin(), d.doc_ids.end());
+    all.group_sizes.insert(all.group_sizes.end(), d.group_sizes.begin(), d.group_sizes.end());
+    all.qids.insert(all.qids.end(), d.qids.begin(), d.qids.end());
+}
+
+// The first stage's order against the order of `scores` (one vector per query of `c`, empty for a
+// query without candidates) on c's judgments: per measure, both means, the delta, a paired t-test,
+// a permutation test and wins/ties/losses. `n_queries` receives the number of queries evaluated.
+Json compare_orders(const Collection& c, const std::vector<std::vector<float>>& scores, std::size_t& n_queries) {
+    eval::Run first, ltr;
+    first.name = "first";
+    ltr.name = "ltr";
+    for (std::size_t i = 0; i < c.queries.size(); ++i) {
+        const auto& q = c.queries[i];
+        if (q.candidates.empty()) continue;
+        first.results[q.qid] = eval::to_run_entries(ranked(q, nullptr));
+        ltr.results[q.qid] = eval::to_run_entries(ranked(q, &scores[i]));
+    }
+    const eval::Qrels& qrels = c.dataset.qrels(c.split);
+    const auto ms = measures();
+    const eval::EvalResult a = eval::evaluate(first, qrels, ms);
+    const eval::EvalResult b = eval::evaluate(ltr, qrels, ms);
+    Json per_measure = Json::object();
+    for (const auto& cmp : eval::compare_results(a, b)) {
+        const auto& t = cmp.test;
+        per_measure[cmp.measure] = {{"first", t.mean_a}, {"ltr", t.mean_b}, {"delta", t.delta}, {"t_p", t.t_p},
+                                    {"permutation_p", t.permutation_p}, {"wins", t.wins}, {"ties", t.ties},
+                                    {"losses", t.losses}};
+    }
+    n_queries = a.n_queries;
+    return per_measure;
+}
+
 }  // namespace
 
 Json run_training(const TrainRequest& request) {
@@ -89,14 +125,7 @@ Json run_training(const TrainRequest& request) {
         const Collection c = collect_candidates(dir, request.split, spec, collection_options(request));
         const std::string prefix = request.datasets.size() > 1 ? c.dataset.name + "/" : "";
         const TrainingData d = to_training_data(c, prefix);
-        std::vector<std::size_t> groups(d.n_queries());
-        for (std::size_t i = 0; i < groups.size(); ++i) groups[i] = i;
-        const TrainingData copy = d.subset(groups);
-        all.x.insert(all.x.end(), copy.x.begin(), copy.x.end());
-        all.labels.insert(all.labels.end(), copy.labels.begin(), copy.labels.end());
-        all.doc_ids.insert(all.doc_ids.end(), copy.doc_ids.begin(), copy.doc_ids.end());
-        all.group_sizes.insert(all.group_sizes.end(), copy.group_sizes.begin(), copy.group_sizes.end());
-        all.qids.insert(all.qids.end(), copy.qids.begin(), copy.qids.end());
+        append(all, d);
         datasets.push_back({{"name", c.dataset.name}, {"dir", dir}, {"split", c.split},
                             {"judged_queries", c.queries.size()}, {"queries_with_relevant_candidates", d.n_queries()},
                             {"rows", d.n_rows()}});
@@ -133,21 +162,16 @@ Json run_cross_validation(const TrainRequest& request) {
     WINNOW_CHECK(!request.datasets.empty(), Errc::InvalidArgument, "train-ltr: no --dataset");
     WINNOW_CHECK(request.cv_folds >= 2, Errc::InvalidArgument, "train-ltr: --cv needs at least 2 folds");
     const PipelineSpec spec = checked_spec(request.pipeline);
-    const auto ms = measures();
     Json out = {{"pipeline", spec.to_string()}, {"folds", request.cv_folds}, {"params", options_json(request.train)},
                 {"command", request.command_line}, {"datasets", Json::array()}};
     for (const auto& dir : request.datasets) {
         const Collection c = collect_candidates(dir, request.split, spec, collection_options(request));
-        const eval::Qrels& qrels = c.dataset.qrels(c.split);
         const std::size_t n = c.queries.size();
         WINNOW_CHECK(n >= request.cv_folds, Errc::InvalidArgument, "train-ltr: {} has {} judged queries for {} folds",
                      c.dataset.name, n, request.cv_folds);
         const std::vector<std::size_t> perm = seeded_permutation(n, request.train.seed);
         std::vector<std::size_t> fold_of(n);
         for (std::size_t i = 0; i < n; ++i) fold_of[perm[i]] = i % request.cv_folds;
-        eval::Run first, ltr;
-        first.name = "first";
-        ltr.name = "ltr";
         std::vector<std::vector<float>> scores(n);
         Json folds = Json::array();
         for (std::size_t f = 0; f < request.cv_folds; ++f) {
@@ -164,31 +188,73 @@ Json run_cross_validation(const TrainRequest& request) {
             }
             folds.push_back({{"fold", f}, {"best_round", r.best_round}, {"valid_ndcg@10", r.valid_metric}});
         }
-        for (std::size_t i = 0; i < n; ++i) {
-            const auto& q = c.queries[i];
-            if (q.candidates.empty()) continue;
-            first.results[q.qid] = eval::to_run_entries(ranked(q, nullptr));
-            ltr.results[q.qid] = eval::to_run_entries(ranked(q, &scores[i]));
-        }
-        const eval::EvalResult a = eval::evaluate(first, qrels, ms);
-        const eval::EvalResult b = eval::evaluate(ltr, qrels, ms);
-        Json per_measure = Json::object();
-        for (const auto& cmp : eval::compare_results(a, b)) {
-            const auto& t = cmp.test;
-            per_measure[cmp.measure] = {{"first", t.mean_a}, {"ltr", t.mean_b}, {"delta", t.delta}, {"t_p", t.t_p},
-                                        {"permutation_p", t.permutation_p}, {"wins", t.wins}, {"ties", t.ties},
-                                        {"losses", t.losses}};
-        }
-        out["datasets"].push_back({{"dataset", c.dataset.name}, {"split", c.split}, {"queries", a.n_queries},
-                                   {"fold_models", folds}, {"measures", per_measure}});
+        std::size_t n_queries = 0;
+        Json per_measure = compare_orders(c, scores, n_queries);
+        out["datasets"].push_back({{"dataset", c.dataset.name}, {"split", c.split}, {"queries", n_queries},
+                                   {"fold_models", folds}, {"measures", std::move(per_measure)}});
     }
     if (!request.out.empty()) write_file_atomic(request.out, out.dump(2) + "\n");
     return out;
 }
 
+Json run_leave_one_out(const TrainRequest& request) {
+    WINNOW_CHECK(request.datasets.size() >= 2, Errc::InvalidArgument,
+                 "train-ltr: --leave-one-out needs at least two --dataset (got {})", request.datasets.size());
+    WINNOW_CHECK(request.index_dir.empty(), Errc::InvalidArgument, "train-ltr: --index goes with a single --dataset");
+    const PipelineSpec spec = checked_spec(request.pipeline);
+    std::vector<Collection> collections;
+    std::vector<TrainingData> data;
+    for (const auto& dir : request.datasets) {
+        collections.push_back(collect_candidates(dir, request.split, spec, collection_options(request)));
+        data.push_back(to_training_data(collections.back(), collections.back().dataset.name + "/"));
+    }
+    Json out = {{"mode", "leave-one-out"}, {"pipeline", spec.to_string()}, {"params", options_json(request.train)},
+                {"command", request.command_line}, {"datasets", Json::array()}};
+    std::map<std::string, std::pair<double, double>> sums;  // measure -> (first, ltr) summed over collections
+    for (std::size_t held = 0; held < collections.size(); ++held) {
+        TrainingData train;
+        train.n_features = kFeatureCount;
+        Json trained_on = Json::array();
+        for (std::size_t i = 0; i < collections.size(); ++i) {
+            if (i == held) continue;
+            append(train, data[i]);
+            trained_on.push_back(collections[i].dataset.name);
+        }
+        const TrainResult r = train_lambdamart(train, request.train);
+        const LtrModel model(r.model_json, feature_names());
+        const Collection& c = collections[held];
+        std::vector<std::vector<float>> scores(c.queries.size());
+        for (std::size_t i = 0; i < c.queries.size(); ++i) {
+            const auto& q = c.queries[i];
+            if (!q.candidates.empty()) scores[i] = model.predict(q.features.data(), q.candidates.size());
+        }
+        std::size_t n_queries = 0;
+        Json per_measure = compare_orders(c, scores, n_queries);
+        for (const auto& [name, m] : per_measure.items()) {
+            sums[name].first += m["first"].get<double>();
+            sums[name].second += m["ltr"].get<double>();
+        }
+        out["datasets"].push_back({{"dataset", c.dataset.name}, {"split", c.split}, {"queries", n_queries},
+                                   {"trained_on", std::move(trained_on)}, {"train_queries", r.train_queries},
+                                   {"best_round", r.best_round}, {"measures", std::move(per_measure)}});
+    }
+    Json mean = Json::object();
+    const auto n = static_cast<double>(collections.size());
+    for (const auto& [name, s] : sums) {
+        mean[name] = {{"first", s.first / n}, {"ltr", s.second / n}, {"delta", (s.second - s.first) / n}};
+    }
+    out["mean"] = std::move(mean);
+    if (!request.out.empty()) write_file_atomic(request.out, out.dump(2) + "\n");
+    return out;
+}
+
 std::string format_cross_validation(const Json& report) {
-    std::string s = fmt::format("{}-fold cross-validation by query, {} vs {} > ltr\n", report["folds"].get<std::size_t>(),
-                                report["pipeline"].get<std::string>(), report["pipeline"].get<std::string>());
+    const bool loo = report.contains("mode") && report["mode"] == "leave-one-out";
+    std::string s = loo ? fmt::format("leave one collection out (each trained on all the others), {} vs {} > ltr\n",
+                                      report["pipeline"].get<std::string>(), report["pipeline"].get<std::string>())
+                        : fmt::format("{}-fold cross-validation by query, {} vs {} > ltr\n",
+                                      report["folds"].get<std::size_t>(), report["pipeline"].get<std::string>(),
+                                      report["pipeline"].get<std::string>());
     s += fmt::format("{:<24} {:>7} {:<12} {:>8} {:>8} {:>8} {:>9} {:>9} {:>12}\n", "dataset", "queries", "measure",
                      "first", "ltr", "delta", "t-test p", "perm p", "win/tie/loss");
     for (const auto& d : report["datasets"]) {
@@ -201,6 +267,15 @@ std::string format_cross_validation(const Json& report) {
                              m["t_p"].get<double>(), m["permutation_p"].get<double>(),
                              fmt::format("{}/{}/{}", m["wins"].get<std::size_t>(), m["ties"].get<std::size_t>(),
                                          m["losses"].get<std::size_t>()));
+        }
+    }
+    if (loo) {
+        for (const auto& name : kCvMeasures) {
+            if (!report["mean"].contains(name)) continue;
+            const auto& m = report["mean"][name];
+            s += fmt::format("{:<24} {:>7} {:<12} {:>8.4f} {:>8.4f} {:>+8.4f}\n", "mean over collections",
+                             report["datasets"].size(), name, m["first"].get<double>(), m["ltr"].get<double>(),
+                             m["delta"].get<double>());
         }
     }
     return s;

@@ -22,6 +22,7 @@ struct TrainRequest {
     std::string index_dir;              // an existing index (one dataset only)
     TrainOptions train;
     std::size_t cv_folds = 0;           // > 1: cross-validation instead of training one model
+    bool leave_one_out = false;         // per dataset: train on all the others, evaluate on it
     std::string command_line;           // recorded in the sidecar
     ProgressMode progress = ProgressMode::Off;  // collecting candidates, on stderr
 };
@@ -35,7 +36,14 @@ Json run_training(const TrainRequest& request);
 // "delta", "t_p", "permutation_p", "wins", "ties", "losses"}}}], ...}; writes it to `out` when set.
 Json run_cross_validation(const TrainRequest& request);
 
-// A terminal table of run_cross_validation's result.
+// Leave one collection out: for each dataset, trains one model on all the other datasets (the
+// validation split carved from them) and ranks this dataset's candidates with it. Returns
+// {"mode": "leave-one-out", "datasets": [{"dataset", "split", "queries", "trained_on", "train_queries",
+// "best_round", "measures": {as run_cross_validation}}], "mean": {measure: {"first", "ltr", "delta"}}
+// (unweighted over the datasets), ...}; writes it to `out` when set. Needs two datasets or more.
+Json run_leave_one_out(const TrainRequest& request);
+
+// A terminal table of run_cross_validation's or run_leave_one_out's result.
 std::string format_cross_validation(const Json& report);
 
 }  // namespace winnow::ltr

@@ -1,6 +1,6 @@
-// LambdaMART training through XGBoost's C API (objective rank:ndcg, query groups), with early
-// stopping on a validation split carved from the training queries, deterministic for a fixed seed
-// and thread count.
+// LambdaMART training: XGBoost's C API grows the trees on NDCG lambda gradients computed here, with
+// early stopping on a validation split carved from the training queries; the model is the same,
+// byte for byte, for a fixed seed whatever the thread count.
 #pragma once
 
 #include <cstddef>
@@ -47,7 +47,7 @@ struct TrainOptions {
     double subsample = 0.8;
     double colsample_bytree = 0.8;
     double lambda = 1.0;
-    std::string metric = "ndcg@10";
+    std::string metric = "ndcg@10";  // ndcg@K only
 };
 
 struct TrainResult {

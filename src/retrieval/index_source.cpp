@@ -33,6 +33,8 @@ public:
     // when another process committed since.
     bool refresh() const override { return index_->refresh(); }
 
+    std::optional<std::size_t> size() const override { return index_->chunk_count(); }
+
 private:
     void ensure_embedder() const {
         std::lock_guard<std::mutex> lock(mutex_);

@@ -61,6 +61,45 @@ std::string_view decision_name(Decision decision) noexcept {
     return "kept";
 }
 
+std::string_view empty_reason_name(EmptyReason reason) noexcept {
+    switch (reason) {
+        case EmptyReason::None: return "none";
+        case EmptyReason::EmptyIndex: return "empty_index";
+        case EmptyReason::NoIndexedTerms: return "no_indexed_terms";
+        case EmptyReason::NoCandidates: return "no_candidates";
+        case EmptyReason::AllCut: return "all_cut";
+    }
+    return "none";
+}
+
+namespace {
+
+// Why a result without hits has none, and a sentence saying so (what to try next).
+void explain_empty(PipelineResult& result, const PipelineConfig& config, std::optional<std::size_t> source_size) {
+    if (!result.hits.empty()) return;
+    if (result.n_candidates > 0 && !result.cut.empty()) {
+        result.empty = EmptyReason::AllCut;
+        result.empty_hint = fmt::format(
+            "The first stage found {} candidate{}, and the cutoff removed every one (the best: {}). Loosen the cutoff "
+            "(a lower min_score or score_gap, a larger top_n or token budget).",
+            result.n_candidates, result.n_candidates == 1 ? "" : "s", result.cut.front().reason);
+    } else if (source_size && *source_size == 0) {
+        result.empty = EmptyReason::EmptyIndex;
+        result.empty_hint = "The index is empty: add documents with `winnow index --index DIR --input FILES`.";
+    } else if (config.first_stage.first_stage == FirstStageKind::Bm25) {
+        result.empty = EmptyReason::NoIndexedTerms;
+        result.empty_hint = fmt::format(
+            "None of the query's terms occurs in the index{} (stop words are not indexed). Try other words, or a "
+            "dense or hybrid first stage, which matches meaning rather than words.",
+            source_size ? fmt::format(" ({} chunks)", *source_size) : std::string());
+    } else {
+        result.empty = EmptyReason::NoCandidates;
+        result.empty_hint = fmt::format("The first stage ({}) returned no candidates.", result.first_stage);
+    }
+}
+
+}  // namespace
+
 Pipeline::Pipeline(PipelineSpec spec, std::shared_ptr<const CandidateSource> source)
     : spec_(std::move(spec)), source_(std::move(source)), cache_(std::make_shared<Cache>()) {
     WINNOW_CHECK(source_ != nullptr, Errc::InvalidArgument, "pipeline: no candidate source");
@@ -247,6 +286,7 @@ PipelineResult Pipeline::run_config(std::string_view query, PipelineSpec spec, P
     });
     result.hits = std::move(hits);
     result.timings.push_back({"cutoff", ms_since(t0)});
+    if (result.hits.empty()) explain_empty(result, config, source_->size());
     if (pack) {
         t0 = std::chrono::steady_clock::now();
         result.context = pack_context(query, result.hits, config.pack, count);

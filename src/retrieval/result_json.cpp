@@ -64,6 +64,9 @@ Json result_json(const PipelineResult& result, const ResultJsonOptions& options)
         }
         out["first_stage"] = std::move(first);
     }
+    if (result.empty != EmptyReason::None) {
+        out["empty"] = {{"reason", std::string(empty_reason_name(result.empty))}, {"hint", result.empty_hint}};
+    }
     out["n_candidates"] = result.n_candidates;
     out["n_reranked"] = result.n_reranked;
     out["n_truncated"] = result.n_truncated;

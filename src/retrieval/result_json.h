@@ -5,9 +5,11 @@
 //            first_stage: {rank, score}, tokens, decision, reason,
 //            rerank?: {score, raw_score, truncated, windows}}           rank is null for a cut hit
 //   result: {query, pipeline, first_stage_name, results: [hit], cut?: [hit], first_stage?: [hit],
-//            n_candidates, n_reranked, n_truncated, scorer, timings_ms: {stage: ms},
+//            empty?: {reason, hint}, n_candidates, n_reranked, n_truncated, scorer, timings_ms: {stage: ms},
 //            context?, system?, prompt?, prompt_tokens?, sources?: [{n, doc_id, title, source, span}],
 //            answer?, finish_reason?, llm_model? | note?}   note: no LLM configured
+//   empty:  only without results: reason empty_index | no_indexed_terms | no_candidates | all_cut,
+//           hint a sentence for a person
 #pragma once
 
 #include "core/json.h"

@@ -1,9 +1,18 @@
-// The admin routes: /v1/labels (the web UI's judgments), /health, /v1/models, /metrics, the UI.
+// The admin routes: /v1/labels (the web UI's judgments), /v1/info, /health, /v1/models, /metrics,
+// the UI.
 #include "server/server_impl.h"
 
 #include "server/ui_page.h"
 
 namespace winnow {
+namespace {
+
+std::string upper(std::string s) {
+    for (char& c : s) c = static_cast<char>(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
+    return s;
+}
+
+}  // namespace
 
 void Server::Impl::handle_label(const httplib::Request& req, httplib::Response& res) {
     WINNOW_CHECK(labels, Errc::NotFound, "no index loaded (start the server with --index) to label against");
@@ -12,6 +21,51 @@ void Server::Impl::handle_label(const httplib::Request& req, httplib::Response& 
     const std::string qid = labels->append(r.query_id, r.query, r.doc_id, r.relevance);
     write_json(res, Json{{"query_id", qid}, {"doc_id", r.doc_id}, {"relevance", r.relevance},
                          {"qrels", labels->path()}});
+}
+
+// GET /v1/labels?query=TEXT (or query_id=ID): the labels saved for that query, last one per
+// document, so the web UI shows them again after a reload.
+void Server::Impl::handle_get_labels(const httplib::Request& req, httplib::Response& res) {
+    WINNOW_CHECK(labels, Errc::NotFound, "no index loaded (start the server with --index) to label against");
+    std::string qid = req.get_param_value("query_id");
+    const std::string query = req.get_param_value("query");
+    WINNOW_CHECK(!qid.empty() || !query.empty(), Errc::InvalidArgument, "GET /v1/labels needs ?query= or ?query_id=");
+    WINNOW_CHECK(qid.size() <= limits.max_text_bytes && query.size() <= limits.max_text_bytes, Errc::InvalidArgument,
+                 "query of more than {} bytes", limits.max_text_bytes);
+    if (qid.empty()) qid = srv::QrelsWriter::query_id_for(query);
+    Json by_doc = Json::object();
+    for (const auto& [doc, relevance] : labels->labels(qid)) by_doc[doc] = relevance;
+    write_json(res, Json{{"query_id", qid}, {"labels", std::move(by_doc)}, {"qrels", labels->path()}});
+}
+
+// GET /v1/info: what this server runs, for the web UI's header: the pipeline spec, the reranker
+// of its rerank stage, the loaded models and the index (folder, chunks).
+void Server::Impl::handle_info(httplib::Response& res) {
+    Json models = Json::object();
+    if (reranker) models["rerank"] = reranker->name();
+    if (embedder) models["embed"] = embedder->name();
+    Json body{{"models", std::move(models)}};
+    if (!pipeline) {
+        body["pipeline"] = nullptr;
+        body["index"] = nullptr;
+        write_json(res, body);
+        return;
+    }
+    body["pipeline"] = pipeline->spec().to_string();
+    const RerankConfig& r = own_rerank;
+    Json rerank = nullptr;
+    if (r.enabled && !r.urls.empty()) {
+        rerank = Json{{"kind", r.kind}, {"model", nullptr}, {"remote_urls", r.urls.size()}};
+    } else if (r.enabled && r.kind == "rerank") {
+        rerank = Json{{"kind", "rerank"},
+                      {"model", reranker ? reranker->name() : r.model.empty() ? "$WINNOW_RERANK_MODEL" : r.model}};
+    } else if (r.enabled) {
+        rerank = Json{{"kind", r.kind}, {"model", r.model.empty() ? "$WINNOW_" + upper(r.kind) + "_MODEL" : r.model}};
+    }
+    body["rerank"] = std::move(rerank);
+    const auto chunks = pipeline->source_size();
+    body["index"] = Json{{"dir", options.index_dir}, {"chunks", chunks ? Json(*chunks) : Json(nullptr)}};
+    write_json(res, body);
 }
 
 void Server::Impl::handle_health(httplib::Response& res) {

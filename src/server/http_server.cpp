@@ -255,6 +255,8 @@ void Server::Impl::setup_routes() {
     http.Post("/v1/search", wrap([this](auto& req, auto& res) { handle_search(req, res); }));
     http.Post("/v1/ask", wrap([this](auto& req, auto& res) { handle_ask(req, res); }));
     http.Post("/v1/labels", wrap([this](auto& req, auto& res) { handle_label(req, res); }));
+    http.Get("/v1/labels", wrap([this](auto& req, auto& res) { handle_get_labels(req, res); }));
+    http.Get("/v1/info", wrap([this](auto&, auto& res) { handle_info(res); }));
     http.Get("/health", wrap([this](auto&, auto& res) { handle_health(res); }));
     http.Get("/v1/models", wrap([this](auto&, auto& res) { handle_models(res); }));
     http.Get("/metrics", wrap([this](auto&, auto& res) { handle_metrics(res); }));

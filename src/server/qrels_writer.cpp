@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <sstream>
 
 #include "winnow/error.h"
 
@@ -19,6 +20,20 @@ QrelsWriter::QrelsWriter(std::string path) : path_(std::move(path)) {
         const auto tab = line.find('\t');
         if (tab != std::string::npos) known_queries_.insert(line.substr(0, tab));
     }
+    // Labels of earlier sessions ("qid iter docid grade"; a later line for the same pair wins).
+    std::ifstream qrels(path_);
+    while (std::getline(qrels, line)) {
+        std::istringstream fields(line);
+        std::string qid, iter, doc;
+        int relevance = 0;
+        if (fields >> qid >> iter >> doc >> relevance) labels_[qid][doc] = relevance;
+    }
+}
+
+std::map<std::string, int> QrelsWriter::labels(const std::string& query_id) const {
+    std::lock_guard lock(mutex_);
+    const auto it = labels_.find(query_id);
+    return it == labels_.end() ? std::map<std::string, int>{} : it->second;
 }
 
 std::string QrelsWriter::query_id_for(std::string_view query) {
@@ -50,6 +65,7 @@ std::string QrelsWriter::append(std::string query_id, std::string_view query, st
         append_line(path_ + ".queries.tsv", query_id + "\t" + text + "\n");
     }
     append_line(path_, fmt::format("{} 0 {} {}\n", query_id, doc_id, relevance));
+    labels_[query_id][std::string(doc_id)] = relevance;
     return query_id;
 }
 

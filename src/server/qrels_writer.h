@@ -4,6 +4,7 @@
 // keep the last one.
 #pragma once
 
+#include <map>
 #include <mutex>
 #include <set>
 #include <string>
@@ -22,14 +23,19 @@ public:
     // written.
     std::string append(std::string query_id, std::string_view query, std::string_view doc_id, int relevance);
 
+    // The labels of one query id, last one per document (those of earlier sessions included):
+    // what the web UI shows again when the query is searched after a reload.
+    std::map<std::string, int> labels(const std::string& query_id) const;
+
     const std::string& path() const noexcept { return path_; }
 
 private:
     void append_line(const std::string& file, const std::string& line);
 
     std::string path_;
-    std::mutex mutex_;
+    mutable std::mutex mutex_;
     std::set<std::string> known_queries_;
+    std::map<std::string, std::map<std::string, int>> labels_;  // query id -> doc id -> relevance
 };
 
 }  // namespace winnow::server

@@ -3,7 +3,7 @@
 //   http_server.cpp    construction, the routing table, auth/CORS/metrics plumbing, Server's methods
 //   model_routes.cpp   /v1/rerank, /v2/rerank, /rerank (dialects), /embed, /v1/embeddings, the batches
 //   search_routes.cpp  /v1/search, /v1/ask (Pipeline::run/ask with a scheduled rerank scorer)
-//   admin_routes.cpp   /health, /v1/models, /metrics, /v1/labels, the web UI
+//   admin_routes.cpp   /health, /v1/info, /v1/models, /metrics, /v1/labels, the web UI
 //   socket_layer.cpp   the connection sockets under cpp-httplib
 // Internal to src/server/.
 #pragma once
@@ -122,6 +122,8 @@ struct Server::Impl {
 
     // --- admin: labels, health, models, metrics, UI (admin_routes.cpp) ----------------------------
     void handle_label(const httplib::Request& req, httplib::Response& res);
+    void handle_get_labels(const httplib::Request& req, httplib::Response& res);
+    void handle_info(httplib::Response& res);
     void handle_health(httplib::Response& res);
     void handle_models(httplib::Response& res);
     void handle_metrics(httplib::Response& res);

@@ -314,6 +314,28 @@ TEST_F(DemoIndex, CliDemoRunsTheFourQuestions) {
         << text;
     EXPECT_NE(text.find("first stage #"), std::string::npos);
     EXPECT_NE(text.find("<- relevant"), std::string::npos);
+    // The shipped LTR model (models/ltr/default.ltr) on the comparison question: the first-stage
+    // #1 bonus document stays first and the travel guide stays out of the top two (the SciFact-only
+    // model it replaced pushed the one out of the top 5 and ranked the other #2).
+    if (text.find("reranker: learning-to-rank") != std::string::npos) {
+        auto [rc3, json] = run("env -u WINNOW_RERANK_MODEL -u WINNOW_LTR_MODEL HF_HUB_CACHE=" +
+                               (*root_ / "empty-cache").string() + " " + kWinnow + " demo --json --data " + kDemo +
+                               " --index-dir " + idx);
+        ASSERT_EQ(rc3, 0);
+        std::istringstream per_query(json);
+        Json compare;
+        for (std::string line; std::getline(per_query, line);) {
+            Json j = Json::parse(line);
+            if (j["query"].get<std::string>().rfind("Compare the bonus", 0) == 0) compare = j;
+        }
+        ASSERT_TRUE(compare.contains("hits")) << json;
+        ASSERT_GE(compare["hits"].size(), 2u);
+        EXPECT_EQ(compare["hits"][0]["first_stage"]["rank"], 1) << compare["hits"].dump();
+        for (std::size_t i = 0; i < 2; ++i) {
+            EXPECT_EQ(compare["hits"][i]["source"].get<std::string>().find("travel"), std::string::npos)
+                << compare["hits"].dump();
+        }
+    }
 }
 
 TEST(CliPull, DownloadsFromAHubEndpoint) {

@@ -228,7 +228,44 @@ TEST(ServeBinary, SearchAskAndLabelsOverAnIndex) {
     std::string line;
     std::getline(in, line);
     EXPECT_EQ(line, qid + " 0 " + doc_id + " 1");
+    // ... and are read back per query (the UI shows them again after a reload), the last one winning.
+    ASSERT_EQ(c.Post("/v1/labels", Json{{"query", query}, {"doc_id", doc_id}, {"relevance", 0}}.dump(),
+                     "application/json")->status, 200);
+    auto saved = c.Get("/v1/labels?query=" + httplib::detail::encode_query_param(query));
+    ASSERT_EQ(saved->status, 200) << saved->body;
+    EXPECT_EQ(Json::parse(saved->body)["query_id"], qid);
+    EXPECT_EQ(Json::parse(saved->body)["labels"], Json({{doc_id, 0}}));
+    EXPECT_EQ(Json::parse(c.Get("/v1/labels?query=other")->body)["labels"], Json::object());
+    EXPECT_EQ(c.Get("/v1/labels")->status, 422);
+
+    // What the server runs, for the UI's header.
+    auto info = c.Get("/v1/info");
+    ASSERT_EQ(info->status, 200) << info->body;
+    const Json ji = Json::parse(info->body);
+    EXPECT_EQ(ji["pipeline"], "bm25(k=10) > rerank > cutoff(top_n=2)");
+    EXPECT_EQ(ji["rerank"]["kind"], "rerank");
+    EXPECT_NE(ji["rerank"]["model"].get<std::string>().find("bert-ce"), std::string::npos);
+    EXPECT_EQ(ji["models"]["rerank"], ji["rerank"]["model"]);
+    EXPECT_EQ(ji["index"]["dir"], index);
+    EXPECT_EQ(ji["index"]["chunks"], 3);
+
+    // An empty result says why: no indexed term, or the cutoff removed every candidate.
+    auto none = c.Post("/v1/search", Json{{"query", "zyzzyva quux"}}.dump(), "application/json");
+    ASSERT_EQ(none->status, 200) << none->body;
+    EXPECT_EQ(Json::parse(none->body)["empty"]["reason"], "no_indexed_terms");
+    auto all_cut = c.Post("/v1/search", Json{{"query", query}, {"pipeline", "bm25(k=10) > cutoff(tokens=1, min_keep=0)"}}.dump(),
+                          "application/json");
+    ASSERT_EQ(all_cut->status, 200) << all_cut->body;
+    EXPECT_EQ(Json::parse(all_cut->body)["empty"]["reason"], "all_cut");
+    EXPECT_FALSE(j.contains("empty"));
     EXPECT_EQ(p.terminate(), 0);
+
+    // A restarted server still knows the labels of its qrels file.
+    ServeProcess again({"--port", "0", "--index", index, "--labels", qrels});
+    ASSERT_GT(again.port(), 0);
+    EXPECT_EQ(Json::parse(again.client().Get("/v1/labels?query_id=" + qid)->body)["labels"], Json({{doc_id, 0}}));
+    EXPECT_EQ(Json::parse(again.client().Get("/v1/info")->body)["rerank"], nullptr);
+    EXPECT_EQ(again.terminate(), 0);
 }
 
 // One serialiser: `winnow ask --json` prints the same object as /v1/ask over the same index and

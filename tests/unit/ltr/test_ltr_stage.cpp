@@ -30,11 +30,15 @@ protected:
     static void SetUpTestSuite() {
         root_ = fs::temp_directory_path() / ("winnow_ltr_stage_" + std::to_string(::getpid()));
         fs::remove_all(root_);
-        fs::create_directories(root_ / "tiny" / "qrels");
-        std::mt19937 rng(11);
+        write_collection(root_ / "tiny", 11);
+        write_collection(root_ / "tiny2", 12);  // a second collection for leave-one-out
+    }
+    static void write_collection(const fs::path& dir, unsigned seed) {
+        fs::create_directories(dir / "qrels");
+        std::mt19937 rng(seed);
         auto word = [&] { return "w" + std::to_string(rng() % 40); };
         std::vector<std::vector<std::string>> titles;
-        std::ofstream corpus(root_ / "tiny" / "corpus.jsonl");
+        std::ofstream corpus(dir / "corpus.jsonl");
         for (int d = 0; d < 60; ++d) {
             std::vector<std::string> t = {word(), word()};
             std::string text;
@@ -43,8 +47,8 @@ protected:
             titles.push_back(t);
             corpus << Json{{"_id", "d" + std::to_string(d)}, {"title", t[0] + " " + t[1]}, {"text", text}}.dump() << "\n";
         }
-        std::ofstream queries(root_ / "tiny" / "queries.jsonl");
-        std::ofstream qrels(root_ / "tiny" / "qrels" / "train.tsv");
+        std::ofstream queries(dir / "queries.jsonl");
+        std::ofstream qrels(dir / "qrels" / "train.tsv");
         qrels << "query-id\tcorpus-id\tscore\n";
         for (int q = 0; q < 30; ++q) {
             const std::string a = word(), b = word();
@@ -116,6 +120,35 @@ TEST_F(TinyCollection, CrossValidationComparesAgainstTheFirstStage) {
     EXPECT_NE(ltr::format_cross_validation(report).find("ndcg_cut_10"), std::string::npos);
     r.cv_folds = 100;
     EXPECT_THROW(ltr::run_cross_validation(r), Error);
+}
+
+TEST_F(TinyCollection, LeaveOneCollectionOutTrainsOnTheOthers) {
+    ltr::TrainRequest r = request();
+    EXPECT_THROW(ltr::run_leave_one_out(r), Error);  // one dataset: nothing to leave out
+    r.datasets.push_back((root_ / "tiny2").string());
+    r.out = (root_ / "loo.json").string();
+    const Json report = ltr::run_leave_one_out(r);
+    EXPECT_EQ(report["mode"], "leave-one-out");
+    EXPECT_EQ(load_json_file(r.out), report);
+    ASSERT_EQ(report["datasets"].size(), 2u);
+    double first = 0, ltr_sum = 0;
+    for (std::size_t i = 0; i < 2; ++i) {
+        const Json& d = report["datasets"][i];
+        EXPECT_EQ(d["dataset"], i == 0 ? "tiny" : "tiny2");
+        ASSERT_EQ(d["trained_on"].size(), 1u);
+        EXPECT_EQ(d["trained_on"][0], i == 0 ? "tiny2" : "tiny");  // never its own judgments
+        EXPECT_GE(d["best_round"].get<int>(), 1);
+        const Json& ndcg = d["measures"]["ndcg_cut_10"];
+        EXPECT_EQ(ndcg["wins"].get<int>() + ndcg["ties"].get<int>() + ndcg["losses"].get<int>(), d["queries"].get<int>());
+        first += ndcg["first"].get<double>();
+        ltr_sum += ndcg["ltr"].get<double>();
+    }
+    const Json& mean = report["mean"]["ndcg_cut_10"];
+    EXPECT_NEAR(mean["first"].get<double>(), first / 2, 1e-12);
+    EXPECT_NEAR(mean["delta"].get<double>(), (ltr_sum - first) / 2, 1e-12);
+    // Both collections judge by title words: a model from one transfers to the other.
+    EXPECT_GT(mean["delta"].get<double>(), 0.0);
+    EXPECT_NE(ltr::format_cross_validation(report).find("mean over collections"), std::string::npos);
 }
 
 TEST_F(TinyCollection, LtrStageInAPipeline) {

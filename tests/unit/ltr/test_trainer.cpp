@@ -99,6 +99,25 @@ TEST(LtrTrainer, DeterministicWithAFixedSeed) {
     }
 }
 
+// The thread count must not change the model: XGBoost's own rank:ndcg objective samples pairs from
+// one RNG per OpenMP thread and its histograms add in a thread-dependent order, so before the
+// trainer computed the gradients itself, 1 and 2 threads gave different trees here. Enough rows
+// (300 queries x 40) that XGBoost splits the work between both threads.
+TEST(LtrTrainer, ThreadCountDoesNotChangeTheModel) {
+    const TrainingData d = synthetic(300, 40, 11);
+    TrainOptions o = fast_options();
+    o.max_rounds = 30;
+    o.eta = 0.1;
+    o.max_depth = 5;
+    o.threads = 1;
+    const TrainResult one = train_lambdamart(d, o);
+    o.threads = 2;
+    const TrainResult two = train_lambdamart(d, o);
+    EXPECT_EQ(one.best_round, two.best_round);
+    EXPECT_EQ(one.valid_curve, two.valid_curve);
+    EXPECT_TRUE(one.model_json == two.model_json) << "the models differ between --threads 1 and 2";
+}
+
 TEST(LtrTrainer, RejectsUnusableData) {
     EXPECT_THROW(train_lambdamart(synthetic(1, 5, 4), fast_options()), Error);
     TrainingData zeros;

@@ -2,6 +2,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <optional>
+
+#include "retrieval/result_json.h"
 
 #include "winnow/error.h"
 #include "winnow/pipeline.h"
@@ -13,6 +16,7 @@ namespace {
 class FakeSource final : public CandidateSource {
 public:
     std::vector<Candidate> docs;
+    std::optional<std::size_t> known_size;  // what size() reports
     mutable std::size_t last_k = 0;
     std::vector<Candidate> retrieve(std::string_view, const SearchOptions& config) const override {
         last_k = config.k;
@@ -20,6 +24,7 @@ public:
         return out;
     }
     std::string describe(const SearchOptions& c) const override { return std::string(first_stage_kind_name(c.first_stage)); }
+    std::optional<std::size_t> size() const override { return known_size; }
 };
 
 // Raw score = number of times "bonus" occurs in the text, minus 1.
@@ -194,4 +199,43 @@ TEST(PipelineRun, ResultNamesTheFirstStage) {
     Pipeline p(PipelineSpec::parse("hybrid(k=3, ef_search=32)"), src);
     EXPECT_EQ(p.run("q").first_stage, "hybrid");
     EXPECT_EQ(p.config().first_stage.ef_search, 32u);
+}
+
+// A result without hits says why, for the web UI and `search --explain`: an empty index, a query
+// whose terms are not indexed, a first stage that found nothing, or a cutoff that cut everything.
+TEST(PipelineRun, AnEmptyResultSaysWhy) {
+    auto empty = std::make_shared<FakeSource>();
+    empty->known_size = 0;
+    PipelineResult r = Pipeline(PipelineSpec::parse("bm25(k=5)"), empty).run("anything");
+    EXPECT_EQ(r.empty, EmptyReason::EmptyIndex);
+    EXPECT_NE(r.empty_hint.find("index is empty"), std::string::npos) << r.empty_hint;
+    Json j = retrieval::result_json(r, {});
+    EXPECT_EQ(j["empty"]["reason"], "empty_index");
+    EXPECT_EQ(j["empty"]["hint"], r.empty_hint);
+
+    empty->known_size = 42;  // not empty, yet BM25 found nothing: no query term is indexed
+    r = Pipeline(PipelineSpec::parse("bm25(k=5)"), empty).run("zzzz");
+    EXPECT_EQ(r.empty, EmptyReason::NoIndexedTerms);
+    EXPECT_NE(r.empty_hint.find("(42 chunks)"), std::string::npos) << r.empty_hint;
+    r = Pipeline(PipelineSpec::parse("dense(k=5)"), empty).run("zzzz");
+    EXPECT_EQ(r.empty, EmptyReason::NoCandidates);
+    empty->known_size.reset();  // a source that does not know its size
+    r = Pipeline(PipelineSpec::parse("bm25(k=5)"), empty).run("zzzz");
+    EXPECT_EQ(r.empty, EmptyReason::NoIndexedTerms);
+
+    auto src = source();
+    Pipeline p(PipelineSpec::parse("bm25(k=5) > rerank(model=unused) > cutoff(tokens=1, min_keep=0)"), src);
+    p.set_scorer(std::make_shared<CountScorer>());
+    r = p.run("bonus?");
+    EXPECT_TRUE(r.hits.empty());
+    EXPECT_EQ(r.cut.size(), 5u);
+    EXPECT_EQ(r.empty, EmptyReason::AllCut);
+    EXPECT_NE(r.empty_hint.find("token budget 1"), std::string::npos) << r.empty_hint;  // the best one's reason
+    EXPECT_EQ(retrieval::result_json(r, {})["empty"]["reason"], "all_cut");
+
+    r = p.run("bonus?", {{"cutoff.tokens", "0"}});  // results: no "empty"
+    EXPECT_FALSE(r.hits.empty());
+    EXPECT_EQ(r.empty, EmptyReason::None);
+    EXPECT_TRUE(r.empty_hint.empty());
+    EXPECT_FALSE(retrieval::result_json(r, {}).contains("empty"));
 }
