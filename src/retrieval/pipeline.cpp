@@ -1,5 +1,7 @@
 // Pipeline::run and ask: first stage -> rerank -> diversity and cutoff -> pack -> answer, with
 // per-stage timings and the explanation of every decision.
+#include "winnow/pipeline.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -13,7 +15,6 @@
 #include "models/model_path.h"
 #include "retrieval/cutoff.h"
 #include "winnow/error.h"
-#include "winnow/pipeline.h"
 #include "winnow/reranker.h"
 
 namespace winnow {
@@ -49,25 +50,38 @@ std::string cache_key(const RerankConfig& config, const std::string& model) {
 
 std::string_view decision_name(Decision decision) noexcept {
     switch (decision) {
-        case Decision::Kept: return "kept";
-        case Decision::CutTopN: return "cut_top_n";
-        case Decision::CutMinScore: return "cut_min_score";
-        case Decision::CutScoreGap: return "cut_score_gap";
-        case Decision::CutTokens: return "cut_tokens";
-        case Decision::CutPerDoc: return "cut_per_doc";
-        case Decision::CutMmr: return "cut_mmr";
-        case Decision::NotReranked: return "not_reranked";
+    case Decision::Kept:
+        return "kept";
+    case Decision::CutTopN:
+        return "cut_top_n";
+    case Decision::CutMinScore:
+        return "cut_min_score";
+    case Decision::CutScoreGap:
+        return "cut_score_gap";
+    case Decision::CutTokens:
+        return "cut_tokens";
+    case Decision::CutPerDoc:
+        return "cut_per_doc";
+    case Decision::CutMmr:
+        return "cut_mmr";
+    case Decision::NotReranked:
+        return "not_reranked";
     }
     return "kept";
 }
 
 std::string_view empty_reason_name(EmptyReason reason) noexcept {
     switch (reason) {
-        case EmptyReason::None: return "none";
-        case EmptyReason::EmptyIndex: return "empty_index";
-        case EmptyReason::NoIndexedTerms: return "no_indexed_terms";
-        case EmptyReason::NoCandidates: return "no_candidates";
-        case EmptyReason::AllCut: return "all_cut";
+    case EmptyReason::None:
+        return "none";
+    case EmptyReason::EmptyIndex:
+        return "empty_index";
+    case EmptyReason::NoIndexedTerms:
+        return "no_indexed_terms";
+    case EmptyReason::NoCandidates:
+        return "no_candidates";
+    case EmptyReason::AllCut:
+        return "all_cut";
     }
     return "none";
 }
@@ -86,7 +100,8 @@ void explain_empty(PipelineResult& result, const PipelineConfig& config, std::op
     } else if (source_size && *source_size == 0) {
         result.empty = EmptyReason::EmptyIndex;
         result.empty_hint = "The index is empty: add documents with `winnow index --index DIR --input FILES`.";
-    } else if (config.first_stage.first_stage == FirstStageKind::Bm25) {
+    } else if (config.first_stage.first_stage == FirstStageKind::Bm25 && config.first_stage.external.engine.empty()) {
+        // (An external engine's stage leaves `first_stage` unused: its terms are the engine's to know.)
         result.empty = EmptyReason::NoIndexedTerms;
         result.empty_hint = fmt::format(
             "None of the query's terms occurs in the index{} (stop words are not indexed). Try other words, or a "
@@ -112,7 +127,8 @@ std::shared_ptr<const CandidateScorer> Pipeline::scorer_for(const RerankConfig& 
     if (config.kind == "rerank" && !config.urls.empty()) {
         // A remote rerank tier: the pool holds the model, so neither a per-query nor a set scorer
         // (both local models) applies. One scorer per pool setting, shared by all queries.
-        std::string key = fmt::format("remote|{}|{}|{}", static_cast<int>(config.dialect), config.deadline_ms, config.attempts);
+        std::string key =
+            fmt::format("remote|{}|{}|{}", static_cast<int>(config.dialect), config.deadline_ms, config.attempts);
         for (const auto& url : config.urls) key += "|" + url;
         std::lock_guard<std::mutex> lock(cache_->mutex);
         if (auto it = cache_->scorers.find(key); it != cache_->scorers.end()) return it->second;
@@ -142,7 +158,8 @@ std::shared_ptr<const CandidateScorer> Pipeline::scorer_for(const RerankConfig& 
     std::lock_guard<std::mutex> lock(cache_->mutex);
     if (auto it = cache_->scorers.find(key); it != cache_->scorers.end()) return it->second;
     ScorerFactory factory = find_scorer_factory(config.kind);
-    WINNOW_CHECK(factory != nullptr, Errc::Unsupported, "pipeline: no scorer for stage '{}' in this build", config.kind);
+    WINNOW_CHECK(factory != nullptr, Errc::Unsupported, "pipeline: no scorer for stage '{}' in this build",
+                 config.kind);
     auto scorer = factory(config);
     cache_->scorers[key] = scorer;
     return scorer;
@@ -206,7 +223,9 @@ llm::ChatOptions chat_options(const AskOptions& options) {
 
 }  // namespace
 
-bool Pipeline::has_llm(const AskOptions& options) { return !chat_options(options).url.empty(); }
+bool Pipeline::has_llm(const AskOptions& options) {
+    return !chat_options(options).url.empty();
+}
 
 void Pipeline::answer(PipelineResult& result, const AskOptions& options) {
     WINNOW_CHECK(result.context.has_value(), Errc::InvalidArgument, "answer: the result has no packed context");
@@ -215,7 +234,8 @@ void Pipeline::answer(PipelineResult& result, const AskOptions& options) {
     const auto t0 = std::chrono::steady_clock::now();
     llm::ChatClient client(chat);
     const std::vector<llm::ChatMessage> messages = {{"system", result.context->system}, {"user", result.context->user}};
-    const llm::ChatResult reply = options.on_delta ? client.stream(messages, options.on_delta) : client.complete(messages);
+    const llm::ChatResult reply =
+        options.on_delta ? client.stream(messages, options.on_delta) : client.complete(messages);
     result.answer = Answer{reply.content, reply.finish_reason, reply.model};
     result.timings.push_back({"answer", ms_since(t0)});
 }
@@ -255,9 +275,14 @@ PipelineResult Pipeline::run_config(std::string_view query, PipelineSpec spec, P
             const float raw = scores[i].raw;
             float norm = raw;
             switch (config.rerank.normalize) {
-                case ScoreNormalization::Sigmoid: norm = 1.0f / (1.0f + std::exp(-raw)); break;
-                case ScoreNormalization::MinMax: norm = hi > lo ? (raw - lo) / (hi - lo) : 1.0f; break;
-                case ScoreNormalization::None: break;
+            case ScoreNormalization::Sigmoid:
+                norm = 1.0f / (1.0f + std::exp(-raw));
+                break;
+            case ScoreNormalization::MinMax:
+                norm = hi > lo ? (raw - lo) / (hi - lo) : 1.0f;
+                break;
+            case ScoreNormalization::None:
+                break;
             }
             hits[i].rerank_raw = raw;
             hits[i].rerank_score = norm;
@@ -270,9 +295,8 @@ PipelineResult Pipeline::run_config(std::string_view query, PipelineSpec spec, P
     }
     for (std::size_t i = 0; i < hits.size(); ++i) hits[i].candidate = std::move(candidates[i]);
     if (config.rerank.enabled) {
-        std::stable_sort(hits.begin(), hits.end(), [](const PipelineHit& a, const PipelineHit& b) {
-            return *a.rerank_raw > *b.rerank_raw;
-        });
+        std::stable_sort(hits.begin(), hits.end(),
+                         [](const PipelineHit& a, const PipelineHit& b) { return *a.rerank_raw > *b.rerank_raw; });
     }
 
     t0 = std::chrono::steady_clock::now();

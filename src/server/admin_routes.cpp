@@ -1,7 +1,6 @@
 // The admin routes: /v1/labels (the web UI's judgments), /v1/info, /health, /v1/models, /metrics,
 // the UI.
 #include "server/server_impl.h"
-
 #include "server/ui_page.h"
 
 namespace winnow {
@@ -19,8 +18,8 @@ void Server::Impl::handle_label(const httplib::Request& req, httplib::Response& 
     const Json body = srv::parse_request_body(req.body);
     const auto r = srv::parse_label_request(body, limits);
     const std::string qid = labels->append(r.query_id, r.query, r.doc_id, r.relevance);
-    write_json(res, Json{{"query_id", qid}, {"doc_id", r.doc_id}, {"relevance", r.relevance},
-                         {"qrels", labels->path()}});
+    write_json(res,
+               Json{{"query_id", qid}, {"doc_id", r.doc_id}, {"relevance", r.relevance}, {"qrels", labels->path()}});
 }
 
 // GET /v1/labels?query=TEXT (or query_id=ID): the labels saved for that query, last one per
@@ -58,13 +57,19 @@ void Server::Impl::handle_info(httplib::Response& res) {
         rerank = Json{{"kind", r.kind}, {"model", nullptr}, {"remote_urls", r.urls.size()}};
     } else if (r.enabled && r.kind == "rerank") {
         rerank = Json{{"kind", "rerank"},
-                      {"model", reranker ? reranker->name() : r.model.empty() ? "$WINNOW_RERANK_MODEL" : r.model}};
+                      {"model", reranker          ? reranker->name()
+                                : r.model.empty() ? "$WINNOW_RERANK_MODEL"
+                                                  : r.model}};
     } else if (r.enabled) {
         rerank = Json{{"kind", r.kind}, {"model", r.model.empty() ? "$WINNOW_" + upper(r.kind) + "_MODEL" : r.model}};
     }
     body["rerank"] = std::move(rerank);
-    const auto chunks = pipeline->source_size();
-    body["index"] = Json{{"dir", options.index_dir}, {"chunks", chunks ? Json(*chunks) : Json(nullptr)}};
+    if (options.index_dir.empty()) {
+        body["index"] = nullptr;  // an external first stage (xapian, elasticsearch) serves without --index
+    } else {
+        const auto chunks = pipeline->source_size();
+        body["index"] = Json{{"dir", options.index_dir}, {"chunks", chunks ? Json(*chunks) : Json(nullptr)}};
+    }
     write_json(res, body);
 }
 
@@ -87,12 +92,20 @@ void Server::Impl::handle_models(httplib::Response& res) {
     Json data = Json::array();
     const auto created = 0;
     if (reranker) {
-        data.push_back({{"id", reranker->name()}, {"object", "model"}, {"created", created},
-                        {"owned_by", "winnow"}, {"type", "rerank"}, {"max_length", reranker->max_length()}});
+        data.push_back({{"id", reranker->name()},
+                        {"object", "model"},
+                        {"created", created},
+                        {"owned_by", "winnow"},
+                        {"type", "rerank"},
+                        {"max_length", reranker->max_length()}});
     }
     if (embedder) {
-        data.push_back({{"id", embedder->name()}, {"object", "model"}, {"created", created},
-                        {"owned_by", "winnow"}, {"type", "embed"}, {"max_length", embedder->max_length()},
+        data.push_back({{"id", embedder->name()},
+                        {"object", "model"},
+                        {"created", created},
+                        {"owned_by", "winnow"},
+                        {"type", "embed"},
+                        {"max_length", embedder->max_length()},
                         {"dimension", embedder->dimension()}});
     }
     write_json(res, Json{{"object", "list"}, {"data", std::move(data)}});
@@ -102,6 +115,8 @@ void Server::Impl::handle_metrics(httplib::Response& res) {
     res.set_content(metrics.render(), "text/plain; version=0.0.4; charset=utf-8");
 }
 
-void Server::Impl::handle_ui(httplib::Response& res) { res.set_content(srv::ui_page(), "text/html; charset=utf-8"); }
+void Server::Impl::handle_ui(httplib::Response& res) {
+    res.set_content(srv::ui_page(), "text/html; charset=utf-8");
+}
 
 }  // namespace winnow

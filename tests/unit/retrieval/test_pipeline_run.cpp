@@ -1,11 +1,10 @@
 // Pipeline::run over an in-memory candidate source and a deterministic scorer.
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <optional>
 
-#include "retrieval/result_json.h"
+#include <gtest/gtest.h>
 
+#include "retrieval/result_json.h"
 #include "winnow/error.h"
 #include "winnow/pipeline.h"
 
@@ -20,17 +19,21 @@ public:
     mutable std::size_t last_k = 0;
     std::vector<Candidate> retrieve(std::string_view, const SearchOptions& config) const override {
         last_k = config.k;
-        std::vector<Candidate> out(docs.begin(), docs.begin() + static_cast<std::ptrdiff_t>(std::min(config.k, docs.size())));
+        std::vector<Candidate> out(docs.begin(),
+                                   docs.begin() + static_cast<std::ptrdiff_t>(std::min(config.k, docs.size())));
         return out;
     }
-    std::string describe(const SearchOptions& c) const override { return std::string(first_stage_kind_name(c.first_stage)); }
+    std::string describe(const SearchOptions& c) const override {
+        return std::string(first_stage_kind_name(c.first_stage));
+    }
     std::optional<std::size_t> size() const override { return known_size; }
 };
 
 // Raw score = number of times "bonus" occurs in the text, minus 1.
 class CountScorer final : public CandidateScorer {
 public:
-    std::vector<RerankScore> score(std::string_view, const std::vector<Candidate>& cands, const RerankConfig&) const override {
+    std::vector<RerankScore> score(std::string_view, const std::vector<Candidate>& cands,
+                                   const RerankConfig&) const override {
         std::vector<RerankScore> out;
         for (const auto& c : cands) {
             float n = 0;
@@ -47,8 +50,8 @@ public:
 
 std::shared_ptr<FakeSource> source() {
     auto s = std::make_shared<FakeSource>();
-    const char* texts[] = {"nothing here", "bonus once", "bonus bonus twice", "bonus bonus bonus thrice, and a long tail of text",
-                           "another bonus"};
+    const char* texts[] = {"nothing here", "bonus once", "bonus bonus twice",
+                           "bonus bonus bonus thrice, and a long tail of text", "another bonus"};
     for (int i = 0; i < 5; ++i) {
         Candidate c;
         c.chunk_id = i;
@@ -138,7 +141,8 @@ TEST(PipelineRun, MissingModelAndUnknownScorerAreClearErrors) {
 class NamedScorer final : public CandidateScorer {
 public:
     explicit NamedScorer(std::string name) : name_(std::move(name)) {}
-    std::vector<RerankScore> score(std::string_view, const std::vector<Candidate>& cands, const RerankConfig&) const override {
+    std::vector<RerankScore> score(std::string_view, const std::vector<Candidate>& cands,
+                                   const RerankConfig&) const override {
         std::vector<RerankScore> out(cands.size());
         for (std::size_t i = 0; i < cands.size(); ++i) out[i].raw = static_cast<float>(i);  // reverses the order
         return out;
@@ -222,6 +226,10 @@ TEST(PipelineRun, AnEmptyResultSaysWhy) {
     empty->known_size.reset();  // a source that does not know its size
     r = Pipeline(PipelineSpec::parse("bm25(k=5)"), empty).run("zzzz");
     EXPECT_EQ(r.empty, EmptyReason::NoIndexedTerms);
+    // An external engine's stage (its SearchOptions::first_stage unused) cannot tell which terms the
+    // engine indexed: no candidates, not "no indexed terms".
+    r = Pipeline(PipelineSpec::parse("xapian(db=/nowhere, k=5)"), empty).run("zzzz");
+    EXPECT_EQ(r.empty, EmptyReason::NoCandidates) << r.empty_hint;
 
     auto src = source();
     Pipeline p(PipelineSpec::parse("bm25(k=5) > rerank(model=unused) > cutoff(tokens=1, min_keep=0)"), src);
