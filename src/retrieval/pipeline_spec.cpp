@@ -20,32 +20,41 @@ struct KeyInfo {
 
 // The first stage's keys: one per SearchOptions field (winnow/candidate.h); `winnow search`'s flags
 // are these keys too. Counts are capped at kMaxCandidates.
-constexpr KeyInfo kFirstStageKeys[] = {{"k", Type::Count}, {"k1", Type::Double}, {"b", Type::Unit},
-                                       {"fusion", Type::Fusion}, {"rrf_k", Type::Double}, {"weight", Type::Unit},
-                                       {"k_lexical", Type::Count}, {"k_dense", Type::Count}, {"ef_search", Type::Count}};
+constexpr KeyInfo kFirstStageKeys[] = {
+    {"k", Type::Count},         {"k1", Type::Double},     {"b", Type::Unit},
+    {"fusion", Type::Fusion},   {"rrf_k", Type::Double},  {"weight", Type::Unit},
+    {"k_lexical", Type::Count}, {"k_dense", Type::Count}, {"ef_search", Type::Count}};
 // External engines' first stages (ExternalStageOptions).
-constexpr KeyInfo kXapianKeys[] = {{"k", Type::Count},    {"k1", Type::Double},     {"b", Type::Unit},
-                                   {"db", Type::Text},    {"remote", Type::Text},   {"timeout_ms", Type::Uint}};
-constexpr KeyInfo kElasticsearchKeys[] = {{"k", Type::Count},           {"url", Type::Urls},
-                                          {"index", Type::Text},        {"field", Type::Text},
-                                          {"knn_field", Type::Text},    {"embed_model", Type::Text},
-                                          {"num_candidates", Type::Count}, {"timeout_ms", Type::Uint},
-                                          {"dfs", Type::Bool}};
-constexpr KeyInfo kCutoffKeys[] = {{"top_n", Type::Uint}, {"min_score", Type::Double}, {"score_gap", Type::Unit},
-                                   {"min_keep", Type::Uint}, {"tokens", Type::Uint}};
+constexpr KeyInfo kXapianKeys[] = {{"k", Type::Count}, {"k1", Type::Double},   {"b", Type::Unit},
+                                   {"db", Type::Text}, {"remote", Type::Text}, {"timeout_ms", Type::Uint}};
+constexpr KeyInfo kElasticsearchKeys[] = {
+    {"k", Type::Count},        {"url", Type::Urls},         {"index", Type::Text},           {"field", Type::Text},
+    {"knn_field", Type::Text}, {"embed_model", Type::Text}, {"num_candidates", Type::Count}, {"timeout_ms", Type::Uint},
+    {"dfs", Type::Bool}};
+constexpr KeyInfo kCutoffKeys[] = {{"top_n", Type::Uint},
+                                   {"min_score", Type::Double},
+                                   {"score_gap", Type::Unit},
+                                   {"min_keep", Type::Uint},
+                                   {"tokens", Type::Uint}};
 constexpr KeyInfo kDiversityKeys[] = {{"per_doc", Type::Uint}, {"mmr", Type::Unit}};
-constexpr KeyInfo kRerankKeys[] = {{"model", Type::Text},        {"long_doc", Type::LongDoc}, {"max_length", Type::Uint},
-                                   {"stride", Type::Uint},       {"max_windows", Type::Uint}, {"batch_tokens", Type::Uint},
-                                   {"normalize", Type::Normalize}, {"precision", Type::Precision}, {"device", Type::Device},
-                                   {"url", Type::Urls},          {"dialect", Type::Dialect},  {"deadline_ms", Type::Uint},
+constexpr KeyInfo kRerankKeys[] = {{"model", Type::Text},          {"long_doc", Type::LongDoc},
+                                   {"max_length", Type::Uint},     {"stride", Type::Uint},
+                                   {"max_windows", Type::Uint},    {"batch_tokens", Type::Uint},
+                                   {"normalize", Type::Normalize}, {"precision", Type::Precision},
+                                   {"device", Type::Device},       {"url", Type::Urls},
+                                   {"dialect", Type::Dialect},     {"deadline_ms", Type::Uint},
                                    {"attempts", Type::Uint}};
 constexpr KeyInfo kPackKeys[] = {{"tokens", Type::Uint}, {"template", Type::Text}};
 
-bool is_external_first_stage(std::string_view name) { return name == "xapian" || name == "elasticsearch"; }
+bool is_external_first_stage(std::string_view name) {
+    return name == "xapian" || name == "elasticsearch";
+}
 bool is_first_stage(std::string_view name) {
     return name == "bm25" || name == "dense" || name == "hybrid" || is_external_first_stage(name);
 }
-bool is_rerank_stage(std::string_view name) { return name == "rerank" || name == "ltr" || (has_scorer(std::string(name)) && !is_first_stage(name)); }
+bool is_rerank_stage(std::string_view name) {
+    return name == "rerank" || name == "ltr" || (has_scorer(std::string(name)) && !is_first_stage(name));
+}
 
 const KeyInfo* find_key(std::string_view stage, std::string_view key) {
     auto look = [&](const auto& table) -> const KeyInfo* {
@@ -86,8 +95,10 @@ std::vector<std::string> split_urls(std::string_view value) {
         cur.clear();
     };
     for (char c : value) {
-        if (c == ',' || std::isspace(static_cast<unsigned char>(c))) flush();
-        else cur += c;
+        if (c == ',' || std::isspace(static_cast<unsigned char>(c)))
+            flush();
+        else
+            cur += c;
     }
     flush();
     return out;
@@ -95,19 +106,32 @@ std::vector<std::string> split_urls(std::string_view value) {
 
 std::string type_name(Type t) {
     switch (t) {
-        case Type::Uint: return "a non-negative integer";
-        case Type::Count: return fmt::format("an integer from 0 to {}", kMaxCandidates);
-        case Type::Double: return "a number";
-        case Type::Unit: return "a number in [0, 1]";
-        case Type::Text: return "a string";
-        case Type::LongDoc: return "truncate|maxp";
-        case Type::Precision: return "auto|fp32|bf16|fp16|int8";
-        case Type::Device: return "auto|cpu|cuda";
-        case Type::Normalize: return "sigmoid|minmax|none";
-        case Type::Fusion: return "rrf|weighted";
-        case Type::Dialect: return "cohere|tei";
-        case Type::Bool: return "true|false";
-        case Type::Urls: return "one or more http:// URLs (comma or space separated, quoted when several)";
+    case Type::Uint:
+        return "a non-negative integer";
+    case Type::Count:
+        return fmt::format("an integer from 0 to {}", kMaxCandidates);
+    case Type::Double:
+        return "a number";
+    case Type::Unit:
+        return "a number in [0, 1]";
+    case Type::Text:
+        return "a string";
+    case Type::LongDoc:
+        return "truncate|maxp";
+    case Type::Precision:
+        return "auto|fp32|bf16|fp16|int8";
+    case Type::Device:
+        return "auto|cpu|cuda";
+    case Type::Normalize:
+        return "sigmoid|minmax|none";
+    case Type::Fusion:
+        return "rrf|weighted";
+    case Type::Dialect:
+        return "cohere|tei";
+    case Type::Bool:
+        return "true|false";
+    case Type::Urls:
+        return "one or more http:// URLs (comma or space separated, quoted when several)";
     }
     return "a value";
 }
@@ -132,39 +156,63 @@ void validate_value(std::string_view stage, std::string_view key, std::string_vi
         // Registered scorer stages (e.g. ltr) take their own extra keys.
         if (is_rerank_stage(stage) && stage != "rerank") return;
         WINNOW_THROW(Errc::InvalidArgument, "pipeline spec: stage '{}' has no parameter '{}'{}", stage, key,
-                     is_first_stage(stage) ? " (bm25: k, k1, b; dense: k, ef_search; hybrid: all of them and fusion, "
-                                             "rrf_k, weight, k_lexical, k_dense; xapian: k, k1, b, db, remote, timeout_ms; "
-                                             "elasticsearch: k, url, index, field, knn_field, embed_model, "
-                                             "num_candidates, timeout_ms, dfs)"
-                                           : "");
+                     is_first_stage(stage)
+                         ? " (bm25: k, k1, b; dense: k, ef_search; hybrid: all of them and fusion, "
+                           "rrf_k, weight, k_lexical, k_dense; xapian: k, k1, b, db, remote, timeout_ms; "
+                           "elasticsearch: k, url, index, field, knn_field, embed_model, "
+                           "num_candidates, timeout_ms, dfs)"
+                         : "");
     }
     bool ok = true;
     double d = 0;
     std::size_t u = 0;
     switch (info->type) {
-        case Type::Uint: ok = parse_uint(value, u); break;
-        case Type::Count: ok = parse_uint(value, u) && u <= kMaxCandidates; break;
-        case Type::Double: ok = parse_double(value, d); break;
-        case Type::Unit: ok = parse_double(value, d) && d >= 0.0 && d <= 1.0; break;
-        case Type::Text: ok = !value.empty(); break;
-        case Type::LongDoc: ok = value == "truncate" || value == "maxp"; break;
-        case Type::Normalize: ok = value == "sigmoid" || value == "minmax" || value == "none"; break;
-        case Type::Fusion: ok = value == "rrf" || value == "weighted"; break;
-        case Type::Precision:
-            ok = value == "auto" || value == "fp32" || value == "bf16" || value == "fp16" || value == "int8";
-            break;
-        case Type::Device: ok = value == "auto" || value == "cpu" || value == "cuda"; break;
-        case Type::Dialect: ok = value == "cohere" || value == "tei"; break;
-        case Type::Bool: ok = value == "true" || value == "false"; break;
-        case Type::Urls: {
-            const auto urls = split_urls(value);
-            ok = !urls.empty() && std::all_of(urls.begin(), urls.end(), [](const std::string& u) {
-                return u.size() > 7 && (u.rfind("http://", 0) == 0 || u.rfind("https://", 0) == 0);
-            });
-            break;
-        }
+    case Type::Uint:
+        ok = parse_uint(value, u);
+        break;
+    case Type::Count:
+        ok = parse_uint(value, u) && u <= kMaxCandidates;
+        break;
+    case Type::Double:
+        ok = parse_double(value, d);
+        break;
+    case Type::Unit:
+        ok = parse_double(value, d) && d >= 0.0 && d <= 1.0;
+        break;
+    case Type::Text:
+        ok = !value.empty();
+        break;
+    case Type::LongDoc:
+        ok = value == "truncate" || value == "maxp";
+        break;
+    case Type::Normalize:
+        ok = value == "sigmoid" || value == "minmax" || value == "none";
+        break;
+    case Type::Fusion:
+        ok = value == "rrf" || value == "weighted";
+        break;
+    case Type::Precision:
+        ok = value == "auto" || value == "fp32" || value == "bf16" || value == "fp16" || value == "int8";
+        break;
+    case Type::Device:
+        ok = value == "auto" || value == "cpu" || value == "cuda";
+        break;
+    case Type::Dialect:
+        ok = value == "cohere" || value == "tei";
+        break;
+    case Type::Bool:
+        ok = value == "true" || value == "false";
+        break;
+    case Type::Urls: {
+        const auto urls = split_urls(value);
+        ok = !urls.empty() && std::all_of(urls.begin(), urls.end(), [](const std::string& u) {
+            return u.size() > 7 && (u.rfind("http://", 0) == 0 || u.rfind("https://", 0) == 0);
+        });
+        break;
     }
-    WINNOW_CHECK(ok, Errc::InvalidArgument, "pipeline spec: {}.{} = '{}' is not {}", stage, key, value, type_name(info->type));
+    }
+    WINNOW_CHECK(ok, Errc::InvalidArgument, "pipeline spec: {}.{} = '{}' is not {}", stage, key, value,
+                 type_name(info->type));
 }
 
 int stage_order(std::string_view name) {
@@ -177,17 +225,22 @@ int stage_order(std::string_view name) {
 }
 
 void validate(const PipelineSpec& spec) {
-    WINNOW_CHECK(!spec.stages.empty(), Errc::InvalidArgument, "pipeline spec is empty (e.g. \"bm25(k=100) > rerank(model=...)\")");
+    WINNOW_CHECK(!spec.stages.empty(), Errc::InvalidArgument,
+                 "pipeline spec is empty (e.g. \"bm25(k=100) > rerank(model=...)\")");
     WINNOW_CHECK(is_first_stage(spec.stages.front().name), Errc::InvalidArgument,
-                 "pipeline spec must start with a first stage (bm25|dense|hybrid|xapian|elasticsearch), not '{}'", spec.stages.front().name);
+                 "pipeline spec must start with a first stage (bm25|dense|hybrid|xapian|elasticsearch), not '{}'",
+                 spec.stages.front().name);
     int last = -1;
     for (const auto& st : spec.stages) {
         const int order = stage_order(st.name);
         WINNOW_CHECK(order >= 0, Errc::InvalidArgument,
-                     "pipeline spec: unknown stage '{}' (bm25|dense|hybrid|xapian|elasticsearch, rerank|ltr, diversify, cutoff, pack)", st.name);
+                     "pipeline spec: unknown stage '{}' (bm25|dense|hybrid|xapian|elasticsearch, rerank|ltr, "
+                     "diversify, cutoff, pack)",
+                     st.name);
         WINNOW_CHECK(order > last, Errc::InvalidArgument,
                      "pipeline spec: stage '{}' is out of place or repeated (order: first stage > rerank > diversify > "
-                     "cutoff > pack)", st.name);
+                     "cutoff > pack)",
+                     st.name);
         last = order;
         for (const auto& [k, v] : st.params) validate_value(st.name, k, v);
     }
@@ -224,7 +277,9 @@ private:
     std::string ident() {
         skip_ws();
         const std::size_t start = pos_;
-        while (pos_ < s_.size() && (std::isalnum(static_cast<unsigned char>(s_[pos_])) || s_[pos_] == '_' || s_[pos_] == '-')) ++pos_;
+        while (pos_ < s_.size() &&
+               (std::isalnum(static_cast<unsigned char>(s_[pos_])) || s_[pos_] == '_' || s_[pos_] == '-'))
+            ++pos_;
         if (pos_ == start) fail("expected a name");
         std::string out(s_.substr(start, pos_ - start));
         std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
@@ -286,7 +341,8 @@ private:
 
 std::string quote_if_needed(const std::string& v) {
     const bool plain = !v.empty() && std::none_of(v.begin(), v.end(), [](char c) {
-        return c == ',' || c == ')' || c == '(' || c == '>' || c == '"' || c == '\\' || std::isspace(static_cast<unsigned char>(c));
+        return c == ',' || c == ')' || c == '(' || c == '>' || c == '"' || c == '\\' ||
+               std::isspace(static_cast<unsigned char>(c));
     });
     if (plain) return v;
     std::string out = "\"";
@@ -401,16 +457,21 @@ void PipelineSpec::apply_override(std::string_view assignment) {
             }
         }
         if (stage.empty()) {
-            if (find_key("cutoff", key)) stage = "cutoff";
-            else if (find_key("diversify", key)) stage = "diversify";
-            else if (find_key("rerank", key)) stage = "rerank";
-            else if (find_key("pack", key)) stage = "pack";
+            if (find_key("cutoff", key))
+                stage = "cutoff";
+            else if (find_key("diversify", key))
+                stage = "diversify";
+            else if (find_key("rerank", key))
+                stage = "rerank";
+            else if (find_key("pack", key))
+                stage = "pack";
         }
         WINNOW_CHECK(!stage.empty(), Errc::InvalidArgument, "pipeline override: no stage has a parameter '{}'", key);
     }
     PipelineSpec copy = *this;
     StageSpec* target = copy.find(stage);
-    if (target == nullptr && is_first_stage(stage) && !copy.stages.empty() && is_first_stage(copy.stages.front().name)) {
+    if (target == nullptr && is_first_stage(stage) && !copy.stages.empty() &&
+        is_first_stage(copy.stages.front().name)) {
         // Switching the first stage kind: "hybrid.k=50" on a bm25 spec keeps bm25's params that hybrid also takes.
         copy.stages.front().name = stage;
         target = &copy.stages.front();
@@ -420,7 +481,8 @@ void PipelineSpec::apply_override(std::string_view assignment) {
         added.name = stage;
         const int order = stage_order(stage);
         WINNOW_CHECK(order >= 0, Errc::InvalidArgument, "pipeline override: unknown stage '{}'", stage);
-        auto pos = std::find_if(copy.stages.begin(), copy.stages.end(), [&](const StageSpec& s) { return stage_order(s.name) > order; });
+        auto pos = std::find_if(copy.stages.begin(), copy.stages.end(),
+                                [&](const StageSpec& s) { return stage_order(s.name) > order; });
         target = &*copy.stages.insert(pos, added);
     }
     if (value.empty()) {
@@ -474,7 +536,8 @@ PipelineConfig PipelineConfig::from_spec(const PipelineSpec& spec) {
                 if (auto v = st.get("remote")) e.remote = list(*v);
                 if (auto v = st.get("url")) {
                     const auto urls = split_urls(*v);
-                    WINNOW_CHECK(urls.size() == 1, Errc::InvalidArgument, "pipeline spec: {}.url takes one URL", st.name);
+                    WINNOW_CHECK(urls.size() == 1, Errc::InvalidArgument, "pipeline spec: {}.url takes one URL",
+                                 st.name);
                     e.url = urls.front();
                 }
                 if (auto v = st.get("index")) e.index = *v;
@@ -484,7 +547,8 @@ PipelineConfig PipelineConfig::from_spec(const PipelineSpec& spec) {
                 if (auto v = st.get("num_candidates")) e.num_candidates = as_uint(*v);
                 if (auto v = st.get("timeout_ms")) e.timeout_ms = as_uint(*v);
                 if (auto v = st.get("dfs")) e.dfs = *v == "true";
-                WINNOW_CHECK(e.timeout_ms > 0, Errc::InvalidArgument, "pipeline spec: {}.timeout_ms must be at least 1", st.name);
+                WINNOW_CHECK(e.timeout_ms > 0, Errc::InvalidArgument, "pipeline spec: {}.timeout_ms must be at least 1",
+                             st.name);
                 if (st.name == "xapian") {
                     WINNOW_CHECK(e.db.empty() != e.remote.empty(), Errc::InvalidArgument,
                                  "pipeline spec: xapian needs db=<folder>[,<folder>...] or remote=<host:port>[,...] "
@@ -510,7 +574,8 @@ PipelineConfig PipelineConfig::from_spec(const PipelineSpec& spec) {
                              "pipeline spec: {}.b must be in [0, 1]", st.name);
             }
             if (auto v = st.get("k")) f.k = as_uint(*v);
-            if (auto v = st.get("fusion")) f.hybrid.fusion = *v == "weighted" ? FusionMethod::Weighted : FusionMethod::Rrf;
+            if (auto v = st.get("fusion"))
+                f.hybrid.fusion = *v == "weighted" ? FusionMethod::Weighted : FusionMethod::Rrf;
             if (auto v = st.get("rrf_k")) f.hybrid.rrf_k = as_double(*v);
             if (auto v = st.get("weight")) f.hybrid.weight = as_double(*v);
             if (auto v = st.get("k_lexical")) f.hybrid.k_lexical = as_uint(*v);
@@ -523,32 +588,51 @@ PipelineConfig PipelineConfig::from_spec(const PipelineSpec& spec) {
             r.enabled = true;
             r.kind = st.name;
             for (const auto& [k, v] : st.params) {
-                if (k == "model") r.model = v;
-                else if (k == "long_doc") r.long_doc = v == "maxp" ? LongDocMode::MaxP : LongDocMode::Truncate;
-                else if (k == "max_length") r.max_length = as_uint(v);
-                else if (k == "stride") r.stride = as_uint(v);
-                else if (k == "max_windows") r.max_windows = std::max<std::size_t>(1, as_uint(v));
-                else if (k == "batch_tokens") r.batch_tokens = as_uint(v);
-                else if (k == "precision") r.precision = parse_precision(v);
-                else if (k == "device") r.device = parse_device(v);
-                else if (k == "url") r.urls = split_urls(v);
-                else if (k == "dialect") r.dialect = v == "cohere" ? RemoteDialect::Cohere : RemoteDialect::Tei;
-                else if (k == "deadline_ms") r.deadline_ms = as_uint(v);
-                else if (k == "attempts") r.attempts = as_uint(v);
-                else if (k == "normalize") r.normalize = v == "minmax" ? ScoreNormalization::MinMax : v == "none" ? ScoreNormalization::None : ScoreNormalization::Sigmoid;
-                else if (!find_key("cutoff", k) && !find_key("diversify", k)) r.params[k] = v;
+                if (k == "model")
+                    r.model = v;
+                else if (k == "long_doc")
+                    r.long_doc = v == "maxp" ? LongDocMode::MaxP : LongDocMode::Truncate;
+                else if (k == "max_length")
+                    r.max_length = as_uint(v);
+                else if (k == "stride")
+                    r.stride = as_uint(v);
+                else if (k == "max_windows")
+                    r.max_windows = std::max<std::size_t>(1, as_uint(v));
+                else if (k == "batch_tokens")
+                    r.batch_tokens = as_uint(v);
+                else if (k == "precision")
+                    r.precision = parse_precision(v);
+                else if (k == "device")
+                    r.device = parse_device(v);
+                else if (k == "url")
+                    r.urls = split_urls(v);
+                else if (k == "dialect")
+                    r.dialect = v == "cohere" ? RemoteDialect::Cohere : RemoteDialect::Tei;
+                else if (k == "deadline_ms")
+                    r.deadline_ms = as_uint(v);
+                else if (k == "attempts")
+                    r.attempts = as_uint(v);
+                else if (k == "normalize")
+                    r.normalize = v == "minmax" ? ScoreNormalization::MinMax
+                                  : v == "none" ? ScoreNormalization::None
+                                                : ScoreNormalization::Sigmoid;
+                else if (!find_key("cutoff", k) && !find_key("diversify", k))
+                    r.params[k] = v;
             }
             const bool remote_key = st.get("dialect") || st.get("deadline_ms") || st.get("attempts");
             WINNOW_CHECK(!remote_key || !r.urls.empty(), Errc::InvalidArgument,
-                         "pipeline spec: {}.dialect, deadline_ms and attempts need url=... (a remote rerank tier)", st.name);
+                         "pipeline spec: {}.dialect, deadline_ms and attempts need url=... (a remote rerank tier)",
+                         st.name);
             if (!r.urls.empty()) {
                 WINNOW_CHECK(st.name == "rerank", Errc::InvalidArgument,
                              "pipeline spec: {}.url: only the rerank stage can score on a remote tier", st.name);
-                WINNOW_CHECK(r.model.empty(), Errc::InvalidArgument,
-                             "pipeline spec: rerank.url and rerank.model exclude each other (the replicas hold the model)");
-                WINNOW_CHECK(r.long_doc == LongDocMode::Truncate && r.max_length == 0, Errc::InvalidArgument,
-                             "pipeline spec: rerank.url scores whole candidates (the replicas truncate at their model's "
-                             "limit): long_doc=maxp and max_length need a local model");
+                WINNOW_CHECK(
+                    r.model.empty(), Errc::InvalidArgument,
+                    "pipeline spec: rerank.url and rerank.model exclude each other (the replicas hold the model)");
+                WINNOW_CHECK(
+                    r.long_doc == LongDocMode::Truncate && r.max_length == 0, Errc::InvalidArgument,
+                    "pipeline spec: rerank.url scores whole candidates (the replicas truncate at their model's "
+                    "limit): long_doc=maxp and max_length need a local model");
                 WINNOW_CHECK(r.deadline_ms > 0 && r.attempts > 0, Errc::InvalidArgument,
                              "pipeline spec: rerank.deadline_ms and rerank.attempts must be at least 1");
             }
