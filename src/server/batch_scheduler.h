@@ -270,6 +270,9 @@ private:
             failure = Error(Errc::Internal, e.what());
         }
         const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+        // Recorded before any result is delivered: a client that has its answer finds its batch in
+        // the metrics (the delivery wakes the request's thread, which may respond at once).
+        if (on_batch_) on_batch_(BatchStats{batch.size(), tokens, requests, seconds});
         if (failure) {
             for (auto& slot : batch) slot.ticket->fail(*failure);
         } else {
@@ -280,7 +283,6 @@ private:
                 throughput_.store(old == 0.0 ? rate : 0.8 * old + 0.2 * rate, std::memory_order_relaxed);
             }
         }
-        if (on_batch_) on_batch_(BatchStats{batch.size(), tokens, requests, seconds});
     }
 
     SchedulerOptions options_;
