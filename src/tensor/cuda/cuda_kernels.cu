@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <type_traits>
@@ -172,6 +173,22 @@ __global__ void bias_activation_kernel(T* x, const float* bias, int cols, Activa
             const int c = c0 + k * blockDim.x;
             if (c < cols) row[c] = from_f<T>(activate(v[k], activation));
         }
+    }
+}
+
+// The same with one 16-byte load and store per thread and step (cols a multiple of 16 / sizeof(T)).
+template <class T>
+__global__ void bias_activation_vector_kernel(T* x, const float* bias, int cols, Activation activation) {
+    constexpr int kVec = 16 / sizeof(T);
+    T* row = x + static_cast<std::size_t>(blockIdx.x) * cols;
+    for (int c = threadIdx.x * kVec; c < cols; c += blockDim.x * kVec) {
+        uint4 packed = *reinterpret_cast<const uint4*>(row + c);
+        T* values = reinterpret_cast<T*>(&packed);
+#pragma unroll
+        for (int i = 0; i < kVec; ++i) {
+            values[i] = from_f<T>(activate(to_f(values[i]) + (bias != nullptr ? bias[c + i] : 0.0f), activation));
+        }
+        *reinterpret_cast<uint4*>(row + c) = packed;
     }
 }
 
@@ -419,7 +436,8 @@ __global__ void __launch_bounds__(kTcThreads)
     const bool warp_active = q0 + r0 < length;
 
     // Q, scaled; O = 0.
-    stage_rows<T, DP, kTcQueries>(qkv, bias, start, length - q0, q0, stride, h * dim, dim, scale, qs);
+    stage_rows<T, DP, kTcQueries>(qkv, bias, start, length - q0, q0, stride, h * dim, dim,
+                                  scale * 1.4426950408889634f /* log2(e) */, qs);
     for (int e = threadIdx.x; e < kTcQueries * DP; e += blockDim.x) os[e] = 0.0f;
     for (int r = threadIdx.x; r < kTcQueries; r += blockDim.x) {
         ms[r] = -INFINITY;
@@ -455,30 +473,46 @@ __global__ void __launch_bounds__(kTcThreads)
         }
         __syncwarp();
 
-        // Online softmax: two lanes per row, 32 keys each (walked from a lane-dependent start, so the lanes
-        // of a warp read different shared-memory banks).
+        // Online softmax in base 2 (Q carries log2(e)): two lanes per row, 32 keys each, walked from a
+        // lane-dependent start so the lanes of a warp read different shared-memory banks. A full tile without
+        // a window (the common case) skips the per-key visibility test.
         {
             const int row = r0 + (lane >> 1), half = lane & 1, qi = q0 + row;
             const float* srow = ss + row * kTcKeys + half * 32;
             T* prow = ps + row * kTcKeys + half * 32;
+            const bool every_key = n_keys == kTcKeys && window <= 0;
+            const auto visible = [&](int key) { return key < n_keys && in_window(qi, k0 + key, window); };
             float tile_max = -INFINITY;
+            if (every_key) {
 #pragma unroll 8
-            for (int j = 0; j < 32; ++j) {
-                const int jj = (j + lane) & 31, key = half * 32 + jj;
-                if (key < n_keys && in_window(qi, k0 + key, window)) tile_max = fmaxf(tile_max, srow[jj]);
+                for (int j = 0; j < 32; ++j) tile_max = fmaxf(tile_max, srow[(j + lane) & 31]);
+            } else {
+                for (int j = 0; j < 32; ++j) {
+                    const int jj = (j + lane) & 31;
+                    if (visible(half * 32 + jj)) tile_max = fmaxf(tile_max, srow[jj]);
+                }
             }
             tile_max = fmaxf(tile_max, __shfl_xor_sync(0xffffffffu, tile_max, 1));
             const float old_max = ms[row];
             const float new_max = fmaxf(old_max, tile_max);
             // A row that has seen nothing yet (and sees nothing here) keeps O = 0, l = 0.
-            const float correction = new_max == -INFINITY ? 1.0f : expf(old_max - new_max);
+            const float correction = new_max == -INFINITY ? 1.0f : exp2f(old_max - new_max);
             float sum = 0.0f;
+            if (every_key) {
 #pragma unroll 8
-            for (int j = 0; j < 32; ++j) {
-                const int jj = (j + lane) & 31, key = half * 32 + jj;
-                const float p = key < n_keys && in_window(qi, k0 + key, window) ? expf(srow[jj] - new_max) : 0.0f;
-                sum += p;
-                prow[jj] = from_f<T>(p);
+                for (int j = 0; j < 32; ++j) {
+                    const int jj = (j + lane) & 31;
+                    const float p = exp2f(srow[jj] - new_max);
+                    sum += p;
+                    prow[jj] = from_f<T>(p);
+                }
+            } else {
+                for (int j = 0; j < 32; ++j) {
+                    const int jj = (j + lane) & 31;
+                    const float p = visible(half * 32 + jj) ? exp2f(srow[jj] - new_max) : 0.0f;
+                    sum += p;
+                    prow[jj] = from_f<T>(p);
+                }
             }
             sum += __shfl_xor_sync(0xffffffffu, sum, 1);
             if (correction != 1.0f) {
@@ -634,9 +668,17 @@ void bias_residual_layernorm(const void* x, const float* bias, const void* resid
 void bias_activation(void* x, const float* bias, std::size_t rows, std::size_t cols, Activation activation,
                      DeviceType type, Stream stream) {
     if (rows == 0 || cols == 0) return;
-    const int threads = cols >= 1024 ? 256 : 128;
-    WINNOW_CUDA_DISPATCH(type, bias_activation_kernel<T><<<static_cast<unsigned>(rows), threads, 0, stream>>>(
-                                   static_cast<T*>(x), bias, static_cast<int>(cols), activation));
+    const std::size_t vec = 16 / type_size(type);
+    if (cols % vec == 0 && reinterpret_cast<std::uintptr_t>(x) % 16 == 0) {
+        const std::size_t vectors = cols / vec;
+        const int threads = static_cast<int>(std::min<std::size_t>(256, (vectors + 31) / 32 * 32));
+        WINNOW_CUDA_DISPATCH(type, bias_activation_vector_kernel<T><<<static_cast<unsigned>(rows), threads, 0, stream>>>(
+                                       static_cast<T*>(x), bias, static_cast<int>(cols), activation));
+    } else {
+        const int threads = cols >= 1024 ? 256 : 128;
+        WINNOW_CUDA_DISPATCH(type, bias_activation_kernel<T><<<static_cast<unsigned>(rows), threads, 0, stream>>>(
+                                       static_cast<T*>(x), bias, static_cast<int>(cols), activation));
+    }
     check_launch("bias_activation");
 }
 
