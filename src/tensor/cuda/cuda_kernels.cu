@@ -347,10 +347,10 @@ constexpr int kTcKeys = 64;
 constexpr int kTcThreads = 128;
 
 // Stages rows first..first+count of one head's slice (columns `offset`..offset+dim of each qkv row, the
-// bias slice added, times `scale`) into dst [ROWS x DP] in the storage type, zero beyond count rows and dim
+// bias slice added, times `scale`) into dst [ROWS x DP, row stride LD] in the storage type, zero beyond count rows and dim
 // columns. 16-byte loads where the slice allows (dim a multiple of 8, the usual case), all of a thread's
 // loads issued before any is used.
-template <class T, int DP, int ROWS>
+template <class T, int DP, int LD, int ROWS>
 __device__ __forceinline__ void stage_rows(const T* qkv, const float* bias, int start, int count, int first,
                                            std::size_t stride, int offset, int dim, float scale, T* dst) {
     constexpr int kVec = 16 / sizeof(T);  // elements per 16-byte load
@@ -377,7 +377,7 @@ __device__ __forceinline__ void stage_rows(const T* qkv, const float* bias, int 
                     values[i] = from_f<T>((to_f(values[i]) + (bias != nullptr ? bias[offset + d0 + i] : 0.0f)) * scale);
                 }
             }
-            *reinterpret_cast<uint4*>(dst + j * DP + d0) = loaded[it];
+            *reinterpret_cast<uint4*>(dst + j * LD + d0) = loaded[it];
         }
     } else {
         for (int e = threadIdx.x; e < ROWS * DP; e += blockDim.x) {
@@ -388,22 +388,29 @@ __device__ __forceinline__ void stage_rows(const T* qkv, const float* bias, int 
                          (bias != nullptr ? bias[offset + d] : 0.0f)) *
                         scale;
             }
-            dst[e] = from_f<T>(value);
+            dst[j * LD + d] = from_f<T>(value);
         }
     }
 }
 
+// Shared-memory rows are padded (16 bytes for 16-bit tiles, 16 for f32 ones) so that the rows a WMMA load or
+// store touches fall in different banks.
 template <class T, int DP>
 struct TcLayout {
-    static constexpr std::size_t q = 0;                                        // T [64][DP], scaled
-    static constexpr std::size_t k = q + kTcQueries * DP * sizeof(T);          // T [64][DP]
-    static constexpr std::size_t v = k + kTcKeys * DP * sizeof(T);             // T [64][DP]
-    static constexpr std::size_t s = v + kTcKeys * DP * sizeof(T);             // f32 [64][64] scores
-    static constexpr std::size_t p = s + kTcQueries * kTcKeys * sizeof(float);  // T [64][64] probabilities
-    static constexpr std::size_t o = p + kTcQueries * kTcKeys * sizeof(T);     // f32 [64][DP] output
-    static constexpr std::size_t m = o + kTcQueries * DP * sizeof(float);      // f32 [64] running max
-    static constexpr std::size_t l = m + kTcQueries * sizeof(float);           // f32 [64] denominator
+    static constexpr int ld_qkv = DP + 8;        // Q, K, V rows (T)
+    static constexpr int ld_s = kTcKeys + 4;     // scores (f32)
+    static constexpr int ld_p = kTcKeys + 8;     // probabilities (T)
+    static constexpr int ld_o = DP + 4;          // output accumulator (f32)
+    static constexpr std::size_t q = 0;                                              // T [64][ld_qkv], scaled
+    static constexpr std::size_t k = q + kTcQueries * ld_qkv * sizeof(T);            // T [64][ld_qkv]
+    static constexpr std::size_t v = k + kTcKeys * ld_qkv * sizeof(T);               // T [64][ld_qkv]
+    static constexpr std::size_t s = v + kTcKeys * ld_qkv * sizeof(T);               // f32 [64][ld_s]
+    static constexpr std::size_t p = s + kTcQueries * ld_s * sizeof(float);          // T [64][ld_p]
+    static constexpr std::size_t o = p + kTcQueries * ld_p * sizeof(T);              // f32 [64][ld_o]
+    static constexpr std::size_t m = o + kTcQueries * ld_o * sizeof(float);          // f32 [64] running max
+    static constexpr std::size_t l = m + kTcQueries * sizeof(float);                 // f32 [64] denominator
     static constexpr std::size_t bytes = l + kTcQueries * sizeof(float);
+    static_assert(k % 32 == 0 && v % 32 == 0 && s % 32 == 0 && p % 32 == 0 && o % 32 == 0 && m % 32 == 0);
 };
 
 template <class T, int DP>
@@ -412,6 +419,7 @@ __global__ void __launch_bounds__(kTcThreads)
                         float scale, int window, int tiles_per_sequence, T* out) {
     namespace wmma = nvcuda::wmma;
     using L = TcLayout<T, DP>;
+    constexpr int LQ = L::ld_qkv, LS = L::ld_s, LP = L::ld_p, LO = L::ld_o;
     extern __shared__ __align__(128) unsigned char smem[];
     T* qs = reinterpret_cast<T*>(smem + L::q);
     T* ks = reinterpret_cast<T*>(smem + L::k);
@@ -436,9 +444,9 @@ __global__ void __launch_bounds__(kTcThreads)
     const bool warp_active = q0 + r0 < length;
 
     // Q, scaled; O = 0.
-    stage_rows<T, DP, kTcQueries>(qkv, bias, start, length - q0, q0, stride, h * dim, dim,
+    stage_rows<T, DP, LQ, kTcQueries>(qkv, bias, start, length - q0, q0, stride, h * dim, dim,
                                   scale * 1.4426950408889634f /* log2(e) */, qs);
-    for (int e = threadIdx.x; e < kTcQueries * DP; e += blockDim.x) os[e] = 0.0f;
+    for (int e = threadIdx.x; e < kTcQueries * LO; e += blockDim.x) os[e] = 0.0f;
     for (int r = threadIdx.x; r < kTcQueries; r += blockDim.x) {
         ms[r] = -INFINITY;
         ls[r] = 0.0f;
@@ -451,8 +459,8 @@ __global__ void __launch_bounds__(kTcThreads)
     for (int k0 = k_begin; k0 < k_end; k0 += kTcKeys) {
         const int n_keys = min(kTcKeys, k_end - k0);
         __syncthreads();  // the previous tile's K and V are no longer read (and Q, O, m, l are set)
-        stage_rows<T, DP, kTcKeys>(qkv, bias, start, n_keys, k0, stride, hidden + h * dim, dim, 1.0f, ks);
-        stage_rows<T, DP, kTcKeys>(qkv, bias, start, n_keys, k0, stride, 2 * hidden + h * dim, dim, 1.0f, vs);
+        stage_rows<T, DP, LQ, kTcKeys>(qkv, bias, start, n_keys, k0, stride, hidden + h * dim, dim, 1.0f, ks);
+        stage_rows<T, DP, LQ, kTcKeys>(qkv, bias, start, n_keys, k0, stride, 2 * hidden + h * dim, dim, 1.0f, vs);
         __syncthreads();
         if (!warp_active) continue;
 
@@ -465,11 +473,11 @@ __global__ void __launch_bounds__(kTcThreads)
             for (int kk = 0; kk < DP / 16; ++kk) {
                 wmma::fragment<wmma::matrix_a, 16, 16, 16, T, wmma::row_major> a;
                 wmma::fragment<wmma::matrix_b, 16, 16, 16, T, wmma::col_major> b;
-                wmma::load_matrix_sync(a, qs + r0 * DP + kk * 16, DP);
-                wmma::load_matrix_sync(b, ks + c * 16 * DP + kk * 16, DP);
+                wmma::load_matrix_sync(a, qs + r0 * LQ + kk * 16, LQ);
+                wmma::load_matrix_sync(b, ks + c * 16 * LQ + kk * 16, LQ);
                 wmma::mma_sync(acc, a, b, acc);
             }
-            wmma::store_matrix_sync(ss + r0 * kTcKeys + c * 16, acc, kTcKeys, wmma::mem_row_major);
+            wmma::store_matrix_sync(ss + r0 * LS + c * 16, acc, LS, wmma::mem_row_major);
         }
         __syncwarp();
 
@@ -478,8 +486,8 @@ __global__ void __launch_bounds__(kTcThreads)
         // a window (the common case) skips the per-key visibility test.
         {
             const int row = r0 + (lane >> 1), half = lane & 1, qi = q0 + row;
-            const float* srow = ss + row * kTcKeys + half * 32;
-            T* prow = ps + row * kTcKeys + half * 32;
+            const float* srow = ss + row * LS + half * 32;
+            T* prow = ps + row * LP + half * 32;
             const bool every_key = n_keys == kTcKeys && window <= 0;
             const auto visible = [&](int key) { return key < n_keys && in_window(qi, k0 + key, window); };
             float tile_max = -INFINITY;
@@ -517,7 +525,7 @@ __global__ void __launch_bounds__(kTcThreads)
             sum += __shfl_xor_sync(0xffffffffu, sum, 1);
             if (correction != 1.0f) {
                 constexpr int kHalf = DP / 2;
-                float* orow = os + row * DP + half * kHalf;
+                float* orow = os + row * LO + half * kHalf;
                 for (int d = 0; d < kHalf; ++d) orow[(d + lane) % kHalf] *= correction;
             }
             __syncwarp();  // both lanes of the row have read ms[row]
@@ -532,16 +540,16 @@ __global__ void __launch_bounds__(kTcThreads)
 #pragma unroll
         for (int c = 0; c < DP / 16; ++c) {
             wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
-            wmma::load_matrix_sync(acc, os + r0 * DP + c * 16, DP, wmma::mem_row_major);
+            wmma::load_matrix_sync(acc, os + r0 * LO + c * 16, LO, wmma::mem_row_major);
 #pragma unroll
             for (int kk = 0; kk < kTcKeys / 16; ++kk) {
                 wmma::fragment<wmma::matrix_a, 16, 16, 16, T, wmma::row_major> a;
                 wmma::fragment<wmma::matrix_b, 16, 16, 16, T, wmma::row_major> b;
-                wmma::load_matrix_sync(a, ps + r0 * kTcKeys + kk * 16, kTcKeys);
-                wmma::load_matrix_sync(b, vs + kk * 16 * DP + c * 16, DP);
+                wmma::load_matrix_sync(a, ps + r0 * LP + kk * 16, LP);
+                wmma::load_matrix_sync(b, vs + kk * 16 * LQ + c * 16, LQ);
                 wmma::mma_sync(acc, a, b, acc);
             }
-            wmma::store_matrix_sync(os + r0 * DP + c * 16, acc, DP, wmma::mem_row_major);
+            wmma::store_matrix_sync(os + r0 * LO + c * 16, acc, LO, wmma::mem_row_major);
         }
         __syncwarp();
     }
@@ -550,7 +558,7 @@ __global__ void __launch_bounds__(kTcThreads)
     for (int e = lane; e < 16 * DP; e += 32) {
         const int r = r0 + e / DP, d = e % DP, qi = q0 + r;
         if (qi < length && d < dim) {
-            out[static_cast<std::size_t>(start + qi) * hidden + h * dim + d] = from_f<T>(os[r * DP + d] / ls[r]);
+            out[static_cast<std::size_t>(start + qi) * hidden + h * dim + d] = from_f<T>(os[r * LO + d] / ls[r]);
         }
     }
 }
@@ -634,10 +642,100 @@ void embeddings_layernorm(const std::int32_t* ids, const std::int32_t* positions
     check_launch("embeddings_layernorm");
 }
 
+namespace {
+
+// The warp-per-row LayerNorm with 16-byte loads and stores: VPL vectors of 16 / sizeof(T) elements per lane
+// (cols a multiple of the vector, rows 16-byte aligned).
+template <class T, int VPL>
+__global__ void bias_residual_layernorm_vector_kernel(const T* x, const float* bias, const T* residual,
+                                                      const float* gamma, const float* beta, float eps, int rows,
+                                                      int cols, T* out) {
+    constexpr int kVec = 16 / sizeof(T);
+    const int row = blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
+    const int lane = threadIdx.x & 31;
+    if (row >= rows) return;
+    const std::size_t base = static_cast<std::size_t>(row) * cols;
+    const int vectors = cols / kVec;
+    float v[VPL][kVec];
+    float sum = 0.0f;
+#pragma unroll
+    for (int k = 0; k < VPL; ++k) {
+        const int vi = lane + 32 * k;
+        uint4 a = make_uint4(0, 0, 0, 0), r = make_uint4(0, 0, 0, 0);
+        if (vi < vectors) {
+            a = *reinterpret_cast<const uint4*>(x + base + vi * kVec);
+            if (residual != nullptr) r = *reinterpret_cast<const uint4*>(residual + base + vi * kVec);
+        }
+        const T* av = reinterpret_cast<const T*>(&a);
+        const T* rv = reinterpret_cast<const T*>(&r);
+#pragma unroll
+        for (int i = 0; i < kVec; ++i) {
+            float value = 0.0f;
+            if (vi < vectors) {
+                value = to_f(av[i]) + to_f(rv[i]) + (bias != nullptr ? bias[vi * kVec + i] : 0.0f);
+            }
+            v[k][i] = value;
+            sum += value;
+        }
+    }
+    const float mean = warp_sum(sum) / static_cast<float>(cols);
+    float squares = 0.0f;
+#pragma unroll
+    for (int k = 0; k < VPL; ++k) {
+        if (lane + 32 * k < vectors) {
+#pragma unroll
+            for (int i = 0; i < kVec; ++i) {
+                const float d = v[k][i] - mean;
+                squares += d * d;
+            }
+        }
+    }
+    const float inverse = 1.0f / sqrtf(warp_sum(squares) / static_cast<float>(cols) + eps);
+#pragma unroll
+    for (int k = 0; k < VPL; ++k) {
+        const int vi = lane + 32 * k;
+        if (vi < vectors) {
+            uint4 packed;
+            T* pv = reinterpret_cast<T*>(&packed);
+#pragma unroll
+            for (int i = 0; i < kVec; ++i) {
+                const int c = vi * kVec + i;
+                pv[i] = from_f<T>((v[k][i] - mean) * inverse * gamma[c] + (beta != nullptr ? beta[c] : 0.0f));
+            }
+            *reinterpret_cast<uint4*>(out + base + vi * kVec) = packed;
+        }
+    }
+}
+
+bool aligned16(const void* p) { return reinterpret_cast<std::uintptr_t>(p) % 16 == 0; }
+
+}  // namespace
+
 void bias_residual_layernorm(const void* x, const float* bias, const void* residual, const float* gamma,
                              const float* beta, float eps, std::size_t rows, std::size_t cols, void* out,
                              DeviceType type, Stream stream) {
     if (rows == 0) return;
+    const std::size_t vec = 16 / type_size(type);
+    if (type != DeviceType::F32 && cols % vec == 0 && cols <= 32 * 4 * vec && aligned16(x) && aligned16(out) &&
+        (residual == nullptr || aligned16(residual))) {
+        const unsigned blocks = static_cast<unsigned>((rows + 7) / 8);
+        const int r = static_cast<int>(rows), c = static_cast<int>(cols);
+        const std::size_t per_lane = (cols / vec + 31) / 32;
+#define WINNOW_LN_VECTOR(VPL)                                                                                  \
+    WINNOW_CUDA_DISPATCH(type, bias_residual_layernorm_vector_kernel<T, VPL><<<blocks, 256, 0, stream>>>(       \
+                                   static_cast<const T*>(x), bias, static_cast<const T*>(residual), gamma, beta, \
+                                   eps, r, c, static_cast<T*>(out)))
+        if (per_lane <= 1) {
+            WINNOW_LN_VECTOR(1);
+        } else if (per_lane <= 2) {
+            WINNOW_LN_VECTOR(2);
+        } else {
+            WINNOW_LN_VECTOR(4);
+        }
+#undef WINNOW_LN_VECTOR
+        check_launch("bias_residual_layernorm");
+        return;
+    }
     if (cols <= 1024) {
         // One warp per row, 8 rows per block.
         const unsigned blocks = static_cast<unsigned>((rows + 7) / 8);
