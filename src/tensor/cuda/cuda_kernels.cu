@@ -346,39 +346,61 @@ constexpr int kTcQueries = 64;
 constexpr int kTcKeys = 64;
 constexpr int kTcThreads = 128;
 
-// Stages rows first..first+count of one head's slice (columns `offset`..offset+dim of each qkv row, the
-// bias slice added, times `scale`) into dst [ROWS x DP, row stride LD] in the storage type, zero beyond count rows and dim
-// columns. 16-byte loads where the slice allows (dim a multiple of 8, the usual case), all of a thread's
-// loads issued before any is used.
-template <class T, int DP, int LD, int ROWS>
-__device__ __forceinline__ void stage_rows(const T* qkv, const float* bias, int start, int count, int first,
-                                           std::size_t stride, int offset, int dim, float scale, T* dst) {
-    constexpr int kVec = 16 / sizeof(T);  // elements per 16-byte load
-    if (dim % kVec == 0) {
-        constexpr int kVectors = ROWS * DP / kVec;
-        static_assert(kVectors % kTcThreads == 0);
-        uint4 loaded[kVectors / kTcThreads];
+// One thread's share of a [ROWS x DP] tile of a head's slice as 16-byte vectors (dim a multiple of 16 /
+// sizeof(T)): load() issues the global loads, store() adds the bias, scales, and writes the tile (row stride
+// LD) in the storage type, zero beyond `count` rows and `dim` columns. Apart, so a tile's loads can be in
+// flight while the previous tile is computed on.
+template <class T, int DP, int ROWS>
+struct RowVectors {
+    static constexpr int kVec = 16 / sizeof(T);
+    static constexpr int kVectors = ROWS * DP / kVec;
+    static_assert(kVectors % kTcThreads == 0);
+    static constexpr int kPerThread = kVectors / kTcThreads;
+    uint4 v[kPerThread];
+
+    __device__ __forceinline__ void load(const T* qkv, int start, int count, int first, std::size_t stride, int offset,
+                                         int dim) {
 #pragma unroll
-        for (int it = 0; it < kVectors / kTcThreads; ++it) {
+        for (int it = 0; it < kPerThread; ++it) {
             const int e = it * kTcThreads + threadIdx.x, j = e / (DP / kVec), d0 = (e % (DP / kVec)) * kVec;
-            loaded[it] = make_uint4(0, 0, 0, 0);
+            v[it] = make_uint4(0, 0, 0, 0);
             if (j < count && d0 < dim) {
-                loaded[it] = *reinterpret_cast<const uint4*>(qkv + static_cast<std::size_t>(start + first + j) * stride +
-                                                             offset + d0);
+                v[it] = *reinterpret_cast<const uint4*>(qkv + static_cast<std::size_t>(start + first + j) * stride +
+                                                        offset + d0);
             }
         }
+    }
+
+    template <int LD>
+    __device__ __forceinline__ void store(const float* bias, int count, int offset, int dim, float scale, T* dst) {
 #pragma unroll
-        for (int it = 0; it < kVectors / kTcThreads; ++it) {
+        for (int it = 0; it < kPerThread; ++it) {
             const int e = it * kTcThreads + threadIdx.x, j = e / (DP / kVec), d0 = (e % (DP / kVec)) * kVec;
+            uint4 out = make_uint4(0, 0, 0, 0);
             if (j < count && d0 < dim) {
-                T* values = reinterpret_cast<T*>(&loaded[it]);
+                out = v[it];
+                T* values = reinterpret_cast<T*>(&out);
 #pragma unroll
                 for (int i = 0; i < kVec; ++i) {
                     values[i] = from_f<T>((to_f(values[i]) + (bias != nullptr ? bias[offset + d0 + i] : 0.0f)) * scale);
                 }
             }
-            *reinterpret_cast<uint4*>(dst + j * LD + d0) = loaded[it];
+            *reinterpret_cast<uint4*>(dst + j * LD + d0) = out;
         }
+    }
+};
+
+// Stages rows first..first+count of one head's slice (columns `offset`..offset+dim of each qkv row, the
+// bias slice added, times `scale`) into dst [ROWS x DP, row stride LD] in the storage type, zero beyond
+// count rows and dim columns: by RowVectors where the slice allows (dim a multiple of 8, the usual case),
+// else element by element.
+template <class T, int DP, int LD, int ROWS>
+__device__ __forceinline__ void stage_rows(const T* qkv, const float* bias, int start, int count, int first,
+                                           std::size_t stride, int offset, int dim, float scale, T* dst) {
+    if (dim % RowVectors<T, DP, ROWS>::kVec == 0) {
+        RowVectors<T, DP, ROWS> tile;
+        tile.load(qkv, start, count, first, stride, offset, dim);
+        tile.template store<LD>(bias, count, offset, dim, scale, dst);
     } else {
         for (int e = threadIdx.x; e < ROWS * DP; e += blockDim.x) {
             const int j = e / DP, d = e % DP;
@@ -456,12 +478,30 @@ __global__ void __launch_bounds__(kTcThreads)
         k_begin = max(0, q0 - window);
         k_end = min(length, q0 + kTcQueries - 1 + window + 1);
     }
+    // K and V tiles: with 16-byte vectors, the next tile's loads are issued before this tile is computed on.
+    const bool vectors = dim % RowVectors<T, DP, kTcKeys>::kVec == 0;
+    const int k_offset = hidden + h * dim, v_offset = 2 * hidden + h * dim;
+    RowVectors<T, DP, kTcKeys> next_k, next_v;
+    if (vectors) {
+        next_k.load(qkv, start, min(kTcKeys, k_end - k_begin), k_begin, stride, k_offset, dim);
+        next_v.load(qkv, start, min(kTcKeys, k_end - k_begin), k_begin, stride, v_offset, dim);
+    }
     for (int k0 = k_begin; k0 < k_end; k0 += kTcKeys) {
         const int n_keys = min(kTcKeys, k_end - k0);
         __syncthreads();  // the previous tile's K and V are no longer read (and Q, O, m, l are set)
-        stage_rows<T, DP, LQ, kTcKeys>(qkv, bias, start, n_keys, k0, stride, hidden + h * dim, dim, 1.0f, ks);
-        stage_rows<T, DP, LQ, kTcKeys>(qkv, bias, start, n_keys, k0, stride, 2 * hidden + h * dim, dim, 1.0f, vs);
+        if (vectors) {
+            next_k.template store<LQ>(bias, n_keys, k_offset, dim, 1.0f, ks);
+            next_v.template store<LQ>(bias, n_keys, v_offset, dim, 1.0f, vs);
+        } else {
+            stage_rows<T, DP, LQ, kTcKeys>(qkv, bias, start, n_keys, k0, stride, k_offset, dim, 1.0f, ks);
+            stage_rows<T, DP, LQ, kTcKeys>(qkv, bias, start, n_keys, k0, stride, v_offset, dim, 1.0f, vs);
+        }
         __syncthreads();
+        if (vectors && k0 + kTcKeys < k_end) {
+            const int next_keys = min(kTcKeys, k_end - k0 - kTcKeys);
+            next_k.load(qkv, start, next_keys, k0 + kTcKeys, stride, k_offset, dim);
+            next_v.load(qkv, start, next_keys, k0 + kTcKeys, stride, v_offset, dim);
+        }
         if (!warp_active) continue;
 
         // S[r0..r0+16) = Q K^T
