@@ -184,8 +184,6 @@ void BertCudaModel::run_encoder(const TokenBatch& batch, Work& w) const {
                                embed_beta_.as<float>(), shape_.eps, n_tokens, h, w.x.data(), type_, stream);
     w.gpu.mark("embeddings");
     const std::size_t head_dim = h / shape_.n_heads;
-    const bool gelu_epilogue = type_ != cuda::DeviceType::F32 &&
-                               (shape_.activation == Activation::Gelu || shape_.activation == Activation::GeluTanh);
     const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
     for (const Layer& layer : layers_) {
         w.gpu.matmul(w.x.data(), n_tokens, layer.qkv_weight.data(), h, 3 * h, w.qkv.data(), type_);
@@ -199,17 +197,11 @@ void BertCudaModel::run_encoder(const TokenBatch& batch, Work& w) const {
                                       layer.attn_gamma.as<float>(), layer.attn_beta.as<float>(), shape_.eps, n_tokens,
                                       h, w.x.data(), type_, stream);
         w.gpu.mark("layernorm");
-        // bf16/fp16: bias + GELU in the GEMM's epilogue where cuBLASLt offers it (tanh form, see matmul_gelu_bias).
-        if (!(gelu_epilogue && w.gpu.matmul_gelu_bias(w.x.data(), n_tokens, layer.up_weight.data(), h, inter,
-                                                      w.ffn.data(), layer.up_bias.as<float>(), type_))) {
-            w.gpu.matmul(w.x.data(), n_tokens, layer.up_weight.data(), h, inter, w.ffn.data(), type_);
-            w.gpu.mark("gemm up");
-            cuda::bias_activation(w.ffn.data(), layer.up_bias.as<float>(), n_tokens, inter, shape_.activation, type_,
-                                  stream);
-            w.gpu.mark("bias+activation");
-        } else {
-            w.gpu.mark("gemm up+bias+gelu");
-        }
+        w.gpu.matmul(w.x.data(), n_tokens, layer.up_weight.data(), h, inter, w.ffn.data(), type_);
+        w.gpu.mark("gemm up");
+        cuda::bias_activation(w.ffn.data(), layer.up_bias.as<float>(), n_tokens, inter, shape_.activation, type_,
+                              stream);
+        w.gpu.mark("bias+activation");
         w.gpu.matmul(w.ffn.data(), n_tokens, layer.down_weight.data(), inter, h, w.scratch.data(), type_);
         w.gpu.mark("gemm down");
         cuda::bias_residual_layernorm(w.scratch.data(), layer.down_bias.as<float>(), w.x.data(),

@@ -124,17 +124,7 @@ GpuContext::~GpuContext() {
 
 void GpuContext::matmul(const void* x, std::size_t rows, const void* w, std::size_t in, std::size_t out, void* y,
                         DeviceType type) {
-    run_matmul(x, rows, w, in, out, y, type, nullptr);
-}
-
-bool GpuContext::matmul_gelu_bias(const void* x, std::size_t rows, const void* w, std::size_t in, std::size_t out,
-                                  void* y, const float* bias, DeviceType type) {
-    return run_matmul(x, rows, w, in, out, y, type, bias);
-}
-
-bool GpuContext::run_matmul(const void* x, std::size_t rows, const void* w, std::size_t in, std::size_t out, void* y,
-                            DeviceType type, const float* gelu_bias) {
-    if (rows == 0) return true;
+    if (rows == 0) return;
     // Row-major y[rows x out] = x w^T is column-major y^T[out x rows] = (w as column-major [in x out])^T * x^T,
     // x^T being x's row-major storage read column-major [in x rows].
     const cudaDataType_t t = data_type(type);
@@ -144,39 +134,23 @@ bool GpuContext::run_matmul(const void* x, std::size_t rows, const void* w, std:
     check_cublas(cublasLtMatmulDescSetAttribute(d.op, CUBLASLT_MATMUL_DESC_TRANSA, &transpose, sizeof(transpose)),
                  "transa");
     check_cublas(cublasLtMatmulDescSetAttribute(d.op, CUBLASLT_MATMUL_DESC_TRANSB, &none, sizeof(none)), "transb");
-    if (gelu_bias != nullptr) {
-        // The bias runs along y^T's rows (length out); f32 like every bias here.
-        const cublasLtEpilogue_t epilogue = CUBLASLT_EPILOGUE_GELU_BIAS;
-        const cudaDataType_t bias_type = CUDA_R_32F;
-        check_cublas(cublasLtMatmulDescSetAttribute(d.op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue, sizeof(epilogue)),
-                     "epilogue");
-        check_cublas(cublasLtMatmulDescSetAttribute(d.op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &gelu_bias,
-                                                    sizeof(gelu_bias)),
-                     "bias pointer");
-        check_cublas(cublasLtMatmulDescSetAttribute(d.op, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &bias_type,
-                                                    sizeof(bias_type)),
-                     "bias type");
-    }
     check_cublas(cublasLtMatrixLayoutCreate(&d.a, t, in, out, in), "layout w");
     check_cublas(cublasLtMatrixLayoutCreate(&d.b, t, in, rows, in), "layout x");
     check_cublas(cublasLtMatrixLayoutCreate(&d.c, t, out, rows, out), "layout y");
-    const Algorithm* chosen = algorithm(rows, in, out, type, gelu_bias != nullptr, d.op, d.a, d.b, d.c);
-    if (chosen == nullptr) return false;
+    const Algorithm& chosen = algorithm(rows, in, out, type, d.op, d.a, d.b, d.c);
     cublasLtMatmulAlgo_t algo;
-    std::memcpy(&algo, chosen->bytes, sizeof(algo));
+    std::memcpy(&algo, chosen.bytes, sizeof(algo));
     const float alpha = 1.0f, beta = 0.0f;
     check_cublas(cublasLtMatmul(lt_, d.op, &alpha, w, d.a, x, d.b, &beta, y, d.c, y, d.c, &algo, workspace_.data(),
                                 workspace_.bytes(), stream_),
                  "cublasLtMatmul");
-    return true;
 }
 
-const GpuContext::Algorithm* GpuContext::algorithm(std::size_t rows, std::size_t in, std::size_t out,
-                                                   DeviceType type, bool gelu_bias, void* op, void* a, void* b,
-                                                   void* c) {
+const GpuContext::Algorithm& GpuContext::algorithm(std::size_t rows, std::size_t in, std::size_t out,
+                                                   DeviceType type, void* op, void* a, void* b, void* c) {
     static_assert(sizeof(cublasLtMatmulAlgo_t) <= sizeof(Algorithm::bytes));
-    const auto key = std::make_tuple(rows, in, out, type, gelu_bias);
-    if (auto it = algorithms_.find(key); it != algorithms_.end()) return it->second.any ? &it->second.algorithm : nullptr;
+    const auto key = std::make_tuple(rows, in, out, type);
+    if (auto it = algorithms_.find(key); it != algorithms_.end()) return it->second;
     if (algorithms_.size() >= 4096) algorithms_.clear();  // row counts vary with traffic: keep it bounded
     cublasLtMatmulPreference_t preference = nullptr;
     check_cublas(cublasLtMatmulPreferenceCreate(&preference), "matmul preference");
@@ -192,17 +166,12 @@ const GpuContext::Algorithm* GpuContext::algorithm(std::size_t rows, std::size_t
             static_cast<cublasLtMatrixLayout_t>(c), preference, 1, &result, &found);
     }
     cublasLtMatmulPreferenceDestroy(preference);
-    if (gelu_bias && (status != CUBLAS_STATUS_SUCCESS || found == 0)) {
-        algorithms_[key] = Found{};  // none: the caller falls back, now and for this shape from now on
-        return nullptr;
-    }
     check_cublas(status, "cublasLtMatmulAlgoGetHeuristic");
     WINNOW_CHECK(found > 0, Errc::Unsupported, "cublasLt: no algorithm for a {} x {} by {} x {} matmul", rows, in, out,
                  in);
-    Found& slot = algorithms_[key];
-    slot.any = true;
-    std::memcpy(slot.algorithm.bytes, &result.algo, sizeof(result.algo));
-    return &slot.algorithm;
+    Algorithm& slot = algorithms_[key];
+    std::memcpy(slot.bytes, &result.algo, sizeof(result.algo));
+    return slot;
 }
 
 void GpuContext::copy_to_device(void* dst, const void* host, std::size_t bytes) {

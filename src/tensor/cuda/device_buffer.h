@@ -76,12 +76,6 @@ public:
     // accumulation (no TF32: fp32 models reproduce the CPU's results).
     void matmul(const void* x, std::size_t rows, const void* w, std::size_t in, std::size_t out, void* y,
                 DeviceType type);
-    // The same with y = GELU(y + bias) in cuBLASLt's epilogue (bias f32 [out]; cuBLASLt's GELU is the tanh
-    // form, which differs from erf's by under 5e-4, below bf16/fp16 rounding: callers use it for those
-    // types only). False, having done nothing, where cuBLASLt has no algorithm for it (the caller then
-    // runs matmul() and its own bias + activation); the answer is cached per shape.
-    bool matmul_gelu_bias(const void* x, std::size_t rows, const void* w, std::size_t in, std::size_t out, void* y,
-                          const float* bias, DeviceType type);
     void copy_to_device(void* dst, const void* host, std::size_t bytes);
     void copy_to_host(void* host, const void* src, std::size_t bytes);
     void synchronize();
@@ -100,20 +94,13 @@ private:
         unsigned char bytes[64];  // a cublasLtMatmulAlgo_t, opaque here
     };
     // The algorithm cuBLASLt's heuristic picked, per (rows, in, out, type): asked once per shape.
-    // (Null, with gelu_bias, where there is none.)
-    const Algorithm* algorithm(std::size_t rows, std::size_t in, std::size_t out, DeviceType type, bool gelu_bias,
-                               void* op, void* a, void* b, void* c);
-    bool run_matmul(const void* x, std::size_t rows, const void* w, std::size_t in, std::size_t out, void* y,
-                    DeviceType type, const float* gelu_bias);
+    const Algorithm& algorithm(std::size_t rows, std::size_t in, std::size_t out, DeviceType type, void* op,
+                               void* a, void* b, void* c);
 
     Stream stream_ = nullptr;
     cublasLtContext* lt_ = nullptr;
     DeviceBuffer workspace_;
-    struct Found {
-        bool any = false;
-        Algorithm algorithm{};
-    };
-    std::map<std::tuple<std::size_t, std::size_t, std::size_t, DeviceType, bool>, Found> algorithms_;
+    std::map<std::tuple<std::size_t, std::size_t, std::size_t, DeviceType>, Algorithm> algorithms_;
     bool profiling_ = false;
     std::vector<std::pair<const char*, void*>> marks_;  // (phase, cudaEvent_t) since the last collect()
     std::map<std::string, double> phase_ms_;
