@@ -9,6 +9,7 @@
 
 #include "models/architectures.h"
 #include "models/layers.h"
+#include "models/modernbert.h"
 #include "tensor/attention.h"
 #include "winnow/error.h"
 
@@ -80,78 +81,110 @@ double rope_theta(const ModelConfig& config, const char* layer_type, const char*
     return checked(config.get_or<double>(legacy_key, fallback), legacy_key);
 }
 
-ModernBertModel::ModernBertModel(const ModelConfig& config, const WeightStore& weights, const LoadOptions& options)
-    : Model(ModelInfo{}) {
-    const std::size_t hidden = config.positive("hidden_size");
-    const std::size_t n_layers = config.positive("num_hidden_layers");
-    n_heads_ = config.positive("num_attention_heads");
-    intermediate_ = config.positive("intermediate_size");
-    const std::size_t vocab = config.positive("vocab_size");
-    const std::size_t max_positions = config.positive("max_position_embeddings");
-    const auto eps = static_cast<float>(config.get_or<double>("norm_eps", 1e-5));
-    const bool norm_bias = config.get_or<bool>("norm_bias", false);
-    const bool attention_bias = config.get_or<bool>("attention_bias", false);
-    const bool mlp_bias = config.get_or<bool>("mlp_bias", false);
-    activation_ = parse_activation(config.get_or<std::string>("hidden_activation", "gelu"), config.where());
-    WINNOW_CHECK(hidden % n_heads_ == 0, Errc::Corrupt, "{}: hidden_size {} is not a multiple of num_attention_heads {}",
-                 config.where(), hidden, n_heads_);
-    const std::size_t head_dim = hidden / n_heads_;
-    const Precision precision = options.precision;
+}  // namespace
 
-    global_rope_ = RopeTable(head_dim, max_positions, rope_theta(config, "full_attention", "global_rope_theta", 160000));
-    local_rope_ = RopeTable(head_dim, max_positions, rope_theta(config, "sliding_attention", "local_rope_theta", 10000));
+ModernBertShape ModernBertShape::read(const ModelConfig& config, const WeightStore& weights) {
+    ModernBertShape shape;
+    shape.hidden = config.positive("hidden_size");
+    shape.n_layers = config.positive("num_hidden_layers");
+    shape.n_heads = config.positive("num_attention_heads");
+    shape.intermediate = config.positive("intermediate_size");
+    shape.vocab = config.positive("vocab_size");
+    shape.max_positions = config.positive("max_position_embeddings");
+    shape.eps = static_cast<float>(config.get_or<double>("norm_eps", 1e-5));
+    shape.norm_bias = config.get_or<bool>("norm_bias", false);
+    shape.attention_bias = config.get_or<bool>("attention_bias", false);
+    shape.mlp_bias = config.get_or<bool>("mlp_bias", false);
+    shape.activation = parse_activation(config.get_or<std::string>("hidden_activation", "gelu"), config.where());
+    WINNOW_CHECK(shape.hidden % shape.n_heads == 0, Errc::Corrupt,
+                 "{}: hidden_size {} is not a multiple of num_attention_heads {}", config.where(), shape.hidden,
+                 shape.n_heads);
+
+    shape.global_theta = rope_theta(config, "full_attention", "global_rope_theta", 160000);
+    shape.local_theta = rope_theta(config, "sliding_attention", "local_rope_theta", 10000);
     const auto local_attention = config.get_or<std::int64_t>("local_attention", 128);
     WINNOW_CHECK(local_attention > 0 && local_attention < (std::int64_t{1} << 31), Errc::Corrupt,
                  "{}: local_attention must be in [1, 2^31), got {}", config.where(), local_attention);
-    const std::size_t window = static_cast<std::size_t>(local_attention) / 2;
+    shape.window = static_cast<std::size_t>(local_attention) / 2;
     const std::size_t global_every = config.get_or<std::size_t>("global_attn_every_n_layers", 1);
     const Json& layer_types = config.json().contains("layer_types") ? config.json()["layer_types"] : Json();
-    WINNOW_CHECK(layer_types.is_null() || (layer_types.is_array() && layer_types.size() == n_layers), Errc::Corrupt,
-                 "{}: 'layer_types' must list {} layers", config.where(), n_layers);
-
-    tok_embeddings_ = weights.get("model.embeddings.tok_embeddings.weight", {vocab, hidden});
-    embeddings_norm_ = LayerNorm::load(weights, "model.embeddings.norm", hidden, norm_bias, eps);
-    for (std::size_t i = 0; i < n_layers; ++i) {
-        const std::string l = "model.layers." + std::to_string(i) + ".";
-        Layer layer;
-        if (weights.has(l + "attn_norm.weight")) {
-            layer.attn_norm = LayerNorm::load(weights, l + "attn_norm", hidden, norm_bias, eps);
-        }
-        layer.qkv = load_linear(weights, l + "attn.Wqkv", hidden, 3 * hidden, attention_bias, precision);
-        layer.attn_out = load_linear(weights, l + "attn.Wo", hidden, hidden, attention_bias, precision);
-        layer.mlp_norm = LayerNorm::load(weights, l + "mlp_norm", hidden, norm_bias, eps);
-        layer.mlp_in = load_linear(weights, l + "mlp.Wi", hidden, 2 * intermediate_, mlp_bias, precision);
-        layer.mlp_out = load_linear(weights, l + "mlp.Wo", intermediate_, hidden, mlp_bias, precision);
+    WINNOW_CHECK(layer_types.is_null() || (layer_types.is_array() && layer_types.size() == shape.n_layers),
+                 Errc::Corrupt, "{}: 'layer_types' must list {} layers", config.where(), shape.n_layers);
+    shape.global.resize(shape.n_layers);
+    for (std::size_t i = 0; i < shape.n_layers; ++i) {
         bool global = global_every == 0 || i % global_every == 0;
         if (layer_types.is_array()) {
             WINNOW_CHECK(layer_types[i].is_string(), Errc::Corrupt, "{}: layer_types[{}] is not a string",
                          config.where(), i);
             global = layer_types[i].get<std::string>() != "sliding_attention";
         }
-        layer.rope = global ? &global_rope_ : &local_rope_;
-        layer.window = global ? 0 : window;
+        shape.global[i] = global;
+    }
+
+    if (config.has_architecture_suffix("ForSequenceClassification") && weights.has("classifier.weight")) {
+        const auto dims = weights.shape("classifier.weight");
+        WINNOW_CHECK(dims.size() == 2 && dims[0] > 0, Errc::Corrupt,
+                     "{}: tensor 'classifier.weight' is not a [labels x hidden] matrix", weights.where());
+        shape.num_labels = dims[0];
+        const auto pooling = config.get_or<std::string>("classifier_pooling", "cls");
+        WINNOW_CHECK(pooling == "mean" || pooling == "cls", Errc::Unsupported,
+                     "{}: unsupported classifier_pooling '{}'", config.where(), pooling);
+        shape.mean_pooling = pooling == "mean";
+        shape.head_activation =
+            parse_activation(config.get_or<std::string>("classifier_activation", "gelu"), config.where());
+        shape.head_dense_bias = config.get_or<bool>("classifier_bias", false);
+        shape.classifier_bias = weights.has("classifier.bias");
+    }
+    return shape;
+}
+
+std::string ModernBertShape::layer_prefix(std::size_t layer) const {
+    return "model.layers." + std::to_string(layer) + ".";
+}
+
+namespace {
+
+ModernBertModel::ModernBertModel(const ModelConfig& config, const WeightStore& weights, const LoadOptions& options)
+    : Model(ModelInfo{}) {
+    const ModernBertShape shape = ModernBertShape::read(config, weights);
+    const std::size_t hidden = shape.hidden;
+    n_heads_ = shape.n_heads;
+    intermediate_ = shape.intermediate;
+    activation_ = shape.activation;
+    const float eps = shape.eps;
+    const bool norm_bias = shape.norm_bias;
+    const Precision precision = options.precision;
+
+    global_rope_ = RopeTable(shape.head_dim(), shape.max_positions, shape.global_theta);
+    local_rope_ = RopeTable(shape.head_dim(), shape.max_positions, shape.local_theta);
+    tok_embeddings_ = weights.get("model.embeddings.tok_embeddings.weight", {shape.vocab, hidden});
+    embeddings_norm_ = LayerNorm::load(weights, "model.embeddings.norm", hidden, norm_bias, eps);
+    for (std::size_t i = 0; i < shape.n_layers; ++i) {
+        const std::string l = shape.layer_prefix(i);
+        Layer layer;
+        if (weights.has(l + "attn_norm.weight")) {
+            layer.attn_norm = LayerNorm::load(weights, l + "attn_norm", hidden, norm_bias, eps);
+        }
+        layer.qkv = load_linear(weights, l + "attn.Wqkv", hidden, 3 * hidden, shape.attention_bias, precision);
+        layer.attn_out = load_linear(weights, l + "attn.Wo", hidden, hidden, shape.attention_bias, precision);
+        layer.mlp_norm = LayerNorm::load(weights, l + "mlp_norm", hidden, norm_bias, eps);
+        layer.mlp_in = load_linear(weights, l + "mlp.Wi", hidden, 2 * intermediate_, shape.mlp_bias, precision);
+        layer.mlp_out = load_linear(weights, l + "mlp.Wo", intermediate_, hidden, shape.mlp_bias, precision);
+        layer.rope = shape.global[i] ? &global_rope_ : &local_rope_;
+        layer.window = shape.global[i] ? 0 : shape.window;
         layers_.push_back(std::move(layer));
     }
     final_norm_ = LayerNorm::load(weights, "model.final_norm", hidden, norm_bias, eps);
 
-    std::size_t num_labels = 0;
-    if (config.has_architecture_suffix("ForSequenceClassification") && weights.has("classifier.weight")) {
-        const auto shape = weights.shape("classifier.weight");
-        WINNOW_CHECK(shape.size() == 2 && shape[0] > 0, Errc::Corrupt,
-                     "{}: tensor 'classifier.weight' is not a [labels x hidden] matrix", weights.where());
-        num_labels = shape[0];
-        const auto pooling = config.get_or<std::string>("classifier_pooling", "cls");
-        WINNOW_CHECK(pooling == "mean" || pooling == "cls", Errc::Unsupported,
-                     "{}: unsupported classifier_pooling '{}'", config.where(), pooling);
-        mean_pooling_ = pooling == "mean";
-        head_activation_ =
-            parse_activation(config.get_or<std::string>("classifier_activation", "gelu"), config.where());
-        head_dense_ = load_linear(weights, "head.dense", hidden, hidden, config.get_or<bool>("classifier_bias", false),
-                                  precision);
+    if (shape.num_labels > 0) {
+        mean_pooling_ = shape.mean_pooling;
+        head_activation_ = shape.head_activation;
+        head_dense_ = load_linear(weights, "head.dense", hidden, hidden, shape.head_dense_bias, precision);
         head_norm_ = LayerNorm::load(weights, "head.norm", hidden, norm_bias, eps);
-        classifier_ = load_linear(weights, "classifier", hidden, num_labels, weights.has("classifier.bias"), precision);
+        classifier_ = load_linear(weights, "classifier", hidden, shape.num_labels, shape.classifier_bias, precision);
     }
-    info_ = ModelInfo{config.model_type(), config.folder(), hidden, vocab, 0, max_positions, num_labels, precision};
+    info_ = ModelInfo{config.model_type(), config.folder(), hidden, shape.vocab, 0, shape.max_positions,
+                      shape.num_labels, precision};
 }
 
 Tensor ModernBertModel::encode(const TokenBatch& batch) const {

@@ -12,7 +12,7 @@ constexpr Architecture kArchitectures[] = {
     {"bert", create_bert, WINNOW_ON_CUDA(create_bert_on_cuda)},
     {"xlm-roberta", create_xlm_roberta, WINNOW_ON_CUDA(create_xlm_roberta_on_cuda)},
     {"roberta", create_xlm_roberta, WINNOW_ON_CUDA(create_xlm_roberta_on_cuda)},
-    {"modernbert", create_modernbert},
+    {"modernbert", create_modernbert, WINNOW_ON_CUDA(create_modernbert_on_cuda)},
     {"qwen3", create_qwen3},
 };
 }  // namespace

@@ -67,6 +67,9 @@ public:
 
     std::size_t head_dim() const noexcept { return head_dim_; }
     std::size_t max_positions() const noexcept { return max_positions_; }
+    // The tables apply() reads, [max_positions x head_dim / 2] each (the CUDA ModernBERT uploads them).
+    std::span<const float> cos_table() const noexcept { return cos_; }
+    std::span<const float> sin_table() const noexcept { return sin_; }
 
 private:
     std::size_t head_dim_ = 0;

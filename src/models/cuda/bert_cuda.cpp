@@ -8,6 +8,7 @@
 // host as f32 tensors, so everything above the Model interface is the CPU's code.
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <mutex>
 
@@ -42,6 +43,7 @@ class BertCudaModel final : public Model {
 public:
     BertCudaModel(const ModelConfig& config, const WeightStore& weights, const LoadOptions& options,
                   BertVariant variant);
+    ~BertCudaModel() override;
 
 private:
     struct Layer {
@@ -92,9 +94,8 @@ BertCudaModel::BertCudaModel(const ModelConfig& config, const WeightStore& weigh
       shape_(BertShape::read(config, weights, variant_)),
       type_(device_type(options.precision, config.where())) {
     const std::size_t h = shape_.hidden;
-    WINNOW_CHECK(h / shape_.n_heads == 32 || h / shape_.n_heads == 64 || h / shape_.n_heads == 128, Errc::Unsupported,
-                 "{}: head size {} on CUDA (supported: 32, 64, 128); use --device cpu", config.where(),
-                 h / shape_.n_heads);
+    WINNOW_CHECK(h / shape_.n_heads <= 128, Errc::Unsupported,
+                 "{}: head size {} on CUDA (at most 128); use --device cpu", config.where(), h / shape_.n_heads);
     const std::string& p = shape_.prefix;
     const auto f32 = [&](const std::string& name, std::initializer_list<std::size_t> dims) {
         return cuda::upload_f32(weights.get(name, dims).span());
@@ -139,6 +140,11 @@ BertCudaModel::BertCudaModel(const ModelConfig& config, const WeightStore& weigh
                       shape_.max_tokens,   shape_.num_labels, options.precision, Device::Cuda};
 }
 
+BertCudaModel::~BertCudaModel() {
+    if (work_ && work_->gpu.profiling()) std::fprintf(stderr, "cuda phases (%s):\n%s", info_.folder.c_str(),
+                                                       work_->gpu.report().c_str());
+}
+
 BertCudaModel::Work& BertCudaModel::work() const {
     if (!work_) work_ = std::make_unique<Work>();
     return *work_;
@@ -161,6 +167,7 @@ void BertCudaModel::run_encoder(const TokenBatch& batch, Work& w) const {
     if (with_types) std::memcpy(staged + 2 * n_tokens, batch.token_type_ids.data(), n_tokens * sizeof(std::int32_t));
     for (std::size_t s = 0; s <= n; ++s) staged[3 * n_tokens + s] = static_cast<std::int32_t>(batch.cu_seqlens[s]);
     w.ints.reserve(int_count * sizeof(std::int32_t));
+    w.gpu.mark(nullptr);
     w.gpu.copy_to_device(w.ints.data(), staged, int_count * sizeof(std::int32_t));
     const auto* ids = w.ints.as<std::int32_t>();
     const auto* cu_seqlens = ids + 3 * n_tokens;
@@ -175,23 +182,32 @@ void BertCudaModel::run_encoder(const TokenBatch& batch, Work& w) const {
     cuda::embeddings_layernorm(ids, ids + n_tokens, with_types ? ids + 2 * n_tokens : nullptr, word_.as<float>(),
                                position_.as<float>(), token_type_.as<float>(), embed_gamma_.as<float>(),
                                embed_beta_.as<float>(), shape_.eps, n_tokens, h, w.x.data(), type_, stream);
+    w.gpu.mark("embeddings");
     const std::size_t head_dim = h / shape_.n_heads;
     const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
     for (const Layer& layer : layers_) {
         w.gpu.matmul(w.x.data(), n_tokens, layer.qkv_weight.data(), h, 3 * h, w.qkv.data(), type_);
+        w.gpu.mark("gemm qkv");
         cuda::attention_varlen(w.qkv.data(), layer.qkv_bias.as<float>(), cu_seqlens, n, max_length, shape_.n_heads,
                                head_dim, scale, w.context.data(), type_, stream);
+        w.gpu.mark("attention");
         w.gpu.matmul(w.context.data(), n_tokens, layer.out_weight.data(), h, h, w.scratch.data(), type_);
+        w.gpu.mark("gemm out");
         cuda::bias_residual_layernorm(w.scratch.data(), layer.out_bias.as<float>(), w.x.data(),
                                       layer.attn_gamma.as<float>(), layer.attn_beta.as<float>(), shape_.eps, n_tokens,
                                       h, w.x.data(), type_, stream);
+        w.gpu.mark("layernorm");
         w.gpu.matmul(w.x.data(), n_tokens, layer.up_weight.data(), h, inter, w.ffn.data(), type_);
+        w.gpu.mark("gemm up");
         cuda::bias_activation(w.ffn.data(), layer.up_bias.as<float>(), n_tokens, inter, shape_.activation, type_,
                               stream);
+        w.gpu.mark("bias+activation");
         w.gpu.matmul(w.ffn.data(), n_tokens, layer.down_weight.data(), inter, h, w.scratch.data(), type_);
+        w.gpu.mark("gemm down");
         cuda::bias_residual_layernorm(w.scratch.data(), layer.down_bias.as<float>(), w.x.data(),
                                       layer.ffn_gamma.as<float>(), layer.ffn_beta.as<float>(), shape_.eps, n_tokens, h,
                                       w.x.data(), type_, stream);
+        w.gpu.mark("layernorm");
     }
 }
 
@@ -201,7 +217,9 @@ Tensor BertCudaModel::to_host(Work& w, const void* device, std::size_t rows, std
     cuda::convert_to_f32(device, w.out_f32.as<float>(), rows, cols, nullptr, type_, w.gpu.stream());
     w.pinned.reserve(rows * cols * sizeof(float));
     w.gpu.copy_to_host(w.pinned.data(), w.out_f32.data(), rows * cols * sizeof(float));
+    w.gpu.mark("to host");
     w.gpu.synchronize();
+    w.gpu.collect();
     std::memcpy(out.data(), w.pinned.data(), rows * cols * sizeof(float));
     return out;
 }
@@ -220,7 +238,9 @@ Tensor BertCudaModel::run_head(Work& w, std::size_t n) const {
     cuda::convert_to_f32(w.out_t.data(), w.out_f32.as<float>(), n, labels, head_out_bias_.as<float>(), type_, stream);
     w.pinned.reserve(n * labels * sizeof(float));
     w.gpu.copy_to_host(w.pinned.data(), w.out_f32.data(), n * labels * sizeof(float));
+    w.gpu.mark("head");
     w.gpu.synchronize();
+    w.gpu.collect();
     std::memcpy(logits.data(), w.pinned.data(), n * labels * sizeof(float));
     return logits;
 }

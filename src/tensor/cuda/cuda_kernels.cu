@@ -7,8 +7,14 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
+#include <mma.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <type_traits>
 
 #include "tensor/cuda/cuda_check.h"
 
@@ -125,7 +131,7 @@ __global__ void bias_residual_layernorm_kernel(const T* x, const float* bias, co
     for (int i = threadIdx.x; i < cols; i += blockDim.x) {
         float s = to_f(x[row + i]);
         if (bias != nullptr) s += bias[i];
-        v[i] = s + to_f(residual[row + i]);
+        v[i] = s + (residual != nullptr ? to_f(residual[row + i]) : 0.0f);
     }
     layernorm_row(v, cols, gamma, beta, eps, out + row, scratch);
 }
@@ -148,13 +154,41 @@ __device__ __forceinline__ float activate(float x, Activation activation) {
     return x;
 }
 
+// One block per row; each thread loads its kActivationChunk elements before storing any (the loads are in
+// flight together; in place, the compiler could not reorder them itself).
+constexpr int kActivationChunk = 8;
+
 template <class T>
-__global__ void bias_activation_kernel(T* x, const float* bias, std::size_t n, int cols, Activation activation) {
-    for (std::size_t i = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x; i < n;
-         i += static_cast<std::size_t>(gridDim.x) * blockDim.x) {
-        float v = to_f(x[i]);
-        if (bias != nullptr) v += bias[i % cols];
-        x[i] = from_f<T>(activate(v, activation));
+__global__ void bias_activation_kernel(T* x, const float* bias, int cols, Activation activation) {
+    T* row = x + static_cast<std::size_t>(blockIdx.x) * cols;
+    for (int c0 = threadIdx.x; c0 < cols; c0 += blockDim.x * kActivationChunk) {
+        float v[kActivationChunk];
+#pragma unroll
+        for (int k = 0; k < kActivationChunk; ++k) {
+            const int c = c0 + k * blockDim.x;
+            v[k] = c < cols ? to_f(row[c]) + (bias != nullptr ? bias[c] : 0.0f) : 0.0f;
+        }
+#pragma unroll
+        for (int k = 0; k < kActivationChunk; ++k) {
+            const int c = c0 + k * blockDim.x;
+            if (c < cols) row[c] = from_f<T>(activate(v[k], activation));
+        }
+    }
+}
+
+// The same with one 16-byte load and store per thread and step (cols a multiple of 16 / sizeof(T)).
+template <class T>
+__global__ void bias_activation_vector_kernel(T* x, const float* bias, int cols, Activation activation) {
+    constexpr int kVec = 16 / sizeof(T);
+    T* row = x + static_cast<std::size_t>(blockIdx.x) * cols;
+    for (int c = threadIdx.x * kVec; c < cols; c += blockDim.x * kVec) {
+        uint4 packed = *reinterpret_cast<const uint4*>(row + c);
+        T* values = reinterpret_cast<T*>(&packed);
+#pragma unroll
+        for (int i = 0; i < kVec; ++i) {
+            values[i] = from_f<T>(activate(to_f(values[i]) + (bias != nullptr ? bias[c + i] : 0.0f), activation));
+        }
+        *reinterpret_cast<uint4*>(row + c) = packed;
     }
 }
 
@@ -190,16 +224,22 @@ __global__ void gather_first_rows_kernel(const T* src, const std::int32_t* cu_se
     for (int i = threadIdx.x; i < cols; i += blockDim.x) dst[s * cols + i] = from[i];
 }
 
-constexpr int kQueryTile = 64;  // queries per block, one per thread
+// Whether query i may see key j: the whole sequence, or |i - j| <= window (ModernBERT's local layers).
+__device__ __forceinline__ bool in_window(int i, int j, int window) {
+    return window <= 0 || (i - j <= window && j - i <= window);
+}
 
-// One block: up to 64 queries of one (sequence, head). Each thread keeps its query and its output row in
-// registers and walks the sequence's keys in tiles of KT held in shared memory (f32, bias added), with an
-// online softmax (one rescale per tile).
-template <class T, int D, int KT>
-__global__ void __launch_bounds__(kQueryTile) attention_kernel(const T* qkv, const float* bias,
-                                                               const std::int32_t* cu_seqlens, int n_heads,
-                                                               float scale, int tiles_per_sequence, T* out) {
-    const int hidden = n_heads * D;
+constexpr int kQueryTile = 64;  // queries per block, one per thread (the CUDA-core kernel)
+
+// The CUDA-core kernel (fp32 storage, and the others on request): one block holds up to 64 queries of one
+// (sequence, head). Each thread keeps its query and its output row in registers and walks the sequence's
+// keys in tiles of KT held in shared memory (f32, bias added), with an online softmax (one rescale per
+// tile). DP is the head size rounded up (the padding is zeros, which change no dot product).
+template <class T, int DP, int KT>
+__global__ void __launch_bounds__(kQueryTile)
+    attention_kernel(const T* qkv, const float* bias, const std::int32_t* cu_seqlens, int n_heads, int dim,
+                     float scale, int window, int tiles_per_sequence, T* out) {
+    const int hidden = n_heads * dim;
     const std::size_t stride = 3 * static_cast<std::size_t>(hidden);
     const int s = blockIdx.x / tiles_per_sequence;
     const int tile = blockIdx.x % tiles_per_sequence;
@@ -209,34 +249,45 @@ __global__ void __launch_bounds__(kQueryTile) attention_kernel(const T* qkv, con
     const int q0 = tile * kQueryTile;
     if (q0 >= length) return;
 
-    __shared__ float keys[KT][D];
-    __shared__ float values[KT][D];
+    __shared__ float keys[KT][DP];
+    __shared__ float values[KT][DP];
     const int qi = q0 + static_cast<int>(threadIdx.x);
     const bool active = qi < length;
-    float q[D];
-    float acc[D];
+    float q[DP];
+    float acc[DP];
 #pragma unroll
-    for (int d = 0; d < D; ++d) {
+    for (int d = 0; d < DP; ++d) {
         q[d] = 0.0f;
         acc[d] = 0.0f;
     }
     if (active) {
-        const T* row = qkv + static_cast<std::size_t>(start + qi) * stride + h * D;
+        const T* row = qkv + static_cast<std::size_t>(start + qi) * stride + h * dim;
 #pragma unroll
-        for (int d = 0; d < D; ++d) q[d] = (to_f(row[d]) + (bias != nullptr ? bias[h * D + d] : 0.0f)) * scale;
+        for (int d = 0; d < DP; ++d) {
+            if (d < dim) q[d] = (to_f(row[d]) + (bias != nullptr ? bias[h * dim + d] : 0.0f)) * scale;
+        }
+    }
+    // The keys any query of this tile can see.
+    int k_begin = 0, k_end = length;
+    if (window > 0) {
+        k_begin = max(0, q0 - window);
+        k_end = min(length, q0 + kQueryTile - 1 + window + 1);
     }
     float running_max = -INFINITY;
     float denominator = 0.0f;
-    for (int k0 = 0; k0 < length; k0 += KT) {
-        const int n_keys = min(KT, length - k0);
+    for (int k0 = k_begin; k0 < k_end; k0 += KT) {
+        const int n_keys = min(KT, k_end - k0);
         __syncthreads();  // the previous tile is no longer read
-        for (int e = threadIdx.x; e < KT * D; e += blockDim.x) {
-            const int j = e / D, d = e % D;
-            if (j < n_keys) {
-                const T* base = qkv + static_cast<std::size_t>(start + k0 + j) * stride + h * D + d;
-                keys[j][d] = to_f(base[hidden]) + (bias != nullptr ? bias[hidden + h * D + d] : 0.0f);
-                values[j][d] = to_f(base[2 * hidden]) + (bias != nullptr ? bias[2 * hidden + h * D + d] : 0.0f);
+        for (int e = threadIdx.x; e < KT * DP; e += blockDim.x) {
+            const int j = e / DP, d = e % DP;
+            float key = 0.0f, value = 0.0f;
+            if (j < n_keys && d < dim) {
+                const T* base = qkv + static_cast<std::size_t>(start + k0 + j) * stride + h * dim + d;
+                key = to_f(base[hidden]) + (bias != nullptr ? bias[hidden + h * dim + d] : 0.0f);
+                value = to_f(base[2 * hidden]) + (bias != nullptr ? bias[2 * hidden + h * dim + d] : 0.0f);
             }
+            keys[j][d] = key;
+            values[j][d] = value;
         }
         __syncthreads();
         if (!active) continue;
@@ -245,35 +296,349 @@ __global__ void __launch_bounds__(kQueryTile) attention_kernel(const T* qkv, con
 #pragma unroll
         for (int j = 0; j < KT; ++j) {
             float dot = -INFINITY;
-            if (j < n_keys) {
+            if (j < n_keys && in_window(qi, k0 + j, window)) {
                 dot = 0.0f;
 #pragma unroll
-                for (int d = 0; d < D; ++d) dot += q[d] * keys[j][d];
+                for (int d = 0; d < DP; ++d) dot += q[d] * keys[j][d];
             }
             scores[j] = dot;
             tile_max = fmaxf(tile_max, dot);
         }
+        if (tile_max == -INFINITY) continue;  // nothing of this tile is in the query's window
         const float new_max = fmaxf(running_max, tile_max);
         const float correction = expf(running_max - new_max);  // 0 on the first tile
         denominator *= correction;
 #pragma unroll
-        for (int d = 0; d < D; ++d) acc[d] *= correction;
+        for (int d = 0; d < DP; ++d) acc[d] *= correction;
 #pragma unroll
         for (int j = 0; j < KT; ++j) {
-            if (j < n_keys) {
+            if (scores[j] != -INFINITY) {
                 const float p = expf(scores[j] - new_max);
                 denominator += p;
 #pragma unroll
-                for (int d = 0; d < D; ++d) acc[d] += p * values[j][d];
+                for (int d = 0; d < DP; ++d) acc[d] += p * values[j][d];
             }
         }
         running_max = new_max;
     }
     if (active) {
-        T* row = out + static_cast<std::size_t>(start + qi) * hidden + h * D;
+        T* row = out + static_cast<std::size_t>(start + qi) * hidden + h * dim;
         const float inverse = 1.0f / denominator;
 #pragma unroll
-        for (int d = 0; d < D; ++d) row[d] = from_f<T>(acc[d] * inverse);
+        for (int d = 0; d < DP; ++d) {
+            if (d < dim) row[d] = from_f<T>(acc[d] * inverse);
+        }
+    }
+}
+
+__device__ __forceinline__ float warp_sum(float v) {
+    for (int offset = 16; offset > 0; offset >>= 1) v += __shfl_xor_sync(0xffffffffu, v, offset);
+    return v;
+}
+
+// The tensor-core kernel (bf16 / fp16 storage): FlashAttention's scheme with WMMA tiles. One block of 4
+// warps holds 64 queries of one (sequence, head), 16 per warp; for each tile of 64 keys, S = Q K^T on the
+// tensor cores (f32 accumulation) into shared memory, an online softmax per row in f32 (probabilities
+// rounded to the storage type, as every fused attention does), then O += P V on the tensor cores with O
+// kept in f32 in shared memory. Q, K and V are staged in shared memory with the bias added and the head
+// size zero-padded to DP (a multiple of 16).
+constexpr int kTcQueries = 64;
+constexpr int kTcKeys = 64;
+constexpr int kTcThreads = 128;
+
+// One thread's share of a [ROWS x DP] tile of a head's slice as 16-byte vectors (dim a multiple of 16 /
+// sizeof(T)): load() issues the global loads, store() adds the bias, scales, and writes the tile (row stride
+// LD) in the storage type, zero beyond `count` rows and `dim` columns. Apart, so a tile's loads can be in
+// flight while the previous tile is computed on.
+template <class T, int DP, int ROWS>
+struct RowVectors {
+    static constexpr int kVec = 16 / sizeof(T);
+    static constexpr int kVectors = ROWS * DP / kVec;
+    static_assert(kVectors % kTcThreads == 0);
+    static constexpr int kPerThread = kVectors / kTcThreads;
+    uint4 v[kPerThread];
+
+    __device__ __forceinline__ void load(const T* qkv, int start, int count, int first, std::size_t stride, int offset,
+                                         int dim) {
+#pragma unroll
+        for (int it = 0; it < kPerThread; ++it) {
+            const int e = it * kTcThreads + threadIdx.x, j = e / (DP / kVec), d0 = (e % (DP / kVec)) * kVec;
+            v[it] = make_uint4(0, 0, 0, 0);
+            if (j < count && d0 < dim) {
+                v[it] = *reinterpret_cast<const uint4*>(qkv + static_cast<std::size_t>(start + first + j) * stride +
+                                                        offset + d0);
+            }
+        }
+    }
+
+    template <int LD>
+    __device__ __forceinline__ void store(const float* bias, int count, int offset, int dim, float scale, T* dst) {
+#pragma unroll
+        for (int it = 0; it < kPerThread; ++it) {
+            const int e = it * kTcThreads + threadIdx.x, j = e / (DP / kVec), d0 = (e % (DP / kVec)) * kVec;
+            uint4 out = make_uint4(0, 0, 0, 0);
+            if (j < count && d0 < dim) {
+                out = v[it];
+                T* values = reinterpret_cast<T*>(&out);
+#pragma unroll
+                for (int i = 0; i < kVec; ++i) {
+                    values[i] = from_f<T>((to_f(values[i]) + (bias != nullptr ? bias[offset + d0 + i] : 0.0f)) * scale);
+                }
+            }
+            *reinterpret_cast<uint4*>(dst + j * LD + d0) = out;
+        }
+    }
+};
+
+// Stages rows first..first+count of one head's slice (columns `offset`..offset+dim of each qkv row, the
+// bias slice added, times `scale`) into dst [ROWS x DP, row stride LD] in the storage type, zero beyond
+// count rows and dim columns: by RowVectors where the slice allows (dim a multiple of 8, the usual case),
+// else element by element.
+template <class T, int DP, int LD, int ROWS>
+__device__ __forceinline__ void stage_rows(const T* qkv, const float* bias, int start, int count, int first,
+                                           std::size_t stride, int offset, int dim, float scale, T* dst) {
+    if (dim % RowVectors<T, DP, ROWS>::kVec == 0) {
+        RowVectors<T, DP, ROWS> tile;
+        tile.load(qkv, start, count, first, stride, offset, dim);
+        tile.template store<LD>(bias, count, offset, dim, scale, dst);
+    } else {
+        for (int e = threadIdx.x; e < ROWS * DP; e += blockDim.x) {
+            const int j = e / DP, d = e % DP;
+            float value = 0.0f;
+            if (j < count && d < dim) {
+                value = (to_f(qkv[static_cast<std::size_t>(start + first + j) * stride + offset + d]) +
+                         (bias != nullptr ? bias[offset + d] : 0.0f)) *
+                        scale;
+            }
+            dst[j * LD + d] = from_f<T>(value);
+        }
+    }
+}
+
+// Shared-memory rows are padded (16 bytes for 16-bit tiles, 16 for f32 ones) so that the rows a WMMA load or
+// store touches fall in different banks.
+template <class T, int DP>
+struct TcLayout {
+    static constexpr int ld_qkv = DP + 8;        // Q, K, V rows (T)
+    static constexpr int ld_s = kTcKeys + 4;     // scores (f32)
+    static constexpr int ld_p = kTcKeys + 8;     // probabilities (T)
+    static constexpr int ld_o = DP + 4;          // output accumulator (f32)
+    static constexpr std::size_t q = 0;                                              // T [64][ld_qkv], scaled
+    static constexpr std::size_t k = q + kTcQueries * ld_qkv * sizeof(T);            // T [64][ld_qkv]
+    static constexpr std::size_t v = k + kTcKeys * ld_qkv * sizeof(T);               // T [64][ld_qkv]
+    static constexpr std::size_t s = v + kTcKeys * ld_qkv * sizeof(T);               // f32 [64][ld_s]
+    static constexpr std::size_t p = s + kTcQueries * ld_s * sizeof(float);          // T [64][ld_p]
+    static constexpr std::size_t o = p + kTcQueries * ld_p * sizeof(T);              // f32 [64][ld_o]
+    static constexpr std::size_t m = o + kTcQueries * ld_o * sizeof(float);          // f32 [64] running max
+    static constexpr std::size_t l = m + kTcQueries * sizeof(float);                 // f32 [64] denominator
+    static constexpr std::size_t bytes = l + kTcQueries * sizeof(float);
+    static_assert(k % 32 == 0 && v % 32 == 0 && s % 32 == 0 && p % 32 == 0 && o % 32 == 0 && m % 32 == 0);
+};
+
+template <class T, int DP>
+__global__ void __launch_bounds__(kTcThreads)
+    attention_tc_kernel(const T* qkv, const float* bias, const std::int32_t* cu_seqlens, int n_heads, int dim,
+                        float scale, int window, int tiles_per_sequence, T* out) {
+    namespace wmma = nvcuda::wmma;
+    using L = TcLayout<T, DP>;
+    constexpr int LQ = L::ld_qkv, LS = L::ld_s, LP = L::ld_p, LO = L::ld_o;
+    extern __shared__ __align__(128) unsigned char smem[];
+    T* qs = reinterpret_cast<T*>(smem + L::q);
+    T* ks = reinterpret_cast<T*>(smem + L::k);
+    T* vs = reinterpret_cast<T*>(smem + L::v);
+    float* ss = reinterpret_cast<float*>(smem + L::s);
+    T* ps = reinterpret_cast<T*>(smem + L::p);
+    float* os = reinterpret_cast<float*>(smem + L::o);
+    float* ms = reinterpret_cast<float*>(smem + L::m);
+    float* ls = reinterpret_cast<float*>(smem + L::l);
+
+    const int hidden = n_heads * dim;
+    const std::size_t stride = 3 * static_cast<std::size_t>(hidden);
+    const int s = blockIdx.x / tiles_per_sequence;
+    const int tile = blockIdx.x % tiles_per_sequence;
+    const int h = blockIdx.y;
+    const int start = cu_seqlens[s];
+    const int length = cu_seqlens[s + 1] - start;
+    const int q0 = tile * kTcQueries;
+    if (q0 >= length) return;  // the whole block
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    const int r0 = warp * 16;
+    const bool warp_active = q0 + r0 < length;
+
+    // Q, scaled; O = 0.
+    stage_rows<T, DP, LQ, kTcQueries>(qkv, bias, start, length - q0, q0, stride, h * dim, dim,
+                                  scale * 1.4426950408889634f /* log2(e) */, qs);
+    for (int e = threadIdx.x; e < kTcQueries * LO; e += blockDim.x) os[e] = 0.0f;
+    for (int r = threadIdx.x; r < kTcQueries; r += blockDim.x) {
+        ms[r] = -INFINITY;
+        ls[r] = 0.0f;
+    }
+    int k_begin = 0, k_end = length;
+    if (window > 0) {
+        k_begin = max(0, q0 - window);
+        k_end = min(length, q0 + kTcQueries - 1 + window + 1);
+    }
+    // K and V tiles: with 16-byte vectors, the next tile's loads are issued before this tile is computed on.
+    const bool vectors = dim % RowVectors<T, DP, kTcKeys>::kVec == 0;
+    const int k_offset = hidden + h * dim, v_offset = 2 * hidden + h * dim;
+    RowVectors<T, DP, kTcKeys> next_k, next_v;
+    if (vectors) {
+        next_k.load(qkv, start, min(kTcKeys, k_end - k_begin), k_begin, stride, k_offset, dim);
+        next_v.load(qkv, start, min(kTcKeys, k_end - k_begin), k_begin, stride, v_offset, dim);
+    }
+    for (int k0 = k_begin; k0 < k_end; k0 += kTcKeys) {
+        const int n_keys = min(kTcKeys, k_end - k0);
+        __syncthreads();  // the previous tile's K and V are no longer read (and Q, O, m, l are set)
+        if (vectors) {
+            next_k.template store<LQ>(bias, n_keys, k_offset, dim, 1.0f, ks);
+            next_v.template store<LQ>(bias, n_keys, v_offset, dim, 1.0f, vs);
+        } else {
+            stage_rows<T, DP, LQ, kTcKeys>(qkv, bias, start, n_keys, k0, stride, k_offset, dim, 1.0f, ks);
+            stage_rows<T, DP, LQ, kTcKeys>(qkv, bias, start, n_keys, k0, stride, v_offset, dim, 1.0f, vs);
+        }
+        __syncthreads();
+        if (vectors && k0 + kTcKeys < k_end) {
+            const int next_keys = min(kTcKeys, k_end - k0 - kTcKeys);
+            next_k.load(qkv, start, next_keys, k0 + kTcKeys, stride, k_offset, dim);
+            next_v.load(qkv, start, next_keys, k0 + kTcKeys, stride, v_offset, dim);
+        }
+        if (!warp_active) continue;
+
+        // S[r0..r0+16) = Q K^T
+#pragma unroll
+        for (int c = 0; c < kTcKeys / 16; ++c) {
+            wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
+            wmma::fill_fragment(acc, 0.0f);
+#pragma unroll
+            for (int kk = 0; kk < DP / 16; ++kk) {
+                wmma::fragment<wmma::matrix_a, 16, 16, 16, T, wmma::row_major> a;
+                wmma::fragment<wmma::matrix_b, 16, 16, 16, T, wmma::col_major> b;
+                wmma::load_matrix_sync(a, qs + r0 * LQ + kk * 16, LQ);
+                wmma::load_matrix_sync(b, ks + c * 16 * LQ + kk * 16, LQ);
+                wmma::mma_sync(acc, a, b, acc);
+            }
+            wmma::store_matrix_sync(ss + r0 * LS + c * 16, acc, LS, wmma::mem_row_major);
+        }
+        __syncwarp();
+
+        // Online softmax in base 2 (Q carries log2(e)): two lanes per row, 32 keys each, walked from a
+        // lane-dependent start so the lanes of a warp read different shared-memory banks. A full tile without
+        // a window (the common case) skips the per-key visibility test.
+        {
+            const int row = r0 + (lane >> 1), half = lane & 1, qi = q0 + row;
+            const float* srow = ss + row * LS + half * 32;
+            T* prow = ps + row * LP + half * 32;
+            const bool every_key = n_keys == kTcKeys && window <= 0;
+            const auto visible = [&](int key) { return key < n_keys && in_window(qi, k0 + key, window); };
+            float tile_max = -INFINITY;
+            if (every_key) {
+#pragma unroll 8
+                for (int j = 0; j < 32; ++j) tile_max = fmaxf(tile_max, srow[(j + lane) & 31]);
+            } else {
+                for (int j = 0; j < 32; ++j) {
+                    const int jj = (j + lane) & 31;
+                    if (visible(half * 32 + jj)) tile_max = fmaxf(tile_max, srow[jj]);
+                }
+            }
+            tile_max = fmaxf(tile_max, __shfl_xor_sync(0xffffffffu, tile_max, 1));
+            const float old_max = ms[row];
+            const float new_max = fmaxf(old_max, tile_max);
+            // A row that has seen nothing yet (and sees nothing here) keeps O = 0, l = 0.
+            const float correction = new_max == -INFINITY ? 1.0f : exp2f(old_max - new_max);
+            float sum = 0.0f;
+            if (every_key) {
+#pragma unroll 8
+                for (int j = 0; j < 32; ++j) {
+                    const int jj = (j + lane) & 31;
+                    const float p = exp2f(srow[jj] - new_max);
+                    sum += p;
+                    prow[jj] = from_f<T>(p);
+                }
+            } else {
+                for (int j = 0; j < 32; ++j) {
+                    const int jj = (j + lane) & 31;
+                    const float p = visible(half * 32 + jj) ? exp2f(srow[jj] - new_max) : 0.0f;
+                    sum += p;
+                    prow[jj] = from_f<T>(p);
+                }
+            }
+            sum += __shfl_xor_sync(0xffffffffu, sum, 1);
+            if (correction != 1.0f) {
+                constexpr int kHalf = DP / 2;
+                float* orow = os + row * LO + half * kHalf;
+                for (int d = 0; d < kHalf; ++d) orow[(d + lane) % kHalf] *= correction;
+            }
+            __syncwarp();  // both lanes of the row have read ms[row]
+            if (half == 0) {
+                ms[row] = new_max;
+                ls[row] = ls[row] * correction + sum;
+            }
+        }
+        __syncwarp();
+
+        // O[r0..r0+16) += P V
+#pragma unroll
+        for (int c = 0; c < DP / 16; ++c) {
+            wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
+            wmma::load_matrix_sync(acc, os + r0 * LO + c * 16, LO, wmma::mem_row_major);
+#pragma unroll
+            for (int kk = 0; kk < kTcKeys / 16; ++kk) {
+                wmma::fragment<wmma::matrix_a, 16, 16, 16, T, wmma::row_major> a;
+                wmma::fragment<wmma::matrix_b, 16, 16, 16, T, wmma::row_major> b;
+                wmma::load_matrix_sync(a, ps + r0 * LP + kk * 16, LP);
+                wmma::load_matrix_sync(b, vs + kk * 16 * LQ + c * 16, LQ);
+                wmma::mma_sync(acc, a, b, acc);
+            }
+            wmma::store_matrix_sync(os + r0 * LO + c * 16, acc, LO, wmma::mem_row_major);
+        }
+        __syncwarp();
+    }
+    if (!warp_active) return;
+    __syncwarp();
+    for (int e = lane; e < 16 * DP; e += 32) {
+        const int r = r0 + e / DP, d = e % DP, qi = q0 + r;
+        if (qi < length && d < dim) {
+            out[static_cast<std::size_t>(start + qi) * hidden + h * dim + d] = from_f<T>(os[r * LO + d] / ls[r]);
+        }
+    }
+}
+
+// out = LayerNorm(x + bias + residual) with one warp per row, the row in registers (cols <= 32 * PER_LANE).
+template <class T, int PER_LANE>
+__global__ void bias_residual_layernorm_warp_kernel(const T* x, const float* bias, const T* residual,
+                                                    const float* gamma, const float* beta, float eps, int rows,
+                                                    int cols, T* out) {
+    const int row = blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
+    const int lane = threadIdx.x & 31;
+    if (row >= rows) return;
+    const std::size_t base = static_cast<std::size_t>(row) * cols;
+    float v[PER_LANE];
+    float sum = 0.0f;
+#pragma unroll
+    for (int k = 0; k < PER_LANE; ++k) {
+        const int i = lane + 32 * k;
+        float value = 0.0f;
+        if (i < cols) {
+            value = to_f(x[base + i]) + (bias != nullptr ? bias[i] : 0.0f);
+            if (residual != nullptr) value += to_f(residual[base + i]);
+        }
+        v[k] = value;
+        sum += value;
+    }
+    const float mean = warp_sum(sum) / static_cast<float>(cols);
+    float squares = 0.0f;
+#pragma unroll
+    for (int k = 0; k < PER_LANE; ++k) {
+        if (lane + 32 * k < cols) {
+            const float d = v[k] - mean;
+            squares += d * d;
+        }
+    }
+    const float inverse = 1.0f / sqrtf(warp_sum(squares) / static_cast<float>(cols) + eps);
+#pragma unroll
+    for (int k = 0; k < PER_LANE; ++k) {
+        const int i = lane + 32 * k;
+        if (i < cols) out[base + i] = from_f<T>((v[k] - mean) * inverse * gamma[i] + (beta != nullptr ? beta[i] : 0.0f));
     }
 }
 
@@ -317,23 +682,141 @@ void embeddings_layernorm(const std::int32_t* ids, const std::int32_t* positions
     check_launch("embeddings_layernorm");
 }
 
+namespace {
+
+// The warp-per-row LayerNorm with 16-byte loads and stores: VPL vectors of 16 / sizeof(T) elements per lane
+// (cols a multiple of the vector, rows 16-byte aligned).
+template <class T, int VPL>
+__global__ void bias_residual_layernorm_vector_kernel(const T* x, const float* bias, const T* residual,
+                                                      const float* gamma, const float* beta, float eps, int rows,
+                                                      int cols, T* out) {
+    constexpr int kVec = 16 / sizeof(T);
+    const int row = blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
+    const int lane = threadIdx.x & 31;
+    if (row >= rows) return;
+    const std::size_t base = static_cast<std::size_t>(row) * cols;
+    const int vectors = cols / kVec;
+    float v[VPL][kVec];
+    float sum = 0.0f;
+#pragma unroll
+    for (int k = 0; k < VPL; ++k) {
+        const int vi = lane + 32 * k;
+        uint4 a = make_uint4(0, 0, 0, 0), r = make_uint4(0, 0, 0, 0);
+        if (vi < vectors) {
+            a = *reinterpret_cast<const uint4*>(x + base + vi * kVec);
+            if (residual != nullptr) r = *reinterpret_cast<const uint4*>(residual + base + vi * kVec);
+        }
+        const T* av = reinterpret_cast<const T*>(&a);
+        const T* rv = reinterpret_cast<const T*>(&r);
+#pragma unroll
+        for (int i = 0; i < kVec; ++i) {
+            float value = 0.0f;
+            if (vi < vectors) {
+                value = to_f(av[i]) + to_f(rv[i]) + (bias != nullptr ? bias[vi * kVec + i] : 0.0f);
+            }
+            v[k][i] = value;
+            sum += value;
+        }
+    }
+    const float mean = warp_sum(sum) / static_cast<float>(cols);
+    float squares = 0.0f;
+#pragma unroll
+    for (int k = 0; k < VPL; ++k) {
+        if (lane + 32 * k < vectors) {
+#pragma unroll
+            for (int i = 0; i < kVec; ++i) {
+                const float d = v[k][i] - mean;
+                squares += d * d;
+            }
+        }
+    }
+    const float inverse = 1.0f / sqrtf(warp_sum(squares) / static_cast<float>(cols) + eps);
+#pragma unroll
+    for (int k = 0; k < VPL; ++k) {
+        const int vi = lane + 32 * k;
+        if (vi < vectors) {
+            uint4 packed;
+            T* pv = reinterpret_cast<T*>(&packed);
+#pragma unroll
+            for (int i = 0; i < kVec; ++i) {
+                const int c = vi * kVec + i;
+                pv[i] = from_f<T>((v[k][i] - mean) * inverse * gamma[c] + (beta != nullptr ? beta[c] : 0.0f));
+            }
+            *reinterpret_cast<uint4*>(out + base + vi * kVec) = packed;
+        }
+    }
+}
+
+bool aligned16(const void* p) { return reinterpret_cast<std::uintptr_t>(p) % 16 == 0; }
+
+}  // namespace
+
 void bias_residual_layernorm(const void* x, const float* bias, const void* residual, const float* gamma,
                              const float* beta, float eps, std::size_t rows, std::size_t cols, void* out,
                              DeviceType type, Stream stream) {
     if (rows == 0) return;
-    WINNOW_CUDA_DISPATCH(type, bias_residual_layernorm_kernel<T><<<static_cast<unsigned>(rows), kRowThreads,
-                                                                   row_shared_bytes(cols), stream>>>(
-                                   static_cast<const T*>(x), bias, static_cast<const T*>(residual), gamma, beta, eps,
-                                   static_cast<int>(cols), static_cast<T*>(out)));
+    const std::size_t vec = 16 / type_size(type);
+    if (type != DeviceType::F32 && cols % vec == 0 && cols <= 32 * 4 * vec && aligned16(x) && aligned16(out) &&
+        (residual == nullptr || aligned16(residual))) {
+        const unsigned blocks = static_cast<unsigned>((rows + 7) / 8);
+        const int r = static_cast<int>(rows), c = static_cast<int>(cols);
+        const std::size_t per_lane = (cols / vec + 31) / 32;
+#define WINNOW_LN_VECTOR(VPL)                                                                                  \
+    WINNOW_CUDA_DISPATCH(type, bias_residual_layernorm_vector_kernel<T, VPL><<<blocks, 256, 0, stream>>>(       \
+                                   static_cast<const T*>(x), bias, static_cast<const T*>(residual), gamma, beta, \
+                                   eps, r, c, static_cast<T*>(out)))
+        if (per_lane <= 1) {
+            WINNOW_LN_VECTOR(1);
+        } else if (per_lane <= 2) {
+            WINNOW_LN_VECTOR(2);
+        } else {
+            WINNOW_LN_VECTOR(4);
+        }
+#undef WINNOW_LN_VECTOR
+        check_launch("bias_residual_layernorm");
+        return;
+    }
+    if (cols <= 1024) {
+        // One warp per row, 8 rows per block.
+        const unsigned blocks = static_cast<unsigned>((rows + 7) / 8);
+        const int r = static_cast<int>(rows), c = static_cast<int>(cols);
+#define WINNOW_LN_WARP(PER_LANE)                                                                         \
+    WINNOW_CUDA_DISPATCH(type, bias_residual_layernorm_warp_kernel<T, PER_LANE><<<blocks, 256, 0, stream>>>( \
+                                   static_cast<const T*>(x), bias, static_cast<const T*>(residual), gamma, beta, \
+                                   eps, r, c, static_cast<T*>(out)))
+        if (cols <= 128) {
+            WINNOW_LN_WARP(4);
+        } else if (cols <= 256) {
+            WINNOW_LN_WARP(8);
+        } else if (cols <= 512) {
+            WINNOW_LN_WARP(16);
+        } else {
+            WINNOW_LN_WARP(32);
+        }
+#undef WINNOW_LN_WARP
+    } else {
+        WINNOW_CUDA_DISPATCH(type, bias_residual_layernorm_kernel<T><<<static_cast<unsigned>(rows), kRowThreads,
+                                                                       row_shared_bytes(cols), stream>>>(
+                                       static_cast<const T*>(x), bias, static_cast<const T*>(residual), gamma, beta,
+                                       eps, static_cast<int>(cols), static_cast<T*>(out)));
+    }
     check_launch("bias_residual_layernorm");
 }
 
 void bias_activation(void* x, const float* bias, std::size_t rows, std::size_t cols, Activation activation,
                      DeviceType type, Stream stream) {
-    const std::size_t n = rows * cols;
-    if (n == 0) return;
-    WINNOW_CUDA_DISPATCH(type, bias_activation_kernel<T><<<grid_for(n, 256), 256, 0, stream>>>(
-                                   static_cast<T*>(x), bias, n, static_cast<int>(cols), activation));
+    if (rows == 0 || cols == 0) return;
+    const std::size_t vec = 16 / type_size(type);
+    if (cols % vec == 0 && reinterpret_cast<std::uintptr_t>(x) % 16 == 0) {
+        const std::size_t vectors = cols / vec;
+        const int threads = static_cast<int>(std::min<std::size_t>(256, (vectors + 31) / 32 * 32));
+        WINNOW_CUDA_DISPATCH(type, bias_activation_vector_kernel<T><<<static_cast<unsigned>(rows), threads, 0, stream>>>(
+                                       static_cast<T*>(x), bias, static_cast<int>(cols), activation));
+    } else {
+        const int threads = cols >= 1024 ? 256 : 128;
+        WINNOW_CUDA_DISPATCH(type, bias_activation_kernel<T><<<static_cast<unsigned>(rows), threads, 0, stream>>>(
+                                       static_cast<T*>(x), bias, static_cast<int>(cols), activation));
+    }
     check_launch("bias_activation");
 }
 
@@ -347,25 +830,74 @@ void gather_first_rows(const void* src, const std::int32_t* cu_seqlens, std::siz
 }
 
 namespace {
+
+// WINNOW_CUDA_ATTENTION=cores runs the CUDA-core kernel for bf16/fp16 too (a check on the tensor-core one).
+bool tensor_core_attention() {
+    static const bool enabled = [] {
+        const char* env = std::getenv("WINNOW_CUDA_ATTENTION");
+        return env == nullptr || std::strcmp(env, "cores") != 0;
+    }();
+    return enabled;
+}
+
+template <class T, int DP>
+void launch_tc(const T* qkv, const float* bias, const std::int32_t* cu_seqlens, std::size_t n_sequences,
+               std::size_t max_length, int heads, int dim, float scale, int window, T* out, Stream stream) {
+    constexpr std::size_t bytes = TcLayout<T, DP>::bytes;
+    static const bool configured = [] {
+        check(cudaFuncSetAttribute(attention_tc_kernel<T, DP>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                   static_cast<int>(bytes)),
+              "cudaFuncSetAttribute (attention shared memory)");
+        return true;
+    }();
+    (void)configured;
+    const int tiles = static_cast<int>((max_length + kTcQueries - 1) / kTcQueries);
+    const dim3 grid(static_cast<unsigned>(n_sequences * tiles), static_cast<unsigned>(heads));
+    attention_tc_kernel<T, DP><<<grid, kTcThreads, bytes, stream>>>(qkv, bias, cu_seqlens, heads, dim, scale, window,
+                                                                   tiles, out);
+}
+
+template <class T, int DP, int KT>
+void launch_cores(const T* qkv, const float* bias, const std::int32_t* cu_seqlens, std::size_t n_sequences,
+                  std::size_t max_length, int heads, int dim, float scale, int window, T* out, Stream stream) {
+    const int tiles = static_cast<int>((max_length + kQueryTile - 1) / kQueryTile);
+    const dim3 grid(static_cast<unsigned>(n_sequences * tiles), static_cast<unsigned>(heads));
+    attention_kernel<T, DP, KT><<<grid, kQueryTile, 0, stream>>>(qkv, bias, cu_seqlens, heads, dim, scale, window,
+                                                                tiles, out);
+}
+
 template <class T>
 void launch_attention(const T* qkv, const float* bias, const std::int32_t* cu_seqlens, std::size_t n_sequences,
-                      std::size_t max_length, std::size_t n_heads, std::size_t head_dim, float scale, T* out,
-                      Stream stream) {
-    const int tiles = static_cast<int>((max_length + kQueryTile - 1) / kQueryTile);
-    const dim3 grid(static_cast<unsigned>(n_sequences * tiles), static_cast<unsigned>(n_heads));
-    const int heads = static_cast<int>(n_heads);
-    switch (head_dim) {
-        case 32:
-            attention_kernel<T, 32, 32><<<grid, kQueryTile, 0, stream>>>(qkv, bias, cu_seqlens, heads, scale, tiles, out);
-            break;
-        case 64:
-            attention_kernel<T, 64, 32><<<grid, kQueryTile, 0, stream>>>(qkv, bias, cu_seqlens, heads, scale, tiles, out);
-            break;
-        case 128:
-            attention_kernel<T, 128, 16><<<grid, kQueryTile, 0, stream>>>(qkv, bias, cu_seqlens, heads, scale, tiles, out);
-            break;
-        default:
-            check(static_cast<int>(cudaErrorInvalidValue), "attention_varlen: head_dim must be 32, 64 or 128");
+                      std::size_t max_length, std::size_t n_heads, std::size_t head_dim, float scale,
+                      std::size_t window, T* out, Stream stream) {
+    if (head_dim == 0 || head_dim > 128) {
+        check(static_cast<int>(cudaErrorInvalidValue), "attention_varlen: head size must be in [1, 128]");
+    }
+    const int heads = static_cast<int>(n_heads), dim = static_cast<int>(head_dim);
+    const int w = static_cast<int>(std::min<std::size_t>(window, 1u << 30));
+    if constexpr (!std::is_same_v<T, float>) {
+        if (tensor_core_attention()) {
+            if (dim <= 16) {
+                launch_tc<T, 16>(qkv, bias, cu_seqlens, n_sequences, max_length, heads, dim, scale, w, out, stream);
+            } else if (dim <= 32) {
+                launch_tc<T, 32>(qkv, bias, cu_seqlens, n_sequences, max_length, heads, dim, scale, w, out, stream);
+            } else if (dim <= 64) {
+                launch_tc<T, 64>(qkv, bias, cu_seqlens, n_sequences, max_length, heads, dim, scale, w, out, stream);
+            } else {
+                launch_tc<T, 128>(qkv, bias, cu_seqlens, n_sequences, max_length, heads, dim, scale, w, out, stream);
+            }
+            check_launch("attention_varlen");
+            return;
+        }
+    }
+    if (dim <= 16) {
+        launch_cores<T, 16, 32>(qkv, bias, cu_seqlens, n_sequences, max_length, heads, dim, scale, w, out, stream);
+    } else if (dim <= 32) {
+        launch_cores<T, 32, 32>(qkv, bias, cu_seqlens, n_sequences, max_length, heads, dim, scale, w, out, stream);
+    } else if (dim <= 64) {
+        launch_cores<T, 64, 32>(qkv, bias, cu_seqlens, n_sequences, max_length, heads, dim, scale, w, out, stream);
+    } else {
+        launch_cores<T, 128, 16>(qkv, bias, cu_seqlens, n_sequences, max_length, heads, dim, scale, w, out, stream);
     }
     check_launch("attention_varlen");
 }
@@ -373,10 +905,11 @@ void launch_attention(const T* qkv, const float* bias, const std::int32_t* cu_se
 
 void attention_varlen(const void* qkv, const float* qkv_bias, const std::int32_t* cu_seqlens, std::size_t n_sequences,
                       std::size_t max_length, std::size_t n_heads, std::size_t head_dim, float scale, void* out,
-                      DeviceType type, Stream stream) {
+                      DeviceType type, Stream stream, std::size_t window) {
     if (n_sequences == 0 || max_length == 0) return;
     WINNOW_CUDA_DISPATCH(type, launch_attention<T>(static_cast<const T*>(qkv), qkv_bias, cu_seqlens, n_sequences,
-                                                   max_length, n_heads, head_dim, scale, static_cast<T*>(out), stream));
+                                                   max_length, n_heads, head_dim, scale, window,
+                                                   static_cast<T*>(out), stream));
 }
 
 }  // namespace winnow::cuda

@@ -32,7 +32,8 @@ void embeddings_layernorm(const std::int32_t* ids, const std::int32_t* positions
                           const float* beta, float eps, std::size_t tokens, std::size_t hidden, void* out,
                           DeviceType type, Stream stream);
 
-// out = LayerNorm(x + bias + residual) row by row (bias may be null; out may alias x or residual).
+// out = LayerNorm(x + bias + residual) row by row (bias, residual and beta may be null; out may alias x or
+// residual).
 void bias_residual_layernorm(const void* x, const float* bias, const void* residual, const float* gamma,
                              const float* beta, float eps, std::size_t rows, std::size_t cols, void* out,
                              DeviceType type, Stream stream);
@@ -44,10 +45,12 @@ void bias_activation(void* x, const float* bias, std::size_t rows, std::size_t c
 // Multi-head self-attention over an unpadded batch, every token of a sequence attending to every token of
 // that sequence (no mask beyond the sequence). qkv: [tokens x 3H] (queries, keys, values stacked per row,
 // head h at columns h*head_dim of each third) with qkv_bias [3H] (may be null) added on load; out: [tokens x H].
-// head_dim is 32, 64 or 128 (others throw). f32 softmax and accumulation.
+// window > 0: query i sees keys j with |i - j| <= window only (ModernBERT's local layers). head_dim is at
+// most 128 (more throws). bf16/fp16 run on the tensor cores (f32 scores and softmax, probabilities in the
+// storage type); f32 on the CUDA cores, all in f32.
 void attention_varlen(const void* qkv, const float* qkv_bias, const std::int32_t* cu_seqlens, std::size_t n_sequences,
                       std::size_t max_length, std::size_t n_heads, std::size_t head_dim, float scale, void* out,
-                      DeviceType type, Stream stream);
+                      DeviceType type, Stream stream, std::size_t window = 0);
 
 // dst[s] = src[cu_seqlens[s]] for each sequence: the first token's row.
 void gather_first_rows(const void* src, const std::int32_t* cu_seqlens, std::size_t n_sequences, std::size_t cols,

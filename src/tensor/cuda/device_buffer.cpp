@@ -3,6 +3,8 @@
 #include <cublasLt.h>
 #include <cuda_runtime.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <utility>
 
@@ -105,6 +107,8 @@ struct Descriptors {
 }  // namespace
 
 GpuContext::GpuContext() {
+    const char* profile = std::getenv("WINNOW_CUDA_PROFILE");
+    profiling_ = profile != nullptr && std::strcmp(profile, "1") == 0;
     check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate");
     cublasLtHandle_t handle = nullptr;
     check_cublas(cublasLtCreate(&handle), "cublasLtCreate");
@@ -113,6 +117,7 @@ GpuContext::GpuContext() {
 }
 
 GpuContext::~GpuContext() {
+    for (auto& [phase, event] : marks_) cudaEventDestroy(static_cast<cudaEvent_t>(event));
     if (lt_ != nullptr) cublasLtDestroy(lt_);
     if (stream_ != nullptr) cudaStreamDestroy(stream_);
 }
@@ -180,5 +185,48 @@ void GpuContext::copy_to_host(void* host, const void* src, std::size_t bytes) {
 }
 
 void GpuContext::synchronize() { check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize"); }
+
+}  // namespace winnow::cuda
+
+namespace winnow::cuda {
+
+void GpuContext::mark(const char* phase) {
+    if (!profiling_) return;
+    cudaEvent_t event = nullptr;
+    check(cudaEventCreate(&event), "cudaEventCreate");
+    check(cudaEventRecord(event, stream_), "cudaEventRecord");
+    marks_.emplace_back(phase, event);
+}
+
+void GpuContext::collect() {
+    if (!profiling_) return;
+    for (std::size_t i = 0; i < marks_.size(); ++i) {
+        if (i > 0 && marks_[i].first != nullptr) {
+            float ms = 0.0f;
+            check(cudaEventElapsedTime(&ms, static_cast<cudaEvent_t>(marks_[i - 1].second),
+                                       static_cast<cudaEvent_t>(marks_[i].second)),
+                  "cudaEventElapsedTime");
+            phase_ms_[marks_[i].first] += ms;
+        }
+    }
+    for (auto& [phase, event] : marks_) cudaEventDestroy(static_cast<cudaEvent_t>(event));
+    marks_.clear();
+}
+
+std::string GpuContext::report() const {
+    std::vector<std::pair<double, std::string>> rows;
+    double total = 0.0;
+    for (const auto& [phase, ms] : phase_ms_) {
+        rows.emplace_back(ms, phase);
+        total += ms;
+    }
+    std::sort(rows.rbegin(), rows.rend());
+    std::string out;
+    for (const auto& [ms, phase] : rows) {
+        out += phase + " " + std::to_string(ms) + " ms (" + std::to_string(total > 0 ? 100.0 * ms / total : 0.0) +
+               "%)\n";
+    }
+    return out;
+}
 
 }  // namespace winnow::cuda

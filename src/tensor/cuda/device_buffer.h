@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <map>
 #include <span>
+#include <string>
 #include <tuple>
 #include <vector>
 
@@ -79,6 +80,15 @@ public:
     void copy_to_host(void* host, const void* src, std::size_t bytes);
     void synchronize();
 
+    // Phase timing under WINNOW_CUDA_PROFILE=1, a development aid (off, each call is one branch):
+    // mark(phase) closes `phase` at this point of the stream, the time since the previous mark counting to
+    // it (mark(nullptr) only starts the clock); collect(), after synchronize(), adds the closed phases to
+    // the totals, which report() lists ("phase ms" lines, largest first).
+    void mark(const char* phase);
+    void collect();
+    std::string report() const;
+    bool profiling() const noexcept { return profiling_; }
+
 private:
     struct Algorithm {
         unsigned char bytes[64];  // a cublasLtMatmulAlgo_t, opaque here
@@ -91,6 +101,9 @@ private:
     cublasLtContext* lt_ = nullptr;
     DeviceBuffer workspace_;
     std::map<std::tuple<std::size_t, std::size_t, std::size_t, DeviceType>, Algorithm> algorithms_;
+    bool profiling_ = false;
+    std::vector<std::pair<const char*, void*>> marks_;  // (phase, cudaEvent_t) since the last collect()
+    std::map<std::string, double> phase_ms_;
 };
 
 }  // namespace winnow::cuda

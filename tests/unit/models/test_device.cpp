@@ -63,7 +63,7 @@ TEST(Device, AutoPicksCudaOnlyWithAGpuAndAnImplementation) {
 }
 
 TEST(Device, CudaAskedForSaysWhatIsMissing) {
-    const Architecture cpu_only{"modernbert", nullptr, nullptr};
+    const Architecture cpu_only{"qwen3", nullptr, nullptr};
     const Architecture both{"bert", nullptr, fake_cuda_model};
     CudaStatus no_gpu;
     no_gpu.built = true;
@@ -74,7 +74,7 @@ TEST(Device, CudaAskedForSaysWhatIsMissing) {
     EXPECT_NE(error_of([&] { resolve_device(Device::Cuda, both, no_gpu); }, Errc::Unsupported).find("no CUDA device"),
               std::string::npos);
     EXPECT_NE(error_of([&] { resolve_device(Device::Cuda, cpu_only, usable_gpu()); }, Errc::Unsupported)
-                  .find("model_type 'modernbert' has no CUDA implementation"),
+                  .find("model_type 'qwen3' has no CUDA implementation"),
               std::string::npos);
 }
 
@@ -108,10 +108,12 @@ TEST(Device, LoadingHonoursTheDeviceAndItsPrecisions) {
 #ifdef WINNOW_HAVE_CUDA
     EXPECT_NE(find_architecture("bert")->create_cuda, nullptr);
     EXPECT_NE(find_architecture("xlm-roberta")->create_cuda, nullptr);
+    EXPECT_NE(find_architecture("modernbert")->create_cuda, nullptr);
 #else
     EXPECT_EQ(find_architecture("bert")->create_cuda, nullptr);
-#endif
     EXPECT_EQ(find_architecture("modernbert")->create_cuda, nullptr);
+#endif
+    EXPECT_EQ(find_architecture("qwen3")->create_cuda, nullptr);
 
     options.device = Device::Cpu;
     options.precision = Precision::Fp16;
