@@ -23,21 +23,7 @@ namespace {
 
 using cuda::DeviceBuffer;
 using cuda::DeviceType;
-
-DeviceType device_type(Precision precision, const std::string& where) {
-    switch (precision) {
-        case Precision::Fp32:
-            return DeviceType::F32;
-        case Precision::Bf16:
-            return DeviceType::Bf16;
-        case Precision::Fp16:
-            return DeviceType::F16;
-        default:
-            break;
-    }
-    WINNOW_THROW(Errc::Unsupported, "{}: precision {} does not run on CUDA (fp32, bf16 or fp16)", where,
-                 precision_name(precision));
-}
+using cuda::device_type;
 
 class BertCudaModel final : public Model {
 public:
@@ -72,6 +58,8 @@ private:
     Work& work() const;
     // Embeddings and every layer over the batch: the final hidden states in work.x [tokens x H].
     void run_encoder(const TokenBatch& batch, Work& w) const;
+    // work.first [n x H] = the first token's row of each sequence of work.x ([CLS] / <s>).
+    void gather_first(const TokenBatch& batch, Work& w) const;
     // The classification head over work.first [n x H]: logits [n x labels] on the host.
     Tensor run_head(Work& w, std::size_t n) const;
     // rows x cols of `device` (storage type) as an f32 host tensor.
@@ -252,26 +240,27 @@ Tensor BertCudaModel::encode(const TokenBatch& batch) const {
     return to_host(w, w.x.data(), batch.n_tokens(), shape_.hidden);
 }
 
-Tensor BertCudaModel::encode_first_tokens(const TokenBatch& batch) const {
-    std::lock_guard<std::mutex> lock(mutex_);
-    Work& w = work();
-    run_encoder(batch, w);
+void BertCudaModel::gather_first(const TokenBatch& batch, Work& w) const {
     const std::size_t n = batch.n_sequences();
     w.first.reserve(n * shape_.hidden * cuda::type_size(type_));
     cuda::gather_first_rows(w.x.data(), w.ints.as<std::int32_t>() + 3 * batch.n_tokens(), n, shape_.hidden,
                             w.first.data(), type_, w.gpu.stream());
-    return to_host(w, w.first.data(), n, shape_.hidden);
+}
+
+Tensor BertCudaModel::encode_first_tokens(const TokenBatch& batch) const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    Work& w = work();
+    run_encoder(batch, w);
+    gather_first(batch, w);
+    return to_host(w, w.first.data(), batch.n_sequences(), shape_.hidden);
 }
 
 Tensor BertCudaModel::encode_logits(const TokenBatch& batch) const {
     std::lock_guard<std::mutex> lock(mutex_);
     Work& w = work();
     run_encoder(batch, w);
-    const std::size_t n = batch.n_sequences();
-    w.first.reserve(n * shape_.hidden * cuda::type_size(type_));
-    cuda::gather_first_rows(w.x.data(), w.ints.as<std::int32_t>() + 3 * batch.n_tokens(), n, shape_.hidden,
-                            w.first.data(), type_, w.gpu.stream());
-    return run_head(w, n);
+    gather_first(batch, w);
+    return run_head(w, batch.n_sequences());
 }
 
 Tensor BertCudaModel::classify_hidden(const TokenBatch& batch, const Tensor& hidden) const {

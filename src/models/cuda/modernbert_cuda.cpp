@@ -27,21 +27,7 @@ namespace {
 
 using cuda::DeviceBuffer;
 using cuda::DeviceType;
-
-DeviceType device_type(Precision precision, const std::string& where) {
-    switch (precision) {
-    case Precision::Fp32:
-        return DeviceType::F32;
-    case Precision::Bf16:
-        return DeviceType::Bf16;
-    case Precision::Fp16:
-        return DeviceType::F16;
-    default:
-        break;
-    }
-    WINNOW_THROW(Errc::Unsupported, "{}: precision {} does not run on CUDA (fp32, bf16 or fp16)", where,
-                 precision_name(precision));
-}
+using cuda::device_type;
 
 class ModernBertCudaModel final : public Model {
 public:

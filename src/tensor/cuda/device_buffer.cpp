@@ -63,6 +63,21 @@ void PinnedBuffer::reserve(std::size_t bytes) {
     bytes_ = want;
 }
 
+DeviceType device_type(Precision precision, const std::string& where) {
+    switch (precision) {
+        case Precision::Fp32:
+            return DeviceType::F32;
+        case Precision::Bf16:
+            return DeviceType::Bf16;
+        case Precision::Fp16:
+            return DeviceType::F16;
+        default:
+            break;
+    }
+    WINNOW_THROW(Errc::Unsupported, "{}: precision {} does not run on CUDA (fp32, bf16 or fp16)", where,
+                 precision_name(precision));
+}
+
 DeviceBuffer upload_f32(std::span<const float> host) {
     DeviceBuffer buffer(host.size_bytes() == 0 ? sizeof(float) : host.size_bytes());
     check(cudaMemcpy(buffer.data(), host.data(), host.size_bytes(), cudaMemcpyHostToDevice), "cudaMemcpy (weights)");

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "tensor/cuda/cuda_kernels.h"
+#include "winnow/device.h"
 
 struct cublasLtContext;
 
@@ -58,6 +59,10 @@ private:
     void* data_ = nullptr;
     std::size_t bytes_ = 0;
 };
+
+// The storage type of a model loaded in `precision` (fp32, bf16, fp16); Error(Unsupported) naming `where`
+// for another (int8, auto: the caller resolves auto first).
+DeviceType device_type(Precision precision, const std::string& where);
 
 // f32 host data on the device, synchronously (weights, at load).
 DeviceBuffer upload_f32(std::span<const float> host);

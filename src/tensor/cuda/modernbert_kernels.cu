@@ -13,106 +13,11 @@
 #include <cmath>
 
 #include "tensor/cuda/cuda_check.h"
+#include "tensor/cuda/device_math.cuh"
 
 namespace winnow::cuda {
 
 namespace {
-
-// The conversions and the block reduction below are those of cuda_kernels.cu (kept private to each file).
-template <class T>
-__device__ __forceinline__ float to_f(T v);
-template <>
-__device__ __forceinline__ float to_f<float>(float v) { return v; }
-template <>
-__device__ __forceinline__ float to_f<__nv_bfloat16>(__nv_bfloat16 v) { return __bfloat162float(v); }
-template <>
-__device__ __forceinline__ float to_f<__half>(__half v) { return __half2float(v); }
-
-template <class T>
-__device__ __forceinline__ T from_f(float v);
-template <>
-__device__ __forceinline__ float from_f<float>(float v) { return v; }
-template <>
-__device__ __forceinline__ __nv_bfloat16 from_f<__nv_bfloat16>(float v) { return __float2bfloat16_rn(v); }
-template <>
-__device__ __forceinline__ __half from_f<__half>(float v) { return __float2half_rn(v); }
-
-// Runs the arguments with `alias` bound to the storage type of `type`.
-#define WINNOW_MB_DISPATCH(type, alias, ...) \
-    switch (type) {                          \
-        case DeviceType::F32: {              \
-            using alias = float;             \
-            __VA_ARGS__;                     \
-            break;                           \
-        }                                    \
-        case DeviceType::Bf16: {             \
-            using alias = __nv_bfloat16;     \
-            __VA_ARGS__;                     \
-            break;                           \
-        }                                    \
-        case DeviceType::F16: {              \
-            using alias = __half;            \
-            __VA_ARGS__;                     \
-            break;                           \
-        }                                    \
-    }
-
-// The sum of v over the block; `scratch` holds 32 floats. Every thread gets the total.
-__device__ float block_sum(float v, float* scratch) {
-    for (int offset = 16; offset > 0; offset >>= 1) v += __shfl_xor_sync(0xffffffffu, v, offset);
-    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-    __syncthreads();  // scratch may still be read from the previous call
-    if (lane == 0) scratch[warp] = v;
-    __syncthreads();
-    if (warp == 0) {
-        const int warps = (blockDim.x + 31) >> 5;
-        float t = lane < warps ? scratch[lane] : 0.0f;
-        for (int offset = 16; offset > 0; offset >>= 1) t += __shfl_xor_sync(0xffffffffu, t, offset);
-        if (lane == 0) scratch[0] = t;
-    }
-    __syncthreads();
-    return scratch[0];
-}
-
-// out = (v - mean) / sqrt(variance + eps) * gamma + beta for one row held in shared memory `v`, two passes
-// (the mean, then the variance of the centred values) as layer_norm_row does on the CPU. Each thread reads
-// only the elements it wrote, so no barrier is needed before the call, and out may be where v came from.
-template <class T>
-__device__ void layernorm_row(const float* v, int cols, const float* gamma, const float* beta, float eps, T* out,
-                              float* scratch) {
-    float sum = 0.0f;
-    for (int i = threadIdx.x; i < cols; i += blockDim.x) sum += v[i];
-    const float mean = block_sum(sum, scratch) / static_cast<float>(cols);
-    float squares = 0.0f;
-    for (int i = threadIdx.x; i < cols; i += blockDim.x) {
-        const float d = v[i] - mean;
-        squares += d * d;
-    }
-    const float variance = block_sum(squares, scratch) / static_cast<float>(cols);
-    const float inverse = 1.0f / sqrtf(variance + eps);
-    for (int i = threadIdx.x; i < cols; i += blockDim.x) {
-        out[i] = from_f<T>((v[i] - mean) * inverse * gamma[i] + (beta != nullptr ? beta[i] : 0.0f));
-    }
-}
-
-// tensor/kernels.cpp's activate(), in f32.
-__device__ __forceinline__ float activate(float x, Activation activation) {
-    switch (activation) {
-        case Activation::Gelu:
-            return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
-        case Activation::GeluTanh:
-            return 0.5f * x * (1.0f + tanhf(0.7978845608028654f * (x + 0.044715f * x * x * x)));
-        case Activation::Relu:
-            return fmaxf(x, 0.0f);
-        case Activation::Silu:
-            return x / (1.0f + expf(-x));
-        case Activation::Tanh:
-            return tanhf(x);
-        case Activation::None:
-            break;
-    }
-    return x;
-}
 
 __global__ void embedding_layernorm_kernel(const std::int32_t* ids, const float* table, const float* gamma,
                                            const float* beta, float eps, int hidden, float* out) {
@@ -248,8 +153,8 @@ void residual_layernorm(const void* y, const float* bias, float* residual, const
     const unsigned blocks = static_cast<unsigned>(rows);
     const int threads = row_threads(cols);
     const std::size_t shared = row_shared_bytes(cols);
-    WINNOW_MB_DISPATCH(type, T,
-                       WINNOW_MB_DISPATCH(out_type, U,
+    WINNOW_CUDA_DISPATCH_AS(type, T,
+                       WINNOW_CUDA_DISPATCH_AS(out_type, U,
                                           residual_layernorm_kernel<T, U><<<blocks, threads, shared, stream>>>(
                                               static_cast<const T*>(y), bias, residual, gamma, beta, eps,
                                               static_cast<int>(cols), static_cast<U*>(out))));
@@ -262,7 +167,7 @@ void rotary_qkv(void* qkv, const float* bias, const std::int32_t* positions, con
     if (head_dim % 2 != 0) check(static_cast<int>(cudaErrorInvalidValue), "rotary_qkv: the head size must be even");
     if (tokens == 0) return;
     const int threads = row_threads(n_heads * head_dim);
-    WINNOW_MB_DISPATCH(type, T,
+    WINNOW_CUDA_DISPATCH_AS(type, T,
                        rotary_qkv_kernel<T><<<static_cast<unsigned>(tokens), threads, 0, stream>>>(
                            static_cast<T*>(qkv), bias, positions, cos_table, sin_table, static_cast<int>(n_heads),
                            static_cast<int>(head_dim)));
@@ -273,7 +178,7 @@ void gated_activation(const void* x, const float* bias, std::size_t rows, std::s
                       void* out, DeviceType type, Stream stream) {
     const std::size_t n = rows * cols;
     if (n == 0) return;
-    WINNOW_MB_DISPATCH(type, T,
+    WINNOW_CUDA_DISPATCH_AS(type, T,
                        gated_activation_kernel<T><<<grid_for(n, 256), 256, 0, stream>>>(
                            static_cast<const T*>(x), bias, n, static_cast<int>(cols), activation,
                            static_cast<T*>(out)));
@@ -283,7 +188,7 @@ void gated_activation(const void* x, const float* bias, std::size_t rows, std::s
 void pool_sequences(const float* hidden, const std::int32_t* cu_seqlens, std::size_t n_sequences, std::size_t cols,
                     bool mean, void* out, DeviceType type, Stream stream) {
     if (n_sequences == 0) return;
-    WINNOW_MB_DISPATCH(type, T,
+    WINNOW_CUDA_DISPATCH_AS(type, T,
                        pool_sequences_kernel<T><<<static_cast<unsigned>(n_sequences), row_threads(cols), 0, stream>>>(
                            hidden, cu_seqlens, static_cast<int>(cols), mean, static_cast<T*>(out)));
     check_launch("pool_sequences");
