@@ -200,16 +200,10 @@ void BertCudaModel::run_encoder(const TokenBatch& batch, Work& w) const {
 }
 
 Tensor BertCudaModel::to_host(Work& w, const void* device, std::size_t rows, std::size_t cols) const {
-    Tensor out(rows, cols);
     w.out_f32.reserve(rows * cols * sizeof(float));
     cuda::convert_to_f32(device, w.out_f32.as<float>(), rows, cols, nullptr, type_, w.gpu.stream());
-    w.pinned.reserve(rows * cols * sizeof(float));
-    w.gpu.copy_to_host(w.pinned.data(), w.out_f32.data(), rows * cols * sizeof(float));
     w.gpu.mark("to host");
-    w.gpu.synchronize();
-    w.gpu.collect();
-    std::memcpy(out.data(), w.pinned.data(), rows * cols * sizeof(float));
-    return out;
+    return w.gpu.download(w.pinned, w.out_f32.as<float>(), rows, cols);
 }
 
 Tensor BertCudaModel::run_head(Work& w, std::size_t n) const {
@@ -221,16 +215,10 @@ Tensor BertCudaModel::run_head(Work& w, std::size_t n) const {
     w.gpu.matmul(w.first.data(), n, head_dense_weight_.data(), h, h, w.pooled.data(), type_);
     cuda::bias_activation(w.pooled.data(), head_dense_bias_.as<float>(), n, h, Activation::Tanh, type_, stream);
     w.gpu.matmul(w.pooled.data(), n, head_out_weight_.data(), h, labels, w.out_t.data(), type_);
-    Tensor logits(n, labels);
     w.out_f32.reserve(n * labels * sizeof(float));
     cuda::convert_to_f32(w.out_t.data(), w.out_f32.as<float>(), n, labels, head_out_bias_.as<float>(), type_, stream);
-    w.pinned.reserve(n * labels * sizeof(float));
-    w.gpu.copy_to_host(w.pinned.data(), w.out_f32.data(), n * labels * sizeof(float));
     w.gpu.mark("head");
-    w.gpu.synchronize();
-    w.gpu.collect();
-    std::memcpy(logits.data(), w.pinned.data(), n * labels * sizeof(float));
-    return logits;
+    return w.gpu.download(w.pinned, w.out_f32.as<float>(), n, labels);
 }
 
 Tensor BertCudaModel::encode(const TokenBatch& batch) const {

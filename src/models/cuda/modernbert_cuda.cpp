@@ -65,8 +65,6 @@ private:
     void run_encoder(const TokenBatch& batch, Work& w) const;
     // The classification head over work.pooled [n x H] (storage type): logits [n x labels] on the host.
     Tensor run_head(Work& w, std::size_t n) const;
-    // rows x cols f32 values on the device as a host tensor.
-    Tensor to_host(Work& w, const float* device, std::size_t rows, std::size_t cols) const;
     const std::int32_t* device_cu_seqlens(const Work& w, const TokenBatch& batch) const {
         return w.ints.as<std::int32_t>() + 2 * batch.n_tokens();
     }
@@ -218,15 +216,6 @@ void ModernBertCudaModel::run_encoder(const TokenBatch& batch, Work& w) const {
     }
 }
 
-Tensor ModernBertCudaModel::to_host(Work& w, const float* device, std::size_t rows, std::size_t cols) const {
-    Tensor out(rows, cols);
-    w.pinned.reserve(rows * cols * sizeof(float));
-    w.gpu.copy_to_host(w.pinned.data(), device, rows * cols * sizeof(float));
-    w.gpu.synchronize();
-    std::memcpy(out.data(), w.pinned.data(), rows * cols * sizeof(float));
-    return out;
-}
-
 Tensor ModernBertCudaModel::run_head(Work& w, std::size_t n) const {
     WINNOW_CHECK(shape_.num_labels > 0, Errc::Unsupported, "{}: the model has no classification head", info_.folder);
     const std::size_t h = shape_.hidden, labels = shape_.num_labels, ts = cuda::type_size(type_);
@@ -241,14 +230,14 @@ Tensor ModernBertCudaModel::run_head(Work& w, std::size_t n) const {
     w.gpu.matmul(w.dense.data(), n, classifier_weight_.data(), h, labels, w.out_t.data(), type_);
     w.out_f32.reserve(n * labels * sizeof(float));
     cuda::convert_to_f32(w.out_t.data(), w.out_f32.as<float>(), n, labels, classifier_bias_.as<float>(), type_, stream);
-    return to_host(w, w.out_f32.as<float>(), n, labels);
+    return w.gpu.download(w.pinned, w.out_f32.as<float>(), n, labels);
 }
 
 Tensor ModernBertCudaModel::encode(const TokenBatch& batch) const {
     std::lock_guard<std::mutex> lock(mutex_);
     Work& w = work();
     run_encoder(batch, w);
-    return to_host(w, w.x.as<float>(), batch.n_tokens(), shape_.hidden);
+    return w.gpu.download(w.pinned, w.x.as<float>(), batch.n_tokens(), shape_.hidden);
 }
 
 Tensor ModernBertCudaModel::encode_first_tokens(const TokenBatch& batch) const {
@@ -259,7 +248,7 @@ Tensor ModernBertCudaModel::encode_first_tokens(const TokenBatch& batch) const {
     w.out_f32.reserve(n * shape_.hidden * sizeof(float));
     cuda::pool_sequences(w.x.as<float>(), device_cu_seqlens(w, batch), n, shape_.hidden, false, w.out_f32.data(),
                          DeviceType::F32, w.gpu.stream());
-    return to_host(w, w.out_f32.as<float>(), n, shape_.hidden);
+    return w.gpu.download(w.pinned, w.out_f32.as<float>(), n, shape_.hidden);
 }
 
 Tensor ModernBertCudaModel::encode_logits(const TokenBatch& batch) const {

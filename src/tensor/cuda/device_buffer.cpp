@@ -201,6 +201,17 @@ void GpuContext::copy_to_host(void* host, const void* src, std::size_t bytes) {
 
 void GpuContext::synchronize() { check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize"); }
 
+Tensor GpuContext::download(PinnedBuffer& staging, const float* device, std::size_t rows, std::size_t cols) {
+    const std::size_t bytes = rows * cols * sizeof(float);
+    staging.reserve(bytes);
+    copy_to_host(staging.data(), device, bytes);
+    synchronize();
+    collect();
+    Tensor out(rows, cols);
+    if (bytes > 0) std::memcpy(out.data(), staging.data(), bytes);
+    return out;
+}
+
 }  // namespace winnow::cuda
 
 namespace winnow::cuda {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "tensor/cuda/cuda_kernels.h"
+#include "tensor/tensor.h"
 #include "winnow/device.h"
 
 struct cublasLtContext;
@@ -84,6 +85,9 @@ public:
     void copy_to_device(void* dst, const void* host, std::size_t bytes);
     void copy_to_host(void* host, const void* src, std::size_t bytes);
     void synchronize();
+    // rows x cols f32 of `device` as a host tensor, through `staging` (pinned): copies, waits for the
+    // stream (and collects the profiling marks), then returns.
+    Tensor download(PinnedBuffer& staging, const float* device, std::size_t rows, std::size_t cols);
 
     // Phase timing under WINNOW_CUDA_PROFILE=1, a development aid (off, each call is one branch):
     // mark(phase) closes `phase` at this point of the stream, the time since the previous mark counting to
