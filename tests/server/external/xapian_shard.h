@@ -15,6 +15,8 @@
 #include <string>
 #include <thread>
 
+#include "support/loopback.h"
+
 namespace winnow::testing {
 
 inline std::string find_xapian_tcpsrv() {
@@ -22,34 +24,6 @@ inline std::string find_xapian_tcpsrv() {
         if (std::filesystem::exists(p)) return p;
     }
     return "";
-}
-
-// A port nobody listens on right now (bound to 0, then released for the server to bind).
-inline int free_loopback_port() {
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = 0;
-    if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-        close(fd);
-        return 0;
-    }
-    socklen_t len = sizeof(addr);
-    getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    close(fd);
-    return ntohs(addr.sin_port);
-}
-
-inline bool accepts_connections(int port) {
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(static_cast<std::uint16_t>(port));
-    const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
-    close(fd);
-    return ok;
 }
 
 class XapianShard {

@@ -25,6 +25,7 @@
 #include "core/json.h"
 #include "server/http/serve_process.h"
 #include "server/http/server_fixture.h"
+#include "support/loopback.h"
 #include "support/run_command.h"
 #include "winnow/pipeline.h"
 #include "winnow/reranker.h"
@@ -39,30 +40,13 @@ std::string find_haproxy() {
     return "";
 }
 
-// A port nobody listens on right now (bound to 0, then released; haproxy binds it next).
-int free_port() {
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = 0;
-    if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-        close(fd);
-        return 0;
-    }
-    socklen_t len = sizeof(addr);
-    getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    close(fd);
-    return ntohs(addr.sin_port);
-}
-
 // haproxy in the foreground (-db) with a least-connections pool of the given replicas: a request
 // whose replica fails before answering is redispatched, and /health checks take a dead replica
 // out of rotation.
 class Haproxy {
 public:
     Haproxy(const std::string& binary, const std::filesystem::path& dir, const std::vector<int>& replicas) {
-        port_ = free_port();
+        port_ = free_loopback_port();
         const auto cfg = dir / "haproxy.cfg";
         std::ofstream out(cfg);
         out << "global\n    maxconn 512\n"
@@ -368,7 +352,7 @@ TEST(RerankTier, ShippedHaproxyConfigIsValid) {
 TEST(RerankTier, DeadPoolFailsWithinTheDeadline) {
     RerankConfig config;
     config.enabled = true;
-    const int dead = free_port();  // nothing listens there
+    const int dead = free_loopback_port();  // nothing listens there
     config.urls = {"http://127.0.0.1:" + std::to_string(dead)};
     config.attempts = 3;
     config.deadline_ms = 20000;
