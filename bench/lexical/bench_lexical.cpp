@@ -2,6 +2,9 @@
 // argument.
 //   bench_lexical --chunks 1000000 [--seed 1] [--repeat 1] [--check 50] [--add 1000]
 //                 [--save DIR] [--merge] [--write-corpus corpus.jsonl] [--shared ../shared]
+//   bench_lexical --keep FILE ...   also keeps the built index in FILE (InvertedIndex::save)
+//   bench_lexical --load FILE ...   searches a kept index instead of building one (--chunks is
+//                                   then the index's; --add builds the added chunks after it)
 // Prints: build rate (the inverted index alone, one thread; the text generation is timed apart),
 // index size in memory and on disk (--save), RSS, load time, top-10/100/1000 latency p50/p99/mean
 // over every shared query (one thread), exactness of the first --check queries against exhaustive
@@ -162,7 +165,7 @@ int main(int argc, char** argv) try {
     std::size_t check_n = 50;
     int repeat = 1;
     bool do_merge = false;
-    std::string save_dir, corpus_path, shared = WINNOW_SHARED_DIR;
+    std::string save_dir, corpus_path, keep_path, load_path, shared = WINNOW_SHARED_DIR;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         auto next = [&]() -> std::string {
@@ -187,9 +190,13 @@ int main(int argc, char** argv) try {
             corpus_path = next();
         } else if (a == "--shared") {
             shared = next();
+        } else if (a == "--keep") {
+            keep_path = next();
+        } else if (a == "--load") {
+            load_path = next();
         } else {
             std::fprintf(stderr, "usage: bench_lexical [--chunks N] [--seed S] [--repeat R] [--check Q] [--add N] "
-                                 "[--save DIR] [--merge] [--write-corpus FILE] [--shared DIR]\n");
+                                 "[--save DIR] [--merge] [--write-corpus FILE] [--shared DIR] [--keep FILE | --load FILE]\n");
             return 2;
         }
     }
@@ -198,30 +205,42 @@ int main(int argc, char** argv) try {
     std::printf("sources: %zu documents, %zu words, %zu queries from %zu collections (%.1f s)\n", corpus.source_count(),
                 corpus.vocabulary_size(), corpus.queries().size(), corpus.collections().size(), seconds_since(t));
 
-    std::unique_ptr<std::ofstream> corpus_out;
-    if (!corpus_path.empty()) corpus_out = std::make_unique<std::ofstream>(corpus_path);
-    double build_s = 0, gen_s = 0;
-    const auto index = build(corpus, seed, 0, chunks, &build_s, &gen_s, corpus_out.get());
-    const auto [rss, hwm] = rss_mib();
-    std::printf("build: %llu chunks in %.1f s = %.0f chunks/s (inverted index alone, one thread; generating the "
-                "text took %.1f s apart)\n",
-                static_cast<unsigned long long>(chunks), build_s, static_cast<double>(chunks) / build_s, gen_s);
-    std::printf("index: %zu terms, %zu postings, %.1f MiB in memory (%.2f bytes/posting); RSS %.0f MiB, peak %.0f MiB\n",
-                index->term_count(), index->posting_count(), static_cast<double>(index->memory_bytes()) / (1 << 20),
-                static_cast<double>(index->memory_bytes()) / static_cast<double>(index->posting_count()), rss, hwm);
-    std::fflush(stdout);
-    if (!save_dir.empty()) {
-        fs::create_directories(save_dir);
-        const std::string path = (fs::path(save_dir) / "bench_lexical.idx").string();
+    std::shared_ptr<const lexical::InvertedIndex> index;
+    if (!load_path.empty()) {
         t = Clock::now();
-        index->save(path);
-        const double save_s = seconds_since(t);
-        t = Clock::now();
-        const auto loaded = lexical::InvertedIndex::load(path, 1, "english");
-        WINNOW_CHECK(loaded.has_value(), Errc::Corrupt, "{}: did not load back", path);
-        std::printf("disk: %.1f MiB (%s), save %.1f s, load (checks every block) %.1f s\n",
-                    static_cast<double>(fs::file_size(path)) / (1 << 20), path.c_str(), save_s, seconds_since(t));
-        fs::remove(path);
+        auto loaded = lexical::InvertedIndex::load(load_path, 1, "english");
+        WINNOW_CHECK(loaded.has_value(), Errc::NotFound, "{}: no index to load", load_path);
+        index = std::make_shared<const lexical::InvertedIndex>(std::move(*loaded));
+        chunks = index->doc_count();
+        std::printf("loaded %s: %llu chunks, %zu postings in %.1f s\n", load_path.c_str(),
+                    static_cast<unsigned long long>(chunks), index->posting_count(), seconds_since(t));
+    } else {
+        std::unique_ptr<std::ofstream> corpus_out;
+        if (!corpus_path.empty()) corpus_out = std::make_unique<std::ofstream>(corpus_path);
+        double build_s = 0, gen_s = 0;
+        index = build(corpus, seed, 0, chunks, &build_s, &gen_s, corpus_out.get());
+        const auto [rss, hwm] = rss_mib();
+        std::printf("build: %llu chunks in %.1f s = %.0f chunks/s (inverted index alone, one thread; generating the "
+                    "text took %.1f s apart)\n",
+                    static_cast<unsigned long long>(chunks), build_s, static_cast<double>(chunks) / build_s, gen_s);
+        std::printf("index: %zu terms, %zu postings, %.1f MiB in memory (%.2f bytes/posting); RSS %.0f MiB, peak %.0f MiB\n",
+                    index->term_count(), index->posting_count(), static_cast<double>(index->memory_bytes()) / (1 << 20),
+                    static_cast<double>(index->memory_bytes()) / static_cast<double>(index->posting_count()), rss, hwm);
+        std::fflush(stdout);
+        if (!save_dir.empty()) {
+            fs::create_directories(save_dir);
+            const std::string path = (fs::path(save_dir) / "bench_lexical.idx").string();
+            t = Clock::now();
+            index->save(path);
+            const double save_s = seconds_since(t);
+            t = Clock::now();
+            const auto loaded = lexical::InvertedIndex::load(path, 1, "english");
+            WINNOW_CHECK(loaded.has_value(), Errc::Corrupt, "{}: did not load back", path);
+            std::printf("disk: %.1f MiB (%s), save %.1f s, load (checks every block) %.1f s\n",
+                        static_cast<double>(fs::file_size(path)) / (1 << 20), path.c_str(), save_s, seconds_since(t));
+            fs::remove(path);
+        }
+        if (!keep_path.empty()) index->save(keep_path);
     }
 
     const lexical::SegmentSearcher one({lexical::Segment{index, nullptr}});

@@ -178,6 +178,7 @@ std::vector<LexicalHit> SegmentSearcher::search(const Bm25Query& query, std::siz
         }
     } clear_on_throw;
     std::vector<int> slot_of_query(nq, -1);
+    std::vector<std::uint32_t> doc_tfs(nq, 0);  // the current document's essential frequencies, by slot
 
     for (std::uint32_t seg = 0; seg < segments_.size(); ++seg) {
         const InvertedIndex& ix = *segments_[seg].index;
@@ -260,12 +261,14 @@ std::vector<LexicalHit> SegmentSearcher::search(const Bm25Query& query, std::siz
                 // Essential terms term at a time into the window's buffers: their frequencies
                 // (for the exact score later) and a partial sum (for pruning).
                 const std::uint32_t span = e - d + 1;
+                const std::size_t n_essential = n - wfe;
                 std::fill(slot_of_query.begin(), slot_of_query.end(), -1);
                 for (std::size_t i = wfe; i < n; ++i) {
                     Term& t = terms[order[i]];
                     const auto slot = static_cast<int>(i - wfe);
                     slot_of_query[t.query_index] = slot;
-                    std::uint32_t* tf_out = window_tfs.data() + static_cast<std::size_t>(slot) * kWindow;
+                    // Document-major ([at][slot]): a document's frequencies lie together.
+                    std::uint32_t* tf_out = window_tfs.data() + static_cast<std::size_t>(slot);
                     const float* tf1 = t.tf1_scores(sim);
                     const float weight = t.weight;
                     double* partial_out = window_partial.data();
@@ -273,7 +276,7 @@ std::vector<LexicalHit> SegmentSearcher::search(const Bm25Query& query, std::siz
                     t.cursor.advance(d);
                     t.cursor.for_each_through(e, [&](std::uint32_t doc, std::uint32_t tf) {
                         const std::uint32_t at = doc - d;
-                        tf_out[at] = tf;
+                        tf_out[static_cast<std::size_t>(at) * n_essential] = tf;
                         const std::uint8_t nm = norms[doc];
                         partial_out[at] += tf == 1 ? tf1[nm] : Bm25Similarity::score(weight, static_cast<float>(tf), sim.norm_inverse(nm));
                         hit_out[at >> 6] |= 1ULL << (at & 63);
@@ -289,6 +292,13 @@ std::vector<LexicalHit> SegmentSearcher::search(const Bm25Query& query, std::siz
                         const std::uint32_t doc = d + at;
                         double partial = window_partial[at];
                         window_partial[at] = 0.0;
+                        // This document's frequencies, read for its score below and left zeroed
+                        // for the next window whatever happens to it.
+                        std::uint32_t* at_tfs = window_tfs.data() + static_cast<std::size_t>(at) * n_essential;
+                        for (std::size_t s = 0; s < n_essential; ++s) {
+                            doc_tfs[s] = at_tfs[s];
+                            at_tfs[s] = 0;
+                        }
                         if (live_words != nullptr && ((live_words[doc >> 6] >> (doc & 63)) & 1U) == 0) continue;
                         const float norm_inverse = sim.norm_inverse(norms[doc]);
                         bool pruned = false;
@@ -311,19 +321,19 @@ std::vector<LexicalHit> SegmentSearcher::search(const Bm25Query& query, std::siz
                         for (std::size_t q = 0; q < nq; ++q) {
                             const int slot = slot_of_query[q];
                             if (slot >= 0) {
-                                std::uint32_t& tf = window_tfs[static_cast<std::size_t>(slot) * kWindow + at];
+                                const std::uint32_t tf = doc_tfs[static_cast<std::size_t>(slot)];
                                 if (tf != 0) score += Bm25Similarity::score(weighted[q].weight, static_cast<float>(tf), norm_inverse);
                             } else {
                                 score += contrib[q];
                             }
                         }
-                        top.offer({static_cast<float>(score), ix.chunk_ids_[doc], seg, doc});
+                        // The chunk id (a cache miss on large segments) only for a document that
+                        // can enter: one scoring below the k-th cannot, whatever its chunk id.
+                        const auto final_score = static_cast<float>(score);
+                        if (top.full() && final_score < top.threshold()) continue;
+                        top.offer({final_score, ix.chunk_ids_[doc], seg, doc});
                         threshold = top.threshold();
                     }
-                }
-                // Clear what the window left (pruned and deleted documents' frequencies).
-                for (std::size_t i = wfe; i < n; ++i) {
-                    std::fill_n(window_tfs.data() + (i - wfe) * kWindow, span, 0U);
                 }
                 std::fill(contrib.begin(), contrib.end(), 0.0f);
             }
