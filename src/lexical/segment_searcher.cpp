@@ -67,6 +67,9 @@ std::vector<WeightedTerm> weigh(const Bm25Query& query, const SegmentSearcher& s
     return out;
 }
 
+// A seek in a posting list (PostingCursor::advance) costs about this many postings read in order.
+constexpr double kSeekCost = 4.0;
+
 // Upper bounds are padded so float rounding in a sum can never prune a true top-k document.
 double padded(float bound) { return static_cast<double>(bound) * (1.0 + 1e-6) + 1e-9; }
 
@@ -116,8 +119,11 @@ std::vector<LexicalHit> SegmentSearcher::search(std::string_view query_text, std
 //    blocks holding d ends; inside it every term's score is bounded by the largest maximum of its
 //    blocks overlapping the window; when those sum below the k-th score the whole window is
 //    skipped without decoding anything;
-//  - inside a window the split is redone with the block bounds, and non-essential terms are
-//    probed only while the partial score plus their remaining bounds can still reach the top k.
+//  - inside a window the split is redone with the block bounds; the essential terms are read
+//    term at a time into the window's buffers (frequencies, partial sums, documents hit); then
+//    each non-essential term, largest bound first, drops in bulk the candidates whose partial
+//    score plus the remaining bounds cannot reach the top k, and adds its score to the others
+//    (reading its window term at a time, or seeking per candidate when few remain).
 // Bounds are padded (see padded()) and compared strictly, so a document tying the k-th score
 // is always scored (it may win on the lower chunk id).
 std::vector<LexicalHit> SegmentSearcher::search(const Bm25Query& query, std::size_t k, const Bm25Params& params) const {
@@ -136,6 +142,7 @@ std::vector<LexicalHit> SegmentSearcher::search(const Bm25Query& query, std::siz
         double bound = 0.0;  // over the whole list (padded)
         std::uint64_t bound_block = ~0ULL;
         double block_bound = 0.0;  // of bound_block (padded)
+        double density = 0.0;      // postings per document of the segment
         // The score at tf = 1 for each norm (most postings), filled on first use: the same
         // float computation, looked up instead of repeated.
         std::vector<float> tf1;
@@ -154,8 +161,8 @@ std::vector<LexicalHit> SegmentSearcher::search(const Bm25Query& query, std::siz
     std::vector<std::size_t> order;     // window: terms by ascending block bound
     std::vector<double> window_prefix;  // window: prefix sums of the block bounds in `order`
     std::vector<double> window_bound;   // window: per term
-    std::vector<float> contrib(nq, 0.0f);  // non-essential terms' scores of the current document
-    // The window's buffers: per essential term its frequencies, the partial sums, the documents hit.
+    // The window's buffers: per term its frequencies, the partial sums, the documents hit and the
+    // candidates still alive.
     // Kept per thread across queries (each window leaves them zeroed), so a query does not pay
     // for clearing them.
     // A window spans at most 4096 documents, fewer for queries of more than 64 terms so that the
@@ -166,6 +173,7 @@ std::vector<LexicalHit> SegmentSearcher::search(const Bm25Query& query, std::siz
     thread_local std::vector<std::uint32_t> window_tfs;
     thread_local std::vector<double> window_partial(kMaxWindow, 0.0);
     thread_local std::vector<std::uint64_t> window_hit(kMaxWindow / 64, 0);
+    thread_local std::vector<std::uint64_t> window_alive(kMaxWindow / 64, 0);
     if (window_tfs.size() < nq * kWindow) window_tfs.resize(nq * kWindow, 0);
     struct ClearOnThrow {  // an exception mid-window (allocation) must not leave them dirty
         int pending = std::uncaught_exceptions();
@@ -174,11 +182,11 @@ std::vector<LexicalHit> SegmentSearcher::search(const Bm25Query& query, std::siz
                 std::fill(window_tfs.begin(), window_tfs.end(), 0U);
                 std::fill(window_partial.begin(), window_partial.end(), 0.0);
                 std::fill(window_hit.begin(), window_hit.end(), 0ULL);
+                std::fill(window_alive.begin(), window_alive.end(), 0ULL);
             }
         }
     } clear_on_throw;
     std::vector<int> slot_of_query(nq, -1);
-    std::vector<std::uint32_t> doc_tfs(nq, 0);  // the current document's essential frequencies, by slot
 
     for (std::uint32_t seg = 0; seg < segments_.size(); ++seg) {
         const InvertedIndex& ix = *segments_[seg].index;
@@ -205,6 +213,8 @@ std::vector<LexicalHit> SegmentSearcher::search(const Bm25Query& query, std::siz
             term.query_index = q;
             term.weight = weighted[q].weight;
             term.bound = bound_of(term.weight, ix.term_impacts_[id], ix.term_impacts_[id + 1], true);
+            term.density = static_cast<double>(ix.doc_freq(static_cast<std::int64_t>(id))) /
+                           static_cast<double>(std::max<std::size_t>(ix.doc_count(), 1));
             terms.push_back(std::move(term));
         }
         if (terms.empty()) continue;
@@ -258,84 +268,126 @@ std::vector<LexicalHit> SegmentSearcher::search(const Bm25Query& query, std::siz
                 for (std::size_t i = 0; i < n; ++i) window_prefix[i] = wacc += window_bound[order[i]];
                 std::size_t wfe = 0;
                 while (wfe < n && window_prefix[wfe] < threshold) ++wfe;
-                // Essential terms term at a time into the window's buffers: their frequencies
-                // (for the exact score later) and a partial sum (for pruning).
+                // Every term of the segment has a column in the window's frequency buffer: its
+                // position in `order`. Essential terms go first, term at a time, into the buffers:
+                // their frequencies (for the exact score later) and a partial sum (for pruning).
                 const std::uint32_t span = e - d + 1;
-                const std::size_t n_essential = n - wfe;
+                const std::uint32_t words = (span + 63) / 64;
                 std::fill(slot_of_query.begin(), slot_of_query.end(), -1);
+                for (std::size_t i = 0; i < n; ++i) slot_of_query[terms[order[i]].query_index] = static_cast<int>(i);
+                double* partial = window_partial.data();
+                std::uint64_t* hit = window_hit.data();
+                std::uint64_t* alive = window_alive.data();
                 for (std::size_t i = wfe; i < n; ++i) {
                     Term& t = terms[order[i]];
-                    const auto slot = static_cast<int>(i - wfe);
-                    slot_of_query[t.query_index] = slot;
-                    // Document-major ([at][slot]): a document's frequencies lie together.
-                    std::uint32_t* tf_out = window_tfs.data() + static_cast<std::size_t>(slot);
+                    // Document-major ([at][column]): a document's frequencies lie together.
+                    std::uint32_t* tf_out = window_tfs.data() + i;
                     const float* tf1 = t.tf1_scores(sim);
                     const float weight = t.weight;
-                    double* partial_out = window_partial.data();
-                    std::uint64_t* hit_out = window_hit.data();
                     t.cursor.advance(d);
                     t.cursor.for_each_through(e, [&](std::uint32_t doc, std::uint32_t tf) {
                         const std::uint32_t at = doc - d;
-                        tf_out[static_cast<std::size_t>(at) * n_essential] = tf;
+                        tf_out[static_cast<std::size_t>(at) * n] = tf;
                         const std::uint8_t nm = norms[doc];
-                        partial_out[at] += tf == 1 ? tf1[nm] : Bm25Similarity::score(weight, static_cast<float>(tf), sim.norm_inverse(nm));
-                        hit_out[at >> 6] |= 1ULL << (at & 63);
+                        partial[at] += tf == 1 ? tf1[nm] : Bm25Similarity::score(weight, static_cast<float>(tf), sim.norm_inverse(nm));
+                        hit[at >> 6] |= 1ULL << (at & 63);
                     });
                 }
+                // The candidates: documents hit and live.
                 const std::uint64_t* live_words = live != nullptr ? live->words().data() : nullptr;
-                for (std::uint32_t w = 0; w < (span + 63) / 64; ++w) {
-                    std::uint64_t bits = window_hit[w];
-                    window_hit[w] = 0;
-                    while (bits != 0) {
-                        const std::uint32_t at = w * 64 + static_cast<std::uint32_t>(std::countr_zero(bits));
-                        bits &= bits - 1;
-                        const std::uint32_t doc = d + at;
-                        double partial = window_partial[at];
-                        window_partial[at] = 0.0;
-                        // This document's frequencies, read for its score below and left zeroed
-                        // for the next window whatever happens to it.
-                        std::uint32_t* at_tfs = window_tfs.data() + static_cast<std::size_t>(at) * n_essential;
-                        for (std::size_t s = 0; s < n_essential; ++s) {
-                            doc_tfs[s] = at_tfs[s];
-                            at_tfs[s] = 0;
+                std::uint32_t candidates = 0;
+                for (std::uint32_t w = 0; w < words; ++w) {
+                    std::uint64_t bits = hit[w];
+                    if (live_words != nullptr && bits != 0) {
+                        // The window's word w spans documents d + 64w .. d + 64w + 63 (two live words).
+                        const std::uint32_t first = d + w * 64;
+                        const unsigned shift = first & 63;
+                        std::uint64_t lw = live_words[first >> 6] >> shift;
+                        if (shift != 0 && (first >> 6) + 1 < (static_cast<std::uint64_t>(live->doc_count()) + 63) / 64) {
+                            lw |= live_words[(first >> 6) + 1] << (64 - shift);
                         }
-                        if (live_words != nullptr && ((live_words[doc >> 6] >> (doc & 63)) & 1U) == 0) continue;
-                        const float norm_inverse = sim.norm_inverse(norms[doc]);
-                        bool pruned = false;
-                        for (std::size_t i = wfe; i-- > 0;) {  // non-essential terms, largest bound first
-                            if (partial + window_prefix[i] < threshold) {
-                                pruned = true;
-                                break;
-                            }
-                            Term& t = terms[order[i]];
-                            t.cursor.advance(doc);
-                            float sc = 0.0f;
-                            if (t.cursor.doc() == doc) {
-                                sc = Bm25Similarity::score(t.weight, static_cast<float>(t.cursor.tf()), norm_inverse);
-                                partial += sc;
-                            }
-                            contrib[t.query_index] = sc;
+                        bits &= lw;
+                    }
+                    alive[w] = bits;
+                    candidates += static_cast<std::uint32_t>(std::popcount(bits));
+                }
+                // Non-essential terms, largest bound first. Before each, the candidates that
+                // cannot reach the k-th score even with it and every smaller term are dropped, in
+                // bulk; the term's frequencies are then read for the remaining ones: term at a time
+                // through the window when they are many (most of them lack the term, and a bit
+                // test is cheaper than a seek), one seek per candidate when they are few.
+                for (std::size_t i = wfe; i-- > 0 && candidates > 0;) {
+                    const double needed = threshold - window_prefix[i];
+                    candidates = 0;
+                    for (std::uint32_t w = 0; w < words; ++w) {
+                        std::uint64_t bits = alive[w];
+                        std::uint64_t keep = bits;
+                        while (bits != 0) {  // branch-free: the outcome is a coin toss
+                            const auto bit = static_cast<std::uint32_t>(std::countr_zero(bits));
+                            bits &= bits - 1;
+                            keep &= ~(static_cast<std::uint64_t>(partial[w * 64 + bit] < needed) << bit);
                         }
-                        if (pruned) continue;
-                        double score = 0.0;  // query-term order, whatever order the terms were visited in
-                        for (std::size_t q = 0; q < nq; ++q) {
-                            const int slot = slot_of_query[q];
-                            if (slot >= 0) {
-                                const std::uint32_t tf = doc_tfs[static_cast<std::size_t>(slot)];
-                                if (tf != 0) score += Bm25Similarity::score(weighted[q].weight, static_cast<float>(tf), norm_inverse);
-                            } else {
-                                score += contrib[q];
+                        alive[w] = keep;
+                        candidates += static_cast<std::uint32_t>(std::popcount(keep));
+                    }
+                    if (candidates == 0) break;
+                    Term& t = terms[order[i]];
+                    std::uint32_t* tf_out = window_tfs.data() + i;
+                    const float weight = t.weight;
+                    auto add = [&](std::uint32_t doc, std::uint32_t tf) {
+                        const std::uint32_t at = doc - d;
+                        tf_out[static_cast<std::size_t>(at) * n] = tf;
+                        partial[at] += Bm25Similarity::score(weight, static_cast<float>(tf), sim.norm_inverse(norms[doc]));
+                    };
+                    const double expected_postings = static_cast<double>(span) * t.density;
+                    if (static_cast<double>(candidates) * kSeekCost < expected_postings) {
+                        for (std::uint32_t w = 0; w < words; ++w) {
+                            for (std::uint64_t bits = alive[w]; bits != 0; bits &= bits - 1) {
+                                const std::uint32_t doc = d + w * 64 + static_cast<std::uint32_t>(std::countr_zero(bits));
+                                t.cursor.advance(doc);
+                                if (t.cursor.doc() == doc) add(doc, t.cursor.tf());
                             }
                         }
-                        // The chunk id (a cache miss on large segments) only for a document that
-                        // can enter: one scoring below the k-th cannot, whatever its chunk id.
-                        const auto final_score = static_cast<float>(score);
-                        if (top.full() && final_score < top.threshold()) continue;
-                        top.offer({final_score, ix.chunk_ids_[doc], seg, doc});
-                        threshold = top.threshold();
+                    } else {
+                        t.cursor.advance(d);
+                        t.cursor.for_each_through(e, [&](std::uint32_t doc, std::uint32_t tf) {
+                            const std::uint32_t at = doc - d;
+                            if ((alive[at >> 6] >> (at & 63)) & 1U) add(doc, tf);
+                        });
                     }
                 }
-                std::fill(contrib.begin(), contrib.end(), 0.0f);
+                // The survivors hold every term's frequency: their exact scores, summed in
+                // query-term order whatever order the terms were visited in. Every document hit
+                // leaves its buffers zeroed for the next window.
+                for (std::uint32_t w = 0; w < words; ++w) {
+                    std::uint64_t survivors = candidates > 0 ? alive[w] : 0;
+                    alive[w] = 0;
+                    for (std::uint64_t bits = hit[w]; bits != 0; bits &= bits - 1) {
+                        const std::uint32_t at = w * 64 + static_cast<std::uint32_t>(std::countr_zero(bits));
+                        const std::uint32_t doc = d + at;
+                        std::uint32_t* at_tfs = window_tfs.data() + static_cast<std::size_t>(at) * n;
+                        partial[at] = 0.0;
+                        if ((survivors >> (at & 63)) & 1U) {
+                            const float norm_inverse = sim.norm_inverse(norms[doc]);
+                            double score = 0.0;
+                            for (std::size_t q = 0; q < nq; ++q) {
+                                const int slot = slot_of_query[q];
+                                if (slot < 0) continue;
+                                const std::uint32_t tf = at_tfs[slot];
+                                if (tf != 0) score += Bm25Similarity::score(weighted[q].weight, static_cast<float>(tf), norm_inverse);
+                            }
+                            // The chunk id (a cache miss on large segments) only for a document
+                            // that can enter: one scoring below the k-th cannot, whatever its id.
+                            const auto final_score = static_cast<float>(score);
+                            if (!top.full() || final_score >= top.threshold()) {
+                                top.offer({final_score, ix.chunk_ids_[doc], seg, doc});
+                                threshold = top.threshold();
+                            }
+                        }
+                        std::fill_n(at_tfs, n, 0U);
+                    }
+                    hit[w] = 0;
+                }
             }
             if (e == kEnd - 1) break;
             for (std::size_t i = first_essential; i < n; ++i) terms[i].cursor.advance(e + 1);
