@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <bit>
+#include <cmath>
+#include <cstring>
 #include <exception>
 #include <limits>
 
@@ -72,6 +74,8 @@ constexpr double kSeekCost = 4.0;
 
 // Upper bounds are padded so float rounding in a sum can never prune a true top-k document.
 double padded(float bound) { return static_cast<double>(bound) * (1.0 + 1e-6) + 1e-9; }
+// As much below a score as the rounding of a sum of float scores (in another order) can reach.
+double padding(double score) { return std::abs(score) * 1e-5 + 1e-9; }
 
 }  // namespace
 
@@ -166,15 +170,18 @@ std::vector<LexicalHit> SegmentSearcher::search(const Bm25Query& query, std::siz
     // Kept per thread across queries (each window leaves them zeroed), so a query does not pay
     // for clearing them.
     // A window spans at most 4096 documents, fewer for queries of more than 64 terms so that the
-    // per-term frequency buffers stay within 1 MiB per thread.
+    // frequency buffer stays within 1 MiB per thread.
     constexpr std::uint32_t kMaxWindow = 4096;
+    // A document's row of frequencies is padded to a multiple of 8 (32 bytes), cleared by whole
+    // vector stores.
+    const std::size_t row = (nq + 7) / 8 * 8;
     const auto kWindow = static_cast<std::uint32_t>(
-        std::clamp<std::size_t>((std::size_t{1} << 18) / std::max<std::size_t>(nq, 1) / 64 * 64, 64, kMaxWindow));
+        std::clamp<std::size_t>((std::size_t{1} << 18) / row / 64 * 64, 64, kMaxWindow));
     thread_local std::vector<std::uint32_t> window_tfs;
     thread_local std::vector<double> window_partial(kMaxWindow, 0.0);
     thread_local std::vector<std::uint64_t> window_hit(kMaxWindow / 64, 0);
     thread_local std::vector<std::uint64_t> window_alive(kMaxWindow / 64, 0);
-    if (window_tfs.size() < nq * kWindow) window_tfs.resize(nq * kWindow, 0);
+    if (window_tfs.size() < row * kWindow) window_tfs.resize(row * kWindow, 0);
     struct ClearOnThrow {  // an exception mid-window (allocation) must not leave them dirty
         int pending = std::uncaught_exceptions();
         ~ClearOnThrow() {
@@ -287,7 +294,7 @@ std::vector<LexicalHit> SegmentSearcher::search(const Bm25Query& query, std::siz
                     t.cursor.advance(d);
                     t.cursor.for_each_through(e, [&](std::uint32_t doc, std::uint32_t tf) {
                         const std::uint32_t at = doc - d;
-                        tf_out[static_cast<std::size_t>(at) * n] = tf;
+                        tf_out[static_cast<std::size_t>(at) * row] = tf;
                         const std::uint8_t nm = norms[doc];
                         partial[at] += tf == 1 ? tf1[nm] : Bm25Similarity::score(weight, static_cast<float>(tf), sim.norm_inverse(nm));
                         hit[at >> 6] |= 1ULL << (at & 63);
@@ -336,7 +343,7 @@ std::vector<LexicalHit> SegmentSearcher::search(const Bm25Query& query, std::siz
                     const float weight = t.weight;
                     auto add = [&](std::uint32_t doc, std::uint32_t tf) {
                         const std::uint32_t at = doc - d;
-                        tf_out[static_cast<std::size_t>(at) * n] = tf;
+                        tf_out[static_cast<std::size_t>(at) * row] = tf;
                         partial[at] += Bm25Similarity::score(weight, static_cast<float>(tf), sim.norm_inverse(norms[doc]));
                     };
                     const double expected_postings = static_cast<double>(span) * t.density;
@@ -356,6 +363,7 @@ std::vector<LexicalHit> SegmentSearcher::search(const Bm25Query& query, std::siz
                         });
                     }
                 }
+                double entry = threshold - padding(threshold);
                 // The survivors hold every term's frequency: their exact scores, summed in
                 // query-term order whatever order the terms were visited in. Every document hit
                 // leaves its buffers zeroed for the next window.
@@ -365,9 +373,12 @@ std::vector<LexicalHit> SegmentSearcher::search(const Bm25Query& query, std::siz
                     for (std::uint64_t bits = hit[w]; bits != 0; bits &= bits - 1) {
                         const std::uint32_t at = w * 64 + static_cast<std::uint32_t>(std::countr_zero(bits));
                         const std::uint32_t doc = d + at;
-                        std::uint32_t* at_tfs = window_tfs.data() + static_cast<std::size_t>(at) * n;
+                        std::uint32_t* at_tfs = window_tfs.data() + static_cast<std::size_t>(at) * row;
+                        const double sum = partial[at];
                         partial[at] = 0.0;
-                        if ((survivors >> (at & 63)) & 1U) {
+                        // The partial sum now holds every term: the exact score (summed in another
+                        // order) is computed only when the sum comes within rounding of the top k.
+                        if (((survivors >> (at & 63)) & 1U) != 0 && sum >= entry) {
                             const float norm_inverse = sim.norm_inverse(norms[doc]);
                             double score = 0.0;
                             for (std::size_t q = 0; q < nq; ++q) {
@@ -376,15 +387,14 @@ std::vector<LexicalHit> SegmentSearcher::search(const Bm25Query& query, std::siz
                                 const std::uint32_t tf = at_tfs[slot];
                                 if (tf != 0) score += Bm25Similarity::score(weighted[q].weight, static_cast<float>(tf), norm_inverse);
                             }
-                            // The chunk id (a cache miss on large segments) only for a document
-                            // that can enter: one scoring below the k-th cannot, whatever its id.
                             const auto final_score = static_cast<float>(score);
-                            if (!top.full() || final_score >= top.threshold()) {
+                            if (final_score >= threshold) {
                                 top.offer({final_score, ix.chunk_ids_[doc], seg, doc});
                                 threshold = top.threshold();
+                                entry = threshold - padding(threshold);
                             }
                         }
-                        std::fill_n(at_tfs, n, 0U);
+                        for (std::size_t c = 0; c < n; c += 8) std::memset(at_tfs + c, 0, 8 * sizeof(std::uint32_t));
                     }
                     hit[w] = 0;
                 }
