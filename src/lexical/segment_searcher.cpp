@@ -120,7 +120,8 @@ std::vector<LexicalHit> SegmentSearcher::search(std::string_view query_text, std
 //    "non-essential" terms (whose bounds sum below the k-th score) cannot enter the top k, so
 //    candidates come from the essential terms only;
 //  - from the next candidate d, the window [d, e] ends where the first of the essential terms'
-//    blocks holding d ends; inside it every term's score is bounded by the largest maximum of its
+//    blocks holding d ends (or later, for at least 64 documents per essential term, up to 4096
+//    documents); inside it every term's score is bounded by the largest maximum of its
 //    blocks overlapping the window; when those sum below the k-th score the whole window is
 //    skipped without decoding anything;
 //  - inside a window the split is redone with the block bounds; the essential terms are read
@@ -248,6 +249,10 @@ std::vector<LexicalHit> SegmentSearcher::search(const Bm25Query& query, std::siz
                 const std::uint64_t b = terms[i].cursor.shallow(d);
                 if (b != terms[i].cursor.end_block()) e = std::min(e, terms[i].cursor.block_last_doc(b));
             }
+            // At least 64 documents per essential term: dense essential terms end their blocks
+            // every few hundred documents, and windows that short cost more in bounds and
+            // bookkeeping than their tighter bounds save.
+            if (e != kEnd) e = std::max<std::uint32_t>(e, d + std::min<std::uint32_t>(kEnd - 1 - d, static_cast<std::uint32_t>(64 * (n - first_essential))));
             e = static_cast<std::uint32_t>(std::min<std::uint64_t>(e, static_cast<std::uint64_t>(d) + kWindow - 1));
             WINNOW_ASSERT(e >= d && e != kEnd);
             double window_sum = 0.0;
