@@ -8,6 +8,7 @@
 #include <cstring>
 #include <utility>
 
+#include "tensor/cuda/cublaslt_library.h"
 #include "tensor/cuda/cuda_check.h"
 #include "winnow/error.h"
 
@@ -113,10 +114,10 @@ struct Descriptors {
     cublasLtMatmulDesc_t op = nullptr;
     cublasLtMatrixLayout_t a = nullptr, b = nullptr, c = nullptr;
     ~Descriptors() {
-        if (a != nullptr) cublasLtMatrixLayoutDestroy(a);
-        if (b != nullptr) cublasLtMatrixLayoutDestroy(b);
-        if (c != nullptr) cublasLtMatrixLayoutDestroy(c);
-        if (op != nullptr) cublasLtMatmulDescDestroy(op);
+        if (a != nullptr) cublaslt().cublasLtMatrixLayoutDestroy(a);
+        if (b != nullptr) cublaslt().cublasLtMatrixLayoutDestroy(b);
+        if (c != nullptr) cublaslt().cublasLtMatrixLayoutDestroy(c);
+        if (op != nullptr) cublaslt().cublasLtMatmulDescDestroy(op);
     }
 };
 }  // namespace
@@ -126,14 +127,14 @@ GpuContext::GpuContext() {
     profiling_ = profile != nullptr && std::strcmp(profile, "1") == 0;
     check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate");
     cublasLtHandle_t handle = nullptr;
-    check_cublas(cublasLtCreate(&handle), "cublasLtCreate");
+    check_cublas(cublaslt().cublasLtCreate(&handle), "cublasLtCreate");
     lt_ = handle;
     workspace_.reserve(kWorkspaceBytes);
 }
 
 GpuContext::~GpuContext() {
     for (auto& [phase, event] : marks_) cudaEventDestroy(static_cast<cudaEvent_t>(event));
-    if (lt_ != nullptr) cublasLtDestroy(lt_);
+    if (lt_ != nullptr) cublaslt().cublasLtDestroy(lt_);
     if (stream_ != nullptr) cudaStreamDestroy(stream_);
 }
 
@@ -144,19 +145,19 @@ void GpuContext::matmul(const void* x, std::size_t rows, const void* w, std::siz
     // x^T being x's row-major storage read column-major [in x rows].
     const cudaDataType_t t = data_type(type);
     Descriptors d;
-    check_cublas(cublasLtMatmulDescCreate(&d.op, CUBLAS_COMPUTE_32F, CUDA_R_32F), "matmul desc");
+    check_cublas(cublaslt().cublasLtMatmulDescCreate(&d.op, CUBLAS_COMPUTE_32F, CUDA_R_32F), "matmul desc");
     const cublasOperation_t transpose = CUBLAS_OP_T, none = CUBLAS_OP_N;
-    check_cublas(cublasLtMatmulDescSetAttribute(d.op, CUBLASLT_MATMUL_DESC_TRANSA, &transpose, sizeof(transpose)),
+    check_cublas(cublaslt().cublasLtMatmulDescSetAttribute(d.op, CUBLASLT_MATMUL_DESC_TRANSA, &transpose, sizeof(transpose)),
                  "transa");
-    check_cublas(cublasLtMatmulDescSetAttribute(d.op, CUBLASLT_MATMUL_DESC_TRANSB, &none, sizeof(none)), "transb");
-    check_cublas(cublasLtMatrixLayoutCreate(&d.a, t, in, out, in), "layout w");
-    check_cublas(cublasLtMatrixLayoutCreate(&d.b, t, in, rows, in), "layout x");
-    check_cublas(cublasLtMatrixLayoutCreate(&d.c, t, out, rows, out), "layout y");
+    check_cublas(cublaslt().cublasLtMatmulDescSetAttribute(d.op, CUBLASLT_MATMUL_DESC_TRANSB, &none, sizeof(none)), "transb");
+    check_cublas(cublaslt().cublasLtMatrixLayoutCreate(&d.a, t, in, out, in), "layout w");
+    check_cublas(cublaslt().cublasLtMatrixLayoutCreate(&d.b, t, in, rows, in), "layout x");
+    check_cublas(cublaslt().cublasLtMatrixLayoutCreate(&d.c, t, out, rows, out), "layout y");
     const Algorithm& chosen = algorithm(rows, in, out, type, d.op, d.a, d.b, d.c);
     cublasLtMatmulAlgo_t algo;
     std::memcpy(&algo, chosen.bytes, sizeof(algo));
     const float alpha = 1.0f, beta = 0.0f;
-    check_cublas(cublasLtMatmul(lt_, d.op, &alpha, w, d.a, x, d.b, &beta, y, d.c, y, d.c, &algo, workspace_.data(),
+    check_cublas(cublaslt().cublasLtMatmul(lt_, d.op, &alpha, w, d.a, x, d.b, &beta, y, d.c, y, d.c, &algo, workspace_.data(),
                                 workspace_.bytes(), stream_),
                  "cublasLtMatmul");
 }
@@ -168,19 +169,19 @@ const GpuContext::Algorithm& GpuContext::algorithm(std::size_t rows, std::size_t
     if (auto it = algorithms_.find(key); it != algorithms_.end()) return it->second;
     if (algorithms_.size() >= 4096) algorithms_.clear();  // row counts vary with traffic: keep it bounded
     cublasLtMatmulPreference_t preference = nullptr;
-    check_cublas(cublasLtMatmulPreferenceCreate(&preference), "matmul preference");
+    check_cublas(cublaslt().cublasLtMatmulPreferenceCreate(&preference), "matmul preference");
     const std::size_t workspace = workspace_.bytes();
     cublasLtMatmulHeuristicResult_t result{};
     int found = 0;
-    cublasStatus_t status = cublasLtMatmulPreferenceSetAttribute(
+    cublasStatus_t status = cublaslt().cublasLtMatmulPreferenceSetAttribute(
         preference, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &workspace, sizeof(workspace));
     if (status == CUBLAS_STATUS_SUCCESS) {
-        status = cublasLtMatmulAlgoGetHeuristic(
+        status = cublaslt().cublasLtMatmulAlgoGetHeuristic(
             lt_, static_cast<cublasLtMatmulDesc_t>(op), static_cast<cublasLtMatrixLayout_t>(a),
             static_cast<cublasLtMatrixLayout_t>(b), static_cast<cublasLtMatrixLayout_t>(c),
             static_cast<cublasLtMatrixLayout_t>(c), preference, 1, &result, &found);
     }
-    cublasLtMatmulPreferenceDestroy(preference);
+    cublaslt().cublasLtMatmulPreferenceDestroy(preference);
     check_cublas(status, "cublasLtMatmulAlgoGetHeuristic");
     WINNOW_CHECK(found > 0, Errc::Unsupported, "cublasLt: no algorithm for a {} x {} by {} x {} matmul", rows, in, out,
                  in);
