@@ -60,7 +60,12 @@ struct Index::Impl {
     mutable std::mutex state_mutex;
     std::shared_ptr<const index::Snapshot> segments;
     // chunk id -> external document id, in chunk id order, for hits without text.
-    std::shared_ptr<const std::vector<std::pair<std::int64_t, std::string>>> chunk_docs;
+    // Built on the first search without text of a generation (chunk_docs_of), not by refresh: a
+    // one-shot search printing texts never needs it, and on a large index it costs a scan of
+    // every chunk in the store.
+    mutable std::shared_ptr<const std::vector<std::pair<std::int64_t, std::string>>> chunk_docs;
+    // The last map built, of any generation: the next one starts from it.
+    mutable std::shared_ptr<const std::vector<std::pair<std::int64_t, std::string>>> last_chunk_docs;
     std::int64_t generation = -1;
     ManifestId manifest_id;
 
@@ -175,22 +180,44 @@ struct Index::Impl {
         }
         auto shared = std::make_shared<const index::Snapshot>(std::move(*snap));
         const std::int64_t snap_gen = shared->manifest.generation;
-        std::shared_ptr<const std::vector<std::pair<std::int64_t, std::string>>> previous_docs;
+        std::scoped_lock lock(state_mutex);
+        segments = std::move(shared);
+        chunk_docs = nullptr;
+        generation = snap_gen;
+        manifest_id = snap_id;
+        return true;
+    }
+
+    // The chunk -> document map of `state`'s generation, built on first use; null when the store
+    // has moved past that generation (the caller then reads the store). The caller holds
+    // store_mutex when `store_locked`. Two searches may build it at once: both maps are the same,
+    // and the first published stays.
+    std::shared_ptr<const std::vector<std::pair<std::int64_t, std::string>>> chunk_docs_of(const State& state,
+                                                                                          bool store_locked) const {
+        using DocMap = std::vector<std::pair<std::int64_t, std::string>>;
+        if (state.chunk_docs) return state.chunk_docs;
+        std::shared_ptr<const DocMap> previous_docs;
         {
             std::scoped_lock lock(state_mutex);
-            previous_docs = chunk_docs;
+            if (segments == state.segments && chunk_docs) return chunk_docs;
+            previous_docs = last_chunk_docs;
         }
-        auto docs = std::make_shared<std::vector<std::pair<std::int64_t, std::string>>>();
+        const index::Snapshot& snap = *state.segments;
+        auto docs = std::make_shared<DocMap>();
+        bool built = false;
+        std::unique_lock store_lock(store_mutex, std::defer_lock);
+        if (!store_locked) store_lock.lock();
         store->with_snapshot([&] {
-            if (store->generation() != snap_gen) return;  // moved on: hits() reads the store instead
-            docs->reserve(shared->lexical->live_doc_count());
+            if (store->generation() != state.generation) return;  // moved on: resolve() reads the store
+            built = true;
+            docs->reserve(snap.lexical->live_doc_count());
             // Incremental when there is a previous map: its entries still live in the new segments,
             // then the chunks above its last id (ids are never reused); a full scan otherwise, or
             // when the result is not the store's chunk count.
             if (previous_docs && !previous_docs->empty()) {
                 std::vector<std::int64_t> live;
-                live.reserve(shared->lexical->live_doc_count());
-                for (const auto& seg : shared->segments) {
+                live.reserve(snap.lexical->live_doc_count());
+                for (const auto& seg : snap.segments) {
                     for (std::uint32_t d = 0; d < seg.lexical->doc_count(); ++d) {
                         if (!seg.live_docs || seg.live_docs->is_live(d)) live.push_back(seg.lexical->chunk_id(d));
                     }
@@ -208,12 +235,14 @@ struct Index::Impl {
             }
             store->for_each_chunk_doc([&](std::int64_t cid, const std::string& doc) { docs->emplace_back(cid, doc); });
         });
+        if (!built || docs->empty()) return nullptr;
         std::scoped_lock lock(state_mutex);
-        segments = std::move(shared);
-        chunk_docs = docs->empty() ? nullptr : std::move(docs);
-        generation = snap_gen;
-        manifest_id = snap_id;
-        return true;
+        if (segments == state.segments) {
+            if (chunk_docs) return chunk_docs;
+            chunk_docs = docs;
+        }
+        last_chunk_docs = docs;
+        return docs;
     }
 
     // Runs the merges the policy selects (outside store_mutex: searches go on over the snapshot
@@ -373,8 +402,9 @@ std::shared_ptr<const index::FirstStage> make_first_stage(const Index::Impl& imp
 std::vector<Candidate> resolve(const Index::Impl& impl, const Index::Impl::State& state, std::vector<Candidate> scored,
                                bool with_text, bool& stale, bool store_locked = false) {
     stale = false;
-    if (!with_text && state.chunk_docs) {
-        const auto& docs = *state.chunk_docs;
+    const auto chunk_docs = with_text ? nullptr : impl.chunk_docs_of(state, store_locked);
+    if (chunk_docs) {
+        const auto& docs = *chunk_docs;
         std::vector<Candidate> out;
         out.reserve(scored.size());
         for (auto& c : scored) {
