@@ -196,8 +196,9 @@ int main(int argc, char** argv) try {
         } else if (a == "--load") {
             load_path = next();
         } else {
-            std::fprintf(stderr, "usage: bench_lexical [--chunks N] [--seed S] [--repeat R] [--check Q] [--add N] "
-                                 "[--save DIR] [--merge] [--write-corpus FILE] [--shared DIR] [--keep FILE | --load FILE]\n");
+            std::fprintf(stderr,
+                         "usage: bench_lexical [--chunks N] [--seed S] [--repeat R] [--check Q] [--add N] "
+                         "[--save DIR] [--merge] [--write-corpus FILE] [--shared DIR] [--keep FILE | --load FILE]\n");
             return 2;
         }
     }
@@ -221,12 +222,14 @@ int main(int argc, char** argv) try {
         double build_s = 0, gen_s = 0;
         index = build(corpus, seed, 0, chunks, &build_s, &gen_s, corpus_out.get());
         const auto [rss, hwm] = rss_mib();
-        std::printf("build: %llu chunks in %.1f s = %.0f chunks/s (inverted index alone, one thread; generating the "
-                    "text took %.1f s apart)\n",
-                    static_cast<unsigned long long>(chunks), build_s, static_cast<double>(chunks) / build_s, gen_s);
-        std::printf("index: %zu terms, %zu postings, %.1f MiB in memory (%.2f bytes/posting); RSS %.0f MiB, peak %.0f MiB\n",
-                    index->term_count(), index->posting_count(), static_cast<double>(index->memory_bytes()) / (1 << 20),
-                    static_cast<double>(index->memory_bytes()) / static_cast<double>(index->posting_count()), rss, hwm);
+        std::printf(
+            "build: %llu chunks in %.1f s = %.0f chunks/s (inverted index alone, one thread; generating the "
+            "text took %.1f s apart)\n",
+            static_cast<unsigned long long>(chunks), build_s, static_cast<double>(chunks) / build_s, gen_s);
+        std::printf(
+            "index: %zu terms, %zu postings, %.1f MiB in memory (%.2f bytes/posting); RSS %.0f MiB, peak %.0f MiB\n",
+            index->term_count(), index->posting_count(), static_cast<double>(index->memory_bytes()) / (1 << 20),
+            static_cast<double>(index->memory_bytes()) / static_cast<double>(index->posting_count()), rss, hwm);
         std::fflush(stdout);
         if (!save_dir.empty()) {
             fs::create_directories(save_dir);

@@ -252,7 +252,8 @@ std::vector<LexicalHit> SegmentSearcher::search(const Bm25Query& query, std::siz
             // At least 64 documents per essential term: dense essential terms end their blocks
             // every few hundred documents, and windows that short cost more in bounds and
             // bookkeeping than their tighter bounds save.
-            if (e != kEnd) e = std::max<std::uint32_t>(e, d + std::min<std::uint32_t>(kEnd - 1 - d, static_cast<std::uint32_t>(64 * (n - first_essential))));
+            const std::uint64_t min_end = static_cast<std::uint64_t>(d) + 64 * (n - first_essential);
+            e = static_cast<std::uint32_t>(std::max<std::uint64_t>(e, std::min<std::uint64_t>(min_end, kEnd - 1)));
             e = static_cast<std::uint32_t>(std::min<std::uint64_t>(e, static_cast<std::uint64_t>(d) + kWindow - 1));
             WINNOW_ASSERT(e >= d && e != kEnd);
             double window_sum = 0.0;
@@ -301,7 +302,9 @@ std::vector<LexicalHit> SegmentSearcher::search(const Bm25Query& query, std::siz
                         const std::uint32_t at = doc - d;
                         tf_out[static_cast<std::size_t>(at) * row] = tf;
                         const std::uint8_t nm = norms[doc];
-                        partial[at] += tf == 1 ? tf1[nm] : Bm25Similarity::score(weight, static_cast<float>(tf), sim.norm_inverse(nm));
+                        partial[at] +=
+                            tf == 1 ? tf1[nm]
+                                    : Bm25Similarity::score(weight, static_cast<float>(tf), sim.norm_inverse(nm));
                         hit[at >> 6] |= 1ULL << (at & 63);
                     });
                 }
@@ -315,7 +318,8 @@ std::vector<LexicalHit> SegmentSearcher::search(const Bm25Query& query, std::siz
                         const std::uint32_t first = d + w * 64;
                         const unsigned shift = first & 63;
                         std::uint64_t lw = live_words[first >> 6] >> shift;
-                        if (shift != 0 && (first >> 6) + 1 < (static_cast<std::uint64_t>(live->doc_count()) + 63) / 64) {
+                        if (shift != 0 &&
+                            (first >> 6) + 1 < (static_cast<std::uint64_t>(live->doc_count()) + 63) / 64) {
                             lw |= live_words[(first >> 6) + 1] << (64 - shift);
                         }
                         bits &= lw;
@@ -349,13 +353,15 @@ std::vector<LexicalHit> SegmentSearcher::search(const Bm25Query& query, std::siz
                     auto add = [&](std::uint32_t doc, std::uint32_t tf) {
                         const std::uint32_t at = doc - d;
                         tf_out[static_cast<std::size_t>(at) * row] = tf;
-                        partial[at] += Bm25Similarity::score(weight, static_cast<float>(tf), sim.norm_inverse(norms[doc]));
+                        partial[at] +=
+                            Bm25Similarity::score(weight, static_cast<float>(tf), sim.norm_inverse(norms[doc]));
                     };
                     const double expected_postings = static_cast<double>(span) * t.density;
                     if (static_cast<double>(candidates) * kSeekCost < expected_postings) {
                         for (std::uint32_t w = 0; w < words; ++w) {
                             for (std::uint64_t bits = alive[w]; bits != 0; bits &= bits - 1) {
-                                const std::uint32_t doc = d + w * 64 + static_cast<std::uint32_t>(std::countr_zero(bits));
+                                const std::uint32_t doc =
+                                    d + w * 64 + static_cast<std::uint32_t>(std::countr_zero(bits));
                                 t.cursor.advance(doc);
                                 if (t.cursor.doc() == doc) add(doc, t.cursor.tf());
                             }

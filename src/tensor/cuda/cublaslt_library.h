@@ -8,18 +8,18 @@
 
 namespace winnow::cuda {
 
-#define WINNOW_CUBLASLT_FUNCTIONS(X)      \
-    X(cublasLtCreate)                     \
-    X(cublasLtDestroy)                    \
-    X(cublasLtMatmul)                     \
-    X(cublasLtMatmulAlgoGetHeuristic)     \
-    X(cublasLtMatmulDescCreate)           \
-    X(cublasLtMatmulDescDestroy)          \
-    X(cublasLtMatmulDescSetAttribute)     \
-    X(cublasLtMatmulPreferenceCreate)     \
-    X(cublasLtMatmulPreferenceDestroy)    \
+#define WINNOW_CUBLASLT_FUNCTIONS(X)        \
+    X(cublasLtCreate)                       \
+    X(cublasLtDestroy)                      \
+    X(cublasLtMatmul)                       \
+    X(cublasLtMatmulAlgoGetHeuristic)       \
+    X(cublasLtMatmulDescCreate)             \
+    X(cublasLtMatmulDescDestroy)            \
+    X(cublasLtMatmulDescSetAttribute)       \
+    X(cublasLtMatmulPreferenceCreate)       \
+    X(cublasLtMatmulPreferenceDestroy)      \
     X(cublasLtMatmulPreferenceSetAttribute) \
-    X(cublasLtMatrixLayoutCreate)         \
+    X(cublasLtMatrixLayoutCreate)           \
     X(cublasLtMatrixLayoutDestroy)
 
 struct CublasLtLibrary {

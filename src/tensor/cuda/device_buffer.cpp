@@ -114,10 +114,11 @@ struct Descriptors {
     cublasLtMatmulDesc_t op = nullptr;
     cublasLtMatrixLayout_t a = nullptr, b = nullptr, c = nullptr;
     ~Descriptors() {
-        if (a != nullptr) cublaslt().cublasLtMatrixLayoutDestroy(a);
-        if (b != nullptr) cublaslt().cublasLtMatrixLayoutDestroy(b);
-        if (c != nullptr) cublaslt().cublasLtMatrixLayoutDestroy(c);
-        if (op != nullptr) cublaslt().cublasLtMatmulDescDestroy(op);
+        const CublasLtLibrary& lib = cublaslt();
+        if (a != nullptr) lib.cublasLtMatrixLayoutDestroy(a);
+        if (b != nullptr) lib.cublasLtMatrixLayoutDestroy(b);
+        if (c != nullptr) lib.cublasLtMatrixLayoutDestroy(c);
+        if (op != nullptr) lib.cublasLtMatmulDescDestroy(op);
     }
 };
 }  // namespace
@@ -144,20 +145,21 @@ void GpuContext::matmul(const void* x, std::size_t rows, const void* w, std::siz
     // Row-major y[rows x out] = x w^T is column-major y^T[out x rows] = (w as column-major [in x out])^T * x^T,
     // x^T being x's row-major storage read column-major [in x rows].
     const cudaDataType_t t = data_type(type);
+    const CublasLtLibrary& lib = cublaslt();
     Descriptors d;
-    check_cublas(cublaslt().cublasLtMatmulDescCreate(&d.op, CUBLAS_COMPUTE_32F, CUDA_R_32F), "matmul desc");
+    check_cublas(lib.cublasLtMatmulDescCreate(&d.op, CUBLAS_COMPUTE_32F, CUDA_R_32F), "matmul desc");
     const cublasOperation_t transpose = CUBLAS_OP_T, none = CUBLAS_OP_N;
-    check_cublas(cublaslt().cublasLtMatmulDescSetAttribute(d.op, CUBLASLT_MATMUL_DESC_TRANSA, &transpose, sizeof(transpose)),
+    check_cublas(lib.cublasLtMatmulDescSetAttribute(d.op, CUBLASLT_MATMUL_DESC_TRANSA, &transpose, sizeof(transpose)),
                  "transa");
-    check_cublas(cublaslt().cublasLtMatmulDescSetAttribute(d.op, CUBLASLT_MATMUL_DESC_TRANSB, &none, sizeof(none)), "transb");
-    check_cublas(cublaslt().cublasLtMatrixLayoutCreate(&d.a, t, in, out, in), "layout w");
-    check_cublas(cublaslt().cublasLtMatrixLayoutCreate(&d.b, t, in, rows, in), "layout x");
-    check_cublas(cublaslt().cublasLtMatrixLayoutCreate(&d.c, t, out, rows, out), "layout y");
+    check_cublas(lib.cublasLtMatmulDescSetAttribute(d.op, CUBLASLT_MATMUL_DESC_TRANSB, &none, sizeof(none)), "transb");
+    check_cublas(lib.cublasLtMatrixLayoutCreate(&d.a, t, in, out, in), "layout w");
+    check_cublas(lib.cublasLtMatrixLayoutCreate(&d.b, t, in, rows, in), "layout x");
+    check_cublas(lib.cublasLtMatrixLayoutCreate(&d.c, t, out, rows, out), "layout y");
     const Algorithm& chosen = algorithm(rows, in, out, type, d.op, d.a, d.b, d.c);
     cublasLtMatmulAlgo_t algo;
     std::memcpy(&algo, chosen.bytes, sizeof(algo));
     const float alpha = 1.0f, beta = 0.0f;
-    check_cublas(cublaslt().cublasLtMatmul(lt_, d.op, &alpha, w, d.a, x, d.b, &beta, y, d.c, y, d.c, &algo, workspace_.data(),
+    check_cublas(lib.cublasLtMatmul(lt_, d.op, &alpha, w, d.a, x, d.b, &beta, y, d.c, y, d.c, &algo, workspace_.data(),
                                 workspace_.bytes(), stream_),
                  "cublasLtMatmul");
 }
@@ -168,20 +170,21 @@ const GpuContext::Algorithm& GpuContext::algorithm(std::size_t rows, std::size_t
     const auto key = std::make_tuple(rows, in, out, type);
     if (auto it = algorithms_.find(key); it != algorithms_.end()) return it->second;
     if (algorithms_.size() >= 4096) algorithms_.clear();  // row counts vary with traffic: keep it bounded
+    const CublasLtLibrary& lib = cublaslt();
     cublasLtMatmulPreference_t preference = nullptr;
-    check_cublas(cublaslt().cublasLtMatmulPreferenceCreate(&preference), "matmul preference");
+    check_cublas(lib.cublasLtMatmulPreferenceCreate(&preference), "matmul preference");
     const std::size_t workspace = workspace_.bytes();
     cublasLtMatmulHeuristicResult_t result{};
     int found = 0;
-    cublasStatus_t status = cublaslt().cublasLtMatmulPreferenceSetAttribute(
+    cublasStatus_t status = lib.cublasLtMatmulPreferenceSetAttribute(
         preference, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &workspace, sizeof(workspace));
     if (status == CUBLAS_STATUS_SUCCESS) {
-        status = cublaslt().cublasLtMatmulAlgoGetHeuristic(
+        status = lib.cublasLtMatmulAlgoGetHeuristic(
             lt_, static_cast<cublasLtMatmulDesc_t>(op), static_cast<cublasLtMatrixLayout_t>(a),
             static_cast<cublasLtMatrixLayout_t>(b), static_cast<cublasLtMatrixLayout_t>(c),
             static_cast<cublasLtMatrixLayout_t>(c), preference, 1, &result, &found);
     }
-    cublaslt().cublasLtMatmulPreferenceDestroy(preference);
+    lib.cublasLtMatmulPreferenceDestroy(preference);
     check_cublas(status, "cublasLtMatmulAlgoGetHeuristic");
     WINNOW_CHECK(found > 0, Errc::Unsupported, "cublasLt: no algorithm for a {} x {} by {} x {} matmul", rows, in, out,
                  in);

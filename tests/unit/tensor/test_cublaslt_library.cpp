@@ -17,5 +17,7 @@ TEST(CublasLtLibrary, OpensAndResolvesEveryFunction) {
     EXPECT_EQ(lib.cublasLtMatrixLayoutDestroy(layout), CUBLAS_STATUS_SUCCESS);
 }
 #else
-TEST(CublasLtLibrary, OpensAndResolvesEveryFunction) { GTEST_SKIP() << "built without the CUDA backend"; }
+TEST(CublasLtLibrary, OpensAndResolvesEveryFunction) {
+    GTEST_SKIP() << "built without the CUDA backend";
+}
 #endif
