@@ -84,19 +84,30 @@ __global__ void bias_activation_kernel(T* x, const float* bias, int cols, Activa
     }
 }
 
-// The same with one 16-byte load and store per thread and step (cols a multiple of 16 / sizeof(T)).
-template <class T>
-__global__ void bias_activation_vector_kernel(T* x, const float* bias, int cols, Activation activation) {
+// The same over the whole matrix in chunks of 16 bytes, each thread taking two chunks a step (both loads in
+// flight before the arithmetic), the activation a template argument (cols a multiple of 16 / sizeof(T)).
+template <class T, Activation A>
+__global__ void bias_activation_vector_kernel(T* x, const float* bias, unsigned n_chunks, unsigned row_chunks) {
     constexpr int kVec = 16 / sizeof(T);
-    T* row = x + static_cast<std::size_t>(blockIdx.x) * cols;
-    for (int c = threadIdx.x * kVec; c < cols; c += blockDim.x * kVec) {
-        uint4 packed = *reinterpret_cast<const uint4*>(row + c);
-        T* values = reinterpret_cast<T*>(&packed);
+    const unsigned step = gridDim.x * blockDim.x;
+    for (unsigned i = blockIdx.x * blockDim.x + threadIdx.x; i < n_chunks; i += 2 * step) {
+        const unsigned chunk[2] = {i, i + step};
+        uint4 packed[2];
 #pragma unroll
-        for (int i = 0; i < kVec; ++i) {
-            values[i] = from_f<T>(activate(to_f(values[i]) + (bias != nullptr ? bias[c + i] : 0.0f), activation));
+        for (int u = 0; u < 2; ++u) {
+            packed[u] = chunk[u] < n_chunks ? reinterpret_cast<const uint4*>(x)[chunk[u]] : make_uint4(0, 0, 0, 0);
         }
-        *reinterpret_cast<uint4*>(row + c) = packed;
+#pragma unroll
+        for (int u = 0; u < 2; ++u) {
+            if (chunk[u] >= n_chunks) continue;
+            const int c = static_cast<int>(chunk[u] % row_chunks) * kVec;
+            T* values = reinterpret_cast<T*>(&packed[u]);
+#pragma unroll
+            for (int e = 0; e < kVec; ++e) {
+                values[e] = from_f<T>(activate(to_f(values[e]) + (bias != nullptr ? bias[c + e] : 0.0f), A));
+            }
+            reinterpret_cast<uint4*>(x)[chunk[u]] = packed[u];
+        }
     }
 }
 
@@ -506,6 +517,233 @@ __global__ void __launch_bounds__(kTcThreads)
     }
 }
 
+// The register kernel (bf16 / fp16, head size D of 16, 32 or 64): FlashAttention-2's scheme on raw mma.sync
+// m16n8k16 fragments. One block per (sequence, head) stages the whole sequence's keys (row-major) and values
+// (transposed, so that both operands are read as the 32-bit pairs a fragment holds) in shared memory once, bias
+// added; then each warp takes 16 queries at a time, their Q fragments loaded from global memory (bias added,
+// scaled by scale * log2(e)), and walks the keys 32 at a time: S = Q K^T in accumulator fragments, an online
+// softmax in base 2 on those registers (a row's max over the 4 lanes that share it), the probabilities packed
+// into the A fragments of P V in place (an accumulator of S and an A operand of P cover the same rows and
+// columns), O in f32 accumulator fragments. No shared-memory round trip and no barrier after staging. Rows
+// of the shared tiles are padded so that the 8 rows a fragment load touches fall in different banks.
+constexpr int kRegKeys = 32;       // keys per step
+constexpr int kRegMaxWarps = 16;   // warps per block: 256 queries at once, more in turns
+constexpr std::size_t kRegMaxShared = 120u << 10;  // the largest staging the kernel is launched with
+
+template <class T>
+struct Mma;
+template <>
+struct Mma<__nv_bfloat16> {
+    __device__ __forceinline__ static void run(float (&d)[4], const std::uint32_t (&a)[4], std::uint32_t b0,
+                                               std::uint32_t b1) {
+        asm("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+            "{%0,%1,%2,%3};\n"
+            : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+            : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+    }
+    __device__ __forceinline__ static std::uint32_t pack(float lo, float hi) {
+        const __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
+        return *reinterpret_cast<const std::uint32_t*>(&v);
+    }
+};
+template <>
+struct Mma<__half> {
+    __device__ __forceinline__ static void run(float (&d)[4], const std::uint32_t (&a)[4], std::uint32_t b0,
+                                               std::uint32_t b1) {
+        asm("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+            "{%0,%1,%2,%3};\n"
+            : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+            : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+    }
+    __device__ __forceinline__ static std::uint32_t pack(float lo, float hi) {
+        const __half2 v = __floats2half2_rn(lo, hi);
+        return *reinterpret_cast<const std::uint32_t*>(&v);
+    }
+};
+
+// Shared memory of the register kernel for a sequence of at most `capacity` keys (a multiple of kRegKeys):
+// K [capacity][D + 8], then V^T [D][capacity + 8], both in T. Strides of 4 x an odd number of 32-bit words
+// keep a fragment load's 8 rows in distinct banks.
+template <int D>
+constexpr std::size_t reg_shared_bytes(std::size_t capacity) {
+    return (capacity * (D + 8) + D * (capacity + 8)) * 2;
+}
+
+template <class T>
+__device__ __forceinline__ std::uint32_t load_pair(const T* p) {
+    return *reinterpret_cast<const std::uint32_t*>(p);
+}
+
+template <class T, int D>
+__global__ void __launch_bounds__(kRegMaxWarps * 32)
+    attention_reg_kernel(const T* qkv, const float* bias, const std::int32_t* cu_seqlens, int n_heads,
+                         float scale_log2, int window, int capacity, T* out) {
+    constexpr int LK = D + 8;
+    constexpr int kVec = 16 / sizeof(T);  // 8 elements per 16-byte vector
+    constexpr int kRowVectors = D / kVec;
+    const int LV = capacity + 8;
+    extern __shared__ __align__(16) unsigned char smem[];
+    T* ks = reinterpret_cast<T*>(smem);
+    T* vt = ks + static_cast<std::size_t>(capacity) * LK;
+
+    const int s = blockIdx.x, h = blockIdx.y;
+    const int start = cu_seqlens[s];
+    const int length = cu_seqlens[s + 1] - start;
+    const int hidden = n_heads * D;
+    const std::size_t stride = 3 * static_cast<std::size_t>(hidden);
+    const int padded = (length + kRegKeys - 1) / kRegKeys * kRegKeys;
+    const int k_offset = hidden + h * D, v_offset = 2 * hidden + h * D;
+
+    // Stage K and V^T (bias added, zero past the sequence up to the next multiple of kRegKeys).
+    for (int e = threadIdx.x; e < padded * kRowVectors; e += blockDim.x) {
+        const int j = e / kRowVectors, d0 = (e % kRowVectors) * kVec;
+        uint4 kv = make_uint4(0, 0, 0, 0), vv = make_uint4(0, 0, 0, 0);
+        if (j < length) {
+            const T* row = qkv + static_cast<std::size_t>(start + j) * stride;
+            kv = *reinterpret_cast<const uint4*>(row + k_offset + d0);
+            vv = *reinterpret_cast<const uint4*>(row + v_offset + d0);
+            if (bias != nullptr) {
+                T* kp = reinterpret_cast<T*>(&kv);
+                T* vp = reinterpret_cast<T*>(&vv);
+#pragma unroll
+                for (int i = 0; i < kVec; ++i) {
+                    kp[i] = from_f<T>(to_f(kp[i]) + bias[k_offset + d0 + i]);
+                    vp[i] = from_f<T>(to_f(vp[i]) + bias[v_offset + d0 + i]);
+                }
+            }
+        }
+        *reinterpret_cast<uint4*>(ks + j * LK + d0) = kv;
+        const T* vp = reinterpret_cast<const T*>(&vv);
+#pragma unroll
+        for (int i = 0; i < kVec; ++i) vt[(d0 + i) * LV + j] = vp[i];
+    }
+    __syncthreads();
+
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+    const int n_warps = blockDim.x >> 5;
+    const float* q_bias = bias != nullptr ? bias + h * D : nullptr;
+    for (int q0 = warp * 16; q0 < length; q0 += n_warps * 16) {
+        const int r_lo = q0 + g, r_hi = q0 + g + 8;
+        // Q fragments: a0 (row g, dims 2t..), a1 (row g + 8), a2 (row g, dims 8 + 2t..), a3 (row g + 8).
+        std::uint32_t qa[D / 16][4];
+#pragma unroll
+        for (int kk = 0; kk < D / 16; ++kk) {
+#pragma unroll
+            for (int half = 0; half < 2; ++half) {
+                const int d = kk * 16 + half * 8 + 2 * t;
+                const float b0 = q_bias != nullptr ? q_bias[d] : 0.0f, b1 = q_bias != nullptr ? q_bias[d + 1] : 0.0f;
+#pragma unroll
+                for (int upper = 0; upper < 2; ++upper) {
+                    const int r = upper == 0 ? r_lo : r_hi;
+                    std::uint32_t packed = 0;
+                    if (r < length) {
+                        const T* p = qkv + static_cast<std::size_t>(start + r) * stride + h * D + d;
+                        packed = Mma<T>::pack((to_f(p[0]) + b0) * scale_log2, (to_f(p[1]) + b1) * scale_log2);
+                    }
+                    qa[kk][half * 2 + upper] = packed;
+                }
+            }
+        }
+        float o[D / 8][4];
+#pragma unroll
+        for (int nd = 0; nd < D / 8; ++nd) o[nd][0] = o[nd][1] = o[nd][2] = o[nd][3] = 0.0f;
+        float m_lo = -INFINITY, m_hi = -INFINITY, l_lo = 0.0f, l_hi = 0.0f;
+        int k_begin = 0, k_end = length;
+        if (window > 0) {
+            k_begin = max(0, q0 - window) / kRegKeys * kRegKeys;
+            k_end = min(length, q0 + 15 + window + 1);
+        }
+        for (int k0 = k_begin; k0 < k_end; k0 += kRegKeys) {
+            // S = Q K^T: n-block nb holds keys k0 + nb * 8 + 2t, +1 of rows g (c0, c1) and g + 8 (c2, c3).
+            float sc[kRegKeys / 8][4];
+#pragma unroll
+            for (int nb = 0; nb < kRegKeys / 8; ++nb) {
+                sc[nb][0] = sc[nb][1] = sc[nb][2] = sc[nb][3] = 0.0f;
+                const T* krow = ks + (k0 + nb * 8 + g) * LK + 2 * t;
+#pragma unroll
+                for (int kk = 0; kk < D / 16; ++kk) {
+                    Mma<T>::run(sc[nb], qa[kk], load_pair(krow + kk * 16), load_pair(krow + kk * 16 + 8));
+                }
+            }
+            if (k0 + kRegKeys > length || window > 0) {
+#pragma unroll
+                for (int nb = 0; nb < kRegKeys / 8; ++nb) {
+#pragma unroll
+                    for (int c = 0; c < 4; ++c) {
+                        const int key = k0 + nb * 8 + 2 * t + (c & 1), row = c < 2 ? r_lo : r_hi;
+                        if (key >= length || !in_window(row, key, window)) sc[nb][c] = -INFINITY;
+                    }
+                }
+            }
+            float max_lo = -INFINITY, max_hi = -INFINITY;
+#pragma unroll
+            for (int nb = 0; nb < kRegKeys / 8; ++nb) {
+                max_lo = fmaxf(max_lo, fmaxf(sc[nb][0], sc[nb][1]));
+                max_hi = fmaxf(max_hi, fmaxf(sc[nb][2], sc[nb][3]));
+            }
+#pragma unroll
+            for (int offset = 1; offset <= 2; offset <<= 1) {
+                max_lo = fmaxf(max_lo, __shfl_xor_sync(0xffffffffu, max_lo, offset));
+                max_hi = fmaxf(max_hi, __shfl_xor_sync(0xffffffffu, max_hi, offset));
+            }
+            const float new_lo = fmaxf(m_lo, max_lo), new_hi = fmaxf(m_hi, max_hi);
+            // A row that has seen no key yet keeps O = 0 and l = 0 (its correction is 0, its p all 0).
+            const float base_lo = new_lo == -INFINITY ? 0.0f : new_lo;
+            const float base_hi = new_hi == -INFINITY ? 0.0f : new_hi;
+            const float corr_lo = exp2f(m_lo - base_lo), corr_hi = exp2f(m_hi - base_hi);
+            m_lo = new_lo;
+            m_hi = new_hi;
+            l_lo *= corr_lo;
+            l_hi *= corr_hi;
+#pragma unroll
+            for (int nd = 0; nd < D / 8; ++nd) {
+                o[nd][0] *= corr_lo;
+                o[nd][1] *= corr_lo;
+                o[nd][2] *= corr_hi;
+                o[nd][3] *= corr_hi;
+            }
+            // P as the A operand of P V: k-step kk covers n-blocks 2kk (a0, a1) and 2kk + 1 (a2, a3).
+            std::uint32_t pa[kRegKeys / 16][4];
+#pragma unroll
+            for (int nb = 0; nb < kRegKeys / 8; ++nb) {
+                const float p0 = exp2f(sc[nb][0] - base_lo), p1 = exp2f(sc[nb][1] - base_lo);
+                const float p2 = exp2f(sc[nb][2] - base_hi), p3 = exp2f(sc[nb][3] - base_hi);
+                l_lo += p0 + p1;
+                l_hi += p2 + p3;
+                pa[nb / 2][(nb & 1) * 2] = Mma<T>::pack(p0, p1);
+                pa[nb / 2][(nb & 1) * 2 + 1] = Mma<T>::pack(p2, p3);
+            }
+            // O += P V: B fragment of dims nd * 8 + g, keys 2t.. and 8 + 2t.. of each k-step, from V^T.
+#pragma unroll
+            for (int nd = 0; nd < D / 8; ++nd) {
+                const T* vrow = vt + (nd * 8 + g) * LV + k0 + 2 * t;
+#pragma unroll
+                for (int kk = 0; kk < kRegKeys / 16; ++kk) {
+                    Mma<T>::run(o[nd], pa[kk], load_pair(vrow + kk * 16), load_pair(vrow + kk * 16 + 8));
+                }
+            }
+        }
+#pragma unroll
+        for (int offset = 1; offset <= 2; offset <<= 1) {
+            l_lo += __shfl_xor_sync(0xffffffffu, l_lo, offset);
+            l_hi += __shfl_xor_sync(0xffffffffu, l_hi, offset);
+        }
+        const float inv_lo = l_lo > 0.0f ? 1.0f / l_lo : 0.0f, inv_hi = l_hi > 0.0f ? 1.0f / l_hi : 0.0f;
+#pragma unroll
+        for (int nd = 0; nd < D / 8; ++nd) {
+            const int d = h * D + nd * 8 + 2 * t;
+            if (r_lo < length) {
+                *reinterpret_cast<std::uint32_t*>(out + static_cast<std::size_t>(start + r_lo) * hidden + d) =
+                    Mma<T>::pack(o[nd][0] * inv_lo, o[nd][1] * inv_lo);
+            }
+            if (r_hi < length) {
+                *reinterpret_cast<std::uint32_t*>(out + static_cast<std::size_t>(start + r_hi) * hidden + d) =
+                    Mma<T>::pack(o[nd][2] * inv_hi, o[nd][3] * inv_hi);
+            }
+        }
+    }
+}
+
 // out = LayerNorm(x + bias + residual) with one warp per row, the row in registers (cols <= 32 * PER_LANE).
 template <class T, int PER_LANE>
 __global__ void bias_residual_layernorm_warp_kernel(const T* x, const float* bias, const T* residual,
@@ -587,47 +825,53 @@ void embeddings_layernorm(const std::int32_t* ids, const std::int32_t* positions
 
 namespace {
 
-// The warp-per-row LayerNorm with 16-byte loads and stores: VPL vectors of 16 / sizeof(T) elements per lane
-// (cols a multiple of the vector, rows 16-byte aligned).
-template <class T, int VPL>
+// The warp-per-row LayerNorm on chunks of 4 elements (8-byte loads and stores of the row, 16-byte loads of
+// bias, gamma and beta): lane l holds chunks l, l + 32, ... (CHUNKS of them, cols a multiple of 4, at most
+// 128 * CHUNKS), so that a 384-wide row keeps all 32 lanes busy with 3 chunks each.
+template <class T, int CHUNKS>
 __global__ void bias_residual_layernorm_vector_kernel(const T* x, const float* bias, const T* residual,
                                                       const float* gamma, const float* beta, float eps, int rows,
                                                       int cols, T* out) {
-    constexpr int kVec = 16 / sizeof(T);
+    static_assert(sizeof(T) == 2);
     const int row = blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
     const int lane = threadIdx.x & 31;
     if (row >= rows) return;
     const std::size_t base = static_cast<std::size_t>(row) * cols;
-    const int vectors = cols / kVec;
-    float v[VPL][kVec];
+    const int chunks = cols / 4;
+    float v[CHUNKS][4];
+    uint2 a[CHUNKS], r[CHUNKS];
+#pragma unroll
+    for (int k = 0; k < CHUNKS; ++k) {  // every load of the row first, then the arithmetic
+        const int ci = lane + 32 * k;
+        a[k] = make_uint2(0, 0);
+        r[k] = make_uint2(0, 0);
+        if (ci < chunks) {
+            a[k] = *reinterpret_cast<const uint2*>(x + base + ci * 4);
+            if (residual != nullptr) r[k] = *reinterpret_cast<const uint2*>(residual + base + ci * 4);
+        }
+    }
     float sum = 0.0f;
 #pragma unroll
-    for (int k = 0; k < VPL; ++k) {
-        const int vi = lane + 32 * k;
-        uint4 a = make_uint4(0, 0, 0, 0), r = make_uint4(0, 0, 0, 0);
-        if (vi < vectors) {
-            a = *reinterpret_cast<const uint4*>(x + base + vi * kVec);
-            if (residual != nullptr) r = *reinterpret_cast<const uint4*>(residual + base + vi * kVec);
-        }
-        const T* av = reinterpret_cast<const T*>(&a);
-        const T* rv = reinterpret_cast<const T*>(&r);
+    for (int k = 0; k < CHUNKS; ++k) {
+        const int ci = lane + 32 * k;
+        const T* av = reinterpret_cast<const T*>(&a[k]);
+        const T* rv = reinterpret_cast<const T*>(&r[k]);
+        float4 b = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+        if (bias != nullptr && ci < chunks) b = *reinterpret_cast<const float4*>(bias + ci * 4);
+        const float bv[4] = {b.x, b.y, b.z, b.w};
 #pragma unroll
-        for (int i = 0; i < kVec; ++i) {
-            float value = 0.0f;
-            if (vi < vectors) {
-                value = to_f(av[i]) + to_f(rv[i]) + (bias != nullptr ? bias[vi * kVec + i] : 0.0f);
-            }
-            v[k][i] = value;
-            sum += value;
+        for (int i = 0; i < 4; ++i) {
+            v[k][i] = ci < chunks ? to_f(av[i]) + to_f(rv[i]) + bv[i] : 0.0f;
+            sum += v[k][i];
         }
     }
     const float mean = warp_sum(sum) / static_cast<float>(cols);
     float squares = 0.0f;
 #pragma unroll
-    for (int k = 0; k < VPL; ++k) {
-        if (lane + 32 * k < vectors) {
+    for (int k = 0; k < CHUNKS; ++k) {
+        if (lane + 32 * k < chunks) {
 #pragma unroll
-            for (int i = 0; i < kVec; ++i) {
+            for (int i = 0; i < 4; ++i) {
                 const float d = v[k][i] - mean;
                 squares += d * d;
             }
@@ -635,17 +879,18 @@ __global__ void bias_residual_layernorm_vector_kernel(const T* x, const float* b
     }
     const float inverse = 1.0f / sqrtf(warp_sum(squares) / static_cast<float>(cols) + eps);
 #pragma unroll
-    for (int k = 0; k < VPL; ++k) {
-        const int vi = lane + 32 * k;
-        if (vi < vectors) {
-            uint4 packed;
+    for (int k = 0; k < CHUNKS; ++k) {
+        const int ci = lane + 32 * k;
+        if (ci < chunks) {
+            const float4 g = *reinterpret_cast<const float4*>(gamma + ci * 4);
+            const float4 b = beta != nullptr ? *reinterpret_cast<const float4*>(beta + ci * 4)
+                                             : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+            const float gv[4] = {g.x, g.y, g.z, g.w}, bv[4] = {b.x, b.y, b.z, b.w};
+            uint2 packed;
             T* pv = reinterpret_cast<T*>(&packed);
 #pragma unroll
-            for (int i = 0; i < kVec; ++i) {
-                const int c = vi * kVec + i;
-                pv[i] = from_f<T>((v[k][i] - mean) * inverse * gamma[c] + (beta != nullptr ? beta[c] : 0.0f));
-            }
-            *reinterpret_cast<uint4*>(out + base + vi * kVec) = packed;
+            for (int i = 0; i < 4; ++i) pv[i] = from_f<T>((v[k][i] - mean) * inverse * gv[i] + bv[i]);
+            *reinterpret_cast<uint2*>(out + base + ci * 4) = packed;
         }
     }
 }
@@ -658,24 +903,37 @@ void bias_residual_layernorm(const void* x, const float* bias, const void* resid
                              const float* beta, float eps, std::size_t rows, std::size_t cols, void* out,
                              DeviceType type, Stream stream) {
     if (rows == 0) return;
-    const std::size_t vec = 16 / type_size(type);
-    if (type != DeviceType::F32 && cols % vec == 0 && cols <= 32 * 4 * vec && aligned16(x) && aligned16(out) &&
-        (residual == nullptr || aligned16(residual))) {
+    const auto aligned8 = [](const void* p) { return reinterpret_cast<std::uintptr_t>(p) % 8 == 0; };
+    if (type != DeviceType::F32 && cols % 4 == 0 && cols <= 32 * 4 * 8 && aligned8(x) && aligned8(out) &&
+        (residual == nullptr || aligned8(residual)) && (bias == nullptr || aligned16(bias)) && aligned16(gamma) &&
+        (beta == nullptr || aligned16(beta))) {
         const unsigned blocks = static_cast<unsigned>((rows + 7) / 8);
         const int r = static_cast<int>(rows), c = static_cast<int>(cols);
-        const std::size_t per_lane = (cols / vec + 31) / 32;
-#define WINNOW_LN_VECTOR(VPL)                                                                                  \
-    WINNOW_CUDA_DISPATCH(type, bias_residual_layernorm_vector_kernel<T, VPL><<<blocks, 256, 0, stream>>>(       \
-                                   static_cast<const T*>(x), bias, static_cast<const T*>(residual), gamma, beta, \
-                                   eps, r, c, static_cast<T*>(out)))
-        if (per_lane <= 1) {
+        const std::size_t chunks = (cols / 4 + 31) / 32;
+#define WINNOW_LN_VECTOR_AS(U, CHUNKS)                                                                      \
+    bias_residual_layernorm_vector_kernel<U, CHUNKS><<<blocks, 256, 0, stream>>>(                           \
+        static_cast<const U*>(x), bias, static_cast<const U*>(residual), gamma, beta, eps, r, c, static_cast<U*>(out))
+#define WINNOW_LN_VECTOR(CHUNKS)                                                                            \
+    if (type == DeviceType::Bf16) {                                                                         \
+        WINNOW_LN_VECTOR_AS(__nv_bfloat16, CHUNKS);                                                         \
+    } else {                                                                                                \
+        WINNOW_LN_VECTOR_AS(__half, CHUNKS);                                                                \
+    }
+        if (chunks <= 1) {
             WINNOW_LN_VECTOR(1);
-        } else if (per_lane <= 2) {
+        } else if (chunks <= 2) {
             WINNOW_LN_VECTOR(2);
-        } else {
+        } else if (chunks <= 3) {
+            WINNOW_LN_VECTOR(3);
+        } else if (chunks <= 4) {
             WINNOW_LN_VECTOR(4);
+        } else if (chunks <= 6) {
+            WINNOW_LN_VECTOR(6);
+        } else {
+            WINNOW_LN_VECTOR(8);
         }
 #undef WINNOW_LN_VECTOR
+#undef WINNOW_LN_VECTOR_AS
         check_launch("bias_residual_layernorm");
         return;
     }
@@ -710,11 +968,25 @@ void bias_activation(void* x, const float* bias, std::size_t rows, std::size_t c
                      DeviceType type, Stream stream) {
     if (rows == 0 || cols == 0) return;
     const std::size_t vec = 16 / type_size(type);
-    if (cols % vec == 0 && reinterpret_cast<std::uintptr_t>(x) % 16 == 0) {
-        const std::size_t vectors = cols / vec;
-        const int threads = static_cast<int>(std::min<std::size_t>(256, (vectors + 31) / 32 * 32));
-        WINNOW_CUDA_DISPATCH(type, bias_activation_vector_kernel<T><<<static_cast<unsigned>(rows), threads, 0, stream>>>(
-                                       static_cast<T*>(x), bias, static_cast<int>(cols), activation));
+    // 32-bit chunk indices (with room for i + 2 * step): any batch this side of 2^31 chunks of 16 bytes.
+    if (cols % vec == 0 && reinterpret_cast<std::uintptr_t>(x) % 16 == 0 && rows * cols / vec < (1u << 31)) {
+        const unsigned n_chunks = static_cast<unsigned>(rows * cols / vec);
+        const unsigned blocks = std::min<unsigned>((n_chunks + 511) / 512, 1u << 20);
+        const unsigned row_chunks = static_cast<unsigned>(cols / vec);
+#define WINNOW_ACTIVATION_CASE(A)                                                                          \
+    case A:                                                                                                \
+        WINNOW_CUDA_DISPATCH(type, bias_activation_vector_kernel<T, A><<<blocks, 256, 0, stream>>>(        \
+                                       static_cast<T*>(x), bias, n_chunks, row_chunks));                   \
+        break;
+        switch (activation) {
+            WINNOW_ACTIVATION_CASE(Activation::None)
+            WINNOW_ACTIVATION_CASE(Activation::Gelu)
+            WINNOW_ACTIVATION_CASE(Activation::GeluTanh)
+            WINNOW_ACTIVATION_CASE(Activation::Relu)
+            WINNOW_ACTIVATION_CASE(Activation::Silu)
+            WINNOW_ACTIVATION_CASE(Activation::Tanh)
+        }
+#undef WINNOW_ACTIVATION_CASE
     } else {
         const int threads = cols >= 1024 ? 256 : 128;
         WINNOW_CUDA_DISPATCH(type, bias_activation_kernel<T><<<static_cast<unsigned>(rows), threads, 0, stream>>>(
@@ -734,13 +1006,40 @@ void gather_first_rows(const void* src, const std::int32_t* cu_seqlens, std::siz
 
 namespace {
 
-// WINNOW_CUDA_ATTENTION=cores runs the CUDA-core kernel for bf16/fp16 too (a check on the tensor-core one).
-bool tensor_core_attention() {
-    static const bool enabled = [] {
+// The kernel WINNOW_CUDA_ATTENTION names (registers, tiles or cores; read once), else Auto: a check on one
+// kernel against another, and the benchmark's comparison.
+AttentionKernel attention_kernel_from_environment() {
+    static const AttentionKernel kernel = [] {
         const char* env = std::getenv("WINNOW_CUDA_ATTENTION");
-        return env == nullptr || std::strcmp(env, "cores") != 0;
+        if (env == nullptr) return AttentionKernel::Auto;
+        if (std::strcmp(env, "registers") == 0) return AttentionKernel::Registers;
+        if (std::strcmp(env, "tiles") == 0) return AttentionKernel::Tiles;
+        if (std::strcmp(env, "cores") == 0) return AttentionKernel::Cores;
+        return AttentionKernel::Auto;
     }();
-    return enabled;
+    return kernel;
+}
+
+// Launches the register kernel when the longest sequence's keys and values fit its shared memory.
+template <class T, int D>
+bool launch_registers(const T* qkv, const float* bias, const std::int32_t* cu_seqlens, std::size_t n_sequences,
+                      std::size_t max_length, int heads, float scale, int window, T* out, Stream stream) {
+    const std::size_t capacity = (max_length + kRegKeys - 1) / kRegKeys * kRegKeys;
+    const std::size_t bytes = reg_shared_bytes<D>(capacity);
+    if (bytes > kRegMaxShared) return false;
+    static const bool configured = [] {
+        check(cudaFuncSetAttribute(attention_reg_kernel<T, D>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                   static_cast<int>(kRegMaxShared)),
+              "cudaFuncSetAttribute (attention shared memory)");
+        return true;
+    }();
+    (void)configured;
+    const int warps = static_cast<int>(std::min<std::size_t>(kRegMaxWarps, (max_length + 15) / 16));
+    const dim3 grid(static_cast<unsigned>(n_sequences), static_cast<unsigned>(heads));
+    attention_reg_kernel<T, D><<<grid, warps * 32, bytes, stream>>>(qkv, bias, cu_seqlens, heads,
+                                                                    scale * 1.4426950408889634f /* log2(e) */, window,
+                                                                    static_cast<int>(capacity), out);
+    return true;
 }
 
 template <class T, int DP>
@@ -772,14 +1071,25 @@ void launch_cores(const T* qkv, const float* bias, const std::int32_t* cu_seqlen
 template <class T>
 void launch_attention(const T* qkv, const float* bias, const std::int32_t* cu_seqlens, std::size_t n_sequences,
                       std::size_t max_length, std::size_t n_heads, std::size_t head_dim, float scale,
-                      std::size_t window, T* out, Stream stream) {
+                      std::size_t window, T* out, Stream stream, AttentionKernel kernel) {
     if (head_dim == 0 || head_dim > 128) {
         check(static_cast<int>(cudaErrorInvalidValue), "attention_varlen: head size must be in [1, 128]");
     }
     const int heads = static_cast<int>(n_heads), dim = static_cast<int>(head_dim);
     const int w = static_cast<int>(std::min<std::size_t>(window, 1u << 30));
+    const AttentionKernel chosen = kernel != AttentionKernel::Auto ? kernel : attention_kernel_from_environment();
     if constexpr (!std::is_same_v<T, float>) {
-        if (tensor_core_attention()) {
+        if (chosen == AttentionKernel::Auto || chosen == AttentionKernel::Registers) {
+#define WINNOW_REGISTERS(D)                                                                                   \
+    (dim == D && launch_registers<T, D>(qkv, bias, cu_seqlens, n_sequences, max_length, heads, scale, w, out, \
+                                        stream))
+            if (WINNOW_REGISTERS(16) || WINNOW_REGISTERS(32) || WINNOW_REGISTERS(64)) {
+                check_launch("attention_varlen");
+                return;
+            }
+#undef WINNOW_REGISTERS
+        }
+        if (chosen != AttentionKernel::Cores) {
             if (dim <= 16) {
                 launch_tc<T, 16>(qkv, bias, cu_seqlens, n_sequences, max_length, heads, dim, scale, w, out, stream);
             } else if (dim <= 32) {
@@ -808,11 +1118,11 @@ void launch_attention(const T* qkv, const float* bias, const std::int32_t* cu_se
 
 void attention_varlen(const void* qkv, const float* qkv_bias, const std::int32_t* cu_seqlens, std::size_t n_sequences,
                       std::size_t max_length, std::size_t n_heads, std::size_t head_dim, float scale, void* out,
-                      DeviceType type, Stream stream, std::size_t window) {
+                      DeviceType type, Stream stream, std::size_t window, AttentionKernel kernel) {
     if (n_sequences == 0 || max_length == 0) return;
     WINNOW_CUDA_DISPATCH(type, launch_attention<T>(static_cast<const T*>(qkv), qkv_bias, cu_seqlens, n_sequences,
                                                    max_length, n_heads, head_dim, scale, window,
-                                                   static_cast<T*>(out), stream));
+                                                   static_cast<T*>(out), stream, kernel));
 }
 
 }  // namespace winnow::cuda

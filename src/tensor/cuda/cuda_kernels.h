@@ -48,9 +48,18 @@ void bias_activation(void* x, const float* bias, std::size_t rows, std::size_t c
 // window > 0: query i sees keys j with |i - j| <= window only (ModernBERT's local layers). head_dim is at
 // most 128 (more throws). bf16/fp16 run on the tensor cores (f32 scores and softmax, probabilities in the
 // storage type); f32 on the CUDA cores, all in f32.
+//
+// Three kernels compute it. Registers (the default for bf16/fp16 with a head size of 16, 32 or 64 and a longest
+// sequence whose keys and values fit in shared memory): one block per (sequence, head) stages the sequence's keys
+// and values once; each warp owns 16 queries at a time and keeps S, P and O in mma.sync fragments. Tiles (WMMA,
+// bf16/fp16, any head size): 64 queries per block, S, P and O through shared memory. Cores (f32, or asked): one
+// query per thread on the CUDA cores. `kernel` Auto picks, or WINNOW_CUDA_ATTENTION=registers|tiles|cores (read
+// once) names one; a kernel that cannot run the case (Registers on f32 or a large head) yields to the next.
+enum class AttentionKernel { Auto, Registers, Tiles, Cores };
 void attention_varlen(const void* qkv, const float* qkv_bias, const std::int32_t* cu_seqlens, std::size_t n_sequences,
                       std::size_t max_length, std::size_t n_heads, std::size_t head_dim, float scale, void* out,
-                      DeviceType type, Stream stream, std::size_t window = 0);
+                      DeviceType type, Stream stream, std::size_t window = 0,
+                      AttentionKernel kernel = AttentionKernel::Auto);
 
 // dst[s] = src[cu_seqlens[s]] for each sequence: the first token's row.
 void gather_first_rows(const void* src, const std::int32_t* cu_seqlens, std::size_t n_sequences, std::size_t cols,
