@@ -31,6 +31,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/bench_model.h"
 #include "core/json.h"
 #include "tensor/kernel_stats.h"
 #include "tensor/threads.h"
@@ -45,49 +46,8 @@ namespace {
 bool keep_alive = true;
 
 std::string make_bench_model() {
-    const fs::path src = fs::path(WINNOW_SHARED_DIR) / "bench" / "minilm-l6-v1024";
-    const fs::path dir = fs::temp_directory_path() / "winnow_bench_server_model";
-    fs::create_directories(dir);
-    for (const char* f : {"config.json", "model.safetensors"}) {
-        fs::remove(dir / f);
-        fs::create_symlink(src / f, dir / f);
-    }
-    Json vocab = Json::object();
-    const char* specials[] = {"[PAD]", "[UNK]", "[CLS]", "[SEP]"};
-    Json added = Json::array();
-    for (int i = 0; i < 4; ++i) {
-        vocab[specials[i]] = i;
-        added.push_back({{"id", i},
-                         {"content", specials[i]},
-                         {"single_word", false},
-                         {"lstrip", false},
-                         {"rstrip", false},
-                         {"normalized", false},
-                         {"special", true}});
-    }
-    for (int i = 0; i < 1020; ++i) vocab[fmt::format("w{}", i)] = i + 4;
-    Json tok{{"version", "1.0"},
-             {"truncation", nullptr},
-             {"padding", nullptr},
-             {"added_tokens", added},
-             {"normalizer",
-              {{"type", "BertNormalizer"},
-               {"clean_text", true},
-               {"handle_chinese_chars", true},
-               {"strip_accents", nullptr},
-               {"lowercase", true}}},
-             {"pre_tokenizer", {{"type", "BertPreTokenizer"}}},
-             {"post_processor", {{"type", "BertProcessing"}, {"sep", {"[SEP]", 3}}, {"cls", {"[CLS]", 2}}}},
-             {"decoder", {{"type", "WordPiece"}, {"prefix", "##"}, {"cleanup", true}}},
-             {"model",
-              {{"type", "WordPiece"},
-               {"unk_token", "[UNK]"},
-               {"continuing_subword_prefix", "##"},
-               {"max_input_chars_per_word", 100},
-               {"vocab", vocab}}}};
-    std::ofstream(dir / "tokenizer.json") << tok.dump();
-    std::ofstream(dir / "tokenizer_config.json") << Json{{"model_max_length", 512}}.dump();
-    return dir.string();
+    return bench::make_bench_model(fs::path(WINNOW_SHARED_DIR) / "bench" / "minilm-l6-v1024",
+                                   fs::temp_directory_path() / "winnow_bench_server_model");
 }
 
 std::string words(std::mt19937& rng, int n) {

@@ -5,8 +5,10 @@
 #include <cmath>
 #include <filesystem>
 
+#include "core/thread_pool.h"
 #include "infer/batching.h"
 #include "infer/score_activation.h"
+#include "infer/segments.h"
 #include "models/model_config.h"
 #include "models/registry.h"
 #include "tensor/kernels.h"
@@ -61,15 +63,32 @@ TokenizedPair CrossEncoder::tokenize(std::string_view query, std::string_view do
 }
 
 std::vector<PairScore> CrossEncoder::score_pairs(std::span<const std::pair<std::string, std::string>> pairs) const {
-    std::vector<TokenizedPair> tokenized(pairs.size());
-    std::vector<bool> truncated(pairs.size());
-    for (std::size_t i = 0; i < pairs.size(); ++i) {
-        bool cut = false;
-        tokenized[i] = tokenize(pairs[i].first, pairs[i].second, cut);
-        truncated[i] = cut;
-    }
-    auto scores = score_tokenized(tokenized);
-    for (std::size_t i = 0; i < scores.size(); ++i) scores[i].truncated = truncated[i];
+    // Tokenized on every core (the global pool), in segments on a GPU so that the next segment is
+    // tokenized while this one is scored.
+    struct Segment {
+        std::vector<TokenizedPair> tokenized;
+        std::vector<char> truncated;
+    };
+    const auto prepare = [&](std::size_t begin, std::size_t end) {
+        Segment segment{std::vector<TokenizedPair>(end - begin), std::vector<char>(end - begin)};
+        ThreadPool::global().parallel_for(end - begin, [&](std::size_t from, std::size_t to) {
+            for (std::size_t i = from; i < to; ++i) {
+                bool cut = false;
+                segment.tokenized[i] = tokenize(pairs[begin + i].first, pairs[begin + i].second, cut);
+                segment.truncated[i] = cut;
+            }
+        });
+        return segment;
+    };
+    std::vector<PairScore> scores;
+    scores.reserve(pairs.size());
+    run_segments(pairs.size(), segment_size(pairs.size(), device()), prepare, [&](std::size_t, Segment&& segment) {
+        auto part = score_tokenized(segment.tokenized);
+        for (std::size_t i = 0; i < part.size(); ++i) {
+            part[i].truncated = segment.truncated[i] != 0;
+            scores.push_back(part[i]);
+        }
+    });
     return scores;
 }
 

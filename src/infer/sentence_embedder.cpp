@@ -5,7 +5,9 @@
 #include <cmath>
 #include <filesystem>
 
+#include "core/thread_pool.h"
 #include "infer/batching.h"
+#include "infer/segments.h"
 #include "models/registry.h"
 #include "tensor/kernels.h"
 #include "winnow/error.h"
@@ -66,16 +68,40 @@ std::vector<std::vector<float>> SentenceEmbedder::embed_with_stats(std::span<con
         const auto n = tokenizer_.encode(prefix).size();
         prompt_length = static_cast<std::uint32_t>(n > 0 ? n - 1 : 0);
     }
-    std::vector<std::vector<std::int32_t>> sequences(texts.size());
-    for (std::size_t i = 0; i < texts.size(); ++i) {
-        Encoding encoding = tokenizer_.encode(prefix.empty() ? texts[i] : prefix + texts[i]);
-        stats.n_truncated += encoding.truncated ? 1 : 0;
-        stats.n_tokens += encoding.size();
-        sequences[i] = std::move(encoding.ids);
-    }
+    // Tokenized on every core (the global pool), in segments on a GPU so that the next segment is
+    // tokenized while this one is embedded.
+    struct Segment {
+        std::vector<std::vector<std::int32_t>> sequences;
+        std::size_t n_truncated = 0, n_tokens = 0;
+    };
+    const auto prepare = [&](std::size_t begin, std::size_t end) {
+        Segment segment;
+        segment.sequences.resize(end - begin);
+        std::vector<char> truncated(end - begin);
+        ThreadPool::global().parallel_for(end - begin, [&](std::size_t from, std::size_t to) {
+            for (std::size_t i = from; i < to; ++i) {
+                Encoding encoding = tokenizer_.encode(prefix.empty() ? texts[begin + i] : prefix + texts[begin + i]);
+                truncated[i] = encoding.truncated ? 1 : 0;
+                segment.sequences[i] = std::move(encoding.ids);
+            }
+        });
+        for (std::size_t i = 0; i < truncated.size(); ++i) {
+            segment.n_truncated += truncated[i];
+            segment.n_tokens += segment.sequences[i].size();
+        }
+        return segment;
+    };
+    std::vector<std::vector<float>> vectors;
+    vectors.reserve(texts.size());
+    run_segments(texts.size(), segment_size(texts.size(), model_->info().device), prepare, [&](std::size_t, Segment&& segment) {
+        stats.n_truncated += segment.n_truncated;
+        stats.n_tokens += segment.n_tokens;
+        const std::vector<std::uint32_t> prompt_lengths(prompt_length > 0 ? segment.sequences.size() : 0,
+                                                        prompt_length);
+        auto part = embed_tokenized(segment.sequences, prompt_lengths);
+        for (auto& v : part) vectors.push_back(std::move(v));
+    });
     stats.n_texts += texts.size();
-    const std::vector<std::uint32_t> prompt_lengths(prompt_length > 0 ? texts.size() : 0, prompt_length);
-    auto vectors = embed_tokenized(sequences, prompt_lengths);
     if (dimensions > 0 && dimensions < dimension_) {
         for (auto& v : vectors) {
             v.resize(dimensions);

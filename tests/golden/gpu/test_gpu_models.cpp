@@ -75,6 +75,29 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, GpuRerank,
                                            GpuCase{"modernbert-ce", Precision::Bf16, 0.05}),
                          case_name);
 
+// A call larger than one GPU segment (kGpuSegment pairs) is tokenized segment by segment, the next one
+// while the current one is scored: every pair scores as it does in a small call, in input order.
+TEST(GpuSegments, ALargeCallScoresAsSmallOnes) {
+    WINNOW_REQUIRE_GPU();
+    const Json json = load_json_file(kModels + "bert-ce/expected_scores.json");
+    ModelOptions options;
+    options.device = Device::Cuda;
+    options.precision = Precision::Fp32;
+    options.max_length = json["max_length"].get<std::size_t>();
+    const auto reranker = Reranker::load(kModels + "bert-ce", options);
+    std::vector<std::pair<std::string, std::string>> base;
+    for (const auto& p : json["pairs"]) base.emplace_back(p[0].get<std::string>(), p[1].get<std::string>());
+    const auto expected = reranker->score_pairs(base);
+    std::vector<std::pair<std::string, std::string>> many;
+    for (std::size_t i = 0; i < 2 * 4096 + 5; ++i) many.push_back(base[i % base.size()]);
+    const auto scores = reranker->score_pairs(many);
+    ASSERT_EQ(scores.size(), many.size());
+    for (std::size_t i = 0; i < scores.size(); ++i) {
+        ASSERT_NEAR(scores[i].raw_score, expected[i % base.size()].raw_score, 1e-4) << "pair " << i;
+        ASSERT_EQ(scores[i].truncated, expected[i % base.size()].truncated) << "pair " << i;
+    }
+}
+
 class GpuEmbed : public ::testing::TestWithParam<GpuCase> {};
 
 TEST_P(GpuEmbed, EmbeddingsMatchTheReference) {
