@@ -92,6 +92,8 @@ public:
     std::size_t memory_bytes() const noexcept;
 
     std::int64_t chunk_id(std::uint32_t doc) const noexcept { return chunk_ids_[doc]; }
+    // Whether chunk ids ascend with document numbers (a segment built or merged in chunk order).
+    bool chunk_ids_ascending() const noexcept { return chunk_order_.empty(); }
     std::optional<std::uint32_t> doc_of_chunk(std::int64_t chunk_id) const;
     std::uint32_t doc_length(std::uint32_t doc) const noexcept { return lengths_[doc]; }
     std::uint8_t norm(std::uint32_t doc) const noexcept { return norms_[doc]; }

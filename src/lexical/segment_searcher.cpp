@@ -14,46 +14,60 @@ namespace {
 
 struct HeapEntry {
     float score;
-    std::int64_t chunk_id;
     std::uint32_t segment;
     std::uint32_t doc;
 };
-// Better first: higher score, then lower chunk id (Lucene keeps the lower doc on ties).
-bool better(const HeapEntry& a, const HeapEntry& b) {
-    if (a.score != b.score) return a.score > b.score;
-    return a.chunk_id < b.chunk_id;
-}
-// Heap order: the worst entry on top.
-struct WorseOnTop {
-    bool operator()(const HeapEntry& a, const HeapEntry& b) const { return better(a, b); }
+
+// The order of hits: higher score first, then lower chunk id (Lucene keeps the lower doc on ties).
+// Within a segment whose chunk ids ascend with its documents (one built or merged in chunk order,
+// the usual case) the lower document is the lower chunk id, so the chunk-id array (8 bytes per
+// document, rarely in cache: reading it was a tenth of a search's time) is read only for ties
+// across segments or within a segment out of order.
+class HitOrder {
+public:
+    explicit HitOrder(const std::vector<Segment>& segments) : segments_(&segments) {}
+    std::int64_t chunk_id(const HeapEntry& e) const { return (*segments_)[e.segment].index->chunk_id(e.doc); }
+    bool better(const HeapEntry& a, const HeapEntry& b) const {
+        if (a.score != b.score) return a.score > b.score;
+        if (a.segment == b.segment && (*segments_)[a.segment].index->chunk_ids_ascending()) return a.doc < b.doc;
+        return chunk_id(a) < chunk_id(b);
+    }
+    // better() as a comparator: sorts best first; as a heap order, keeps the worst entry on top.
+    auto comparator() const {
+        return [this](const HeapEntry& a, const HeapEntry& b) { return better(a, b); };
+    }
+
+private:
+    const std::vector<Segment>* segments_;
 };
 
 class TopK {
 public:
-    explicit TopK(std::size_t k) : k_(k) {}
+    TopK(std::size_t k, const HitOrder& order) : k_(k), order_(order) {}
     bool full() const { return heap_.size() == k_; }
     // The score a document must beat (or equal with a lower chunk id) to enter; -1 while not full.
     double threshold() const { return full() ? heap_.front().score : -1.0; }
     void offer(const HeapEntry& e) {
         if (heap_.size() < k_) {
             heap_.push_back(e);
-            std::push_heap(heap_.begin(), heap_.end(), WorseOnTop());
-        } else if (better(e, heap_.front())) {
-            std::pop_heap(heap_.begin(), heap_.end(), WorseOnTop());
+            std::push_heap(heap_.begin(), heap_.end(), order_.comparator());
+        } else if (order_.better(e, heap_.front())) {
+            std::pop_heap(heap_.begin(), heap_.end(), order_.comparator());
             heap_.back() = e;
-            std::push_heap(heap_.begin(), heap_.end(), WorseOnTop());
+            std::push_heap(heap_.begin(), heap_.end(), order_.comparator());
         }
     }
     std::vector<LexicalHit> drain() {
-        std::sort(heap_.begin(), heap_.end(), better);
+        std::sort(heap_.begin(), heap_.end(), order_.comparator());
         std::vector<LexicalHit> out;
         out.reserve(heap_.size());
-        for (const auto& e : heap_) out.push_back({e.chunk_id, e.doc, e.segment, e.score});
+        for (const auto& e : heap_) out.push_back({order_.chunk_id(e), e.doc, e.segment, e.score});
         return out;
     }
 
 private:
     std::size_t k_;
+    const HitOrder& order_;
     std::vector<HeapEntry> heap_;
 };
 
@@ -138,7 +152,8 @@ std::vector<LexicalHit> SegmentSearcher::search(const Bm25Query& query, std::siz
     const Bm25Similarity sim = similarity(params);
     const auto weighted = weigh(query, *this, sim);
     const std::size_t nq = weighted.size();
-    TopK top(std::min<std::uint64_t>(k, live_count_));
+    const HitOrder hit_order(segments_);
+    TopK top(std::min<std::uint64_t>(k, live_count_), hit_order);
 
     struct Term {
         Cursor cursor;
@@ -400,7 +415,7 @@ std::vector<LexicalHit> SegmentSearcher::search(const Bm25Query& query, std::siz
                             }
                             const auto final_score = static_cast<float>(score);
                             if (final_score >= threshold) {
-                                top.offer({final_score, ix.chunk_ids_[doc], seg, doc});
+                                top.offer({final_score, seg, doc});
                                 threshold = top.threshold();
                                 entry = threshold - padding(threshold);
                             }
@@ -440,14 +455,15 @@ std::vector<LexicalHit> SegmentSearcher::search_exhaustive(const Bm25Query& quer
         }
         for (std::uint32_t d = 0; d < acc.size(); ++d) {
             if (hit[d] && (live == nullptr || live->is_live(d))) {
-                all.push_back({static_cast<float>(acc[d]), ix.chunk_ids_[d], seg, d});
+                all.push_back({static_cast<float>(acc[d]), seg, d});
             }
         }
     }
-    std::sort(all.begin(), all.end(), better);
+    const HitOrder order(segments_);
+    std::sort(all.begin(), all.end(), order.comparator());
     if (all.size() > k) all.resize(k);
     std::vector<LexicalHit> out;
-    for (const auto& e : all) out.push_back({e.chunk_id, e.doc, e.segment, e.score});
+    for (const auto& e : all) out.push_back({order.chunk_id(e), e.doc, e.segment, e.score});
     return out;
 }
 
