@@ -181,6 +181,10 @@ void NormalizedString::lowercase() {
     });
 }
 
+// Runs of non-starters up to this long are put in canonical order by insertion sort (real text has
+// runs of one to four), longer ones by a stable sort.
+constexpr std::size_t kInsertionRun = 32;
+
 void NormalizedString::normalize_form(bool compose, bool compat) {
     if (is_ascii(text)) return;
     cps_.clear();
@@ -208,12 +212,28 @@ void NormalizedString::normalize_form(bool compose, bool compat) {
         }
         std::size_t e = s;
         while (e < n && combining_class(cps_[e]) != 0) ++e;
-        if (e - s > 1) {
+        if (e - s > 1 && e - s <= kInsertionRun) {
             for (std::size_t x = s + 1; x < e; ++x) {  // insertion sort, stable
                 for (std::size_t y = x; y > s && combining_class(cps_[y - 1]) > combining_class(cps_[y]); --y) {
                     std::swap(cps_[y - 1], cps_[y]);
                     std::swap(cp_align_[y - 1], cp_align_[y]);
                 }
+            }
+        } else if (e - s > kInsertionRun) {
+            // A long run (text made of combining marks, as an attack would send): a stable sort in
+            // n log n instead of the insertion sort's n^2.
+            struct Mark {
+                int ccc;
+                char32_t cp;
+                Align align;
+            };
+            std::vector<Mark> marks;
+            marks.reserve(e - s);
+            for (std::size_t x = s; x < e; ++x) marks.push_back({combining_class(cps_[x]), cps_[x], cp_align_[x]});
+            std::stable_sort(marks.begin(), marks.end(), [](const Mark& a, const Mark& b) { return a.ccc < b.ccc; });
+            for (std::size_t x = s; x < e; ++x) {
+                cps_[x] = marks[x - s].cp;
+                cp_align_[x] = marks[x - s].align;
             }
         }
         s = e;

@@ -23,6 +23,24 @@ Normalized run(const std::string& spec, const std::string& input) {
     return out;
 }
 
+// A long run of combining marks (as an attacker could send) is put in canonical order as a short one
+// is: a stable sort by combining class, each mark keeping its original bytes' alignment.
+TEST(Normalizers, LongRunsOfCombiningMarksAreCanonicallyOrdered) {
+    const std::string acute = "\xCC\x81", below = "\xCC\x96";  // U+0301 (class 230), U+0316 (class 220)
+    for (std::size_t pairs : {3u, 20u, 50000u}) {
+        std::string input = "a";
+        for (std::size_t i = 0; i < pairs; ++i) input += acute + below;
+        std::string expected = "a";
+        for (std::size_t i = 0; i < pairs; ++i) expected += below;
+        for (std::size_t i = 0; i < pairs; ++i) expected += acute;
+        const auto r = run(R"({"type":"NFD"})", input);
+        ASSERT_EQ(r.text, expected) << pairs << " pairs";
+        // The first U+0316 came from bytes 3..5 of the input, the first U+0301 from bytes 1..3.
+        EXPECT_EQ(r.aligns[1], (std::pair<std::uint32_t, std::uint32_t>{3, 5}));
+        EXPECT_EQ(r.aligns[1 + 2 * pairs], (std::pair<std::uint32_t, std::uint32_t>{1, 3}));
+    }
+}
+
 TEST(Normalizers, BertCleansLowercasesAndStripsAccents) {
     const auto r = run(R"({"type":"BertNormalizer","clean_text":true,"handle_chinese_chars":true,
                           "strip_accents":null,"lowercase":true})",
