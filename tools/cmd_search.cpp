@@ -63,7 +63,13 @@ void print_hits(const std::vector<Candidate>& hits, const SearchArgs& a, const I
             std::printf("%s", e.c_str());
         }
     }
-    if (!a.json && hits.empty()) std::printf("no results\n");
+    if (!a.json && hits.empty()) {
+        // What a pipeline's result says when it is empty (why, and what to try next).
+        const std::string hint = explain_no_candidates(index.chunk_count(), options.first_stage == FirstStageKind::Bm25,
+                                                       first_stage_kind_name(options.first_stage))
+                                     .second;
+        std::printf("no results: %s\n", hint.c_str());
+    }
 }
 
 // The spec this search runs: --pipeline (or the --first-stage kind with k=10), then the

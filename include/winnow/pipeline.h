@@ -186,6 +186,11 @@ struct PipelineHit {
 // another reason, or the stages after it cut every candidate.
 enum class EmptyReason { None, EmptyIndex, NoIndexedTerms, NoCandidates, AllCut };
 std::string_view empty_reason_name(EmptyReason reason) noexcept;  // "empty_index", "no_indexed_terms", ...
+// Why a first stage found no candidate, and what to try next (the reason and hint a pipeline result
+// carries, also printed by a plain `winnow search`): `chunk_count` of the index searched (nullopt:
+// unknown, as with an external engine), `lexical` when the stage is winnow's own BM25, `stage` its name.
+std::pair<EmptyReason, std::string> explain_no_candidates(std::optional<std::size_t> chunk_count, bool lexical,
+                                                          std::string_view stage);
 
 struct StageTiming {
     std::string stage;

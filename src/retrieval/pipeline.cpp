@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <map>
 #include <mutex>
+#include <tuple>
 
 #include "core/log.h"
 #include "ingest/chunker.h"
@@ -97,23 +98,30 @@ void explain_empty(PipelineResult& result, const PipelineConfig& config, std::op
             "The first stage found {} candidate{}, and the cutoff removed every one (the best: {}). Loosen the cutoff "
             "(a lower min_score or score_gap, a larger top_n or token budget).",
             result.n_candidates, result.n_candidates == 1 ? "" : "s", result.cut.front().reason);
-    } else if (source_size && *source_size == 0) {
-        result.empty = EmptyReason::EmptyIndex;
-        result.empty_hint = "The index is empty: add documents with `winnow index --index DIR --input FILES`.";
-    } else if (config.first_stage.first_stage == FirstStageKind::Bm25 && config.first_stage.external.engine.empty()) {
-        // (An external engine's stage leaves `first_stage` unused: its terms are the engine's to know.)
-        result.empty = EmptyReason::NoIndexedTerms;
-        result.empty_hint = fmt::format(
-            "None of the query's terms occurs in the index{} (stop words are not indexed). Try other words, or a "
-            "dense or hybrid first stage, which matches meaning rather than words.",
-            source_size ? fmt::format(" ({} chunks)", *source_size) : std::string());
     } else {
-        result.empty = EmptyReason::NoCandidates;
-        result.empty_hint = fmt::format("The first stage ({}) returned no candidates.", result.first_stage);
+        // (An external engine's stage leaves `first_stage` unused: its terms are the engine's to know.)
+        std::tie(result.empty, result.empty_hint) = explain_no_candidates(
+            source_size,
+            config.first_stage.first_stage == FirstStageKind::Bm25 && config.first_stage.external.engine.empty(),
+            result.first_stage);
     }
 }
 
 }  // namespace
+
+std::pair<EmptyReason, std::string> explain_no_candidates(std::optional<std::size_t> chunk_count, bool lexical,
+                                                          std::string_view stage) {
+    if (chunk_count && *chunk_count == 0) {
+        return {EmptyReason::EmptyIndex, "The index is empty: add documents with `winnow index --index DIR --input FILES`."};
+    }
+    if (lexical) {
+        return {EmptyReason::NoIndexedTerms,
+                fmt::format("None of the query's terms occurs in the index{} (stop words are not indexed). Try other "
+                            "words, or a dense or hybrid first stage, which matches meaning rather than words.",
+                            chunk_count ? fmt::format(" ({} chunks)", *chunk_count) : std::string())};
+    }
+    return {EmptyReason::NoCandidates, fmt::format("The first stage ({}) returned no candidates.", stage)};
+}
 
 Pipeline::Pipeline(PipelineSpec spec, std::shared_ptr<const CandidateSource> source)
     : spec_(std::move(spec)), source_(std::move(source)), cache_(std::make_shared<Cache>()) {

@@ -163,7 +163,9 @@ TEST_F(DemoIndex, RerankWithTheFixtureCrossEncoder) {
     for (std::size_t i = 0; i < r.hits.size(); ++i) {
         EXPECT_NEAR(*r.hits[i].rerank_raw, direct[i].raw_score, 1e-4);
         EXPECT_NEAR(*r.hits[i].rerank_score, 1.0 / (1.0 + std::exp(-*r.hits[i].rerank_raw)), 1e-5);
-        if (i) EXPECT_GE(*r.hits[i - 1].rerank_raw, *r.hits[i].rerank_raw);
+        if (i) {
+            EXPECT_GE(*r.hits[i - 1].rerank_raw, *r.hits[i].rerank_raw);
+        }
         EXPECT_EQ(r.hits[i].final_rank, i + 1);
     }
     for (const auto& c : r.cut) {
@@ -186,7 +188,9 @@ TEST_F(DemoIndex, LongDocumentsTruncateOrMaxPool) {
     std::map<std::int64_t, float> trunc_raw;
     for (const auto& h : truncated.hits) trunc_raw[h.candidate.chunk_id] = *h.rerank_raw;
     for (const auto& h : maxp.hits) {
-        if (trunc_raw.count(h.candidate.chunk_id)) EXPECT_GE(*h.rerank_raw + 1e-3, trunc_raw[h.candidate.chunk_id]);
+        if (trunc_raw.count(h.candidate.chunk_id)) {
+            EXPECT_GE(*h.rerank_raw + 1e-3, trunc_raw[h.candidate.chunk_id]);
+        }
     }
     auto capped = run_query(base + ", long_doc=maxp, max_windows=1)", query);
     EXPECT_GT(capped.n_truncated, 0u);

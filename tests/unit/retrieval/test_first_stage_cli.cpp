@@ -55,6 +55,11 @@ TEST(FirstStageCli, IndexSearchJsonDelete) {
     r = run("search --index " + idx + " --query sunlight --json");
     EXPECT_EQ(r.status, 0);
     EXPECT_TRUE(r.out.empty());
+    // Without --json an empty result says why, as a pipeline's does.
+    r = run("search --index " + idx + " --query sunlight");
+    EXPECT_EQ(r.status, 0);
+    EXPECT_NE(r.out.find("no results: None of the query's terms occurs in the index (1 chunks)"), std::string::npos)
+        << r.out;
 
     // Bad arguments exit 2; a missing index is an error, not a crash.
     EXPECT_EQ(run("search --index " + idx + " --query x --first-stage nope").status, 2);
