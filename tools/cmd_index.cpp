@@ -59,7 +59,8 @@ Json export_index(const Index& index, const IndexArgs& a) {
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return Json{{"to", a.to},           {"engine", target.engine},           {"chunks", s.chunks},
                 {"empty_chunks", s.empty_chunks}, {"skipped_terms", s.skipped_terms}, {"shards", s.shards},
-                {"embeddings", s.embeddings},     {"paths", s.paths},                 {"seconds", seconds}};
+                {"embeddings", s.embeddings},     {"deleted", s.deleted},             {"paths", s.paths},
+                {"seconds", seconds}};
 }
 
 void print_export(const Json& e, bool json) {
@@ -70,6 +71,9 @@ void print_export(const Json& e, bool json) {
     std::printf("%s: %zu chunks written", e["to"].get<std::string>().c_str(), e["chunks"].get<std::size_t>());
     if (e["shards"].get<std::size_t>() > 0) std::printf(" into %zu shard(s)", e["shards"].get<std::size_t>());
     if (e["embeddings"].get<std::size_t>() > 0) std::printf(", %zu vectors", e["embeddings"].get<std::size_t>());
+    if (e["deleted"].get<std::size_t>() > 0) {
+        std::printf(", %zu chunks no longer in the index deleted", e["deleted"].get<std::size_t>());
+    }
     if (e["empty_chunks"].get<std::size_t>() > 0)
         std::printf(", %zu chunks without index terms left out", e["empty_chunks"].get<std::size_t>());
     std::printf(" in %.2f s\n", e["seconds"].get<double>());

@@ -284,7 +284,13 @@ ExportSummary export_to_elasticsearch(const Index& index, const ElasticsearchExp
     }
     const Bm25Params bm25 = lexical::parse_bm25_spec(index.config().bm25);
     auto decimal = [](float v) { return std::stod(fmt::format("{}", v)); };  // 0.9, not 0.8999999761581421
+    const std::int64_t export_id =
+        o.export_id != 0 ? o.export_id
+                         : std::chrono::duration_cast<std::chrono::microseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
     Json properties = {{"chunk_id", {{"type", "long"}}},
+                       {"winnow_export", {{"type", "long"}}},
                        {"doc_id", {{"type", "keyword"}}},
                        {"title", {{"type", "text"}, {"index", false}}},
                        {"source", {{"type", "keyword"}, {"index", false}}},
@@ -301,8 +307,12 @@ ExportSummary export_to_elasticsearch(const Index& index, const ElasticsearchExp
         {"settings", {{"index", {{"similarity", {{"default", {{"type", "BM25"}, {"k1", decimal(bm25.k1)}, {"b", decimal(bm25.b)}}}}}}}}},
         {"mappings", {{"properties", properties}}}};
     const http::Reply created = call("PUT", index_url, dump(mapping), o.timeout_ms);
-    if (created.status == 400 && created.body.find("resource_already_exists_exception") != std::string::npos) {
-        log::info("elasticsearch: index {} exists; writing into it (chunks are replaced by id)", index_url);
+    const bool existed =
+        created.status == 400 && created.body.find("resource_already_exists_exception") != std::string::npos;
+    if (existed) {
+        log::info("elasticsearch: index {} exists; writing into it (chunks are replaced by id, chunks no longer in "
+                  "the winnow index deleted)",
+                  index_url);
     } else if (created.status != 200) {
         fail("PUT", index_url, created);
     }
@@ -311,8 +321,9 @@ ExportSummary export_to_elasticsearch(const Index& index, const ElasticsearchExp
     for_each_index_chunk(index, [&](std::vector<Candidate>& batch) {
         for (const Candidate& c : batch) {
             Json action = {{"index", {{"_index", o.index}, {"_id", std::to_string(c.chunk_id)}}}};
-            Json source = {{"chunk_id", c.chunk_id}, {"doc_id", c.doc_id}, {"title", c.title}, {"source", c.source},
-                           {"begin", c.begin},       {"end", c.end},       {"text", c.text}};
+            Json source = {{"chunk_id", c.chunk_id}, {"doc_id", c.doc_id}, {"title", c.title},
+                           {"source", c.source},     {"begin", c.begin},   {"end", c.end},
+                           {"text", c.text},         {"winnow_export", export_id}};
             writer.add({dump(action), dump(source), c.chunk_id});
             ++summary.chunks;
         }
@@ -337,6 +348,19 @@ ExportSummary export_to_elasticsearch(const Index& index, const ElasticsearchExp
     const std::string refresh_url = index_url + "/_refresh";
     const http::Reply refreshed = call("POST", refresh_url, "", o.timeout_ms);
     if (refreshed.status != 200) fail("POST", refresh_url, refreshed);
+    if (existed) {
+        // Every chunk of the winnow index now carries this export's stamp: what does not is gone from it.
+        const std::string delete_url = index_url + "/_delete_by_query?refresh=true&conflicts=proceed";
+        const Json query = {{"query", {{"bool", {{"must_not", Json::array({{{"term", {{"winnow_export", export_id}}}}})}}}}}};
+        const http::Reply reply = call("POST", delete_url, dump(query), o.timeout_ms);
+        if (reply.status != 200) fail("POST", delete_url, reply);
+        const Json j = parse_body(delete_url, reply.body);
+        const Json failures = j.value("failures", Json::array());
+        WINNOW_CHECK(failures.is_array() && failures.empty(), Errc::Internal,
+                     "elasticsearch {}: {} deletion(s) of chunks no longer in the winnow index failed: {}", delete_url,
+                     failures.is_array() ? failures.size() : 1, dump(failures).substr(0, 400));
+        summary.deleted = j.value("deleted", std::size_t{0});
+    }
     return summary;
 }
 

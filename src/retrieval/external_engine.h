@@ -38,6 +38,7 @@ struct ExportSummary {
     std::size_t skipped_terms = 0;   // term occurrences over the engine's term length limit (xapian)
     std::size_t shards = 0;          // databases written (xapian)
     std::size_t embeddings = 0;      // vectors written (elasticsearch, when the index has a dense side)
+    std::size_t deleted = 0;         // chunks deleted from an existing engine index (elasticsearch)
     std::vector<std::string> paths;  // what was written (xapian shard folders; the elasticsearch index URL)
 };
 
@@ -58,11 +59,16 @@ struct ElasticsearchExportOptions {
     std::size_t batch_bytes = 5u << 20;      // bytes per _bulk request at most (one chunk may exceed it)
     std::size_t timeout_ms = 60000;          // per request
     std::size_t retries = 3;                 // rounds for items rejected with 429 (queue full)
+    std::int64_t export_id = 0;              // stamped on every chunk written; 0: the clock's microseconds
 };
 // Creates the index (mapping: text analyzed like the winnow index, BM25 with its k1/b; an existing index
-// is reused) and writes every chunk with `_bulk`, _id = chunk id; then the vectors when the index has a
-// dense side (dense_vector field "embedding"); then _refresh. Throws Error listing the chunks the
-// engine rejected (per-item errors of _bulk), after retrying those rejected for a full queue.
+// is reused) and writes every chunk with `_bulk`, _id = chunk id, each stamped with this export's id
+// (field "winnow_export"); then the vectors when the index has a dense side (dense_vector field
+// "embedding"); then _refresh. Into an existing index, it then deletes what this export did not write
+// (`_delete_by_query` on another stamp, or none): the chunks deleted from the winnow index since the
+// last export. The Elasticsearch index is the winnow index's copy: one winnow index exports into it.
+// Throws Error listing the chunks the engine rejected (per-item errors of _bulk), after retrying those
+// rejected for a full queue, or naming the deletions that failed.
 ExportSummary export_to_elasticsearch(const Index& index, const ElasticsearchExportOptions& options);
 
 // "xapian:DIR" or "elasticsearch:http://host:9200/INDEX" (also "opensearch:..."): the engine and where.

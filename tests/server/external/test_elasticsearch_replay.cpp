@@ -156,8 +156,47 @@ TEST(ElasticsearchReplay, ExportCreatesTheIndexAndRetriesRejectedBulkItems) {
     retrieval::ElasticsearchExportOptions o;
     o.url = es.url();
     o.index = "chunks";
+    o.export_id = 7;
     const auto summary = retrieval::export_to_elasticsearch(*index, o);
     EXPECT_EQ(summary.chunks, 3u);
+    EXPECT_EQ(summary.deleted, 0u);  // a new index: nothing to delete, no _delete_by_query sent
+    EXPECT_TRUE(es.problems().empty()) << joined(es.problems());
+}
+
+// Into an existing index: every chunk rewritten with this export's stamp, then what carries another
+// stamp (chunks deleted from the winnow index since the last export) deleted.
+TEST(ElasticsearchReplay, ExportIntoAnExistingIndexDeletesWhatTheIndexNoLongerHolds) {
+    TempDir dir("winnow_es_export_existing");
+    const auto index = small_index(dir);
+    {
+        ReplayServer es(load("export_existing_index.json"));
+        retrieval::ElasticsearchExportOptions o;
+        o.url = es.url();
+        o.index = "chunks";
+        o.export_id = 7;
+        const auto summary = retrieval::export_to_elasticsearch(*index, o);
+        EXPECT_EQ(summary.chunks, 3u);
+        EXPECT_EQ(summary.deleted, 2u);
+        EXPECT_TRUE(es.problems().empty()) << joined(es.problems());
+    }
+    // A deletion that fails is an error naming it, not a silent stale copy.
+    Json exchanges = load("export_existing_index.json");
+    exchanges.back()["response"]["body"]["deleted"] = 1;
+    exchanges.back()["response"]["body"]["failures"] =
+        Json::array({{{"index", "chunks"}, {"id", "9"}, {"status", 409}, {"cause", {{"type", "version_conflict_engine_exception"}}}}});
+    ReplayServer es(exchanges);
+    retrieval::ElasticsearchExportOptions o;
+    o.url = es.url();
+    o.index = "chunks";
+    o.export_id = 7;
+    try {
+        (void)retrieval::export_to_elasticsearch(*index, o);
+        FAIL() << "a failed deletion was not reported";
+    } catch (const Error& e) {
+        const std::string what = e.what();
+        EXPECT_NE(what.find("1 deletion(s)"), std::string::npos) << what;
+        EXPECT_NE(what.find("version_conflict_engine_exception"), std::string::npos) << what;
+    }
     EXPECT_TRUE(es.problems().empty()) << joined(es.problems());
 }
 
@@ -168,6 +207,7 @@ TEST(ElasticsearchReplay, ExportReportsPerItemErrors) {
     retrieval::ElasticsearchExportOptions o;
     o.url = es.url();
     o.index = "chunks";
+    o.export_id = 7;
     try {
         (void)retrieval::export_to_elasticsearch(*index, o);
         FAIL() << "a rejected item was not reported";
