@@ -5,18 +5,20 @@
 // Header-only, for the benchmark drivers (bench_server_load, bench_inference --texts).
 #pragma once
 
+#include <fmt/format.h>
+
 #include <filesystem>
 #include <fstream>
 #include <string>
-
-#include <fmt/format.h>
 
 #include "core/json.h"
 
 namespace winnow::bench {
 
 // The word of token id `id` (>= 4) in the generated vocabulary.
-inline std::string bench_word(int id) { return fmt::format("w{}", id - 4); }
+inline std::string bench_word(int id) {
+    return fmt::format("w{}", id - 4);
+}
 
 // Writes the folder `dir` (created; its config.json and model.safetensors link to `model`'s) and returns it.
 inline std::string make_bench_model(const std::filesystem::path& model, const std::filesystem::path& dir) {

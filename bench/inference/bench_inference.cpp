@@ -37,6 +37,26 @@ std::vector<std::int32_t> ints(const winnow::Json& line, const char* key) {
     return out;
 }
 
+// One warm-up call (primitives created, buffers sized), then the best of `repeat` timed calls, in seconds.
+template <class Fn>
+double best_of(std::size_t repeat, const Fn& fn) {
+    fn();
+    double best = 1e300;
+    for (std::size_t r = 0; r < repeat; ++r) {
+        const auto start = std::chrono::steady_clock::now();
+        fn();
+        best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    }
+    return best;
+}
+
+// {"raw_score"} lines in input order (nothing without a path).
+void write_scores(const std::string& path, const std::vector<winnow::PairScore>& scores) {
+    if (path.empty()) return;
+    std::ofstream out(path);
+    for (const auto& s : scores) out << winnow::Json{{"raw_score", s.raw_score}}.dump() << '\n';
+}
+
 // [CLS] q [SEP] d [SEP] as the texts (q, d) in the generated vocabulary's words.
 std::pair<std::string, std::string> as_text(const winnow::TokenizedPair& pair) {
     std::string text[2];
@@ -71,17 +91,9 @@ int run_texts(const std::string& model, const std::vector<winnow::TokenizedPair>
     }
     const double tokenize_s =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start_tokenize).count();
-    auto scores = reranker->score_pairs(text_pairs);  // warm-up
-    double best = 1e300;
-    for (std::size_t r = 0; r < repeat; ++r) {
-        const auto start = std::chrono::steady_clock::now();
-        scores = reranker->score_pairs(text_pairs);
-        best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-    }
-    if (!scores_path.empty()) {
-        std::ofstream out(scores_path);
-        for (const auto& s : scores) out << winnow::Json{{"raw_score", s.raw_score}}.dump() << '\n';
-    }
+    std::vector<winnow::PairScore> scores;
+    const double best = best_of(repeat, [&] { scores = reranker->score_pairs(text_pairs); });
+    write_scores(scores_path, scores);
     const winnow::Json stats{{"input", "texts"},
                              {"pairs", pairs.size()},
                              {"tokens", tokens},
@@ -157,17 +169,9 @@ int run(int argc, char** argv) {
     options.token_budget = budget;
     if (texts) return run_texts(model, pairs, tokens, options, repeat, scores_path);
     const auto reranker = winnow::Reranker::load(model, options);
-    auto scores = reranker->score_tokenized(pairs);  // warm-up: primitives created, buffers sized
-    double best = 1e300;
-    for (std::size_t r = 0; r < repeat; ++r) {
-        const auto start = std::chrono::steady_clock::now();
-        scores = reranker->score_tokenized(pairs);
-        best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-    }
-    if (!scores_path.empty()) {
-        std::ofstream out(scores_path);
-        for (const auto& s : scores) out << winnow::Json{{"raw_score", s.raw_score}}.dump() << '\n';
-    }
+    std::vector<winnow::PairScore> scores;
+    const double best = best_of(repeat, [&] { scores = reranker->score_tokenized(pairs); });
+    write_scores(scores_path, scores);
     winnow::Json stats{{"pairs", pairs.size()},
                              {"tokens", tokens},
                              {"seconds", best},

@@ -35,9 +35,8 @@ void run_segments(std::size_t n, std::size_t segment, const Prepare& prepare, co
         const std::size_t end = std::min(n, begin + segment);
         std::future<Prepared> next;
         if (end < n) {
-            next = std::async(std::launch::async, [&prepare, end, n, segment] {
-                return prepare(end, std::min(n, end + segment));
-            });
+            next = std::async(std::launch::async,
+                              [&prepare, end, n, segment] { return prepare(end, std::min(n, end + segment)); });
         }
         consume(begin, std::move(current));
         if (end < n) current = next.get();

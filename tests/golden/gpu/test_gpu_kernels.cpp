@@ -58,7 +58,8 @@ std::vector<double> reference(const std::vector<float>& q, const std::vector<flo
                 for (int j = cu[s]; j < cu[s + 1]; ++j) {
                     if (window > 0 && std::abs(i - j) > static_cast<int>(window)) continue;
                     double dot = 0;
-                    for (std::size_t d = 0; d < dim; ++d) dot += double(q[i * hidden + h * dim + d]) * k[j * hidden + h * dim + d];
+                    for (std::size_t d = 0; d < dim; ++d)
+                        dot += double(q[i * hidden + h * dim + d]) * k[j * hidden + h * dim + d];
                     scores.push_back(dot * scale);
                     keys.push_back(j);
                 }
@@ -78,14 +79,14 @@ std::vector<double> reference(const std::vector<float>& q, const std::vector<flo
 
 std::string kernel_name(AttentionKernel kernel) {
     switch (kernel) {
-        case AttentionKernel::Registers:
-            return "registers";
-        case AttentionKernel::Tiles:
-            return "tiles";
-        case AttentionKernel::Cores:
-            return "cores";
-        case AttentionKernel::Auto:
-            break;
+    case AttentionKernel::Registers:
+        return "registers";
+    case AttentionKernel::Tiles:
+        return "tiles";
+    case AttentionKernel::Cores:
+        return "cores";
+    case AttentionKernel::Auto:
+        break;
     }
     return "auto";
 }
@@ -118,9 +119,8 @@ void check_case(const AttentionCase& c) {
         }
     }
     const std::vector<double> exact = reference(q, k, v, cu, kHeads, dim, false, c.window);
-    const std::vector<double> rounded =
-        reference(as_device_rounds(q_scaled, c.type), as_device_rounds(k, c.type), as_device_rounds(v, c.type), cu,
-                  kHeads, dim, true, c.window);
+    const std::vector<double> rounded = reference(as_device_rounds(q_scaled, c.type), as_device_rounds(k, c.type),
+                                                  as_device_rounds(v, c.type), cu, kHeads, dim, true, c.window);
 
     DeviceBuffer device_qkv = upload_as(qkv, c.type);
     DeviceBuffer device_bias = upload_f32(bias);
@@ -140,8 +140,7 @@ void check_case(const AttentionCase& c) {
                          c.window, kernel);
         convert_to_f32(device_out.data(), out_f32.as<float>(), tokens, hidden, nullptr, c.type, nullptr);
         std::vector<float> got(tokens * hidden);
-        check(cudaMemcpy(got.data(), out_f32.data(), got.size() * sizeof(float), cudaMemcpyDeviceToHost),
-              "cudaMemcpy");
+        check(cudaMemcpy(got.data(), out_f32.data(), got.size() * sizeof(float), cudaMemcpyDeviceToHost), "cudaMemcpy");
         double worst = 0;
         std::size_t worst_at = 0;
         for (std::size_t i = 0; i < got.size(); ++i) {
@@ -157,8 +156,8 @@ void check_case(const AttentionCase& c) {
     }
 }
 
-#define WINNOW_REQUIRE_GPU()                                                                                 \
-    do {                                                                                                     \
+#define WINNOW_REQUIRE_GPU()                                                                               \
+    do {                                                                                                   \
         if (!cuda_status().usable) GTEST_SKIP() << "no usable CUDA device: " << cuda_status().to_string(); \
     } while (0)
 
@@ -229,7 +228,8 @@ TEST(GpuRowKernels, LayerNormAndActivationMatchTheHost) {
             for (std::size_t r = 0; r < rows; ++r) {
                 std::vector<double> v(cols);
                 double mean = 0, variance = 0;
-                for (std::size_t c = 0; c < cols; ++c) mean += v[c] = double(held_x[r * cols + c]) + held_r[r * cols + c] + bias[c];
+                for (std::size_t c = 0; c < cols; ++c)
+                    mean += v[c] = double(held_x[r * cols + c]) + held_r[r * cols + c] + bias[c];
                 mean /= double(cols);
                 for (double value : v) variance += (value - mean) * (value - mean);
                 const double inverse = 1.0 / std::sqrt(variance / double(cols) + 1e-12);

@@ -149,14 +149,20 @@ SearchOptions es_options(const std::string& url, std::size_t k) {
     return o;
 }
 
-TEST(ElasticsearchReplay, ExportCreatesTheIndexAndRetriesRejectedBulkItems) {
-    TempDir dir("winnow_es_export");
-    const auto index = small_index(dir);
-    ReplayServer es(load("export_bulk_retry.json"));
+// Export into index "chunks" of the replay server, stamped 7 as the recordings are.
+retrieval::ElasticsearchExportOptions export_options(const ReplayServer& es) {
     retrieval::ElasticsearchExportOptions o;
     o.url = es.url();
     o.index = "chunks";
     o.export_id = 7;
+    return o;
+}
+
+TEST(ElasticsearchReplay, ExportCreatesTheIndexAndRetriesRejectedBulkItems) {
+    TempDir dir("winnow_es_export");
+    const auto index = small_index(dir);
+    ReplayServer es(load("export_bulk_retry.json"));
+    const retrieval::ElasticsearchExportOptions o = export_options(es);
     const auto summary = retrieval::export_to_elasticsearch(*index, o);
     EXPECT_EQ(summary.chunks, 3u);
     EXPECT_EQ(summary.deleted, 0u);  // a new index: nothing to delete, no _delete_by_query sent
@@ -170,10 +176,7 @@ TEST(ElasticsearchReplay, ExportIntoAnExistingIndexDeletesWhatTheIndexNoLongerHo
     const auto index = small_index(dir);
     {
         ReplayServer es(load("export_existing_index.json"));
-        retrieval::ElasticsearchExportOptions o;
-        o.url = es.url();
-        o.index = "chunks";
-        o.export_id = 7;
+        const retrieval::ElasticsearchExportOptions o = export_options(es);
         const auto summary = retrieval::export_to_elasticsearch(*index, o);
         EXPECT_EQ(summary.chunks, 3u);
         EXPECT_EQ(summary.deleted, 2u);
@@ -185,10 +188,7 @@ TEST(ElasticsearchReplay, ExportIntoAnExistingIndexDeletesWhatTheIndexNoLongerHo
     exchanges.back()["response"]["body"]["failures"] =
         Json::array({{{"index", "chunks"}, {"id", "9"}, {"status", 409}, {"cause", {{"type", "version_conflict_engine_exception"}}}}});
     ReplayServer es(exchanges);
-    retrieval::ElasticsearchExportOptions o;
-    o.url = es.url();
-    o.index = "chunks";
-    o.export_id = 7;
+    const retrieval::ElasticsearchExportOptions o = export_options(es);
     try {
         (void)retrieval::export_to_elasticsearch(*index, o);
         FAIL() << "a failed deletion was not reported";
@@ -204,10 +204,7 @@ TEST(ElasticsearchReplay, ExportReportsPerItemErrors) {
     TempDir dir("winnow_es_export_err");
     const auto index = small_index(dir);
     ReplayServer es(load("export_item_error.json"));
-    retrieval::ElasticsearchExportOptions o;
-    o.url = es.url();
-    o.index = "chunks";
-    o.export_id = 7;
+    const retrieval::ElasticsearchExportOptions o = export_options(es);
     try {
         (void)retrieval::export_to_elasticsearch(*index, o);
         FAIL() << "a rejected item was not reported";

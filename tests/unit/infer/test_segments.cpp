@@ -1,12 +1,12 @@
 // run_segments: every input consumed once, in order, segment by segment; the next segment prepared while
 // the current one is consumed; errors from either side propagate. And segment_size per device.
-#include <gtest/gtest.h>
-
 #include <chrono>
 #include <future>
 #include <mutex>
 #include <stdexcept>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "infer/segments.h"
 
