@@ -54,6 +54,7 @@ Json export_index(const Index& index, const IndexArgs& a) {
         o.url = target.url;
         o.index = target.index;
         o.batch_documents = a.batch;
+        o.opensearch = target.opensearch;
         s = retrieval::export_to_elasticsearch(index, o);
     }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -68,6 +68,7 @@ struct ExternalStageOptions {
     std::size_t num_candidates = 0;    // elasticsearch knn: candidates per shard (0: max(2k, 100))
     std::size_t timeout_ms = 10000;    // one search, network included
     bool dfs = false;                  // elasticsearch: search_type=dfs_query_then_fetch (index-wide term statistics)
+    bool opensearch = false;           // elasticsearch: the cluster is OpenSearch (api=opensearch): knn is a query clause
     bool operator==(const ExternalStageOptions&) const = default;
 };
 

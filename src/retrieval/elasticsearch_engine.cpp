@@ -92,7 +92,13 @@ public:
         Json body = Json::object();
         body["size"] = options.k;
         body["query"] = {{"match", {{field, {{"query", std::string(query)}}}}}};
-        if (!options_.knn_field.empty()) {
+        if (!options_.knn_field.empty() && options_.opensearch) {
+            // OpenSearch's k-NN plugin: knn is a query clause; `should` adds its score to the match's, as
+            // Elasticsearch adds a top-level knn's.
+            const std::vector<float> vector = embed(query);
+            const Json knn = {{"knn", {{options_.knn_field, {{"vector", vector}, {"k", options.k}}}}}};
+            body["query"] = {{"bool", {{"should", Json::array({body["query"], knn})}}}};
+        } else if (!options_.knn_field.empty()) {
             const std::vector<float> vector = embed(query);
             const std::size_t candidates = options_.num_candidates > 0 ? options_.num_candidates
                                                                        : std::max<std::size_t>(2 * options.k, 100);
@@ -157,7 +163,8 @@ public:
     }
 
     std::string describe(const SearchOptions&) const override {
-        return fmt::format("elasticsearch({}/{}, match {}{}{})", options_.url, options_.index, options_.field,
+        return fmt::format("{}({}/{}, match {}{}{})", options_.opensearch ? "opensearch" : "elasticsearch",
+                           options_.url, options_.index, options_.field,
                            options_.knn_field.empty() ? "" : " + knn " + options_.knn_field, options_.dfs ? ", dfs" : "");
     }
 
@@ -266,6 +273,31 @@ std::shared_ptr<const ExternalEngine> make_elasticsearch_engine(const ExternalSt
     return std::make_shared<ElasticsearchEngine>(options);
 }
 
+Json elasticsearch_mapping(const std::string& analyzer, float k1, float b, std::size_t dense_dimension,
+                           bool opensearch) {
+    auto decimal = [](float v) { return std::stod(fmt::format("{}", v)); };  // 0.9, not 0.8999999761581421
+    Json properties = {{"chunk_id", {{"type", "long"}}},
+                       {"winnow_export", {{"type", "long"}}},
+                       {"doc_id", {{"type", "keyword"}}},
+                       {"title", {{"type", "text"}, {"index", false}}},
+                       {"source", {{"type", "keyword"}, {"index", false}}},
+                       {"begin", {{"type", "integer"}, {"index", false}}},
+                       {"end", {{"type", "integer"}, {"index", false}}},
+                       {"text", {{"type", "text"}, {"analyzer", analyzer}}}};
+    Json settings = {{"similarity", {{"default", {{"type", "BM25"}, {"k1", decimal(k1)}, {"b", decimal(b)}}}}}};
+    if (dense_dimension > 0 && opensearch) {
+        settings["knn"] = true;
+        properties["embedding"] = {
+            {"type", "knn_vector"},
+            {"dimension", dense_dimension},
+            {"method", {{"name", "hnsw"}, {"space_type", "cosinesimil"}, {"engine", "lucene"}}}};
+    } else if (dense_dimension > 0) {
+        properties["embedding"] = {
+            {"type", "dense_vector"}, {"dims", dense_dimension}, {"index", true}, {"similarity", "cosine"}};
+    }
+    return {{"settings", {{"index", settings}}}, {"mappings", {{"properties", properties}}}};
+}
+
 ExportSummary export_to_elasticsearch(const Index& index, const ElasticsearchExportOptions& o) {
     check_index_name(o.index);
     WINNOW_CHECK(o.batch_documents > 0 && o.batch_bytes > 0, Errc::InvalidArgument, "elasticsearch export: empty batches");
@@ -283,29 +315,13 @@ ExportSummary export_to_elasticsearch(const Index& index, const ElasticsearchExp
                   analyzer_spec);
     }
     const Bm25Params bm25 = lexical::parse_bm25_spec(index.config().bm25);
-    auto decimal = [](float v) { return std::stod(fmt::format("{}", v)); };  // 0.9, not 0.8999999761581421
     const std::int64_t export_id =
         o.export_id != 0 ? o.export_id
                          : std::chrono::duration_cast<std::chrono::microseconds>(
                                std::chrono::system_clock::now().time_since_epoch())
                                .count();
-    Json properties = {{"chunk_id", {{"type", "long"}}},
-                       {"winnow_export", {{"type", "long"}}},
-                       {"doc_id", {{"type", "keyword"}}},
-                       {"title", {{"type", "text"}, {"index", false}}},
-                       {"source", {{"type", "keyword"}, {"index", false}}},
-                       {"begin", {{"type", "integer"}, {"index", false}}},
-                       {"end", {{"type", "integer"}, {"index", false}}},
-                       {"text", {{"type", "text"}, {"analyzer", es_analyzer}}}};
-    if (index.has_dense()) {
-        properties["embedding"] = {{"type", "dense_vector"},
-                                   {"dims", index.config().dense_dimension},
-                                   {"index", true},
-                                   {"similarity", "cosine"}};
-    }
-    const Json mapping = {
-        {"settings", {{"index", {{"similarity", {{"default", {{"type", "BM25"}, {"k1", decimal(bm25.k1)}, {"b", decimal(bm25.b)}}}}}}}}},
-        {"mappings", {{"properties", properties}}}};
+    const Json mapping = elasticsearch_mapping(es_analyzer, bm25.k1, bm25.b,
+                                               index.has_dense() ? index.config().dense_dimension : 0, o.opensearch);
     const http::Reply created = call("PUT", index_url, dump(mapping), o.timeout_ms);
     const bool existed =
         created.status == 400 && created.body.find("resource_already_exists_exception") != std::string::npos;

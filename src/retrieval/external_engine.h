@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/json.h"
 #include "winnow/candidate.h"
 
 namespace winnow {
@@ -60,7 +61,14 @@ struct ElasticsearchExportOptions {
     std::size_t timeout_ms = 60000;          // per request
     std::size_t retries = 3;                 // rounds for items rejected with 429 (queue full)
     std::int64_t export_id = 0;              // stamped on every chunk written; 0: the clock's microseconds
+    bool opensearch = false;                 // the cluster is OpenSearch: vectors as knn_vector, index.knn
 };
+// The index's settings and mapping: `text` analyzed with `analyzer` ("english" or "standard"), BM25 with
+// k1 and b, the chunk fields, and with dense_dimension > 0 an "embedding" field: Elasticsearch's
+// dense_vector (cosine, indexed), or OpenSearch's knn_vector (HNSW, cosinesimil, Lucene engine, in an
+// index with index.knn on).
+Json elasticsearch_mapping(const std::string& analyzer, float k1, float b, std::size_t dense_dimension,
+                           bool opensearch);
 // Creates the index (mapping: text analyzed like the winnow index, BM25 with its k1/b; an existing index
 // is reused) and writes every chunk with `_bulk`, _id = chunk id, each stamped with this export's id
 // (field "winnow_export"); then the vectors when the index has a dense side (dense_vector field
@@ -73,7 +81,8 @@ ExportSummary export_to_elasticsearch(const Index& index, const ElasticsearchExp
 
 // "xapian:DIR" or "elasticsearch:http://host:9200/INDEX" (also "opensearch:..."): the engine and where.
 struct ExportTarget {
-    std::string engine;  // xapian | elasticsearch
+    std::string engine;  // xapian | elasticsearch (both "elasticsearch:" and "opensearch:")
+    bool opensearch = false;  // written "opensearch:..."
     std::string path;    // xapian: folder
     std::string url;     // elasticsearch: base URL
     std::string index;   // elasticsearch: index name

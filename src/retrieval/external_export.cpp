@@ -46,6 +46,7 @@ ExportTarget parse_export_target(std::string_view text) {
     }
     WINNOW_CHECK(t.engine == "elasticsearch" || t.engine == "opensearch", Errc::InvalidArgument,
                  "--to {}: unknown engine '{}' (xapian, elasticsearch, opensearch)", text, t.engine);
+    t.opensearch = t.engine == "opensearch";
     t.engine = "elasticsearch";
     const auto scheme = rest.find("://");
     WINNOW_CHECK(rest.rfind("http://", 0) == 0 || rest.rfind("https://", 0) == 0, Errc::InvalidArgument,

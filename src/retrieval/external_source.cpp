@@ -15,7 +15,8 @@ namespace {
 std::string engine_key(const ExternalStageOptions& e) {
     Json j = {{"engine", e.engine}, {"db", e.db},           {"remote", e.remote},       {"url", e.url},
               {"index", e.index},   {"field", e.field},     {"knn_field", e.knn_field}, {"embed_model", e.embed_model},
-              {"timeout_ms", e.timeout_ms}, {"num_candidates", e.num_candidates}, {"dfs", e.dfs}};
+              {"timeout_ms", e.timeout_ms}, {"num_candidates", e.num_candidates}, {"dfs", e.dfs},
+              {"opensearch", e.opensearch}};
     return j.dump();
 }
 

@@ -30,7 +30,7 @@ constexpr KeyInfo kXapianKeys[] = {{"k", Type::Count}, {"k1", Type::Double},   {
 constexpr KeyInfo kElasticsearchKeys[] = {
     {"k", Type::Count},        {"url", Type::Urls},         {"index", Type::Text},           {"field", Type::Text},
     {"knn_field", Type::Text}, {"embed_model", Type::Text}, {"num_candidates", Type::Count}, {"timeout_ms", Type::Uint},
-    {"dfs", Type::Bool}};
+    {"dfs", Type::Bool},       {"api", Type::Text}};
 constexpr KeyInfo kCutoffKeys[] = {{"top_n", Type::Uint},
                                    {"min_score", Type::Double},
                                    {"score_gap", Type::Unit},
@@ -160,7 +160,7 @@ void validate_value(std::string_view stage, std::string_view key, std::string_vi
                          ? " (bm25: k, k1, b; dense: k, ef_search; hybrid: all of them and fusion, "
                            "rrf_k, weight, k_lexical, k_dense; xapian: k, k1, b, db, remote, timeout_ms; "
                            "elasticsearch: k, url, index, field, knn_field, embed_model, "
-                           "num_candidates, timeout_ms, dfs)"
+                           "num_candidates, timeout_ms, dfs, api)"
                          : "");
     }
     bool ok = true;
@@ -547,6 +547,11 @@ PipelineConfig PipelineConfig::from_spec(const PipelineSpec& spec) {
                 if (auto v = st.get("num_candidates")) e.num_candidates = as_uint(*v);
                 if (auto v = st.get("timeout_ms")) e.timeout_ms = as_uint(*v);
                 if (auto v = st.get("dfs")) e.dfs = *v == "true";
+                if (auto v = st.get("api")) {
+                    WINNOW_CHECK(*v == "elasticsearch" || *v == "opensearch", Errc::InvalidArgument,
+                                 "pipeline spec: {}.api={}: elasticsearch or opensearch", st.name, *v);
+                    e.opensearch = *v == "opensearch";
+                }
                 WINNOW_CHECK(e.timeout_ms > 0, Errc::InvalidArgument, "pipeline spec: {}.timeout_ms must be at least 1",
                              st.name);
                 if (st.name == "xapian") {

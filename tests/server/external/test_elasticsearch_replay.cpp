@@ -260,14 +260,20 @@ TEST(ElasticsearchReplay, PipelineRerankReadsTheEngineText) {
     EXPECT_TRUE(es.problems().empty()) << joined(es.problems());
 }
 
-TEST(ElasticsearchReplay, KnnClauseCarriesTheQueryEmbedding) {
-    const std::string model = std::string(WINNOW_SHARED_DIR) + "/fixtures/models/bert-embed-mean";
-    if (!std::filesystem::exists(model)) GTEST_SKIP() << "fixture embedding model missing";
+const std::string kEmbedModel = std::string(WINNOW_SHARED_DIR) + "/fixtures/models/bert-embed-mean";
+
+// A recorded knn search with "$QUERY_VECTOR" replaced by the fixture embedder's vector of the query.
+Json knn_exchanges(const std::string& name) {
     const std::vector<std::string> q = {"who approves expenses"};
-    const auto vector = Embedder::load(model)->embed(q, EmbedKind::Query).at(0);
-    Json exchanges = load("search_knn.json");
-    substitute(exchanges, {{"QUERY_VECTOR", Json(vector)}});
-    ReplayServer es(exchanges);
+    Json exchanges = load(name);
+    substitute(exchanges, {{"QUERY_VECTOR", Json(Embedder::load(kEmbedModel)->embed(q, EmbedKind::Query).at(0))}});
+    return exchanges;
+}
+
+TEST(ElasticsearchReplay, KnnClauseCarriesTheQueryEmbedding) {
+    if (!std::filesystem::exists(kEmbedModel)) GTEST_SKIP() << "fixture embedding model missing";
+    const std::string& model = kEmbedModel;
+    ReplayServer es(knn_exchanges("search_knn.json"));
     SearchOptions o = es_options(es.url(), 2);
     o.external.knn_field = "embedding";
     o.external.embed_model = model;
@@ -275,6 +281,46 @@ TEST(ElasticsearchReplay, KnnClauseCarriesTheQueryEmbedding) {
     ASSERT_EQ(hits.size(), 1u);
     EXPECT_EQ(hits[0].chunk_id, 1);
     EXPECT_TRUE(es.problems().empty()) << joined(es.problems());
+}
+
+// api=opensearch: OpenSearch's k-NN plugin takes knn as a query clause, beside the match in a bool should.
+TEST(ElasticsearchReplay, OpenSearchKnnIsAQueryClause) {
+    if (!std::filesystem::exists(kEmbedModel)) GTEST_SKIP() << "fixture embedding model missing";
+    const std::string& model = kEmbedModel;
+    ReplayServer es(knn_exchanges("search_knn_opensearch.json"));
+    const PipelineConfig config = PipelineConfig::from_spec(PipelineSpec::parse(
+        "elasticsearch(k=2, url=" + es.url() + ", index=chunks, knn_field=embedding, embed_model=" + model +
+        ", api=opensearch)"));
+    const SearchOptions& o = config.first_stage;
+    ASSERT_TRUE(o.external.opensearch);
+    const auto engine = retrieval::make_elasticsearch_engine(o.external);
+    EXPECT_EQ(engine->describe(o).rfind("opensearch(", 0), 0u) << engine->describe(o);
+    const auto hits = engine->search("who approves expenses", o);
+    ASSERT_EQ(hits.size(), 1u);
+    EXPECT_EQ(hits[0].chunk_id, 1);
+    EXPECT_TRUE(es.problems().empty()) << joined(es.problems());
+    EXPECT_THROW((void)PipelineConfig::from_spec(PipelineSpec::parse("elasticsearch(url=http://h:9200, index=c, api=solr)")),
+                 Error);
+}
+
+// The export's mapping for each engine: Elasticsearch's dense_vector, OpenSearch's knn_vector in a k-NN index.
+TEST(ElasticsearchReplay, ExportMappingPerEngine) {
+    const Json es = retrieval::elasticsearch_mapping("english", 0.9f, 0.4f, 8, false);
+    EXPECT_EQ(es["mappings"]["properties"]["embedding"]["type"], "dense_vector");
+    EXPECT_EQ(es["mappings"]["properties"]["embedding"]["dims"], 8);
+    EXPECT_FALSE(es["settings"]["index"].contains("knn"));
+    EXPECT_EQ(es["settings"]["index"]["similarity"]["default"]["k1"], 0.9);
+    const Json os = retrieval::elasticsearch_mapping("standard", 1.2f, 0.75f, 8, true);
+    EXPECT_EQ(os["mappings"]["properties"]["embedding"]["type"], "knn_vector");
+    EXPECT_EQ(os["mappings"]["properties"]["embedding"]["dimension"], 8);
+    EXPECT_EQ(os["mappings"]["properties"]["embedding"]["method"]["space_type"], "cosinesimil");
+    EXPECT_EQ(os["settings"]["index"]["knn"], true);
+    EXPECT_EQ(os["mappings"]["properties"]["text"]["analyzer"], "standard");
+    const Json lexical = retrieval::elasticsearch_mapping("english", 0.9f, 0.4f, 0, true);
+    EXPECT_FALSE(lexical["mappings"]["properties"].contains("embedding"));
+    EXPECT_FALSE(lexical["settings"]["index"].contains("knn"));
+    EXPECT_TRUE(retrieval::parse_export_target("opensearch:http://localhost:9200/chunks").opensearch);
+    EXPECT_FALSE(retrieval::parse_export_target("elasticsearch:http://localhost:9200/chunks").opensearch);
 }
 
 TEST(ElasticsearchReplay, ErrorsNameTheCauseAndPartialResultsAreRefused) {
