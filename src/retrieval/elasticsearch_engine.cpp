@@ -95,15 +95,13 @@ public:
         if (!options_.knn_field.empty() && options_.opensearch) {
             // OpenSearch's k-NN plugin: knn is a query clause; `should` adds its score to the match's, as
             // Elasticsearch adds a top-level knn's.
-            const std::vector<float> vector = embed(query);
-            const Json knn = {{"knn", {{options_.knn_field, {{"vector", vector}, {"k", options.k}}}}}};
+            const Json knn = {{"knn", {{options_.knn_field, {{"vector", embed(query)}, {"k", options.k}}}}}};
             body["query"] = {{"bool", {{"should", Json::array({body["query"], knn})}}}};
         } else if (!options_.knn_field.empty()) {
-            const std::vector<float> vector = embed(query);
             const std::size_t candidates = options_.num_candidates > 0 ? options_.num_candidates
                                                                        : std::max<std::size_t>(2 * options.k, 100);
             body["knn"] = {{"field", options_.knn_field},
-                           {"query_vector", vector},
+                           {"query_vector", embed(query)},
                            {"k", options.k},
                            {"num_candidates", std::max(candidates, options.k)}};
         }

@@ -24,6 +24,8 @@ namespace winnow::cuda {
 namespace {
 
 constexpr int kRowThreads = 256;  // threads per row in the row-wise kernels (LayerNorm)
+// The tensor-core attention kernels scale Q by scale * log2(e) and take their softmax in base 2 (exp2f).
+constexpr float kLog2e = 1.4426950408889634f;
 
 template <class T>
 __global__ void embeddings_layernorm_kernel(const std::int32_t* ids, const std::int32_t* positions,
@@ -381,7 +383,7 @@ __global__ void __launch_bounds__(kTcThreads)
 
     // Q, scaled; O = 0.
     stage_rows<T, DP, LQ, kTcQueries>(qkv, bias, start, length - q0, q0, stride, h * dim, dim,
-                                  scale * 1.4426950408889634f /* log2(e) */, qs);
+                                  scale * kLog2e, qs);
     for (int e = threadIdx.x; e < kTcQueries * LO; e += blockDim.x) os[e] = 0.0f;
     for (int r = threadIdx.x; r < kTcQueries; r += blockDim.x) {
         ms[r] = -INFINITY;
@@ -895,7 +897,8 @@ __global__ void bias_residual_layernorm_vector_kernel(const T* x, const float* b
     }
 }
 
-bool aligned16(const void* p) { return reinterpret_cast<std::uintptr_t>(p) % 16 == 0; }
+// Whether `p` is a multiple of `bytes` (the vector paths' loads and stores need it).
+bool aligned(const void* p, std::uintptr_t bytes) { return reinterpret_cast<std::uintptr_t>(p) % bytes == 0; }
 
 }  // namespace
 
@@ -903,10 +906,9 @@ void bias_residual_layernorm(const void* x, const float* bias, const void* resid
                              const float* beta, float eps, std::size_t rows, std::size_t cols, void* out,
                              DeviceType type, Stream stream) {
     if (rows == 0) return;
-    const auto aligned8 = [](const void* p) { return reinterpret_cast<std::uintptr_t>(p) % 8 == 0; };
-    if (type != DeviceType::F32 && cols % 4 == 0 && cols <= 32 * 4 * 8 && aligned8(x) && aligned8(out) &&
-        (residual == nullptr || aligned8(residual)) && (bias == nullptr || aligned16(bias)) && aligned16(gamma) &&
-        (beta == nullptr || aligned16(beta))) {
+    if (type != DeviceType::F32 && cols % 4 == 0 && cols <= 32 * 4 * 8 && aligned(x, 8) && aligned(out, 8) &&
+        (residual == nullptr || aligned(residual, 8)) && (bias == nullptr || aligned(bias, 16)) &&
+        aligned(gamma, 16) && (beta == nullptr || aligned(beta, 16))) {
         const unsigned blocks = static_cast<unsigned>((rows + 7) / 8);
         const int r = static_cast<int>(rows), c = static_cast<int>(cols);
         const std::size_t chunks = (cols / 4 + 31) / 32;
@@ -969,7 +971,7 @@ void bias_activation(void* x, const float* bias, std::size_t rows, std::size_t c
     if (rows == 0 || cols == 0) return;
     const std::size_t vec = 16 / type_size(type);
     // 32-bit chunk indices (with room for i + 2 * step): any batch this side of 2^31 chunks of 16 bytes.
-    if (cols % vec == 0 && reinterpret_cast<std::uintptr_t>(x) % 16 == 0 && rows * cols / vec < (1u << 31)) {
+    if (cols % vec == 0 && aligned(x, 16) && rows * cols / vec < (1u << 31)) {
         const unsigned n_chunks = static_cast<unsigned>(rows * cols / vec);
         const unsigned blocks = std::min<unsigned>((n_chunks + 511) / 512, 1u << 20);
         const unsigned row_chunks = static_cast<unsigned>(cols / vec);
@@ -1037,7 +1039,7 @@ bool launch_registers(const T* qkv, const float* bias, const std::int32_t* cu_se
     const int warps = static_cast<int>(std::min<std::size_t>(kRegMaxWarps, (max_length + 15) / 16));
     const dim3 grid(static_cast<unsigned>(n_sequences), static_cast<unsigned>(heads));
     attention_reg_kernel<T, D><<<grid, warps * 32, bytes, stream>>>(qkv, bias, cu_seqlens, heads,
-                                                                    scale * 1.4426950408889634f /* log2(e) */, window,
+                                                                    scale * kLog2e, window,
                                                                     static_cast<int>(capacity), out);
     return true;
 }
