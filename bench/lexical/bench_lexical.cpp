@@ -5,6 +5,11 @@
 //   bench_lexical --keep FILE ...   also keeps the built index in FILE (InvertedIndex::save)
 //   bench_lexical --load FILE ...   searches a kept index instead of building one (--chunks is
 //                                   then the index's; --add builds the added chunks after it)
+//   bench_lexical --k 10,1000 ...   the depths measured (10, 100 and 1000 by default)
+//   bench_lexical --sources ...     indexes the ~46k real source documents themselves instead
+//   bench_lexical --stats ...       also prints the postings' statistics: term frequencies, and how
+//                                   close each block's score bound comes to its term's (block-max
+//                                   pruning skips a block only when its bound is well below)
 // Prints: build rate (the inverted index alone, one thread; the text generation is timed apart),
 // index size in memory and on disk (--save), RSS, load time, top-10/100/1000 latency p50/p99/mean
 // over every shared query (one thread; with --save, over the index loaded back from disk),
@@ -23,6 +28,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "lexical/inverted_index.h"
@@ -95,8 +101,8 @@ Latency measure(const lexical::SegmentSearcher& s, const std::vector<lexical::Bm
 }
 
 void report(const char* what, const lexical::SegmentSearcher& s, const std::vector<lexical::Bm25Query>& queries,
-            int repeat) {
-    for (const std::size_t k : {10u, 100u, 1000u}) {
+            int repeat, const std::vector<std::size_t>& ks) {
+    for (const std::size_t k : ks) {
         const auto l = measure(s, queries, k, repeat);
         std::printf("%-24s top-%-5zu p50 %7.3f ms  p99 %7.3f ms  mean %7.3f ms | cpu p50 %7.3f mean %7.3f ms  "
                     "(%zu queries x %d, %.0f hits)\n",
@@ -125,16 +131,83 @@ int check(const lexical::SegmentSearcher& s, const std::vector<lexical::Bm25Quer
     return bad;
 }
 
-std::shared_ptr<const lexical::InvertedIndex> build(const bench::TopicalCorpus& corpus, std::uint64_t seed,
-                                                    std::uint64_t first, std::uint64_t count, double* build_s,
-                                                    double* generate_s, std::ofstream* corpus_out) {
+// Term frequencies over every posting, and for the terms of the queries, each block's score
+// bound against its term's (BM25 with unit weight, the index's own statistics).
+void print_stats(const lexical::InvertedIndex& ix, const std::vector<lexical::Bm25Query>& queries) {
+    std::uint64_t postings = 0, tokens = 0, tf_count[4] = {0, 0, 0, 0};
+    for (std::uint32_t t = 0; t < ix.term_count(); ++t) {
+        for (auto c = ix.postings(t); c.doc() != lexical::InvertedIndex::PostingCursor::kEnd; c.next()) {
+            const std::uint32_t tf = c.tf();
+            ++postings;
+            tokens += tf;
+            ++tf_count[std::min<std::uint32_t>(tf, 4) - 1];
+        }
+    }
+    const auto share = [&](std::uint64_t n) { return 100.0 * static_cast<double>(n) / static_cast<double>(postings); };
+    std::printf(
+        "stats: %.1f terms and %.1f distinct terms per chunk; tf 1 / 2 / 3 / 4+: %.1f / %.1f / %.1f / %.1f%% "
+        "of postings, mean tf %.3f\n",
+        static_cast<double>(tokens) / static_cast<double>(ix.doc_count()),
+        static_cast<double>(postings) / static_cast<double>(ix.doc_count()), share(tf_count[0]), share(tf_count[1]),
+        share(tf_count[2]), share(tf_count[3]), static_cast<double>(tokens) / static_cast<double>(postings));
+    const auto& sim = ix.similarity(Bm25Params{});
+    std::unordered_set<std::uint32_t> seen;
+    std::vector<double> ratios;
+    std::vector<double> term_ratios;  // the term's bound against a tf-1 posting of average length
+    const float average = sim.norm_inverse(lexical::int_to_byte4(static_cast<std::uint32_t>(sim.avgdl())));
+    for (const auto& q : queries) {
+        for (const auto& term : q.terms) {
+            const auto id = ix.term_id(term.term);
+            if (id < 0 || !seen.insert(static_cast<std::uint32_t>(id)).second) continue;
+            const auto tid = static_cast<std::uint32_t>(id);
+            float bound = 0;
+            for (auto i = ix.term_impacts_begin(tid); i < ix.term_impacts_end(tid); ++i) {
+                bound = std::max(bound, lexical::Bm25Similarity::score(1.0f, static_cast<float>(ix.term_impact_tf(i)),
+                                                                       sim.norm_inverse(ix.term_impact_norm(i))));
+            }
+            term_ratios.push_back(lexical::Bm25Similarity::score(1.0f, 1.0f, average) / bound);
+            auto c = ix.postings(tid);
+            for (auto b = c.shallow(0); b < c.end_block(); ++b) {
+                float block = 0;
+                for (auto i = c.impacts_begin(b); i < c.impacts_end(b); ++i) {
+                    block = std::max(block, lexical::Bm25Similarity::score(1.0f, static_cast<float>(ix.impact_tf(i)),
+                                                                           sim.norm_inverse(ix.impact_norm(i))));
+                }
+                ratios.push_back(block / bound);
+            }
+        }
+    }
+    if (ratios.empty()) return;
+    std::sort(ratios.begin(), ratios.end());
+    std::sort(term_ratios.begin(), term_ratios.end());
+    const auto at_least = [&](double x) {
+        const auto n = ratios.end() - std::lower_bound(ratios.begin(), ratios.end(), x);
+        return 100.0 * static_cast<double>(n) / static_cast<double>(ratios.size());
+    };
+    std::printf(
+        "stats: %zu query terms, %zu blocks; block bound / term bound: median %.2f, >= 0.9 in %.1f%%, "
+        ">= 0.8 in %.1f%% of blocks; a tf-1 posting of average length scores %.2f of its term's bound "
+        "(median term)\n",
+        seen.size(), ratios.size(), ratios[ratios.size() / 2], at_least(0.9), at_least(0.8),
+        term_ratios[term_ratios.size() / 2]);
+}
+
+std::shared_ptr<const lexical::InvertedIndex> build(const bench::TopicalCorpus& corpus, bool sources,
+                                                    std::uint64_t seed, std::uint64_t first, std::uint64_t count,
+                                                    double* build_s, double* generate_s, std::ofstream* corpus_out) {
     lexical::InvertedIndex::Builder builder;
     std::vector<std::string> batch(10000);
     double gen = 0, add = 0;
     for (std::uint64_t i = 0; i < count; i += batch.size()) {
         const std::uint64_t n = std::min<std::uint64_t>(batch.size(), count - i);
         auto t = Clock::now();
-        for (std::uint64_t j = 0; j < n; ++j) corpus.passage(seed, first + i + j, batch[j]);
+        for (std::uint64_t j = 0; j < n; ++j) {
+            if (sources) {
+                corpus.source(first + i + j, batch[j]);
+            } else {
+                corpus.passage(seed, first + i + j, batch[j]);
+            }
+        }
         if (corpus_out != nullptr) {
             for (std::uint64_t j = 0; j < n; ++j) {
                 *corpus_out << "{\"_id\": \"p" << (first + i + j) << "\", \"title\": \"\", \"text\": \"" << batch[j]
@@ -165,7 +238,8 @@ int main(int argc, char** argv) try {
     std::uint64_t chunks = 100000, seed = 1, add_count = 1000;
     std::size_t check_n = 50;
     int repeat = 1;
-    bool do_merge = false;
+    bool do_merge = false, stats = false, sources = false;
+    std::vector<std::size_t> ks{10, 100, 1000};
     std::string save_dir, corpus_path, keep_path, load_path, shared = WINNOW_SHARED_DIR;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
@@ -195,10 +269,23 @@ int main(int argc, char** argv) try {
             keep_path = next();
         } else if (a == "--load") {
             load_path = next();
+        } else if (a == "--k") {
+            ks.clear();
+            const std::string list = next();
+            for (std::size_t p = 0; p < list.size();) {
+                const std::size_t comma = std::min(list.find(',', p), list.size());
+                ks.push_back(std::stoull(list.substr(p, comma - p)));
+                p = comma + 1;
+            }
+        } else if (a == "--sources") {
+            sources = true;
+        } else if (a == "--stats") {
+            stats = true;
         } else {
             std::fprintf(stderr,
                          "usage: bench_lexical [--chunks N] [--seed S] [--repeat R] [--check Q] [--add N] "
-                         "[--save DIR] [--merge] [--write-corpus FILE] [--shared DIR] [--keep FILE | --load FILE]\n");
+                         "[--save DIR] [--merge] [--write-corpus FILE] [--shared DIR] [--keep FILE | --load FILE] "
+                         "[--sources] [--stats] [--k 10,100,1000]\n");
             return 2;
         }
     }
@@ -220,7 +307,8 @@ int main(int argc, char** argv) try {
         std::unique_ptr<std::ofstream> corpus_out;
         if (!corpus_path.empty()) corpus_out = std::make_unique<std::ofstream>(corpus_path);
         double build_s = 0, gen_s = 0;
-        index = build(corpus, seed, 0, chunks, &build_s, &gen_s, corpus_out.get());
+        if (sources) chunks = corpus.source_count();
+        index = build(corpus, sources, seed, 0, chunks, &build_s, &gen_s, corpus_out.get());
         const auto [rss, hwm] = rss_mib();
         std::printf(
             "build: %llu chunks in %.1f s = %.0f chunks/s (inverted index alone, one thread; generating the "
@@ -259,8 +347,9 @@ int main(int argc, char** argv) try {
     double terms = 0;
     for (const auto& q : queries) terms += static_cast<double>(q.terms.size());
     std::printf("queries: %zu (mean %.1f unique terms)\n", queries.size(), terms / static_cast<double>(queries.size()));
+    if (stats) print_stats(*index, queries);
     const std::string label = std::to_string(chunks) + " chunks";
-    report(label.c_str(), one, queries, repeat);
+    report(label.c_str(), one, queries, repeat, ks);
     if (check_n > 0) {
         t = Clock::now();
         const int bad = check(one, queries, check_n);
@@ -272,7 +361,7 @@ int main(int argc, char** argv) try {
     if (add_count > 0) {
         // A second segment of new chunks, and as many chunks of the first deleted (replaced).
         double add_s = 0, add_gen = 0;
-        const auto extra = build(corpus, seed, chunks, add_count, &add_s, &add_gen, nullptr);
+        const auto extra = build(corpus, false, seed, chunks, add_count, &add_s, &add_gen, nullptr);
         std::mt19937_64 rng(seed);
         std::vector<std::uint32_t> del;
         for (std::uint64_t i = 0; i < add_count && chunks > 0; ++i) del.push_back(static_cast<std::uint32_t>(rng() % chunks));
@@ -283,7 +372,7 @@ int main(int argc, char** argv) try {
                     static_cast<unsigned long long>(add_count), add_s, live->deleted_count(), del_s);
         const std::vector<lexical::Segment> segs{{index, live}, {extra, nullptr}};
         const lexical::SegmentSearcher two(segs);
-        report("two segments + deletes", two, queries, repeat);
+        report("two segments + deletes", two, queries, repeat, ks);
         if (check_n > 0) {
             const int bad = check(two, queries, check_n);
             std::printf("exact (two segments, deletes): %s\n", bad == 0 ? "identical" : "MISMATCH");

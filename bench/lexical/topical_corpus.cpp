@@ -85,4 +85,12 @@ void TopicalCorpus::passage(std::uint64_t seed, std::uint64_t index, std::string
     }
 }
 
+void TopicalCorpus::source(std::size_t i, std::string& out) const {
+    out.clear();
+    for (std::uint64_t w = docs_[i].begin; w < docs_[i].end; ++w) {
+        out += words_[occurrences_[w]];
+        out.push_back(' ');
+    }
+}
+
 }  // namespace winnow::bench
