@@ -5,9 +5,9 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
+#include <exception>
 #include <memory>
 #include <mutex>
-#include <string_view>
 
 #include "core/json.h"
 
@@ -21,24 +21,48 @@ struct SlistDeleter {
     void operator()(curl_slist* list) const noexcept { curl_slist_free_all(list); }
 };
 
+struct Transfer {
+    const Request* request = nullptr;
+    Reply* reply = nullptr;
+    CURL* curl = nullptr;
+    std::exception_ptr error;  // thrown by on_body, rethrown after the transfer
+};
+
 std::size_t on_body(char* data, std::size_t size, std::size_t n, void* user) {
-    static_cast<Reply*>(user)->body.append(data, size * n);
-    return size * n;
+    auto* t = static_cast<Transfer*>(user);
+    const std::size_t bytes = size * n;
+    long status = 0;
+    curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status);
+    if (!t->request->on_body || status >= 300) {
+        t->reply->body.append(data, bytes);
+        return bytes;
+    }
+    try {
+        if (t->request->on_body(std::string_view(data, bytes))) return bytes;
+        t->reply->stopped = true;
+    } catch (...) {
+        t->error = std::current_exception();
+    }
+    return 0;  // aborts the transfer
 }
 
 std::size_t on_header(char* data, std::size_t size, std::size_t n, void* user) {
-    const std::string_view line(data, size * n);
-    constexpr std::string_view kName = "retry-after:";
-    if (line.size() > kName.size()) {
-        std::string lower(line.substr(0, kName.size()));
-        std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
-        if (lower == kName) {
-            const std::string value(line.substr(kName.size()));
-            char* end = nullptr;
-            const long s = std::strtol(value.c_str(), &end, 10);
-            if (end != value.c_str() && s >= 0) static_cast<Reply*>(user)->retry_after_s = s;
-        }
+    auto* reply = static_cast<Reply*>(user);
+    std::string_view line(data, size * n);
+    if (line.rfind("HTTP/", 0) == 0) {
+        reply->headers.clear();  // a new response (after a redirect or a 100 Continue)
+        return size * n;
     }
+    const std::size_t colon = line.find(':');
+    if (colon == std::string_view::npos) return size * n;
+    std::string name(line.substr(0, colon));
+    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+    std::string_view value = line.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) {
+        value.remove_suffix(1);
+    }
+    reply->headers[name] = std::string(value);
     return size * n;
 }
 
@@ -58,6 +82,7 @@ Reply send(const Request& request) {
     std::unique_ptr<curl_slist, SlistDeleter> headers(raw);
     char error[CURL_ERROR_SIZE] = {0};
     CURL* c = curl.get();
+    Transfer transfer{&request, &reply, c, nullptr};
     curl_easy_setopt(c, CURLOPT_URL, request.url.c_str());
     if (request.method == "POST" || request.method == "PUT" || !request.body.empty()) {
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, request.body.data());
@@ -69,22 +94,62 @@ Reply send(const Request& request) {
     if (request.method == "GET" && !request.body.empty()) curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "GET");
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &reply);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &transfer);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, &reply);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, std::max(1L, request.timeout_ms));
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, std::max(1L, std::min(request.timeout_ms, request.connect_timeout_ms)));
+    curl_easy_setopt(c, CURLOPT_USERAGENT, request.user_agent.c_str());
+    if (request.timeout_ms > 0) curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, request.timeout_ms);
+    const long connect = request.timeout_ms > 0 ? std::min(request.timeout_ms, request.connect_timeout_ms)
+                                                : request.connect_timeout_ms;
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, std::max(1L, connect));
+    if (request.stall_timeout_ms > 0) {
+        curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, std::max(1L, (request.stall_timeout_ms + 999) / 1000));
+    }
+    if (request.follow_redirects) {
+        curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+        curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
+    }
+    std::string range;
+    if (request.range_from > 0) {
+        range = std::to_string(request.range_from) + "-";
+        curl_easy_setopt(c, CURLOPT_RANGE, range.c_str());
+    }
     const CURLcode code = curl_easy_perform(c);
-    if (code == CURLE_OK) {
+    if (transfer.error) std::rethrow_exception(transfer.error);
+    if (code == CURLE_OK || (code == CURLE_WRITE_ERROR && reply.stopped)) {
         reply.ok = true;
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &reply.status);
     } else {
         reply.error = error[0] ? std::string(error) : std::string(curl_easy_strerror(code));
         reply.timed_out = code == CURLE_OPERATION_TIMEDOUT;
     }
+    if (const auto it = reply.headers.find("retry-after"); it != reply.headers.end()) {
+        char* end = nullptr;
+        const long s = std::strtol(it->second.c_str(), &end, 10);
+        if (end != it->second.c_str() && s >= 0) reply.retry_after_s = s;
+    }
     return reply;
+}
+
+std::string escape(std::string_view text) {
+    static constexpr char kHex[] = "0123456789ABCDEF";
+    std::string out;
+    out.reserve(text.size());
+    for (const char ch : text) {
+        const auto c = static_cast<unsigned char>(ch);
+        const bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+        if (alnum || c == '-' || c == '.' || c == '_' || c == '~') {
+            out.push_back(ch);
+        } else {
+            out.push_back('%');
+            out.push_back(kHex[c >> 4]);
+            out.push_back(kHex[c & 15]);
+        }
+    }
+    return out;
 }
 
 std::string error_message(const std::string& body) {
@@ -100,6 +165,7 @@ std::string error_message(const std::string& body) {
                 return e.contains("type") && e["type"].is_string() ? e["type"].get<std::string>() + ": " + reason : reason;
             }
         }
+        if (j.is_object() && j.contains("message") && j["message"].is_string()) return j["message"].get<std::string>();
     } catch (const nlohmann::json::exception&) {
     }
     return body.empty() ? std::string("(empty body)") : body.substr(0, 300);

@@ -1,11 +1,9 @@
 #include "llm/chat_client.h"
 
-#include <curl/curl.h>
-
+#include <algorithm>
 #include <cstdlib>
-#include <memory>
-#include <mutex>
 
+#include "core/http_client.h"
 #include "core/json.h"
 #include "winnow/error.h"
 
@@ -17,68 +15,16 @@ std::string env_or_empty(const char* name) {
     return value ? std::string(value) : std::string();
 }
 
-void global_curl_init() {
-    static std::once_flag once;
-    std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
-struct CurlDeleter {
-    void operator()(CURL* curl) const noexcept { curl_easy_cleanup(curl); }
-};
-struct SlistDeleter {
-    void operator()(curl_slist* list) const noexcept { curl_slist_free_all(list); }
-};
-
-// What a transfer collects; the write callback either buffers the body or feeds the SSE parser.
+// What a transfer collects: the body, or the events fed to the SSE parser as they arrive.
 struct Transfer {
     std::string body;
     SseParser* sse = nullptr;
     long status = 0;
-    bool status_known = false;
-    CURL* curl = nullptr;
-    std::exception_ptr error;  // an exception thrown inside a callback, rethrown after perform
-    bool stopped = false;      // the callback asked to stop
+    bool stopped = false;  // the caller asked to stop
 };
 
-std::size_t on_write(char* data, std::size_t size, std::size_t n, void* user) {
-    auto* t = static_cast<Transfer*>(user);
-    const std::size_t bytes = size * n;
-    if (!t->status_known) {
-        curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &t->status);
-        t->status_known = true;
-    }
-    // Error bodies and non-streaming bodies are buffered whole.
-    if (t->sse == nullptr || t->status >= 400) {
-        t->body.append(data, bytes);
-        return bytes;
-    }
-    try {
-        t->sse->feed(std::string_view(data, bytes));
-    } catch (...) {
-        t->error = std::current_exception();
-        return 0;  // aborts the transfer
-    }
-    if (t->stopped) return 0;
-    return bytes;
-}
-
-std::string server_message(const std::string& body) {
-    try {
-        Json j = Json::parse(body);
-        if (j.is_object() && j.contains("error")) {
-            const Json& e = j["error"];
-            if (e.is_string()) return e.get<std::string>();
-            if (e.is_object() && e.contains("message") && e["message"].is_string()) return e["message"].get<std::string>();
-        }
-        if (j.is_object() && j.contains("message") && j["message"].is_string()) return j["message"].get<std::string>();
-    } catch (const nlohmann::json::exception&) {
-    }
-    std::string text = body.substr(0, 300);
-    return text.empty() ? std::string("(empty body)") : text;
-}
-
 [[noreturn]] void throw_http(long status, const std::string& endpoint, const std::string& body) {
-    const std::string message = server_message(body);
+    const std::string message = http::error_message(body);
     Errc code = Errc::Io;
     if (status == 401 || status == 403) code = Errc::Unauthorized;
     else if (status == 404) code = Errc::NotFound;
@@ -137,43 +83,28 @@ namespace {
 // Runs one POST; returns after the transfer ended (the body is in t.body unless streamed).
 void perform(const ChatOptions& options, const std::string& endpoint, const std::string& payload, bool stream,
              Transfer& t) {
-    global_curl_init();
-    std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
-    WINNOW_CHECK(curl != nullptr, Errc::Internal, "LLM client: curl_easy_init failed");
-    t.curl = curl.get();
-    curl_slist* raw_headers = nullptr;
-    raw_headers = curl_slist_append(raw_headers, "Content-Type: application/json");
-    raw_headers = curl_slist_append(raw_headers, stream ? "Accept: text/event-stream" : "Accept: application/json");
-    std::string auth;
-    if (!options.api_key.empty()) {
-        auth = "Authorization: Bearer " + options.api_key;
-        raw_headers = curl_slist_append(raw_headers, auth.c_str());
+    http::Request r;
+    r.method = "POST";
+    r.url = endpoint;
+    r.body = payload;
+    r.headers = {"Content-Type: application/json", stream ? "Accept: text/event-stream" : "Accept: application/json"};
+    if (!options.api_key.empty()) r.headers.push_back("Authorization: Bearer " + options.api_key);
+    r.timeout_ms = std::max(1L, static_cast<long>(options.timeout_s * 1000.0));
+    r.connect_timeout_ms = std::max(1L, static_cast<long>(options.connect_timeout_s * 1000.0));
+    if (t.sse != nullptr) {
+        r.on_body = [&t](std::string_view bytes) {
+            t.sse->feed(bytes);
+            return !t.stopped;
+        };
     }
-    std::unique_ptr<curl_slist, SlistDeleter> headers(raw_headers);
-    char errbuf[CURL_ERROR_SIZE] = {0};
-    curl_easy_setopt(t.curl, CURLOPT_URL, endpoint.c_str());
-    curl_easy_setopt(t.curl, CURLOPT_POST, 1L);
-    curl_easy_setopt(t.curl, CURLOPT_POSTFIELDS, payload.c_str());
-    curl_easy_setopt(t.curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(payload.size()));
-    curl_easy_setopt(t.curl, CURLOPT_HTTPHEADER, headers.get());
-    curl_easy_setopt(t.curl, CURLOPT_WRITEFUNCTION, on_write);
-    curl_easy_setopt(t.curl, CURLOPT_WRITEDATA, &t);
-    curl_easy_setopt(t.curl, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(t.curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(t.curl, CURLOPT_TIMEOUT_MS, static_cast<long>(options.timeout_s * 1000.0));
-    curl_easy_setopt(t.curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options.connect_timeout_s * 1000.0));
-    curl_easy_setopt(t.curl, CURLOPT_USERAGENT, "winnow");
-    const CURLcode rc = curl_easy_perform(t.curl);
-    if (t.error) std::rethrow_exception(t.error);
-    if (rc == CURLE_WRITE_ERROR && t.stopped) return;
-    if (rc == CURLE_OPERATION_TIMEDOUT) {
+    http::Reply reply = http::send(r);  // rethrows what the parser threw
+    if (reply.timed_out) {
         WINNOW_THROW(Errc::Timeout, "LLM server {} did not answer within {:.1f} s", endpoint, options.timeout_s);
     }
-    if (rc != CURLE_OK) {
-        WINNOW_THROW(Errc::Io, "LLM server {}: {}", endpoint, errbuf[0] ? errbuf : curl_easy_strerror(rc));
-    }
-    curl_easy_getinfo(t.curl, CURLINFO_RESPONSE_CODE, &t.status);
-    if (t.status >= 400) throw_http(t.status, endpoint, t.body);
+    if (!reply.ok) WINNOW_THROW(Errc::Io, "LLM server {}: {}", endpoint, reply.error);
+    t.status = reply.status;
+    t.body = std::move(reply.body);
+    if (t.status >= 300) throw_http(t.status, endpoint, t.body);
 }
 
 }  // namespace
@@ -221,7 +152,7 @@ ChatResult ChatClient::stream(const std::vector<ChatMessage>& messages, const De
             WINNOW_THROW(Errc::Corrupt, "{}: an event is not JSON: {}", where, std::string(data.substr(0, 200)));
         }
         if (j.is_object() && j.contains("error")) {
-            WINNOW_THROW(Errc::Io, "{}: the server reported an error: {}", where, server_message(std::string(data)));
+            WINNOW_THROW(Errc::Io, "{}: the server reported an error: {}", where, http::error_message(std::string(data)));
         }
         if (j.is_object() && j.contains("model") && j["model"].is_string()) result.model = j["model"].get<std::string>();
         parse_usage(j, result.usage);

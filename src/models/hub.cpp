@@ -1,6 +1,5 @@
 #include "models/hub.h"
 
-#include <curl/curl.h>
 #include <openssl/evp.h>
 
 #include <algorithm>
@@ -11,8 +10,8 @@
 #include <fstream>
 #include <map>
 #include <memory>
-#include <mutex>
 
+#include "core/http_client.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/atomic_file.h"
@@ -42,79 +41,11 @@ std::string lower(std::string s) {
     return s;
 }
 
-void curl_init_once() {
-    static std::once_flag once;
-    std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
-struct CurlHandle {
-    CURL* curl = nullptr;
-    curl_slist* headers = nullptr;
-    CurlHandle() {
-        curl_init_once();
-        curl = curl_easy_init();
-        WINNOW_CHECK(curl != nullptr, Errc::Internal, "hub: curl_easy_init failed");
-    }
-    ~CurlHandle() {
-        if (headers) curl_slist_free_all(headers);
-        if (curl) curl_easy_cleanup(curl);
-    }
-    CurlHandle(const CurlHandle&) = delete;
-    CurlHandle& operator=(const CurlHandle&) = delete;
-};
-
 struct Response {
     long status = 0;
     std::map<std::string, std::string> headers;  // of the last response in a redirect chain, keys lowercased
-    std::string body;                            // when no sink was given
+    std::string body;                            // when no sink was given, and every error body
 };
-
-struct TransferState {
-    Response* response = nullptr;
-    std::FILE* sink = nullptr;
-    std::uint64_t written = 0;
-    std::uint64_t base = 0;   // bytes already on disk before this transfer
-    std::uint64_t total = 0;  // expected final size, 0 when unknown
-    const HubOptions* options = nullptr;
-    const std::string* file = nullptr;
-    bool write_failed = false;
-    CURL* curl = nullptr;
-};
-
-std::size_t on_header(char* data, std::size_t size, std::size_t n, void* user) {
-    auto* st = static_cast<TransferState*>(user);
-    std::string_view line(data, size * n);
-    if (line.rfind("HTTP/", 0) == 0) {
-        st->response->headers.clear();  // a new response (after a redirect)
-        return size * n;
-    }
-    const std::size_t colon = line.find(':');
-    if (colon == std::string_view::npos) return size * n;
-    std::string key = lower(std::string(line.substr(0, colon)));
-    std::string_view value = line.substr(colon + 1);
-    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-    while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) value.remove_suffix(1);
-    st->response->headers[key] = std::string(value);
-    return size * n;
-}
-
-std::size_t on_body(char* data, std::size_t size, std::size_t n, void* user) {
-    auto* st = static_cast<TransferState*>(user);
-    const std::size_t bytes = size * n;
-    long status = 0;
-    curl_easy_getinfo(st->curl, CURLINFO_RESPONSE_CODE, &status);
-    if (st->sink == nullptr || status >= 300) {  // error bodies are kept for the message
-        st->response->body.append(data, bytes);
-        return bytes;
-    }
-    if (std::fwrite(data, 1, bytes, st->sink) != bytes) {
-        st->write_failed = true;
-        return 0;
-    }
-    st->written += bytes;
-    if (st->options->on_progress) st->options->on_progress(*st->file, st->base + st->written, st->total);
-    return bytes;
-}
 
 enum class Method { Get, Head };
 
@@ -123,51 +54,36 @@ enum class Method { Get, Head };
 Response request(const std::string& url, Method method, bool follow, const HubOptions& options,
                  std::FILE* sink = nullptr, std::uint64_t range_from = 0, std::uint64_t total = 0,
                  const std::string* file = nullptr) {
-    CurlHandle h;
-    Response response;
-    TransferState st;
-    st.response = &response;
-    st.options = &options;
-    st.file = file;
-    st.base = range_from;
-    st.total = total;
-    char errbuf[CURL_ERROR_SIZE] = {0};
-    std::string auth;
-    if (!options.token.empty()) {
-        auth = "Authorization: Bearer " + options.token;
-        h.headers = curl_slist_append(h.headers, auth.c_str());
-    }
-    std::string range;
-    if (range_from > 0) {
-        range = std::to_string(range_from) + "-";
-        curl_easy_setopt(h.curl, CURLOPT_RANGE, range.c_str());
-    }
-    curl_easy_setopt(h.curl, CURLOPT_URL, url.c_str());
-    if (h.headers) curl_easy_setopt(h.curl, CURLOPT_HTTPHEADER, h.headers);
-    if (method == Method::Head) curl_easy_setopt(h.curl, CURLOPT_NOBODY, 1L);
-    curl_easy_setopt(h.curl, CURLOPT_FOLLOWLOCATION, follow ? 1L : 0L);
-    curl_easy_setopt(h.curl, CURLOPT_MAXREDIRS, 10L);
-    curl_easy_setopt(h.curl, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(h.curl, CURLOPT_HEADERDATA, &st);
-    curl_easy_setopt(h.curl, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h.curl, CURLOPT_WRITEDATA, &st);
-    curl_easy_setopt(h.curl, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(h.curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h.curl, CURLOPT_USERAGENT, "winnow/hub");
-    curl_easy_setopt(h.curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options.connect_timeout_s * 1000));
+    http::Request r;
+    r.method = method == Method::Head ? "HEAD" : "GET";
+    r.url = url;
+    r.headers.clear();
+    if (!options.token.empty()) r.headers.push_back("Authorization: Bearer " + options.token);
+    r.follow_redirects = follow;
+    r.range_from = range_from;
+    r.user_agent = "winnow/hub";
+    r.connect_timeout_ms = static_cast<long>(options.connect_timeout_s * 1000);
     // A stall (under 1 byte/s for timeout_s) is a timeout; big files may take long in total.
-    curl_easy_setopt(h.curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(h.curl, CURLOPT_LOW_SPEED_TIME, std::max(1L, static_cast<long>(options.timeout_s)));
-    st.sink = sink;
-    st.curl = h.curl;
-    const CURLcode rc = curl_easy_perform(h.curl);
-    curl_easy_getinfo(h.curl, CURLINFO_RESPONSE_CODE, &response.status);
-    if (st.write_failed) WINNOW_THROW(Errc::Io, "hub: cannot write the download of {} (disk full?)", url);
-    if (rc == CURLE_OPERATION_TIMEDOUT) {
-        WINNOW_THROW(Errc::Timeout, "hub: {} stalled for {:.0f} s", url, options.timeout_s);
+    r.timeout_ms = 0;
+    r.stall_timeout_ms = std::max(1000L, static_cast<long>(options.timeout_s * 1000));
+    bool write_failed = false;
+    std::uint64_t written = 0;
+    if (sink != nullptr) {
+        r.on_body = [&](std::string_view bytes) {
+            if (std::fwrite(bytes.data(), 1, bytes.size(), sink) != bytes.size()) {
+                write_failed = true;
+                return false;
+            }
+            written += bytes.size();
+            if (options.on_progress) options.on_progress(*file, range_from + written, total);
+            return true;
+        };
     }
-    if (rc != CURLE_OK) WINNOW_THROW(Errc::Io, "hub: {}: {}", url, errbuf[0] ? errbuf : curl_easy_strerror(rc));
-    return response;
+    http::Reply reply = http::send(r);
+    if (write_failed) WINNOW_THROW(Errc::Io, "hub: cannot write the download of {} (disk full?)", url);
+    if (reply.timed_out) WINNOW_THROW(Errc::Timeout, "hub: {} stalled for {:.0f} s", url, options.timeout_s);
+    if (!reply.ok) WINNOW_THROW(Errc::Io, "hub: {}: {}", url, reply.error);
+    return Response{reply.status, std::move(reply.headers), std::move(reply.body)};
 }
 
 [[noreturn]] void throw_status(const Response& r, const std::string& url, std::string_view what) {
@@ -181,16 +97,13 @@ Response request(const std::string& url, Method method, bool follow, const HubOp
     WINNOW_THROW(Errc::Io, "hub: {} failed with HTTP {}: {} {}", what, r.status, url, detail);
 }
 
+// Percent-encodes a revision or a file path (each segment apart when keep_slash).
 std::string escape(std::string_view s, bool keep_slash) {
-    CurlHandle h;
     std::string out;
     std::size_t start = 0;
     while (start <= s.size()) {
-        std::size_t slash = keep_slash ? s.find('/', start) : std::string_view::npos;
-        std::string_view part = s.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
-        char* e = curl_easy_escape(h.curl, part.data(), static_cast<int>(part.size()));
-        out += e;
-        curl_free(e);
+        const std::size_t slash = keep_slash ? s.find('/', start) : std::string_view::npos;
+        out += http::escape(s.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start));
         if (slash == std::string_view::npos) break;
         out += '/';
         start = slash + 1;
