@@ -11,10 +11,13 @@ std::string upper(std::string s) {
     return s;
 }
 
+constexpr const char* kNoLabelsFile =
+    "no labels file: start the server with --labels FILE (or with --index, whose folder keeps labels.qrels)";
+
 }  // namespace
 
 void Server::Impl::handle_label(const httplib::Request& req, httplib::Response& res) {
-    WINNOW_CHECK(labels, Errc::NotFound, "no index loaded (start the server with --index) to label against");
+    WINNOW_CHECK(labels, Errc::NotFound, "{}", kNoLabelsFile);
     const Json body = srv::parse_request_body(req.body);
     const auto r = srv::parse_label_request(body, limits);
     const std::string qid = labels->append(r.query_id, r.query, r.doc_id, r.relevance);
@@ -25,7 +28,7 @@ void Server::Impl::handle_label(const httplib::Request& req, httplib::Response& 
 // GET /v1/labels?query=TEXT (or query_id=ID): the labels saved for that query, last one per
 // document, so the web UI shows them again after a reload.
 void Server::Impl::handle_get_labels(const httplib::Request& req, httplib::Response& res) {
-    WINNOW_CHECK(labels, Errc::NotFound, "no index loaded (start the server with --index) to label against");
+    WINNOW_CHECK(labels, Errc::NotFound, "{}", kNoLabelsFile);
     std::string qid = req.get_param_value("query_id");
     const std::string query = req.get_param_value("query");
     WINNOW_CHECK(!qid.empty() || !query.empty(), Errc::InvalidArgument, "GET /v1/labels needs ?query= or ?query_id=");
@@ -44,6 +47,7 @@ void Server::Impl::handle_info(httplib::Response& res) {
     if (reranker) models["rerank"] = reranker->name();
     if (embedder) models["embed"] = embedder->name();
     Json body{{"models", std::move(models)}};
+    body["labels"] = labels ? Json(labels->path()) : Json(nullptr);  // where the UI's labels go, if anywhere
     if (!pipeline) {
         body["pipeline"] = nullptr;
         body["index"] = nullptr;

@@ -99,10 +99,12 @@ Server::Impl::Impl(ServerOptions opts, std::shared_ptr<Reranker> r, std::shared_
         // request's rerank stage queues its pairs on rerank_queue (scheduled_scorer).
         if (reranker) pipeline->set_scorer(make_cross_encoder_scorer(reranker));
         own_rerank = pipeline->config().rerank;
-        if (!options.index_dir.empty() || !options.labels_path.empty()) {
-            labels = std::make_unique<srv::QrelsWriter>(
-                options.labels_path.empty() ? options.index_dir + "/labels.qrels" : options.labels_path);
-        }
+    }
+    // Labels go to --labels, else to the index's folder; an external first stage, or a server
+    // that only reranks, keeps them only when given --labels.
+    if (!options.index_dir.empty() || !options.labels_path.empty()) {
+        labels = std::make_unique<srv::QrelsWriter>(
+            options.labels_path.empty() ? options.index_dir + "/labels.qrels" : options.labels_path);
     }
     metrics.add_gauge("winnow_http_connections", "Open client connections.", "",
                       [this] { return double(http.open_connections()); });

@@ -80,6 +80,9 @@ let lastQuery = "";
 // The labels of the current query by document: a label applies to the whole document, so every
 // chunk of it shown (in either list) shows it.
 let labels = new Map();
+// The qrels file the labels go to (/v1/info): null when the server keeps none, and then no
+// label buttons are shown; undefined until the info has loaded.
+let labelsFile;
 
 function setStatus(text, isError) {
   const s = $("status");
@@ -105,6 +108,7 @@ async function api(path, body) {
 function showInfo(info) {
   const box = $("info");
   box.replaceChildren();
+  labelsFile = info.labels;
   const part = (label, value) => {
     if (box.childNodes.length) box.append(" · ");
     const c = document.createElement("code");
@@ -119,6 +123,7 @@ function showInfo(info) {
                      : "none (first-stage order)");
   if (info.models && info.models.embed) part("embedder", info.models.embed);
   if (info.index) part("index", info.index.dir + (info.index.chunks !== null ? " (" + info.index.chunks + " chunks)" : ""));
+  part("labels", info.labels ? info.labels : "off (start the server with --labels FILE)");
 }
 
 async function loadInfo() {
@@ -202,7 +207,7 @@ function item(result, extra) {
     why.textContent = result.reason;
     li.appendChild(why);
   }
-  li.appendChild(labelButtons(result));
+  if (labelsFile !== null) li.appendChild(labelButtons(result));
   return li;
 }
 
@@ -284,7 +289,7 @@ $("search-form").addEventListener("submit", async (ev) => {
       showEmpty(query, data);
       setStatus("No results in " + ms + " ms");
     } else {
-      const note = await loadLabels(query);  // the saved labels shown before the status says "done"
+      const note = labelsFile === null ? "" : await loadLabels(query);  // saved labels shown before "done"
       setStatus(count + " results in " + ms + " ms" + (data.scorer ? " · reranked by " + data.scorer : "") + note, !!note);
     }
   } catch (e) {

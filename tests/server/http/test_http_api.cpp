@@ -7,7 +7,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <future>
 
 #include "server/requests.h"
@@ -394,6 +396,31 @@ TEST_F(Api, WebUiIsServed) {
     EXPECT_NE(r->get_header_value("Content-Type").find("text/html"), std::string::npos);
     EXPECT_NE(r->body.find("id=\"first-stage\""), std::string::npos);
     EXPECT_NE(r->body.find("/v1/labels"), std::string::npos);
+}
+
+// A server with no index of its own (an external first stage, or no search at all) keeps labels
+// only in a file it was given: without one, /v1/labels says how to get one and /v1/info says none.
+TEST_F(Api, LabelsNeedALabelsFileWithoutAnIndex) {
+    start();
+    expect_error(post("/v1/labels", {{"query", "q"}, {"doc_id", "d1"}, {"relevance", 1}}), 404, "not_found",
+                 "--labels FILE");
+    expect_error(get("/v1/labels?query=q"), 404, "not_found", "--labels FILE");
+    EXPECT_EQ(Json::parse(get("/v1/info")->body)["labels"], nullptr);
+}
+
+TEST_F(Api, LabelsGoToTheLabelsFileWithoutAnIndex) {
+    const auto dir = std::filesystem::temp_directory_path() /
+                     ("winnow_labels_" + std::to_string(::getpid()) + "_" + std::to_string(std::rand()));
+    std::filesystem::create_directories(dir);
+    options.labels_path = (dir / "labels.qrels").string();
+    start();
+    auto r = post("/v1/labels", {{"query", "q"}, {"doc_id", "d1"}, {"relevance", 1}});
+    ASSERT_EQ(r->status, 200) << r->body;
+    EXPECT_EQ(Json::parse(r->body)["qrels"], options.labels_path);
+    EXPECT_EQ(Json::parse(get("/v1/labels?query=q")->body)["labels"], Json({{"d1", 1}}));
+    EXPECT_EQ(Json::parse(get("/v1/info")->body)["labels"], options.labels_path);
+    srv.reset();
+    std::filesystem::remove_all(dir);
 }
 
 }  // namespace
