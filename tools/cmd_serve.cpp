@@ -105,6 +105,9 @@ CommandRegistrar registrar("serve", [](CLI::App& app) {
         ->capture_default_str();
     sub->add_flag("!--no-cross-batching", a->server.cross_request_batching,
                   "One request per model batch (the baseline the benchmark compares against)");
+    sub->add_flag("!--no-memory-trim", a->server.trim_memory_when_idle,
+                  "Keep freed memory in malloc's arenas (default: returned to the system after 1 s without a "
+                  "request in flight)");
     sub->add_flag("!--no-pretokenize", a->server.pretokenize,
                   "Send text pairs to the model instead of tokenizing in the HTTP threads");
     return [a]() {

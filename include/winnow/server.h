@@ -38,6 +38,7 @@ struct ServerOptions {
     std::string labels_path;               // qrels file the web UI's labels append to
     bool pretokenize = true;               // tokenize pairs in the HTTP threads (exact token budget)
     bool cross_request_batching = true;    // false: each model batch holds one request's items only
+    bool trim_memory_when_idle = true;     // malloc_trim(0) after 1 s without a request in flight
 };
 
 // Reads API keys from a file: one per line; blank lines and lines starting with '#' ignored.

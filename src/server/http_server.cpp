@@ -89,6 +89,13 @@ Server::Impl::Impl(ServerOptions opts, std::shared_ptr<Reranker> r, std::shared_
                         [] { return kernel_stats().creation_seconds; });
     metrics.add_gauge("winnow_requests_in_flight", "Requests being handled (GET /metrics not counted).", "",
                       [this] { return double(in_flight.load()); });
+    if (options.trim_memory_when_idle) {
+        trimmer = std::make_unique<srv::MemoryTrimmer>(std::chrono::seconds(1),  // quiet for 1 s
+                                                       [this] { return in_flight.load() == 0; });
+        metrics.add_counter("winnow_memory_trims_total",
+                            "Times freed memory was returned to the system after 1 s without a request in flight.", "",
+                            [this] { return double(trimmer->trims()); });
+    }
     // An external first stage (xapian, elasticsearch) serves /v1/search without --index.
     const bool external = !options.pipeline.empty() && PipelineSpec::parse(options.pipeline).external_first_stage();
     if (!options.index_dir.empty() || external) {
@@ -145,12 +152,13 @@ httplib::Server::Handler Server::Impl::wrap(Handler fn) {
         if (counted) ++in_flight;
         struct Leave {  // leaves before the request is recorded as done: never counted twice
             std::atomic<int>* n;
+            srv::MemoryTrimmer* trimmer;
             void now() {
-                if (n) --*n;
+                if (n && --*n == 0 && trimmer) trimmer->on_idle();
                 n = nullptr;
             }
             ~Leave() { now(); }
-        } leave{counted ? &in_flight : nullptr};
+        } leave{counted ? &in_flight : nullptr, trimmer.get()};
         try {
             fn(req, res);
         } catch (const srv::BadJson& e) {

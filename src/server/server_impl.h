@@ -22,6 +22,7 @@
 #include "server/auth.h"
 #include "server/batch_scheduler.h"
 #include "server/guarded_server.h"
+#include "server/memory_trimmer.h"
 #include "server/metrics.h"
 #include "server/qrels_writer.h"
 #include "server/requests.h"
@@ -90,6 +91,9 @@ struct Server::Impl {
     std::atomic<bool> stop_requested{false};
     std::mutex run_mutex;
     std::atomic<int> in_flight{0};  // requests inside a route handler, /metrics itself not counted
+    // Returns freed memory to the system when in_flight falls to 0 (null: --no-memory-trim).
+    // Declared after in_flight, which it reads: destroyed before it.
+    std::unique_ptr<srv::MemoryTrimmer> trimmer;
 
     Impl(ServerOptions opts, std::shared_ptr<Reranker> r, std::shared_ptr<Embedder> e);
     ~Impl();

@@ -398,6 +398,21 @@ TEST_F(Api, WebUiIsServed) {
     EXPECT_NE(r->body.find("/v1/labels"), std::string::npos);
 }
 
+// After the last request in flight, freed memory goes back to the system (malloc_trim), counted
+// in /metrics; --no-memory-trim turns it off.
+TEST_F(Api, MemoryIsTrimmedWhenTheServerGoesIdle) {
+    start();
+    ASSERT_EQ(post("/v1/rerank", {{"query", "cat"}, {"documents", kDocs}})->status, 200);
+    EXPECT_TRUE(eventually([&] { return metric(srv->server->metrics_text(), "winnow_memory_trims_total") >= 1; }));
+}
+
+TEST_F(Api, MemoryTrimCanBeTurnedOff) {
+    options.trim_memory_when_idle = false;
+    start();
+    ASSERT_EQ(post("/v1/rerank", {{"query", "cat"}, {"documents", kDocs}})->status, 200);
+    EXPECT_EQ(srv->server->metrics_text().find("winnow_memory_trims_total"), std::string::npos);
+}
+
 // A server with no index of its own (an external first stage, or no search at all) keeps labels
 // only in a file it was given: without one, /v1/labels says how to get one and /v1/info says none.
 TEST_F(Api, LabelsNeedALabelsFileWithoutAnIndex) {
