@@ -22,10 +22,17 @@ Qrels toy_qrels() {
     return q;
 }
 
+// Ranked documents without text (the title and text only labeling asks for).
+std::vector<RankedDoc> ranked(std::initializer_list<std::pair<std::string, double>> docs) {
+    std::vector<RankedDoc> out;
+    for (const auto& [id, score] : docs) out.push_back(RankedDoc{id, score, {}, {}});
+    return out;
+}
+
 RankerOutput toy_rank(const Query&, std::size_t k, bool rerank) {
     RankerOutput out;
     for (std::size_t i = 0; i < std::min<std::size_t>(k, 10); ++i) {
-        out.first_stage.push_back({"d" + std::to_string(i), 10.0 - static_cast<double>(i)});
+        out.first_stage.push_back(RankedDoc{"d" + std::to_string(i), 10.0 - static_cast<double>(i), {}, {}});
     }
     out.first_stage_ms = static_cast<double>(k);
     if (rerank) {
@@ -80,10 +87,10 @@ TEST(Sweep, RerankedRowsCountPairsAndLatency) {
 }
 
 TEST(Sweep, RunEntriesKeepOrderForTrecEval) {
-    auto e = to_run_entries({{"a", 1.0}, {"b", 1.0}, {"c", 0.5}});  // tie in the wrong docno order
+    auto e = to_run_entries(ranked({{"a", 1.0}, {"b", 1.0}, {"c", 0.5}}));  // tie in the wrong docno order
     EXPECT_EQ(e[0].score, 3.0);
     EXPECT_EQ(e[2].score, 1.0);
-    auto kept = to_run_entries({{"b", 1.0}, {"a", 1.0}, {"c", 0.5}, {"b", 0.1}});  // docno-descending tie, dup
+    auto kept = to_run_entries(ranked({{"b", 1.0}, {"a", 1.0}, {"c", 0.5}, {"b", 0.1}}));  // docno-descending tie, dup
     ASSERT_EQ(kept.size(), 3u);
     EXPECT_EQ(kept[0].score, 1.0);
     auto sorted = kept;
