@@ -55,9 +55,10 @@ CommandRegistrar registrar("serve", [](CLI::App& app) {
     sub->add_option("--embed-model", a->embed_model, "Embedding model folder or hub id for /v1/embeddings, /embed");
     sub->add_option("--index", a->server.index_dir, "Index directory for /v1/search, /v1/ask and /ui");
     sub->add_option("--pipeline", a->server.pipeline, "Default pipeline spec for /v1/search and /v1/ask");
-    sub->add_option("--labels", a->server.labels_path,
-                    "Qrels file the web UI's relevance labels (POST /v1/labels) append to (default: <index>/labels.qrels; "
-                    "needed for labels with an external first stage or without --index)");
+    sub->add_option(
+        "--labels", a->server.labels_path,
+        "Qrels file the web UI's relevance labels (POST /v1/labels) append to (default: <index>/labels.qrels; "
+        "needed for labels with an external first stage or without --index)");
     sub->add_option("--api-key-file", a->api_key_file, "File of API keys, one per line (enables auth)");
     sub->add_option("--cors-origin", a->server.cors_origin, "Allowed CORS origin, or * (default: CORS off)");
     sub->add_option("--batch-tokens", a->server.batch_token_budget, "Tokens per model batch across requests")

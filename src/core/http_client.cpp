@@ -101,8 +101,8 @@ Reply send(const Request& request) {
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_USERAGENT, request.user_agent.c_str());
     if (request.timeout_ms > 0) curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, request.timeout_ms);
-    const long connect = request.timeout_ms > 0 ? std::min(request.timeout_ms, request.connect_timeout_ms)
-                                                : request.connect_timeout_ms;
+    const long connect =
+        request.timeout_ms > 0 ? std::min(request.timeout_ms, request.connect_timeout_ms) : request.connect_timeout_ms;
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, std::max(1L, connect));
     if (request.stall_timeout_ms > 0) {
         curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
@@ -158,11 +158,13 @@ std::string error_message(const std::string& body) {
         if (j.is_object() && j.contains("error")) {
             const Json& e = j["error"];
             if (e.is_string()) return e.get<std::string>();
-            if (e.is_object() && e.contains("message") && e["message"].is_string()) return e["message"].get<std::string>();
+            if (e.is_object() && e.contains("message") && e["message"].is_string())
+                return e["message"].get<std::string>();
             if (e.is_object() && e.contains("reason") && e["reason"].is_string()) {
                 // Elasticsearch: {"type": "index_not_found_exception", "reason": "no such index [x]"}
                 const std::string reason = e["reason"].get<std::string>();
-                return e.contains("type") && e["type"].is_string() ? e["type"].get<std::string>() + ": " + reason : reason;
+                return e.contains("type") && e["type"].is_string() ? e["type"].get<std::string>() + ": " + reason
+                                                                   : reason;
             }
         }
         if (j.is_object() && j.contains("message") && j["message"].is_string()) return j["message"].get<std::string>();

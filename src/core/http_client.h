@@ -17,11 +17,11 @@ namespace winnow::http {
 struct Request {
     std::string method = "GET";  // GET, POST, PUT, DELETE, HEAD
     std::string url;
-    std::string body;            // sent when not empty (or always for POST/PUT)
+    std::string body;  // sent when not empty (or always for POST/PUT)
     std::vector<std::string> headers = {"Content-Type: application/json", "Accept: application/json"};
-    long timeout_ms = 30000;     // the whole exchange, connect included; 0: no limit (see stall_timeout_ms)
+    long timeout_ms = 30000;  // the whole exchange, connect included; 0: no limit (see stall_timeout_ms)
     long connect_timeout_ms = 5000;
-    long stall_timeout_ms = 0;   // > 0: a timeout when under 1 byte/s arrives for this long
+    long stall_timeout_ms = 0;      // > 0: a timeout when under 1 byte/s arrives for this long
     bool follow_redirects = false;  // up to 10
     std::uint64_t range_from = 0;   // > 0: a Range request for the bytes from this offset on
     std::string user_agent = "winnow";
@@ -32,15 +32,15 @@ struct Request {
 };
 
 struct Reply {
-    bool ok = false;          // the exchange completed (any HTTP status) or on_body stopped it;
-                              // false: `error` says why
-    long status = 0;          // HTTP status when ok
+    bool ok = false;  // the exchange completed (any HTTP status) or on_body stopped it;
+                      // false: `error` says why
+    long status = 0;  // HTTP status when ok
     std::string body;
     std::map<std::string, std::string> headers;  // of the last response (after redirects), names lower-case
-    std::string error;        // curl's message when !ok
-    bool timed_out = false;   // !ok because the timeout (or the stall timeout) passed
-    bool stopped = false;     // on_body returned false
-    long retry_after_s = -1;  // a Retry-After header in seconds; -1 when absent
+    std::string error;                           // curl's message when !ok
+    bool timed_out = false;                      // !ok because the timeout (or the stall timeout) passed
+    bool stopped = false;                        // on_body returned false
+    long retry_after_s = -1;                     // a Retry-After header in seconds; -1 when absent
 };
 
 Reply send(const Request& request);

@@ -152,7 +152,8 @@ ChatResult ChatClient::stream(const std::vector<ChatMessage>& messages, const De
             WINNOW_THROW(Errc::Corrupt, "{}: an event is not JSON: {}", where, std::string(data.substr(0, 200)));
         }
         if (j.is_object() && j.contains("error")) {
-            WINNOW_THROW(Errc::Io, "{}: the server reported an error: {}", where, http::error_message(std::string(data)));
+            WINNOW_THROW(Errc::Io, "{}: the server reported an error: {}", where,
+                         http::error_message(std::string(data)));
         }
         if (j.is_object() && j.contains("model") && j["model"].is_string()) result.model = j["model"].get<std::string>();
         parse_usage(j, result.usage);

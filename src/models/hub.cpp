@@ -11,10 +11,10 @@
 #include <map>
 #include <memory>
 
+#include "core/atomic_file.h"
 #include "core/http_client.h"
 #include "core/json.h"
 #include "core/log.h"
-#include "core/atomic_file.h"
 #include "winnow/error.h"
 
 namespace fs = std::filesystem;

@@ -110,8 +110,8 @@ Server::Impl::Impl(ServerOptions opts, std::shared_ptr<Reranker> r, std::shared_
     // Labels go to --labels, else to the index's folder; an external first stage, or a server
     // that only reranks, keeps them only when given --labels.
     if (!options.index_dir.empty() || !options.labels_path.empty()) {
-        labels = std::make_unique<srv::QrelsWriter>(
-            options.labels_path.empty() ? options.index_dir + "/labels.qrels" : options.labels_path);
+        labels = std::make_unique<srv::QrelsWriter>(options.labels_path.empty() ? options.index_dir + "/labels.qrels"
+                                                                                : options.labels_path);
     }
     metrics.add_gauge("winnow_http_connections", "Open client connections.", "",
                       [this] { return double(http.open_connections()); });

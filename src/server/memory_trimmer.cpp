@@ -4,8 +4,7 @@
 
 namespace winnow::server {
 
-MemoryTrimmer::MemoryTrimmer(std::chrono::milliseconds quiet, std::function<bool()> idle,
-                             std::function<void()> release)
+MemoryTrimmer::MemoryTrimmer(std::chrono::milliseconds quiet, std::function<bool()> idle, std::function<void()> release)
     : quiet_(quiet), idle_(std::move(idle)), release_(std::move(release)) {
     thread_ = std::thread([this] { loop(); });
 }
@@ -39,7 +38,9 @@ std::uint64_t MemoryTrimmer::trims() const {
     return trims_;
 }
 
-void MemoryTrimmer::release_free_memory() { ::malloc_trim(0); }
+void MemoryTrimmer::release_free_memory() {
+    ::malloc_trim(0);
+}
 
 void MemoryTrimmer::loop() {
     std::unique_lock lock(mutex_);

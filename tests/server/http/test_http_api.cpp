@@ -2,7 +2,6 @@
 // both rerank dialects, both embedding APIs, info routes, every error status, auth, CORS,
 // backpressure, deadlines, client-disconnect cancellation and graceful shutdown.
 #include <arpa/inet.h>
-#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -11,6 +10,8 @@
 #include <cstring>
 #include <filesystem>
 #include <future>
+
+#include <gtest/gtest.h>
 
 #include "server/requests.h"
 #include "server_fixture.h"

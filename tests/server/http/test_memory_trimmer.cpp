@@ -2,11 +2,11 @@
 // since the last request in flight ended, only while it is still idle, one at a time however often
 // it is asked for. Conditions are built
 // (a release function that blocks until the test lets it go), not waited for.
-#include <gtest/gtest.h>
-
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
+
+#include <gtest/gtest.h>
 
 #include "server/memory_trimmer.h"
 
@@ -17,7 +17,8 @@ using namespace std::chrono_literals;
 
 TEST(MemoryTrimmer, TrimsWhenIdle) {
     std::atomic<int> released{0};
-    MemoryTrimmer trimmer(0ms, [] { return true; }, [&] { ++released; });
+    MemoryTrimmer trimmer(
+        0ms, [] { return true; }, [&] { ++released; });
     trimmer.on_idle();
     trimmer.drain();
     EXPECT_EQ(released.load(), 1);
@@ -30,7 +31,8 @@ TEST(MemoryTrimmer, TrimsWhenIdle) {
 TEST(MemoryTrimmer, SkipsWhenARequestStartedMeanwhile) {
     std::atomic<int> in_flight{1};
     std::atomic<int> released{0};
-    MemoryTrimmer trimmer(0ms, [&] { return in_flight.load() == 0; }, [&] { ++released; });
+    MemoryTrimmer trimmer(
+        0ms, [&] { return in_flight.load() == 0; }, [&] { ++released; });
     trimmer.on_idle();
     trimmer.drain();
     EXPECT_EQ(released.load(), 0);
@@ -46,13 +48,15 @@ TEST(MemoryTrimmer, OneTrimPendingAtMostWhileOneRuns) {
     std::condition_variable cv;
     bool entered = false, let_go = false;
     std::atomic<int> released{0};
-    MemoryTrimmer trimmer(0ms, [] { return true; }, [&] {
-        std::unique_lock lock(m);
-        entered = true;
-        cv.notify_all();
-        cv.wait(lock, [&] { return let_go; });
-        ++released;
-    });
+    MemoryTrimmer trimmer(
+        0ms, [] { return true; },
+        [&] {
+            std::unique_lock lock(m);
+            entered = true;
+            cv.notify_all();
+            cv.wait(lock, [&] { return let_go; });
+            ++released;
+        });
     trimmer.on_idle();
     {
         std::unique_lock lock(m);
@@ -72,13 +76,16 @@ TEST(MemoryTrimmer, DestructionDropsATrimNotStarted) {
     std::atomic<int> released{0};
     {
         // A quiet period no test waits for: the trim is due only in an hour.
-        MemoryTrimmer trimmer(1h, [] { return true; }, [&] { ++released; });
+        MemoryTrimmer trimmer(
+            1h, [] { return true; }, [&] { ++released; });
         trimmer.on_idle();
     }
     EXPECT_EQ(released.load(), 0);
 }
 
-TEST(MemoryTrimmer, TheDefaultReleaseRuns) { MemoryTrimmer::release_free_memory(); }
+TEST(MemoryTrimmer, TheDefaultReleaseRuns) {
+    MemoryTrimmer::release_free_memory();
+}
 
 }  // namespace
 }  // namespace winnow::server

@@ -3,12 +3,13 @@
 // thrown by the callback. The clients built on it (LLM chat, hub downloads, Elasticsearch,
 // the remote rerank tier) have their own tests against their own mock servers.
 #include <httplib.h>
-#include <gtest/gtest.h>
 
 #include <chrono>
 #include <stdexcept>
 #include <string>
 #include <thread>
+
+#include <gtest/gtest.h>
 
 #include "core/http_client.h"
 
