@@ -163,7 +163,7 @@ TEST_F(Guard, NulInHeadersAndBodiesIsRejected) {
     ASSERT_TRUE(encoded);
     EXPECT_EQ(encoded->status, 400) << encoded->body;
     RawClient raw(srv->port);
-    ASSERT_TRUE(raw.send(request(std::string("Authorization: Bearer secret\0junk\r\n", 37) +
+    ASSERT_TRUE(raw.send(request(std::string("Authorization: Bearer secret\0junk\r\n", 35) +
                                      fmt::format("Content-Length: {}\r\n", body.size()),
                                  body)));
     raw.read_response();

@@ -2,6 +2,8 @@
 
 #include <sstream>
 
+#include <fmt/format.h>
+
 #include "eval/harness.h"
 #include "eval/report.h"
 #include "eval/sweep.h"
@@ -32,7 +34,7 @@ std::vector<RankedDoc> ranked(std::initializer_list<std::pair<std::string, doubl
 RankerOutput toy_rank(const Query&, std::size_t k, bool rerank) {
     RankerOutput out;
     for (std::size_t i = 0; i < std::min<std::size_t>(k, 10); ++i) {
-        out.first_stage.push_back(RankedDoc{"d" + std::to_string(i), 10.0 - static_cast<double>(i), {}, {}});
+        out.first_stage.push_back(RankedDoc{fmt::format("d{}", i), 10.0 - static_cast<double>(i), {}, {}});
     }
     out.first_stage_ms = static_cast<double>(k);
     if (rerank) {
