@@ -18,7 +18,9 @@ TEST(Batching, EveryIndexOnceWithinTheBudget) {
         std::size_t tokens = 0;
         for (auto i : batch) tokens += lengths[i];
         // Only a single over-long sequence may exceed the budget, alone.
-        if (tokens > budget) EXPECT_EQ(batch.size(), 1u);
+        if (tokens > budget) {
+            EXPECT_EQ(batch.size(), 1u);
+        }
         seen.insert(seen.end(), batch.begin(), batch.end());
     }
     std::sort(seen.begin(), seen.end());
