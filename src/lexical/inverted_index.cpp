@@ -7,6 +7,7 @@
 
 #include "core/log.h"
 #include "core/mmap_file.h"
+#include "core/thread_pool.h"
 #include "lexical/file_format.h"
 #include "lexical/live_docs.h"
 #include "lexical/postings.h"
@@ -217,7 +218,59 @@ void InvertedIndex::append_term(const std::uint32_t* docs, const std::uint32_t* 
     term_blocks_.push_back(block_last_.size());
 }
 
-bool InvertedIndex::finalize() {
+// Checks the blocks of terms [t0, t1) (bit widths, sizes, documents in range and ascending,
+// tf >= 1) while collecting their impacts: per block, the maximum tf for each norm, then only the
+// pairs that no pair of lower-or-equal norm matches (a norm byte never decreases with the length
+// it encodes). Offsets in `out` start at 0.
+bool InvertedIndex::check_terms(std::size_t t0, std::size_t t1, ImpactPart& out) const {
+    const std::size_t n_blocks = block_last_.size();
+    Frontier block_frontier;
+    Frontier term_frontier;
+    std::uint32_t docs[postings::kBlockSize];
+    std::uint32_t tfs[postings::kBlockSize];
+    for (std::size_t t = t0; t < t1; ++t) {
+        const std::uint64_t b0 = term_blocks_[t];
+        const std::uint64_t b1 = term_blocks_[t + 1];
+        const std::uint64_t df = term_df_[t];
+        if (b1 < b0 || b1 > n_blocks || df == 0 || (df + postings::kBlockSize - 1) / postings::kBlockSize != b1 - b0) {
+            return false;
+        }
+        out.postings += df;
+        std::uint32_t base = 0;
+        for (std::uint64_t b = b0; b < b1; ++b) {
+            const std::size_t n = b + 1 < b1 ? postings::kBlockSize : df - (b1 - b0 - 1) * postings::kBlockSize;
+            const std::uint64_t w0 = block_offset_[b];
+            const std::uint64_t w1 = block_offset_[b + 1];
+            if (w1 <= w0 || w1 > words_.size()) return false;
+            const auto h = postings::header(words_.data() + w0);
+            if (h.doc_bits > 32 || h.tf_bits > 32 || (words_[w0] >> 16) != 0 ||
+                postings::block_words(n, h.doc_bits, h.tf_bits) != w1 - w0) {
+                return false;
+            }
+            postings::decode_docs(words_.data() + w0, n, base, docs);
+            postings::decode_tfs(words_.data() + w0, n, tfs);
+            std::uint64_t prev = base;  // 64-bit: a corrupt gap must not wrap around unnoticed
+            for (std::size_t i = 0; i < n; ++i) {
+                if (docs[i] < prev || docs[i] >= chunk_ids_.size() || tfs[i] == 0) return false;
+                prev = static_cast<std::uint64_t>(docs[i]) + 1;
+                block_frontier.add(tfs[i], norms_[docs[i]]);
+            }
+            if (docs[n - 1] != block_last_[b]) return false;
+            base = docs[n - 1] + 1;
+            const std::size_t first = out.impact_tfs.size();
+            block_frontier.take(out.impact_tfs, out.impact_norms);
+            out.block_ends.push_back(out.impact_tfs.size());
+            for (std::size_t i = first; i < out.impact_tfs.size(); ++i) {
+                term_frontier.add(out.impact_tfs[i], out.impact_norms[i]);
+            }
+        }
+        term_frontier.take(out.term_tfs, out.term_norms);
+        out.term_ends.push_back(out.term_tfs.size());
+    }
+    return true;
+}
+
+bool InvertedIndex::finalize(ThreadPool* pool) {
     norms_.resize(lengths_.size());
     docs_with_terms_ = 0;
     sum_ttf_ = 0;
@@ -253,53 +306,44 @@ bool InvertedIndex::finalize() {
         block_offset_.back() != words_.size()) {
         return false;
     }
+    // Terms in ranges of about equal block counts, checked in parallel when a pool is given (each
+    // range collects its own impacts; they are concatenated in term order after).
+    const std::size_t n_parts = pool != nullptr && n_blocks >= 4096 ? pool->size() + 1 : 1;
+    std::vector<std::size_t> first_term(n_parts + 1, n_terms);
+    first_term[0] = 0;
+    for (std::size_t p = 1; p < n_parts; ++p) {
+        const std::uint64_t block = n_blocks * p / n_parts;
+        first_term[p] = static_cast<std::size_t>(
+            std::upper_bound(term_blocks_.begin(), term_blocks_.end() - 1, block) - term_blocks_.begin() - 1);
+        first_term[p] = std::max(first_term[p], first_term[p - 1]);
+    }
+    std::vector<ImpactPart> parts(n_parts);
+    auto check_part = [&](std::size_t p) { parts[p].ok = check_terms(first_term[p], first_term[p + 1], parts[p]); };
+    if (n_parts == 1) {
+        check_part(0);
+    } else {
+        pool->parallel_for(n_parts, [&](std::size_t begin, std::size_t end) {
+            for (std::size_t p = begin; p < end; ++p) check_part(p);
+        });
+    }
     block_impacts_.assign(1, 0);
     term_impacts_.assign(1, 0);
     impact_tfs_.clear();
     impact_norms_.clear();
     term_impact_tfs_.clear();
     term_impact_norms_.clear();
-    Frontier block_frontier;
-    Frontier term_frontier;
-    std::uint32_t docs[postings::kBlockSize];
-    std::uint32_t tfs[postings::kBlockSize];
     posting_count_ = 0;
-    for (std::size_t t = 0; t < n_terms; ++t) {
-        const std::uint64_t b0 = term_blocks_[t];
-        const std::uint64_t b1 = term_blocks_[t + 1];
-        const std::uint64_t df = term_df_[t];
-        if (b1 < b0 || b1 > n_blocks || df == 0 || (df + postings::kBlockSize - 1) / postings::kBlockSize != b1 - b0) {
-            return false;
-        }
-        posting_count_ += df;
-        std::uint32_t base = 0;
-        for (std::uint64_t b = b0; b < b1; ++b) {
-            const std::size_t n = b + 1 < b1 ? postings::kBlockSize : df - (b1 - b0 - 1) * postings::kBlockSize;
-            const std::uint64_t w0 = block_offset_[b];
-            const std::uint64_t w1 = block_offset_[b + 1];
-            if (w1 <= w0 || w1 > words_.size()) return false;
-            const auto h = postings::header(words_.data() + w0);
-            if (h.doc_bits > 32 || h.tf_bits > 32 || (words_[w0] >> 16) != 0 ||
-                postings::block_words(n, h.doc_bits, h.tf_bits) != w1 - w0) {
-                return false;
-            }
-            postings::decode_docs(words_.data() + w0, n, base, docs);
-            postings::decode_tfs(words_.data() + w0, n, tfs);
-            std::uint64_t prev = base;  // 64-bit: a corrupt gap must not wrap around unnoticed
-            for (std::size_t i = 0; i < n; ++i) {
-                if (docs[i] < prev || docs[i] >= chunk_ids_.size() || tfs[i] == 0) return false;
-                prev = static_cast<std::uint64_t>(docs[i]) + 1;
-                block_frontier.add(tfs[i], norms_[docs[i]]);
-            }
-            if (docs[n - 1] != block_last_[b]) return false;
-            base = docs[n - 1] + 1;
-            const std::size_t first = impact_tfs_.size();
-            block_frontier.take(impact_tfs_, impact_norms_);
-            block_impacts_.push_back(impact_tfs_.size());
-            for (std::size_t i = first; i < impact_tfs_.size(); ++i) term_frontier.add(impact_tfs_[i], impact_norms_[i]);
-        }
-        term_frontier.take(term_impact_tfs_, term_impact_norms_);
-        term_impacts_.push_back(term_impact_tfs_.size());
+    for (const ImpactPart& part : parts) {
+        if (!part.ok) return false;
+        const std::uint64_t block_base = impact_tfs_.size();
+        const std::uint64_t term_base = term_impact_tfs_.size();
+        for (const std::uint64_t end : part.block_ends) block_impacts_.push_back(block_base + end);
+        for (const std::uint64_t end : part.term_ends) term_impacts_.push_back(term_base + end);
+        impact_tfs_.insert(impact_tfs_.end(), part.impact_tfs.begin(), part.impact_tfs.end());
+        impact_norms_.insert(impact_norms_.end(), part.impact_norms.begin(), part.impact_norms.end());
+        term_impact_tfs_.insert(term_impact_tfs_.end(), part.term_tfs.begin(), part.term_tfs.end());
+        term_impact_norms_.insert(term_impact_norms_.end(), part.term_norms.begin(), part.term_norms.end());
+        posting_count_ += part.postings;
     }
     std::scoped_lock lock(sim_mutex_);
     sims_.clear();
@@ -379,7 +423,7 @@ std::optional<InvertedIndex> InvertedIndex::load(const std::string& path, std::o
         for (auto& t : index.term_names_) ok = ok && r.str(t);
         ok = ok && r.at_end();
     }
-    ok = ok && index.finalize();  // checks every block
+    ok = ok && index.finalize(&ThreadPool::global());  // checks every block, on every core
     if (!ok) {
         log::warn("{}: malformed lexical index; rebuilding", path);
         return std::nullopt;

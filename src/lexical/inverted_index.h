@@ -26,6 +26,9 @@
 #include "lexical/bm25.h"
 #include "lexical/query.h"
 
+namespace winnow {
+class ThreadPool;
+}
 namespace winnow::store {
 class DocumentStore;
 }
@@ -207,8 +210,18 @@ private:
     // Encodes one term's postings (docs ascending) as blocks.
     void append_term(const std::uint32_t* docs, const std::uint32_t* tfs, std::size_t n);
     // Derives norms, statistics and the dictionary, and decodes every block once to check it and
-    // collect its impacts. False when the postings are malformed (a corrupt file).
-    bool finalize();
+    // collect its impacts (over ranges of terms on `pool` when given). False when the postings are
+    // malformed (a corrupt file).
+    bool finalize(ThreadPool* pool = nullptr);
+    // The impacts of a range of terms, collected apart (offsets from 0) and concatenated after.
+    struct ImpactPart {
+        bool ok = false;
+        std::uint64_t postings = 0;
+        std::vector<std::uint64_t> block_ends, term_ends;  // per block / term: its impacts' end
+        std::vector<std::uint32_t> impact_tfs, term_tfs;
+        std::vector<std::uint8_t> impact_norms, term_norms;
+    };
+    bool check_terms(std::size_t t0, std::size_t t1, ImpactPart& out) const;
 
     std::int64_t generation_ = 0;
     std::string analyzer_spec_;

@@ -7,6 +7,8 @@
 #include <fstream>
 #include <random>
 
+#include <fmt/format.h>
+
 #include "lexical/inverted_index.h"
 #include "lexical/segment_searcher.h"
 
@@ -102,7 +104,7 @@ TEST(InvertedIndex, MaxScoreEqualsExhaustive) {
     std::mt19937 rng(42);
     // Zipf-like vocabulary so some terms are frequent and some rare.
     std::vector<std::string> vocab;
-    for (int i = 0; i < 400; ++i) vocab.push_back("w" + std::to_string(i) + "x");
+    for (int i = 0; i < 400; ++i) vocab.push_back(fmt::format("w{}x", i));
     std::vector<double> weights;
     for (int i = 0; i < 400; ++i) weights.push_back(1.0 / (i + 1));
     std::discrete_distribution<int> zipf(weights.begin(), weights.end());
@@ -161,6 +163,64 @@ TEST(InvertedIndex, SaveLoadRoundTrip) {
     std::filesystem::resize_file(path, 20);
     EXPECT_FALSE(InvertedIndex::load(path, 7, "english").has_value());
     std::filesystem::remove_all(dir);
+}
+
+// A segment of more than 4096 blocks is checked on load over ranges of terms in parallel: the
+// impacts it collects must be the ones the builder's single pass collected, block by block.
+TEST(InvertedIndex, ParallelLoadCollectsTheSameImpacts) {
+    std::mt19937 rng(11);
+    std::uniform_int_distribution<int> word(0, 2999), length(5, 60), repeat(0, 9);
+    InvertedIndex::Builder builder;
+    for (int d = 0; d < 20000; ++d) {
+        std::string text;
+        const int n = length(rng);
+        for (int i = 0; i < n; ++i) {
+            const std::string w = fmt::format("w{} ", word(rng) % (i % 3 == 0 ? 100 : 3000));
+            text += w;
+            if (repeat(rng) == 0) text += w;  // tf 2
+        }
+        builder.add(d + 1, text);
+    }
+    const InvertedIndex built = builder.finish(3, "english");
+    const auto dir = std::filesystem::temp_directory_path() / ("winnow_lex_par_" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    const std::string path = (dir / "lexical.idx").string();
+    built.save(path);
+    const auto loaded = InvertedIndex::load(path, 3, "english");
+    std::filesystem::remove_all(dir);
+    ASSERT_TRUE(loaded.has_value());
+    ASSERT_EQ(loaded->term_count(), built.term_count());
+    EXPECT_EQ(loaded->posting_count(), built.posting_count());
+    std::size_t blocks = 0;
+    for (std::uint32_t t = 0; t < built.term_count(); ++t) {
+        ASSERT_EQ(loaded->term(t), built.term(t));
+        ASSERT_EQ(loaded->term_impacts_end(t) - loaded->term_impacts_begin(t),
+                  built.term_impacts_end(t) - built.term_impacts_begin(t));
+        for (auto i = built.term_impacts_begin(t), j = loaded->term_impacts_begin(t); i < built.term_impacts_end(t);
+             ++i, ++j) {
+            ASSERT_EQ(loaded->term_impact_tf(j), built.term_impact_tf(i));
+            ASSERT_EQ(loaded->term_impact_norm(j), built.term_impact_norm(i));
+        }
+        auto a = built.postings(t);
+        auto b = loaded->postings(t);
+        for (auto block = a.shallow(0); block < a.end_block(); ++block, ++blocks) {
+            ASSERT_EQ(b.impacts_end(block) - b.impacts_begin(block), a.impacts_end(block) - a.impacts_begin(block));
+            for (auto i = a.impacts_begin(block), j = b.impacts_begin(block); i < a.impacts_end(block); ++i, ++j) {
+                ASSERT_EQ(loaded->impact_tf(j), built.impact_tf(i));
+                ASSERT_EQ(loaded->impact_norm(j), built.impact_norm(i));
+            }
+        }
+    }
+    EXPECT_GT(blocks, 4096U) << "the parallel path must be taken";
+    for (const char* q : {"w1 w2 w3", "w17 w2500 w42 w99 w1234", "w7"}) {
+        const auto x = built.search(q, 100);
+        const auto y = loaded->search(q, 100);
+        ASSERT_EQ(x.size(), y.size());
+        for (std::size_t i = 0; i < x.size(); ++i) {
+            EXPECT_EQ(x[i].chunk_id, y[i].chunk_id);
+            EXPECT_EQ(x[i].score, y[i].score);
+        }
+    }
 }
 
 TEST(InvertedIndex, EmptyIndexAndQueries) {
