@@ -66,16 +66,6 @@ function(winnow_add_module name)
     target_link_libraries(winnow_${name} ${scope} ${ARG_DEPS})
 endfunction()
 
-# Helper: winnow_gcc12_no_restrict(<file>...): GCC 12 reports -Wrestrict on std::string's own
-# replace/insert once inlined (GCC bug 105329, fixed in GCC 13), for code that has no overlap at
-# all; silenced in exactly the files where it fires, so it stays on everywhere else.
-function(winnow_gcc12_no_restrict)
-    if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_LESS 13)
-        set_source_files_properties(${ARGN} DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}
-                                    PROPERTIES COMPILE_OPTIONS -Wno-restrict)
-    endif()
-endfunction()
-
 # Helper: winnow_add_test(<name> LABEL <label> SOURCES ... DEPS ...)
 # One gtest binary per module; each test case becomes a ctest test named <name>:<Suite.Case>.
 function(winnow_add_test name)

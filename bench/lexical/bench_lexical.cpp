@@ -253,6 +253,7 @@ int main(int argc, char** argv) try {
             seed = std::stoull(next());
         } else if (a == "--repeat") {
             repeat = std::stoi(next());
+            WINNOW_CHECK(repeat >= 1, Errc::InvalidArgument, "--repeat {}: at least 1", repeat);
         } else if (a == "--check") {
             check_n = std::stoull(next());
         } else if (a == "--add") {

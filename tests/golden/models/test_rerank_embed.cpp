@@ -166,7 +166,9 @@ TEST_P(EmbedGolden, EmbeddingsMatchSentenceTransformers) {
         }
         EXPECT_GE(dot / std::sqrt(na * nb), 0.99999) << "text " << i;
         EXPECT_NEAR(std::sqrt(na), std::sqrt(nb), 1e-4 * std::max(1.0, std::sqrt(nb))) << "text " << i;
-        if (embedder->normalized()) EXPECT_NEAR(std::sqrt(na), 1.0, 1e-5) << "text " << i;
+        if (embedder->normalized()) {
+            EXPECT_NEAR(std::sqrt(na), 1.0, 1e-5) << "text " << i;
+        }
     }
     // Alone equals in the batch.
     const auto alone = embedder->embed(std::span<const std::string>(&texts[5], 1));

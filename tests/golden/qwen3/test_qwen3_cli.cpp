@@ -87,7 +87,9 @@ TEST(Qwen3Cli, RerankAndEmbedUseTheLlmImplementations) {
     for (std::size_t i = 0; i < rows.size(); ++i) {
         const float raw = rows[i]["raw_score"].get<float>();
         EXPECT_NEAR(rows[i]["score"].get<float>(), 1.0f / (1.0f + std::exp(-raw)), 1e-5f);
-        if (i > 0) EXPECT_GE(rows[i - 1]["score"].get<float>(), rows[i]["score"].get<float>());
+        if (i > 0) {
+            EXPECT_GE(rows[i - 1]["score"].get<float>(), rows[i]["score"].get<float>());
+        }
     }
     const Result embedded = run(docs, "embed --model " + folder + " --query --dimensions 16");
     ASSERT_EQ(embedded.status, 0) << embedded.out;

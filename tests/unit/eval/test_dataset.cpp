@@ -76,7 +76,9 @@ TEST(Dataset, CacmDropsEmptyRecordAndLeadingZeros) {
     ASSERT_EQ(ds.notes.size(), 2u);
     EXPECT_NE(ds.notes[0].find("1 query record(s) without text dropped"), std::string::npos);
     EXPECT_NE(ds.notes[1].find("zero-padded"), std::string::npos);
-    if (std::filesystem::exists(kIr + "adi")) EXPECT_TRUE(load_dataset(kIr + "adi").notes.empty());
+    if (std::filesystem::exists(kIr + "adi")) {
+        EXPECT_TRUE(load_dataset(kIr + "adi").notes.empty());
+    }
 }
 
 TEST(Dataset, GradedBeirKeepsGrades) {

@@ -15,7 +15,7 @@ Report toy_report(bool rerank) {
     FunctionRanker ranker("toy", rerank, [rerank](const Query&, std::size_t k) {
         RankerOutput out;
         for (std::size_t i = 0; i < k && i < 20; ++i) {
-            out.first_stage.push_back({"d" + std::to_string(i), 100.0 - static_cast<double>(i)});
+            out.first_stage.push_back(RankedDoc{"d" + std::to_string(i), 100.0 - static_cast<double>(i), {}, {}});
         }
         out.first_stage_ms = 0.1 * static_cast<double>(k);
         if (rerank) {

@@ -21,7 +21,9 @@ Report compared_report() {
     qrels.set("q2", "d0", 2);
     FunctionRanker ranker("bm25(k=100)", true, [](const Query&, std::size_t k) {
         RankerOutput out;
-        for (std::size_t i = 0; i < k && i < 20; ++i) out.first_stage.push_back({"d" + std::to_string(i), 100.0 - i});
+        for (std::size_t i = 0; i < k && i < 20; ++i) {
+            out.first_stage.push_back(RankedDoc{"d" + std::to_string(i), 100.0 - i, {}, {}});
+        }
         out.final.assign(out.first_stage.rbegin(), out.first_stage.rend());
         out.pairs_scored = out.first_stage.size();
         out.first_stage_ms = 0.1 * static_cast<double>(k);

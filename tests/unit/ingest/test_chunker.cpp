@@ -57,7 +57,9 @@ TEST(Chunker, HeadingPathIsCarriedIntoEveryChunk) {
     // Chunks cover the document in order; ordinals count up.
     for (std::size_t i = 0; i < chunks.size(); ++i) {
         EXPECT_EQ(chunks[i].ordinal, i);
-        if (i) EXPECT_LE(chunks[i - 1].begin, chunks[i].begin);
+        if (i) {
+            EXPECT_LE(chunks[i - 1].begin, chunks[i].begin);
+        }
     }
 }
 
@@ -81,7 +83,9 @@ TEST(Chunker, TableRowsAreNeverSplitAndHeaderRepeats) {
             std::size_t nl = body.find('\n', start);
             if (nl == std::string::npos) nl = body.size();
             const std::string line = body.substr(start, nl - start);
-            if (!line.empty() && line[0] == '|') EXPECT_EQ(line.back(), '|') << line;
+            if (!line.empty() && line[0] == '|') {
+                EXPECT_EQ(line.back(), '|') << line;
+            }
             start = nl + 1;
         }
         EXPECT_EQ(body.back(), '|');

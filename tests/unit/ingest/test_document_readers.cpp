@@ -52,7 +52,9 @@ TEST(Markdown, BlocksHeadingsListsTablesCode) {
     EXPECT_EQ(rows[0], "| Amount | Approver |\n|---|---|");
     EXPECT_EQ(rows[2], "| over $500 | Director |");
     for (const auto& b : d.blocks) {
-        if (b.kind == BlockKind::TableRow) EXPECT_EQ(d.text.substr(b.header_begin, b.header_end - b.header_begin), rows[0]);
+        if (b.kind == BlockKind::TableRow) {
+            EXPECT_EQ(d.text.substr(b.header_begin, b.header_end - b.header_begin), rows[0]);
+        }
     }
     auto code = block_texts(d, BlockKind::Code);
     ASSERT_EQ(code.size(), 1u);
