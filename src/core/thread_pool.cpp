@@ -4,6 +4,12 @@
 #include <exception>
 
 namespace winnow {
+namespace {
+
+// The pool whose worker this thread is (null on other threads).
+thread_local const ThreadPool* t_worker_of = nullptr;
+
+}  // namespace
 
 ThreadPool::ThreadPool(std::size_t n_threads) {
     if (n_threads == 0) n_threads = std::max(1u, std::thread::hardware_concurrency());
@@ -29,6 +35,7 @@ void ThreadPool::enqueue(std::function<void()> job) {
 }
 
 void ThreadPool::worker_loop() {
+    t_worker_of = this;
     for (;;) {
         std::function<void()> job;
         {
@@ -44,7 +51,9 @@ void ThreadPool::worker_loop() {
 
 void ThreadPool::parallel_for(std::size_t n, const std::function<void(std::size_t, std::size_t)>& fn) {
     if (n == 0) return;
-    const std::size_t n_chunks = std::min(n, workers_.size() + 1);
+    // Called from one of this pool's own tasks, it runs inline: chunks queued behind the caller
+    // could wait for a worker that is waiting for them.
+    const std::size_t n_chunks = t_worker_of == this ? 1 : std::min(n, workers_.size() + 1);
     if (n_chunks == 1) {
         fn(0, n);
         return;

@@ -34,6 +34,7 @@ public:
 
     // Runs fn(begin, end) over [0, n) split into contiguous chunks, one per worker at most,
     // on the pool plus the calling thread. Rethrows the first exception after all chunks end.
+    // From within one of this pool's tasks it runs fn(0, n) inline (no deadlock on itself).
     void parallel_for(std::size_t n, const std::function<void(std::size_t, std::size_t)>& fn);
 
     // A process-wide pool sized to the machine, created on first use.

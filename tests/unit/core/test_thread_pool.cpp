@@ -3,6 +3,7 @@
 #include <atomic>
 #include <numeric>
 #include <stdexcept>
+#include <vector>
 
 #include "core/thread_pool.h"
 
@@ -21,6 +22,20 @@ TEST(ThreadPool, ParallelForCoversEveryIndexOnce) {
         for (std::size_t i = begin; i < end; ++i) hits[i].fetch_add(1);
     });
     for (auto& h : hits) EXPECT_EQ(h.load(), 1);
+}
+
+// A task of the pool that calls parallel_for on the same pool: with one worker, busy with that
+// task, chunks queued for a worker would never run. They run inline instead.
+TEST(ThreadPool, ParallelForInsideATaskOfThePoolRunsInline) {
+    winnow::ThreadPool pool(1);
+    auto total = pool.submit([&pool] {
+        std::vector<int> hits(1000, 0);
+        pool.parallel_for(hits.size(), [&](std::size_t b, std::size_t e) {
+            for (std::size_t i = b; i < e; ++i) ++hits[i];
+        });
+        return std::accumulate(hits.begin(), hits.end(), 0);
+    });
+    EXPECT_EQ(total.get(), 1000);
 }
 
 TEST(ThreadPool, ExceptionsPropagate) {
