@@ -41,19 +41,13 @@ std::string lower(std::string s) {
     return s;
 }
 
-struct Response {
-    long status = 0;
-    std::map<std::string, std::string> headers;  // of the last response in a redirect chain, keys lowercased
-    std::string body;                            // when no sink was given, and every error body
-};
-
 enum class Method { Get, Head };
 
-// One request. `sink` receives the body of a successful GET (status < 300) when given; error bodies
-// always go to response.body.
-Response request(const std::string& url, Method method, bool follow, const HubOptions& options,
-                 std::FILE* sink = nullptr, std::uint64_t range_from = 0, std::uint64_t total = 0,
-                 const std::string* file = nullptr) {
+// One request (a transport failure throws). `sink` receives the body of a successful GET (status
+// < 300) when given; error bodies always go to the reply's body.
+http::Reply request(const std::string& url, Method method, bool follow, const HubOptions& options,
+                    std::FILE* sink = nullptr, std::uint64_t range_from = 0, std::uint64_t total = 0,
+                    const std::string* file = nullptr) {
     http::Request r;
     r.method = method == Method::Head ? "HEAD" : "GET";
     r.url = url;
@@ -83,10 +77,10 @@ Response request(const std::string& url, Method method, bool follow, const HubOp
     if (write_failed) WINNOW_THROW(Errc::Io, "hub: cannot write the download of {} (disk full?)", url);
     if (reply.timed_out) WINNOW_THROW(Errc::Timeout, "hub: {} stalled for {:.0f} s", url, options.timeout_s);
     if (!reply.ok) WINNOW_THROW(Errc::Io, "hub: {}: {}", url, reply.error);
-    return Response{reply.status, std::move(reply.headers), std::move(reply.body)};
+    return reply;
 }
 
-[[noreturn]] void throw_status(const Response& r, const std::string& url, std::string_view what) {
+[[noreturn]] void throw_status(const http::Reply& r, const std::string& url, std::string_view what) {
     std::string detail = r.headers.count("x-error-message") ? r.headers.at("x-error-message") : r.body.substr(0, 200);
     if (r.status == 401 || r.status == 403) {
         WINNOW_THROW(Errc::Unauthorized, "hub: {} needs authorization (HTTP {}; set HF_TOKEN for gated or private "
@@ -298,7 +292,7 @@ PullResult pull(std::string_view repo_id_view, std::string_view revision_view, c
 
     // 1. The revision's commit and file list.
     const std::string api_url = options.endpoint + "/api/models/" + repo_id + "/revision/" + escape(revision, false);
-    Response info = request(api_url, Method::Get, true, options);
+    http::Reply info = request(api_url, Method::Get, true, options);
     if (info.status >= 300) throw_status(info, api_url, "repo " + repo_id + "@" + revision);
     Json meta;
     try {
@@ -329,7 +323,7 @@ PullResult pull(std::string_view repo_id_view, std::string_view revision_view, c
         ++result.n_files;
         const std::string url = options.endpoint + "/" + repo_id + "/resolve/" + commit + "/" + escape(file, true);
         // 2. The etag (sha256 for LFS files) and size, from the headers of the (unfollowed) response.
-        Response head = request(url, Method::Head, false, options);
+        http::Reply head = request(url, Method::Head, false, options);
         if (head.status >= 300 && head.status < 400 && !head.headers.count("x-linked-etag") && !head.headers.count("etag")) {
             head = request(url, Method::Head, true, options);
         }
@@ -361,7 +355,7 @@ PullResult pull(std::string_view repo_id_view, std::string_view revision_view, c
         if (size == 0 || have < size) {
             std::FILE* out = std::fopen(partial.c_str(), have > 0 ? "ab" : "wb");
             WINNOW_CHECK(out != nullptr, Errc::Io, "hub: cannot write {}", partial.string());
-            Response got;
+            http::Reply got;
             try {
                 got = request(url, Method::Get, true, options, out, have, size, &file);
             } catch (...) {
