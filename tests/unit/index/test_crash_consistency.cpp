@@ -463,12 +463,12 @@ TEST_F(CrashConsistency, SigkillDuringIndexRebuildAtRandomPoints) {
 }
 
 // Segment writes and merges: an index built by four `winnow index` runs (four segments, merging
-// off), then a fifth run over the last fifth of the corpus with a merge policy that folds every
-// segment (segments_per_tier=2, floor=1) is killed at a random moment between its first commit
+// off), then a fifth run over the last fifth of the corpus with a merge policy that folds equal
+// segments (segments_per_tier=2, floor=1) is killed at a random moment between its first commit
 // and 1.2 x its uninterrupted duration: while it writes the new segment, its vectors, the manifest,
 // or one of the merges (lexical and dense) and their garbage collection. The reopened index must
 // hold the committed documents with a whole manifest (checked before any reopen too), and the run,
-// repeated, completes it with the segments merged.
+// repeated, completes it with every merge the policy selects done.
 TEST_F(CrashConsistency, SigkillDuringSegmentWritesAndMergesAtRandomPoints) {
     Workspace ws;
     const std::string log = (ws.root / "child.log").string();
@@ -496,7 +496,9 @@ TEST_F(CrashConsistency, SigkillDuringSegmentWritesAndMergesAtRandomPoints) {
     ASSERT_EQ(index::Manifest::load(base.string())->segments.size(), static_cast<std::size_t>(kSlices - 1));
     ASSERT_FALSE(HasFailure());
     const std::int64_t g0 = store::DocumentStore(base.string(), false).generation();
-    const auto last_run = with_policy(ingest_args("", slices.back()), "tiered(segments_per_tier=2,floor=1)");
+    const std::string policy_spec = "tiered(segments_per_tier=2,floor=1)";
+    const index::MergePolicy policy = index::MergePolicy::parse(policy_spec);
+    const auto last_run = with_policy(ingest_args("", slices.back()), policy_spec);
     auto args_for = [&](const fs::path& dir) {
         auto a = last_run;
         a[4] = dir.string();  // --index <dir>
@@ -531,6 +533,7 @@ TEST_F(CrashConsistency, SigkillDuringSegmentWritesAndMergesAtRandomPoints) {
     std::uniform_real_distribution<double> anywhere(0.0, 1.2 * duration);
     int killed = 0;
     int merged_on_disk = 0;
+    int split_runs = 0;
     for (int r = 0; r < runs(); ++r) {
         const fs::path dir = ws.root / ("run" + std::to_string(r));
         fs::copy(base, dir, fs::copy_options::recursive);
@@ -556,13 +559,22 @@ TEST_F(CrashConsistency, SigkillDuringSegmentWritesAndMergesAtRandomPoints) {
         check_index(dir, kDocs, kDocs, where + ", resumed");
         const auto m = index::Manifest::load(dir.string());
         ASSERT_TRUE(m.has_value()) << where;
-        EXPECT_EQ(m->segments.size(), 1u) << where << ": resumed run left the segments unmerged";
+        // The merges ran to the end: the policy selects nothing more. That is one segment when the
+        // killed run committed the slice whole, but a run killed between two of its commits (of 20
+        // documents) can leave a segment of part of the slice, and the resumed run adds the rest:
+        // 4 x 80, 20 and 60 documents fold into 320, 20 and 60, three tiers of one segment each,
+        // which a tiered policy leaves as they are (seen under CPU load, where kills land earlier).
+        std::string sizes;
+        for (const auto& e : m->segments) sizes += " " + std::to_string(e.live());
+        EXPECT_TRUE(policy.select(*m).empty()) << where << ": resumed run left merges undone:" << sizes;
+        EXPECT_LE(m->segments.size(), 3u) << where << ": resumed run left the segments unmerged:" << sizes;
+        if (m->segments.size() > 1) ++split_runs;
         fs::remove_all(dir);
         if (HasFailure()) break;
     }
     std::printf("[crash] segments: seed %llu, %d runs, %.3f s uninterrupted (last commit seen at %.3f s): %d killed, "
-                "%d left merged segments\n",
-                static_cast<unsigned long long>(s), runs(), duration, all_seen, killed, merged_on_disk);
+                "%d left merged segments, %d resumed into more than one segment\n",
+                static_cast<unsigned long long>(s), runs(), duration, all_seen, killed, merged_on_disk, split_runs);
 }
 
 }  // namespace
