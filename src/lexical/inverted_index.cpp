@@ -18,9 +18,10 @@
 namespace winnow::lexical {
 namespace {
 
-// 03: documents in any chunk order; postings in bit-packed blocks of 128 (postings.h). Impacts
-// are not stored: load() recomputes them while it checks every block.
-constexpr std::string_view kMagic{"WNWLEX03", 8};
+// 04: every array stored as a column aligned to 64 bytes and used in place once mapped (the
+// impacts and norms included, so loading derives nothing per posting); CRC-32 footer.
+// 03 (older): impacts recomputed on load, FNV-1a footer. An older file is rebuilt.
+constexpr std::string_view kMagic{"WNWLEX04", 8};
 
 Analyzer& thread_analyzer(const std::string& spec) {
     thread_local std::unordered_map<std::string, std::unique_ptr<Analyzer>> analyzers;
@@ -159,7 +160,8 @@ InvertedIndex InvertedIndex::Builder::finish(std::int64_t generation, std::strin
         index.append_term(docs.data(), tfs.data(), docs.size());
         std::vector<std::uint32_t>().swap(p);
     }
-    index.term_names_ = std::move(term_names_);
+    index.set_term_names(term_names_);
+    term_names_.clear();
     postings_.clear();
     dict_.clear();
     chunk_ids_.clear();
@@ -182,7 +184,8 @@ InvertedIndex& InvertedIndex::operator=(InvertedIndex&& o) noexcept {
     chunk_order_ = std::move(o.chunk_order_);
     lengths_ = std::move(o.lengths_);
     norms_ = std::move(o.norms_);
-    term_names_ = std::move(o.term_names_);  // moves the buffer: the views in dict_ stay valid
+    term_name_ends_ = std::move(o.term_name_ends_);
+    term_bytes_ = std::move(o.term_bytes_);  // moves the buffer (or the mapping): dict_'s views stay valid
     dict_ = std::move(o.dict_);
     term_df_ = std::move(o.term_df_);
     term_blocks_ = std::move(o.term_blocks_);
@@ -208,9 +211,12 @@ InvertedIndex::~InvertedIndex() = default;
 void InvertedIndex::append_term(const std::uint32_t* docs, const std::uint32_t* tfs, std::size_t n) {
     term_df_.push_back(static_cast<std::uint32_t>(n));
     std::uint32_t base = 0;
+    std::vector<std::uint64_t> block;
     for (std::size_t i = 0; i < n; i += postings::kBlockSize) {
         const std::size_t m = std::min(postings::kBlockSize, n - i);
-        postings::encode_block(docs + i, tfs + i, m, base, words_);
+        block.clear();
+        postings::encode_block(docs + i, tfs + i, m, base, block);
+        words_.append(block.begin(), block.end());
         block_last_.push_back(docs[i + m - 1]);
         block_offset_.push_back(words_.size());
         base = docs[i + m - 1] + 1;
@@ -270,44 +276,136 @@ bool InvertedIndex::check_terms(std::size_t t0, std::size_t t1, ImpactPart& out)
     return true;
 }
 
-bool InvertedIndex::finalize(ThreadPool* pool) {
-    norms_.resize(lengths_.size());
+bool InvertedIndex::check_term_docs(std::size_t t0, std::size_t t1) const {
+    const std::size_t n_blocks = block_last_.size();
+    std::uint32_t docs[postings::kBlockSize];
+    for (std::size_t t = t0; t < t1; ++t) {
+        const std::uint64_t b0 = term_blocks_[t];
+        const std::uint64_t b1 = term_blocks_[t + 1];
+        const std::uint64_t df = term_df_[t];
+        if (b1 < b0 || b1 > n_blocks || df == 0 || (df + postings::kBlockSize - 1) / postings::kBlockSize != b1 - b0) {
+            return false;
+        }
+        std::uint32_t base = 0;
+        for (std::uint64_t b = b0; b < b1; ++b) {
+            const std::size_t n = b + 1 < b1 ? postings::kBlockSize : df - (b1 - b0 - 1) * postings::kBlockSize;
+            const std::uint64_t w0 = block_offset_[b];
+            const std::uint64_t w1 = block_offset_[b + 1];
+            if (w1 <= w0 || w1 > words_.size()) return false;
+            const auto h = postings::header(words_.data() + w0);
+            if (h.doc_bits > 32 || h.tf_bits > 32 || (words_[w0] >> 16) != 0 ||
+                postings::block_words(n, h.doc_bits, h.tf_bits) != w1 - w0) {
+                return false;
+            }
+            postings::decode_docs(words_.data() + w0, n, base, docs);
+            std::uint64_t prev = base;  // 64-bit: a corrupt gap must not wrap around unnoticed
+            for (std::size_t i = 0; i < n; ++i) {
+                if (docs[i] < prev || docs[i] >= chunk_ids_.size()) return false;
+                prev = static_cast<std::uint64_t>(docs[i]) + 1;
+            }
+            if (docs[n - 1] != block_last_[b]) return false;
+            base = docs[n - 1] + 1;
+        }
+    }
+    return true;
+}
+
+void InvertedIndex::set_term_names(const std::vector<std::string>& names) {
+    std::vector<std::uint64_t> ends;
+    std::vector<char> bytes;
+    ends.reserve(names.size());
+    for (const auto& t : names) {
+        bytes.insert(bytes.end(), t.begin(), t.end());
+        ends.push_back(bytes.size());
+    }
+    term_name_ends_ = std::move(ends);
+    term_bytes_ = std::move(bytes);
+}
+
+bool InvertedIndex::derive_lookups() {
     docs_with_terms_ = 0;
     sum_ttf_ = 0;
     for (std::size_t i = 0; i < lengths_.size(); ++i) {
-        norms_[i] = int_to_byte4(lengths_[i]);
         if (lengths_[i] > 0) ++docs_with_terms_;
         sum_ttf_ += lengths_[i];
     }
-    chunk_order_.clear();
-    if (!std::is_sorted(chunk_ids_.begin(), chunk_ids_.end())) {
-        chunk_order_.resize(chunk_ids_.size());
-        for (std::uint32_t d = 0; d < chunk_order_.size(); ++d) chunk_order_[d] = d;
-        std::sort(chunk_order_.begin(), chunk_order_.end(),
-                  [&](std::uint32_t a, std::uint32_t b) { return chunk_ids_[a] < chunk_ids_[b]; });
-    }
+    posting_count_ = 0;
+    for (std::size_t t = 0; t < term_df_.size(); ++t) posting_count_ += term_df_[t];
     for (std::size_t i = 1; i < chunk_ids_.size(); ++i) {  // one document per chunk id in a segment
         const std::int64_t a = chunk_order_.empty() ? chunk_ids_[i - 1] : chunk_ids_[chunk_order_[i - 1]];
         const std::int64_t b = chunk_order_.empty() ? chunk_ids_[i] : chunk_ids_[chunk_order_[i]];
-        if (a == b) return false;
+        if (a >= b) return false;
     }
     dict_.clear();
-    dict_.reserve(term_names_.size());
-    for (std::size_t i = 0; i < term_names_.size(); ++i) {
-        if (!dict_.emplace(std::string_view(term_names_[i]), static_cast<std::uint32_t>(i)).second) return false;
+    dict_.reserve(term_count());
+    for (std::uint32_t i = 0; i < term_count(); ++i) {
+        if (!dict_.emplace(term(i), i).second) return false;
     }
-    // Check every block (bit widths, sizes, documents in range and ascending, tf >= 1) while
-    // collecting impacts: per block, the maximum tf for each norm, then only the pairs that no pair
-    // of lower-or-equal norm matches (a norm byte never decreases with the length it encodes).
-    const std::size_t n_terms = term_names_.size();
+    std::scoped_lock lock(sim_mutex_);
+    sims_.clear();
+    return true;
+}
+
+bool InvertedIndex::finalize() {
+    norms_.resize(lengths_.size());
+    std::uint8_t* norms = norms_.mutable_data();
+    for (std::size_t i = 0; i < lengths_.size(); ++i) norms[i] = int_to_byte4(lengths_[i]);
+    chunk_order_.clear();
+    if (!std::is_sorted(chunk_ids_.begin(), chunk_ids_.end())) {
+        std::vector<std::uint32_t> order(chunk_ids_.size());
+        for (std::uint32_t d = 0; d < order.size(); ++d) order[d] = d;
+        std::sort(order.begin(), order.end(),
+                  [&](std::uint32_t a, std::uint32_t b) { return chunk_ids_[a] < chunk_ids_[b]; });
+        chunk_order_ = std::move(order);
+    }
+    const std::size_t n_terms = term_name_ends_.size();
     const std::size_t n_blocks = block_last_.size();
     if (term_df_.size() != n_terms || term_blocks_.size() != n_terms + 1 || term_blocks_.front() != 0 ||
         term_blocks_.back() != n_blocks || block_offset_.size() != n_blocks + 1 || block_offset_.front() != 0 ||
         block_offset_.back() != words_.size()) {
         return false;
     }
-    // Terms in ranges of about equal block counts, checked in parallel when a pool is given (each
-    // range collects its own impacts; they are concatenated in term order after).
+    // Check every block (bit widths, sizes, documents in range and ascending, tf >= 1) while
+    // collecting impacts: per block, the maximum tf for each norm, then only the pairs that no pair
+    // of lower-or-equal norm matches (a norm byte never decreases with the length it encodes).
+    ImpactPart part;
+    if (!check_terms(0, n_terms, part)) return false;
+    std::vector<std::uint64_t> block_impacts{0};
+    block_impacts.insert(block_impacts.end(), part.block_ends.begin(), part.block_ends.end());
+    std::vector<std::uint64_t> term_impacts{0};
+    term_impacts.insert(term_impacts.end(), part.term_ends.begin(), part.term_ends.end());
+    block_impacts_ = std::move(block_impacts);
+    term_impacts_ = std::move(term_impacts);
+    impact_tfs_ = std::move(part.impact_tfs);
+    impact_norms_ = std::move(part.impact_norms);
+    term_impact_tfs_ = std::move(part.term_tfs);
+    term_impact_norms_ = std::move(part.term_norms);
+    return derive_lookups();
+}
+
+bool InvertedIndex::check_loaded(ThreadPool* pool) {
+    const std::size_t n_docs = chunk_ids_.size();
+    const std::size_t n_terms = term_name_ends_.size();
+    const std::size_t n_blocks = block_last_.size();
+    auto ascending = [](const auto& column) { return std::is_sorted(column.begin(), column.end()); };
+    // Shapes: every offset column ascends and ends at its target's size, so no lookup through it
+    // leaves its array; every document number is below the document count.
+    if (lengths_.size() != n_docs || norms_.size() != n_docs || n_docs >= 0xffffffffULL ||
+        (!chunk_order_.empty() && chunk_order_.size() != n_docs) || term_df_.size() != n_terms ||
+        !ascending(term_name_ends_) || (n_terms > 0 && term_name_ends_.back() != term_bytes_.size()) ||
+        (n_terms == 0 && !term_bytes_.empty()) || term_blocks_.size() != n_terms + 1 || term_blocks_.front() != 0 ||
+        term_blocks_.back() != n_blocks || !ascending(term_blocks_) || block_offset_.size() != n_blocks + 1 ||
+        block_offset_.front() != 0 || block_offset_.back() != words_.size() || block_impacts_.size() != n_blocks + 1 ||
+        block_impacts_.front() != 0 || block_impacts_.back() != impact_tfs_.size() || !ascending(block_impacts_) ||
+        impact_norms_.size() != impact_tfs_.size() || term_impacts_.size() != n_terms + 1 ||
+        term_impacts_.front() != 0 || term_impacts_.back() != term_impact_tfs_.size() || !ascending(term_impacts_) ||
+        term_impact_norms_.size() != term_impact_tfs_.size()) {
+        return false;
+    }
+    for (std::size_t d = 0; d < chunk_order_.size(); ++d) {
+        if (chunk_order_[d] >= n_docs) return false;
+    }
+    // Every block's documents, over ranges of terms of about equal block counts on every core.
     const std::size_t n_parts = pool != nullptr && n_blocks >= 4096 ? pool->size() + 1 : 1;
     std::vector<std::size_t> first_term(n_parts + 1, n_terms);
     first_term[0] = 0;
@@ -317,8 +415,8 @@ bool InvertedIndex::finalize(ThreadPool* pool) {
             std::upper_bound(term_blocks_.begin(), term_blocks_.end() - 1, block) - term_blocks_.begin() - 1);
         first_term[p] = std::max(first_term[p], first_term[p - 1]);
     }
-    std::vector<ImpactPart> parts(n_parts);
-    auto check_part = [&](std::size_t p) { parts[p].ok = check_terms(first_term[p], first_term[p + 1], parts[p]); };
+    std::vector<char> ok(n_parts, 0);
+    auto check_part = [&](std::size_t p) { ok[p] = check_term_docs(first_term[p], first_term[p + 1]) ? 1 : 0; };
     if (n_parts == 1) {
         check_part(0);
     } else {
@@ -326,37 +424,17 @@ bool InvertedIndex::finalize(ThreadPool* pool) {
             for (std::size_t p = begin; p < end; ++p) check_part(p);
         });
     }
-    block_impacts_.assign(1, 0);
-    term_impacts_.assign(1, 0);
-    impact_tfs_.clear();
-    impact_norms_.clear();
-    term_impact_tfs_.clear();
-    term_impact_norms_.clear();
-    posting_count_ = 0;
-    for (const ImpactPart& part : parts) {
-        if (!part.ok) return false;
-        const std::uint64_t block_base = impact_tfs_.size();
-        const std::uint64_t term_base = term_impact_tfs_.size();
-        for (const std::uint64_t end : part.block_ends) block_impacts_.push_back(block_base + end);
-        for (const std::uint64_t end : part.term_ends) term_impacts_.push_back(term_base + end);
-        impact_tfs_.insert(impact_tfs_.end(), part.impact_tfs.begin(), part.impact_tfs.end());
-        impact_norms_.insert(impact_norms_.end(), part.impact_norms.begin(), part.impact_norms.end());
-        term_impact_tfs_.insert(term_impact_tfs_.end(), part.term_tfs.begin(), part.term_tfs.end());
-        term_impact_norms_.insert(term_impact_norms_.end(), part.term_norms.begin(), part.term_norms.end());
-        posting_count_ += part.postings;
-    }
-    std::scoped_lock lock(sim_mutex_);
-    sims_.clear();
-    return true;
+    if (std::find(ok.begin(), ok.end(), 0) != ok.end()) return false;
+    return derive_lookups();
 }
 
 std::size_t InvertedIndex::memory_bytes() const noexcept {
     auto bytes_of = [](const auto& v) { return v.size() * sizeof(v[0]); };
     std::size_t bytes = bytes_of(chunk_ids_) + bytes_of(chunk_order_) + bytes_of(lengths_) + bytes_of(norms_) +
+                        bytes_of(term_name_ends_) + bytes_of(term_bytes_) +
                         bytes_of(term_df_) + bytes_of(term_blocks_) + bytes_of(block_last_) + bytes_of(block_offset_) +
                         bytes_of(words_) + bytes_of(block_impacts_) + bytes_of(term_impacts_) + bytes_of(impact_tfs_) +
                         bytes_of(impact_norms_) + bytes_of(term_impact_tfs_) + bytes_of(term_impact_norms_);
-    for (const auto& t : term_names_) bytes += sizeof(std::string) + (t.size() > 15 ? t.size() + 1 : 0);
     bytes += dict_.size() * (sizeof(std::string_view) + sizeof(std::uint32_t) + 2 * sizeof(void*));
     return bytes;
 }
@@ -376,54 +454,58 @@ void InvertedIndex::save(const std::string& path) const {
     w.raw(kMagic.data(), kMagic.size());
     w.pod<std::int64_t>(generation_);
     w.str(analyzer_spec_);
-    w.array(chunk_ids_);
-    w.array(lengths_);
-    w.array(term_df_);
-    w.array(term_blocks_);
-    w.array(block_last_);
-    w.array(block_offset_);
-    w.array(words_);
-    w.pod<std::uint64_t>(term_names_.size());
-    for (const auto& t : term_names_) w.str(t);
+    w.column(chunk_ids_.span());
+    w.column(chunk_order_.span());
+    w.column(lengths_.span());
+    w.column(norms_.span());
+    w.column(term_name_ends_.span());
+    w.column(term_bytes_.span());
+    w.column(term_df_.span());
+    w.column(term_blocks_.span());
+    w.column(block_last_.span());
+    w.column(block_offset_.span());
+    w.column(words_.span());
+    w.column(block_impacts_.span());
+    w.column(term_impacts_.span());
+    w.column(impact_tfs_.span());
+    w.column(impact_norms_.span());
+    w.column(term_impact_tfs_.span());
+    w.column(term_impact_norms_.span());
     w.seal();
     detail::write_atomic(path, w.buffer());
 }
 
 std::optional<InvertedIndex> InvertedIndex::load(const std::string& path, std::optional<std::int64_t> generation,
                                                  std::string_view analyzer_spec) {
-    // Mapped, not read: the arrays below are copied out of the page cache once, instead of the
-    // file first being copied whole into a buffer of fresh pages.
-    MmapFile file;
+    // Mapped, and every array used in place (the columns keep the mapping alive).
+    std::shared_ptr<const MmapFile> file;
     try {
-        file = MmapFile(path);
+        file = std::make_shared<const MmapFile>(path);
     } catch (const Error&) {
         return std::nullopt;
     }
-    const auto body = detail::checked_body(file.view(), kMagic);
-    if (!body) {
+    ThreadPool* pool = &ThreadPool::global();
+    const auto contents = detail::checked_file(file->view(), kMagic, pool);
+    if (!contents) {
         log::warn("{}: not a winnow lexical index of this version, or corrupt; rebuilding", path);
         return std::nullopt;
     }
-    detail::BufferReader r(*body);
+    detail::BufferReader r(*contents, kMagic.size());
     InvertedIndex index;
-    std::uint64_t n_terms = 0;
     bool ok = r.pod(index.generation_) && r.str(index.analyzer_spec_);
     if (!ok || (generation && index.generation_ != *generation) || index.analyzer_spec_ != analyzer_spec) {
         log::info("{}: built for generation {} (want {}); rebuilding", path, index.generation_,
                   generation ? std::to_string(*generation) : "any");
         return std::nullopt;
     }
-    ok = r.array(index.chunk_ids_) && r.array(index.lengths_) && r.array(index.term_df_) &&
-         r.array(index.term_blocks_) && r.array(index.block_last_) && r.array(index.block_offset_) &&
-         r.array(index.words_) && r.pod(n_terms);
-    ok = ok && index.lengths_.size() == index.chunk_ids_.size() && index.chunk_ids_.size() < 0xffffffffULL &&
-         n_terms == index.term_df_.size();
-    if (ok) {
-        index.term_names_.resize(n_terms);
-        for (auto& t : index.term_names_) ok = ok && r.str(t);
-        ok = ok && r.at_end();
-    }
-    ok = ok && index.finalize(&ThreadPool::global());  // checks every block, on every core
+    ok = r.column(index.chunk_ids_, file) && r.column(index.chunk_order_, file) && r.column(index.lengths_, file) &&
+         r.column(index.norms_, file) && r.column(index.term_name_ends_, file) && r.column(index.term_bytes_, file) &&
+         r.column(index.term_df_, file) && r.column(index.term_blocks_, file) && r.column(index.block_last_, file) &&
+         r.column(index.block_offset_, file) && r.column(index.words_, file) &&
+         r.column(index.block_impacts_, file) && r.column(index.term_impacts_, file) &&
+         r.column(index.impact_tfs_, file) && r.column(index.impact_norms_, file) &&
+         r.column(index.term_impact_tfs_, file) && r.column(index.term_impact_norms_, file) && r.at_end();
+    ok = ok && index.check_loaded(pool);  // shapes, and every block's documents on every core
     if (!ok) {
         log::warn("{}: malformed lexical index; rebuilding", path);
         return std::nullopt;
@@ -512,6 +594,7 @@ InvertedIndex merge(std::span<const Segment> parts, std::int64_t generation) {
     }
     // Terms in first-seen order; each term's postings part by part (ascending new doc numbers).
     std::unordered_map<std::string_view, std::uint32_t> dict;
+    std::vector<std::string> names;
     std::vector<std::vector<std::uint32_t>> postings;  // interleaved (doc, tf)
     for (std::size_t p = 0; p < parts.size(); ++p) {
         const InvertedIndex& ix = *parts[p].index;
@@ -521,11 +604,10 @@ InvertedIndex merge(std::span<const Segment> parts, std::int64_t generation) {
                 const std::uint32_t nd = doc_map[p][c.doc()];
                 if (nd == kGone) continue;
                 if (dst == nullptr) {
-                    auto [it, fresh] = dict.emplace(std::string_view(ix.term_names_[t]),
-                                                    static_cast<std::uint32_t>(postings.size()));
+                    auto [it, fresh] = dict.emplace(ix.term(t), static_cast<std::uint32_t>(postings.size()));
                     if (fresh) {
                         postings.emplace_back();
-                        out.term_names_.push_back(ix.term_names_[t]);
+                        names.emplace_back(ix.term(t));
                     }
                     dst = &postings[it->second];
                 }
@@ -548,6 +630,7 @@ InvertedIndex merge(std::span<const Segment> parts, std::int64_t generation) {
         out.append_term(docs.data(), tfs.data(), docs.size());
         std::vector<std::uint32_t>().swap(p);
     }
+    out.set_term_names(names);
     const bool ok = out.finalize();
     WINNOW_ASSERT(ok);
     return out;

@@ -10,6 +10,9 @@
 //
 // Persisted as one checksummed file stamped with a generation (an opaque number the owner uses
 // to tell whether the file still matches its source, e.g. the store generation it was built from).
+// A loaded segment maps its file and uses every array in place (column.h): loading checks the
+// checksum, the arrays' shapes and every block's documents, and copies nothing. Files are only
+// ever replaced by rename (never rewritten in place), so a mapping stays valid while in use.
 #pragma once
 
 #include <cstdint>
@@ -24,6 +27,7 @@
 
 #include "lexical/analyzer.h"
 #include "lexical/bm25.h"
+#include "lexical/column.h"
 #include "lexical/query.h"
 
 namespace winnow {
@@ -89,7 +93,7 @@ public:
     // Documents with at least one indexed term: BM25's N (Lucene's docCount of the field).
     std::uint64_t docs_with_terms() const noexcept { return docs_with_terms_; }
     std::uint64_t sum_total_term_freq() const noexcept { return sum_ttf_; }
-    std::size_t term_count() const noexcept { return term_names_.size(); }
+    std::size_t term_count() const noexcept { return term_df_.size(); }
     std::size_t posting_count() const noexcept { return posting_count_; }
     // Bytes held in memory by the segment's arrays (postings, norms, ids, dictionary).
     std::size_t memory_bytes() const noexcept;
@@ -102,7 +106,10 @@ public:
     std::uint8_t norm(std::uint32_t doc) const noexcept { return norms_[doc]; }
 
     std::int64_t term_id(std::string_view term) const;  // -1 when absent
-    const std::string& term(std::uint32_t term_id) const noexcept { return term_names_[term_id]; }
+    std::string_view term(std::uint32_t term_id) const noexcept {
+        const std::uint64_t begin = term_id == 0 ? 0 : term_name_ends_[term_id - 1];
+        return {term_bytes_.data() + begin, term_name_ends_[term_id] - begin};
+    }
     std::uint64_t doc_freq(std::int64_t term_id) const noexcept { return term_df_[term_id]; }
     std::uint64_t doc_freq(std::string_view term) const {
         const auto id = term_id(term);
@@ -209,11 +216,19 @@ private:
     friend InvertedIndex merge(std::span<const Segment> parts, std::int64_t generation);
     // Encodes one term's postings (docs ascending) as blocks.
     void append_term(const std::uint32_t* docs, const std::uint32_t* tfs, std::size_t n);
-    // Derives norms, statistics and the dictionary, and decodes every block once to check it and
-    // collect its impacts (over ranges of terms on `pool` when given). False when the postings are
-    // malformed (a corrupt file).
-    bool finalize(ThreadPool* pool = nullptr);
-    // The impacts of a range of terms, collected apart (offsets from 0) and concatenated after.
+    // Of a built or merged segment: derives norms, statistics and the dictionary, and decodes
+    // every block once to check it and collect its impacts.
+    bool finalize();
+    // Of a loaded segment: checks the arrays' shapes, and every block's documents (over ranges of
+    // terms on `pool` when given), then derives the statistics and the dictionary. False when the
+    // file is malformed.
+    bool check_loaded(ThreadPool* pool);
+    // The term names, stored as one column of bytes and their ends.
+    void set_term_names(const std::vector<std::string>& names);
+    // Statistics and the dictionary, from the lengths and the term names; false on a duplicate
+    // term or chunk id.
+    bool derive_lookups();
+    // The impacts of a range of terms (offsets from 0).
     struct ImpactPart {
         bool ok = false;
         std::uint64_t postings = 0;
@@ -222,29 +237,32 @@ private:
         std::vector<std::uint8_t> impact_norms, term_norms;
     };
     bool check_terms(std::size_t t0, std::size_t t1, ImpactPart& out) const;
+    // The block checks of check_terms without the impacts (a loaded segment stores them).
+    bool check_term_docs(std::size_t t0, std::size_t t1) const;
 
     std::int64_t generation_ = 0;
     std::string analyzer_spec_;
-    std::vector<std::int64_t> chunk_ids_;
-    std::vector<std::uint32_t> chunk_order_;  // docs by ascending chunk id (empty when docs already are)
-    std::vector<std::uint32_t> lengths_;
-    std::vector<std::uint8_t> norms_;
-    std::vector<std::string> term_names_;
-    std::unordered_map<std::string_view, std::uint32_t> dict_;  // views into term_names_
-    std::vector<std::uint32_t> term_df_;
-    std::vector<std::uint64_t> term_blocks_;   // term_count + 1: each term's blocks
-    std::vector<std::uint32_t> block_last_;    // per block: its last document
-    std::vector<std::uint64_t> block_offset_;  // block count + 1: each block's words in words_
-    std::vector<std::uint64_t> words_;         // the encoded blocks (postings.h)
+    Column<std::int64_t> chunk_ids_;
+    Column<std::uint32_t> chunk_order_;  // docs by ascending chunk id (empty when docs already are)
+    Column<std::uint32_t> lengths_;
+    Column<std::uint8_t> norms_;
+    Column<std::uint64_t> term_name_ends_;  // per term: the end of its name in term_bytes_
+    Column<char> term_bytes_;
+    std::unordered_map<std::string_view, std::uint32_t> dict_;  // views into term_bytes_
+    Column<std::uint32_t> term_df_;
+    Column<std::uint64_t> term_blocks_;   // term_count + 1: each term's blocks
+    Column<std::uint32_t> block_last_;    // per block: its last document
+    Column<std::uint64_t> block_offset_;  // block count + 1: each block's words in words_
+    Column<std::uint64_t> words_;         // the encoded blocks (postings.h)
     // Impacts, the (tf, norm) pairs no other posting dominates (higher or equal tf with a lower or
     // equal norm): the maximum BM25 score of the postings under any statistics is the maximum over
     // these few pairs. Per block (block-max pruning) and per term (term upper bounds).
-    std::vector<std::uint64_t> block_impacts_;  // block count + 1
-    std::vector<std::uint64_t> term_impacts_;   // term_count + 1
-    std::vector<std::uint32_t> impact_tfs_;
-    std::vector<std::uint8_t> impact_norms_;
-    std::vector<std::uint32_t> term_impact_tfs_;
-    std::vector<std::uint8_t> term_impact_norms_;
+    Column<std::uint64_t> block_impacts_;  // block count + 1
+    Column<std::uint64_t> term_impacts_;   // term_count + 1
+    Column<std::uint32_t> impact_tfs_;
+    Column<std::uint8_t> impact_norms_;
+    Column<std::uint32_t> term_impact_tfs_;
+    Column<std::uint8_t> term_impact_norms_;
     std::uint64_t posting_count_ = 0;
     std::uint64_t docs_with_terms_ = 0;
     std::uint64_t sum_ttf_ = 0;

@@ -8,7 +8,7 @@
 
 namespace winnow::lexical {
 namespace {
-constexpr std::string_view kMagic{"WNWLIVE1", 8};
+constexpr std::string_view kMagic{"WNWLIVE2", 8};  // 2: CRC-32 instead of FNV-1a
 }
 
 LiveDocs::LiveDocs(std::uint32_t doc_count) : doc_count_(doc_count), bits_((doc_count + 63) / 64, ~0ULL) {

@@ -3,12 +3,14 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
 
 #include <fmt/format.h>
 
+#include "lexical/file_format.h"
 #include "lexical/inverted_index.h"
 #include "lexical/segment_searcher.h"
 
@@ -165,9 +167,10 @@ TEST(InvertedIndex, SaveLoadRoundTrip) {
     std::filesystem::remove_all(dir);
 }
 
-// A segment of more than 4096 blocks is checked on load over ranges of terms in parallel: the
-// impacts it collects must be the ones the builder's single pass collected, block by block.
-TEST(InvertedIndex, ParallelLoadCollectsTheSameImpacts) {
+// A segment of more than 4096 blocks is checked on load over ranges of terms in parallel; the
+// loaded segment (its arrays used in place from the mapping) holds the impacts the builder
+// collected, block by block, and searches the same.
+TEST(InvertedIndex, LoadedSegmentHoldsTheBuiltImpacts) {
     std::mt19937 rng(11);
     std::uniform_int_distribution<int> word(0, 2999), length(5, 60), repeat(0, 9);
     InvertedIndex::Builder builder;
@@ -221,6 +224,68 @@ TEST(InvertedIndex, ParallelLoadCollectsTheSameImpacts) {
             EXPECT_EQ(x[i].score, y[i].score);
         }
     }
+}
+
+// A file whose checksum is right but whose contents are not (a writer's bug, or a crafted file)
+// is rejected by the checks of load(), not searched: a block header with bits set outside its
+// widths, a block whose documents do not end at its recorded last document, two documents of one
+// chunk id.
+TEST(InvertedIndex, LoadRejectsMalformedBlocksBehindAValidChecksum) {
+    InvertedIndex::Builder builder;
+    for (int d = 0; d < 300; ++d) builder.add(d, fmt::format("alpha beta w{} w{}", d % 7, d % 13));
+    const InvertedIndex built = builder.finish(1, "english");
+    const auto dir = std::filesystem::temp_directory_path() / ("winnow_lex_bad_" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    const std::string path = (dir / "lexical.idx").string();
+    built.save(path);
+    std::string original;
+    {
+        std::ifstream in(path, std::ios::binary);
+        original.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    // The columns' offsets, read as load() reads them (file_format.h; the order of save()).
+    struct Offsets {
+        std::size_t chunk_ids = 0, block_last = 0, words = 0;
+    } at;
+    {
+        detail::BufferReader r(std::string_view(original).substr(0, original.size() - 8), 8);
+        std::int64_t generation = 0;
+        std::string analyzer;
+        ASSERT_TRUE(r.pod(generation) && r.str(analyzer));
+        auto keep = std::make_shared<int>(0);
+        Column<std::int64_t> chunk_ids;
+        Column<std::uint32_t> u32;
+        Column<std::uint8_t> u8;
+        Column<std::uint64_t> u64;
+        Column<char> bytes;
+        ASSERT_TRUE(r.column(chunk_ids, keep));
+        at.chunk_ids = static_cast<std::size_t>(reinterpret_cast<const char*>(chunk_ids.data()) - original.data());
+        ASSERT_TRUE(r.column(u32, keep) && r.column(u32, keep) && r.column(u8, keep) && r.column(u64, keep) &&
+                    r.column(bytes, keep) && r.column(u32, keep) && r.column(u64, keep) && r.column(u32, keep));
+        at.block_last = static_cast<std::size_t>(reinterpret_cast<const char*>(u32.data()) - original.data());
+        ASSERT_TRUE(r.column(u64, keep) && r.column(u64, keep));
+        at.words = static_cast<std::size_t>(reinterpret_cast<const char*>(u64.data()) - original.data());
+    }
+    auto write_with_checksum = [&](std::string contents) {
+        const std::uint64_t crc = detail::checksum(std::string_view(contents).substr(0, contents.size() - 8));
+        std::memcpy(contents.data() + contents.size() - 8, &crc, 8);
+        std::ofstream(path, std::ios::binary | std::ios::trunc) << contents;
+    };
+    write_with_checksum(original);
+    ASSERT_TRUE(InvertedIndex::load(path, 1, "english").has_value()) << "the offsets above are wrong";
+    std::string bad = original;
+    bad[at.words + 3] = '\x01';  // the first block's header: bits above its two widths
+    write_with_checksum(bad);
+    EXPECT_FALSE(InvertedIndex::load(path, 1, "english").has_value());
+    bad = original;
+    bad[at.block_last] = static_cast<char>(bad[at.block_last] + 1);  // the first block's last document
+    write_with_checksum(bad);
+    EXPECT_FALSE(InvertedIndex::load(path, 1, "english").has_value());
+    bad = original;
+    std::memcpy(bad.data() + at.chunk_ids + 8, bad.data() + at.chunk_ids, 8);  // document 1 of document 0's chunk
+    write_with_checksum(bad);
+    EXPECT_FALSE(InvertedIndex::load(path, 1, "english").has_value());
+    std::filesystem::remove_all(dir);
 }
 
 TEST(InvertedIndex, EmptyIndexAndQueries) {
