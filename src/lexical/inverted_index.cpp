@@ -224,61 +224,16 @@ void InvertedIndex::append_term(const std::uint32_t* docs, const std::uint32_t* 
     term_blocks_.push_back(block_last_.size());
 }
 
-// Checks the blocks of terms [t0, t1) (bit widths, sizes, documents in range and ascending,
-// tf >= 1) while collecting their impacts: per block, the maximum tf for each norm, then only the
-// pairs that no pair of lower-or-equal norm matches (a norm byte never decreases with the length
-// it encodes). Offsets in `out` start at 0.
-bool InvertedIndex::check_terms(std::size_t t0, std::size_t t1, ImpactPart& out) const {
+// Checks the blocks of terms [t0, t1) (bit widths, sizes, documents in range and ascending) and,
+// when `impacts` is given, collects their impacts and checks tf >= 1: per block, the maximum tf for
+// each norm, then only the pairs that no pair of lower-or-equal norm matches (a norm byte never
+// decreases with the length it encodes). Offsets in `impacts` start at 0.
+bool InvertedIndex::check_terms(std::size_t t0, std::size_t t1, ImpactPart* impacts) const {
     const std::size_t n_blocks = block_last_.size();
     Frontier block_frontier;
     Frontier term_frontier;
     std::uint32_t docs[postings::kBlockSize];
     std::uint32_t tfs[postings::kBlockSize];
-    for (std::size_t t = t0; t < t1; ++t) {
-        const std::uint64_t b0 = term_blocks_[t];
-        const std::uint64_t b1 = term_blocks_[t + 1];
-        const std::uint64_t df = term_df_[t];
-        if (b1 < b0 || b1 > n_blocks || df == 0 || (df + postings::kBlockSize - 1) / postings::kBlockSize != b1 - b0) {
-            return false;
-        }
-        out.postings += df;
-        std::uint32_t base = 0;
-        for (std::uint64_t b = b0; b < b1; ++b) {
-            const std::size_t n = b + 1 < b1 ? postings::kBlockSize : df - (b1 - b0 - 1) * postings::kBlockSize;
-            const std::uint64_t w0 = block_offset_[b];
-            const std::uint64_t w1 = block_offset_[b + 1];
-            if (w1 <= w0 || w1 > words_.size()) return false;
-            const auto h = postings::header(words_.data() + w0);
-            if (h.doc_bits > 32 || h.tf_bits > 32 || (words_[w0] >> 16) != 0 ||
-                postings::block_words(n, h.doc_bits, h.tf_bits) != w1 - w0) {
-                return false;
-            }
-            postings::decode_docs(words_.data() + w0, n, base, docs);
-            postings::decode_tfs(words_.data() + w0, n, tfs);
-            std::uint64_t prev = base;  // 64-bit: a corrupt gap must not wrap around unnoticed
-            for (std::size_t i = 0; i < n; ++i) {
-                if (docs[i] < prev || docs[i] >= chunk_ids_.size() || tfs[i] == 0) return false;
-                prev = static_cast<std::uint64_t>(docs[i]) + 1;
-                block_frontier.add(tfs[i], norms_[docs[i]]);
-            }
-            if (docs[n - 1] != block_last_[b]) return false;
-            base = docs[n - 1] + 1;
-            const std::size_t first = out.impact_tfs.size();
-            block_frontier.take(out.impact_tfs, out.impact_norms);
-            out.block_ends.push_back(out.impact_tfs.size());
-            for (std::size_t i = first; i < out.impact_tfs.size(); ++i) {
-                term_frontier.add(out.impact_tfs[i], out.impact_norms[i]);
-            }
-        }
-        term_frontier.take(out.term_tfs, out.term_norms);
-        out.term_ends.push_back(out.term_tfs.size());
-    }
-    return true;
-}
-
-bool InvertedIndex::check_term_docs(std::size_t t0, std::size_t t1) const {
-    const std::size_t n_blocks = block_last_.size();
-    std::uint32_t docs[postings::kBlockSize];
     for (std::size_t t = t0; t < t1; ++t) {
         const std::uint64_t b0 = term_blocks_[t];
         const std::uint64_t b1 = term_blocks_[t + 1];
@@ -305,7 +260,22 @@ bool InvertedIndex::check_term_docs(std::size_t t0, std::size_t t1) const {
             }
             if (docs[n - 1] != block_last_[b]) return false;
             base = docs[n - 1] + 1;
+            if (impacts == nullptr) continue;
+            postings::decode_tfs(words_.data() + w0, n, tfs);
+            for (std::size_t i = 0; i < n; ++i) {
+                if (tfs[i] == 0) return false;
+                block_frontier.add(tfs[i], norms_[docs[i]]);
+            }
+            const std::size_t first = impacts->impact_tfs.size();
+            block_frontier.take(impacts->impact_tfs, impacts->impact_norms);
+            impacts->block_ends.push_back(impacts->impact_tfs.size());
+            for (std::size_t i = first; i < impacts->impact_tfs.size(); ++i) {
+                term_frontier.add(impacts->impact_tfs[i], impacts->impact_norms[i]);
+            }
         }
+        if (impacts == nullptr) continue;
+        term_frontier.take(impacts->term_tfs, impacts->term_norms);
+        impacts->term_ends.push_back(impacts->term_tfs.size());
     }
     return true;
 }
@@ -369,7 +339,7 @@ bool InvertedIndex::finalize() {
     // collecting impacts: per block, the maximum tf for each norm, then only the pairs that no pair
     // of lower-or-equal norm matches (a norm byte never decreases with the length it encodes).
     ImpactPart part;
-    if (!check_terms(0, n_terms, part)) return false;
+    if (!check_terms(0, n_terms, &part)) return false;
     std::vector<std::uint64_t> block_impacts{0};
     block_impacts.insert(block_impacts.end(), part.block_ends.begin(), part.block_ends.end());
     std::vector<std::uint64_t> term_impacts{0};
@@ -416,7 +386,7 @@ bool InvertedIndex::check_loaded(ThreadPool* pool) {
         first_term[p] = std::max(first_term[p], first_term[p - 1]);
     }
     std::vector<char> ok(n_parts, 0);
-    auto check_part = [&](std::size_t p) { ok[p] = check_term_docs(first_term[p], first_term[p + 1]) ? 1 : 0; };
+    auto check_part = [&](std::size_t p) { ok[p] = check_terms(first_term[p], first_term[p + 1], nullptr) ? 1 : 0; };
     if (n_parts == 1) {
         check_part(0);
     } else {

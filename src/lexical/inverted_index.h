@@ -230,15 +230,12 @@ private:
     bool derive_lookups();
     // The impacts of a range of terms (offsets from 0).
     struct ImpactPart {
-        bool ok = false;
-        std::uint64_t postings = 0;
         std::vector<std::uint64_t> block_ends, term_ends;  // per block / term: its impacts' end
         std::vector<std::uint32_t> impact_tfs, term_tfs;
         std::vector<std::uint8_t> impact_norms, term_norms;
     };
-    bool check_terms(std::size_t t0, std::size_t t1, ImpactPart& out) const;
-    // The block checks of check_terms without the impacts (a loaded segment stores them).
-    bool check_term_docs(std::size_t t0, std::size_t t1) const;
+    // Checks the blocks of terms [t0, t1); collects their impacts too when `impacts` is given.
+    bool check_terms(std::size_t t0, std::size_t t1, ImpactPart* impacts) const;
 
     std::int64_t generation_ = 0;
     std::string analyzer_spec_;
