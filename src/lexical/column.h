@@ -47,7 +47,6 @@ public:
         c.size_ = data.size();
         return c;
     }
-    bool is_mapped() const noexcept { return keep_ != nullptr; }
 
     const T* data() const noexcept { return data_; }
     std::size_t size() const noexcept { return size_; }
@@ -70,10 +69,6 @@ public:
     }
     void resize(std::size_t n) {
         own().resize(n);
-        sync();
-    }
-    void assign(std::size_t n, const T& v) {
-        own().assign(n, v);
         sync();
     }
     template <typename It>

@@ -54,8 +54,8 @@ std::optional<std::string_view> checked_file(std::string_view data, std::string_
     return data.substr(0, data.size() - 8);
 }
 
-std::optional<std::string_view> checked_body(std::string_view data, std::string_view magic, ThreadPool* pool) {
-    auto file = checked_file(data, magic, pool);
+std::optional<std::string_view> checked_body(std::string_view data, std::string_view magic) {
+    auto file = checked_file(data, magic);
     if (!file) return std::nullopt;
     return file->substr(magic.size());
 }

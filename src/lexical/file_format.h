@@ -114,7 +114,7 @@ private:
 };
 
 // Checks `data` = magic + body + checksum; returns the body or nullopt.
-std::optional<std::string_view> checked_body(std::string_view data, std::string_view magic, ThreadPool* pool = nullptr);
+std::optional<std::string_view> checked_body(std::string_view data, std::string_view magic);
 // The same check; returns magic + body (a reader over it starts at magic.size()).
 std::optional<std::string_view> checked_file(std::string_view data, std::string_view magic, ThreadPool* pool = nullptr);
 

@@ -227,8 +227,8 @@ void InvertedIndex::append_term(const std::uint32_t* docs, const std::uint32_t* 
 // Checks the blocks of terms [t0, t1) (bit widths, sizes, documents in range and ascending) and,
 // when `impacts` is given, collects their impacts and checks tf >= 1: per block, the maximum tf for
 // each norm, then only the pairs that no pair of lower-or-equal norm matches (a norm byte never
-// decreases with the length it encodes). Offsets in `impacts` start at 0.
-bool InvertedIndex::check_terms(std::size_t t0, std::size_t t1, ImpactPart* impacts) const {
+// decreases with the length it encodes), appended to `impacts`.
+bool InvertedIndex::check_terms(std::size_t t0, std::size_t t1, Impacts* impacts) const {
     const std::size_t n_blocks = block_last_.size();
     Frontier block_frontier;
     Frontier term_frontier;
@@ -328,29 +328,27 @@ bool InvertedIndex::finalize() {
                   [&](std::uint32_t a, std::uint32_t b) { return chunk_ids_[a] < chunk_ids_[b]; });
         chunk_order_ = std::move(order);
     }
-    const std::size_t n_terms = term_name_ends_.size();
-    const std::size_t n_blocks = block_last_.size();
-    if (term_df_.size() != n_terms || term_blocks_.size() != n_terms + 1 || term_blocks_.front() != 0 ||
-        term_blocks_.back() != n_blocks || block_offset_.size() != n_blocks + 1 || block_offset_.front() != 0 ||
-        block_offset_.back() != words_.size()) {
-        return false;
-    }
+    if (!postings_shape_ok()) return false;
     // Check every block (bit widths, sizes, documents in range and ascending, tf >= 1) while
     // collecting impacts: per block, the maximum tf for each norm, then only the pairs that no pair
     // of lower-or-equal norm matches (a norm byte never decreases with the length it encodes).
-    ImpactPart part;
-    if (!check_terms(0, n_terms, &part)) return false;
-    std::vector<std::uint64_t> block_impacts{0};
-    block_impacts.insert(block_impacts.end(), part.block_ends.begin(), part.block_ends.end());
-    std::vector<std::uint64_t> term_impacts{0};
-    term_impacts.insert(term_impacts.end(), part.term_ends.begin(), part.term_ends.end());
-    block_impacts_ = std::move(block_impacts);
-    term_impacts_ = std::move(term_impacts);
-    impact_tfs_ = std::move(part.impact_tfs);
-    impact_norms_ = std::move(part.impact_norms);
-    term_impact_tfs_ = std::move(part.term_tfs);
-    term_impact_norms_ = std::move(part.term_norms);
+    Impacts impacts;
+    if (!check_terms(0, term_count(), &impacts)) return false;
+    block_impacts_ = std::move(impacts.block_ends);
+    term_impacts_ = std::move(impacts.term_ends);
+    impact_tfs_ = std::move(impacts.impact_tfs);
+    impact_norms_ = std::move(impacts.impact_norms);
+    term_impact_tfs_ = std::move(impacts.term_tfs);
+    term_impact_norms_ = std::move(impacts.term_norms);
     return derive_lookups();
+}
+
+bool InvertedIndex::postings_shape_ok() const {
+    const std::size_t n_terms = term_name_ends_.size();
+    const std::size_t n_blocks = block_last_.size();
+    return term_df_.size() == n_terms && term_blocks_.size() == n_terms + 1 && term_blocks_.front() == 0 &&
+           term_blocks_.back() == n_blocks && std::is_sorted(term_blocks_.begin(), term_blocks_.end()) &&
+           block_offset_.size() == n_blocks + 1 && block_offset_.front() == 0 && block_offset_.back() == words_.size();
 }
 
 bool InvertedIndex::check_loaded(ThreadPool* pool) {
@@ -360,12 +358,10 @@ bool InvertedIndex::check_loaded(ThreadPool* pool) {
     auto ascending = [](const auto& column) { return std::is_sorted(column.begin(), column.end()); };
     // Shapes: every offset column ascends and ends at its target's size, so no lookup through it
     // leaves its array; every document number is below the document count.
-    if (lengths_.size() != n_docs || norms_.size() != n_docs || n_docs >= 0xffffffffULL ||
-        (!chunk_order_.empty() && chunk_order_.size() != n_docs) || term_df_.size() != n_terms ||
-        !ascending(term_name_ends_) || (n_terms > 0 && term_name_ends_.back() != term_bytes_.size()) ||
-        (n_terms == 0 && !term_bytes_.empty()) || term_blocks_.size() != n_terms + 1 || term_blocks_.front() != 0 ||
-        term_blocks_.back() != n_blocks || !ascending(term_blocks_) || block_offset_.size() != n_blocks + 1 ||
-        block_offset_.front() != 0 || block_offset_.back() != words_.size() || block_impacts_.size() != n_blocks + 1 ||
+    if (!postings_shape_ok() || lengths_.size() != n_docs || norms_.size() != n_docs || n_docs >= 0xffffffffULL ||
+        (!chunk_order_.empty() && chunk_order_.size() != n_docs) || !ascending(term_name_ends_) ||
+        (n_terms > 0 && term_name_ends_.back() != term_bytes_.size()) || (n_terms == 0 && !term_bytes_.empty()) ||
+        block_impacts_.size() != n_blocks + 1 ||
         block_impacts_.front() != 0 || block_impacts_.back() != impact_tfs_.size() || !ascending(block_impacts_) ||
         impact_norms_.size() != impact_tfs_.size() || term_impacts_.size() != n_terms + 1 ||
         term_impacts_.front() != 0 || term_impacts_.back() != term_impact_tfs_.size() || !ascending(term_impacts_) ||

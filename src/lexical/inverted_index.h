@@ -228,14 +228,17 @@ private:
     // Statistics and the dictionary, from the lengths and the term names; false on a duplicate
     // term or chunk id.
     bool derive_lookups();
-    // The impacts of a range of terms (offsets from 0).
-    struct ImpactPart {
-        std::vector<std::uint64_t> block_ends, term_ends;  // per block / term: its impacts' end
+    // The term and block columns agree in their sizes, and the term offsets ascend.
+    bool postings_shape_ok() const;
+    // Impacts as collected by check_terms: each offset column starts with 0, then per block / term
+    // the end of its impacts (the layout of block_impacts_ and term_impacts_).
+    struct Impacts {
+        std::vector<std::uint64_t> block_ends{0}, term_ends{0};
         std::vector<std::uint32_t> impact_tfs, term_tfs;
         std::vector<std::uint8_t> impact_norms, term_norms;
     };
     // Checks the blocks of terms [t0, t1); collects their impacts too when `impacts` is given.
-    bool check_terms(std::size_t t0, std::size_t t1, ImpactPart* impacts) const;
+    bool check_terms(std::size_t t0, std::size_t t1, Impacts* impacts) const;
 
     std::int64_t generation_ = 0;
     std::string analyzer_spec_;
