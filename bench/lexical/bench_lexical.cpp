@@ -6,6 +6,8 @@
 //   bench_lexical --load FILE ...   searches a kept index instead of building one (--chunks is
 //                                   then the index's; --add builds the added chunks after it)
 //   bench_lexical --k 10,1000 ...   the depths measured (10, 100 and 1000 by default)
+//   bench_lexical --pruning max_score,doc_blocks ...  measures (and checks) each pruning method
+//                                   named (SegmentSearcher's Pruning; automatic by default)
 //   bench_lexical --sources ...     indexes the ~46k real source documents themselves instead
 //   bench_lexical --stats ...       also prints the postings' statistics: term frequencies, and how
 //                                   close each block's score bound comes to its term's (block-max
@@ -70,17 +72,29 @@ struct Latency {
     double mean_hits = 0;
 };
 
+// The pruning methods to measure and check (--pruning).
+std::vector<lexical::Pruning> g_prunings{lexical::Pruning::automatic};
+
+const char* pruning_name(lexical::Pruning p) {
+    switch (p) {
+        case lexical::Pruning::automatic: return "automatic";
+        case lexical::Pruning::max_score: return "max_score";
+        case lexical::Pruning::doc_blocks: return "doc_blocks";
+    }
+    return "?";
+}
+
 Latency measure(const lexical::SegmentSearcher& s, const std::vector<lexical::Bm25Query>& queries, std::size_t k,
-                int repeat) {
+                int repeat, lexical::Pruning pruning) {
     std::vector<double> ms;
     std::vector<double> cpu;
     std::size_t hits = 0;
-    for (const auto& q : queries) hits += s.search(q, k).size();  // warm-up
+    for (const auto& q : queries) hits += s.search(q, k, {}, pruning).size();  // warm-up
     for (int r = 0; r < repeat; ++r) {
         for (const auto& q : queries) {
             const auto t = Clock::now();
             const double c = thread_cpu_ms();
-            const auto h = s.search(q, k);
+            const auto h = s.search(q, k, {}, pruning);
             cpu.push_back(thread_cpu_ms() - c);
             ms.push_back(seconds_since(t) * 1e3);
             hits += h.size();
@@ -102,8 +116,9 @@ Latency measure(const lexical::SegmentSearcher& s, const std::vector<lexical::Bm
 
 void report(const char* what, const lexical::SegmentSearcher& s, const std::vector<lexical::Bm25Query>& queries,
             int repeat, const std::vector<std::size_t>& ks) {
-    for (const std::size_t k : ks) {
-        const auto l = measure(s, queries, k, repeat);
+    for (const auto pruning : g_prunings) for (const std::size_t k : ks) {
+        const auto l = measure(s, queries, k, repeat, pruning);
+        if (g_prunings.size() > 1) std::printf("[%s] ", pruning_name(pruning));
         std::printf("%-24s top-%-5zu p50 %7.3f ms  p99 %7.3f ms  mean %7.3f ms | cpu p50 %7.3f mean %7.3f ms  "
                     "(%zu queries x %d, %.0f hits)\n",
                     what, k, l.p50, l.p99, l.mean, l.cpu_p50, l.cpu_mean, queries.size(), repeat, l.mean_hits);
@@ -115,8 +130,8 @@ void report(const char* what, const lexical::SegmentSearcher& s, const std::vect
 int check(const lexical::SegmentSearcher& s, const std::vector<lexical::Bm25Query>& queries, std::size_t n) {
     int bad = 0;
     for (std::size_t i = 0; i < std::min(n, queries.size()); ++i) {
-        for (const std::size_t k : {10u, 1000u}) {
-            const auto fast = s.search(queries[i], k);
+        for (const auto pruning : g_prunings) for (const std::size_t k : {10u, 1000u}) {
+            const auto fast = s.search(queries[i], k, {}, pruning);
             const auto slow = s.search_exhaustive(queries[i], k);
             bool same = fast.size() == slow.size();
             for (std::size_t j = 0; same && j < fast.size(); ++j) {
@@ -278,6 +293,23 @@ int main(int argc, char** argv) try {
                 ks.push_back(std::stoull(list.substr(p, comma - p)));
                 p = comma + 1;
             }
+        } else if (a == "--pruning") {
+            g_prunings.clear();
+            const std::string list = next();
+            for (std::size_t p = 0; p < list.size();) {
+                const std::size_t comma = std::min(list.find(',', p), list.size());
+                const std::string name = list.substr(p, comma - p);
+                if (name == "automatic") {
+                    g_prunings.push_back(lexical::Pruning::automatic);
+                } else if (name == "max_score") {
+                    g_prunings.push_back(lexical::Pruning::max_score);
+                } else if (name == "doc_blocks") {
+                    g_prunings.push_back(lexical::Pruning::doc_blocks);
+                } else {
+                    WINNOW_CHECK(false, Errc::InvalidArgument, "--pruning {}: automatic, max_score or doc_blocks", name);
+                }
+                p = comma + 1;
+            }
         } else if (a == "--sources") {
             sources = true;
         } else if (a == "--stats") {
@@ -286,7 +318,7 @@ int main(int argc, char** argv) try {
             std::fprintf(stderr,
                          "usage: bench_lexical [--chunks N] [--seed S] [--repeat R] [--check Q] [--add N] "
                          "[--save DIR] [--merge] [--write-corpus FILE] [--shared DIR] [--keep FILE | --load FILE] "
-                         "[--sources] [--stats] [--k 10,100,1000]\n");
+                         "[--sources] [--stats] [--k 10,100,1000] [--pruning automatic,max_score,doc_blocks]\n");
             return 2;
         }
     }

@@ -18,10 +18,11 @@
 namespace winnow::lexical {
 namespace {
 
+// 05: the documents' blocks and their bounds (doc_blocks.h) stored after the postings.
 // 04: every array stored as a column aligned to 64 bytes and used in place once mapped (the
 // impacts and norms included, so loading derives nothing per posting); CRC-32 footer.
 // 03 (older): impacts recomputed on load, FNV-1a footer. An older file is rebuilt.
-constexpr std::string_view kMagic{"WNWLEX04", 8};
+constexpr std::string_view kMagic{"WNWLEX05", 8};
 
 Analyzer& thread_analyzer(const std::string& spec) {
     thread_local std::unordered_map<std::string, std::unique_ptr<Analyzer>> analyzers;
@@ -198,6 +199,7 @@ InvertedIndex& InvertedIndex::operator=(InvertedIndex&& o) noexcept {
     impact_norms_ = std::move(o.impact_norms_);
     term_impact_tfs_ = std::move(o.term_impact_tfs_);
     term_impact_norms_ = std::move(o.term_impact_norms_);
+    doc_blocks_ = std::move(o.doc_blocks_);
     posting_count_ = o.posting_count_;
     docs_with_terms_ = o.docs_with_terms_;
     sum_ttf_ = o.sum_ttf_;
@@ -340,7 +342,9 @@ bool InvertedIndex::finalize() {
     impact_norms_ = std::move(impacts.impact_norms);
     term_impact_tfs_ = std::move(impacts.term_tfs);
     term_impact_norms_ = std::move(impacts.term_norms);
-    return derive_lookups();
+    if (!derive_lookups()) return false;
+    doc_blocks_ = DocBlocks::build(*this);
+    return true;
 }
 
 bool InvertedIndex::postings_shape_ok() const {
@@ -391,7 +395,7 @@ bool InvertedIndex::check_loaded(ThreadPool* pool) {
         });
     }
     if (std::find(ok.begin(), ok.end(), 0) != ok.end()) return false;
-    return derive_lookups();
+    return derive_lookups() && doc_blocks_.check(*this, pool);
 }
 
 std::size_t InvertedIndex::memory_bytes() const noexcept {
@@ -401,6 +405,7 @@ std::size_t InvertedIndex::memory_bytes() const noexcept {
                         bytes_of(term_df_) + bytes_of(term_blocks_) + bytes_of(block_last_) + bytes_of(block_offset_) +
                         bytes_of(words_) + bytes_of(block_impacts_) + bytes_of(term_impacts_) + bytes_of(impact_tfs_) +
                         bytes_of(impact_norms_) + bytes_of(term_impact_tfs_) + bytes_of(term_impact_norms_);
+    bytes += doc_blocks_.memory_bytes();
     bytes += dict_.size() * (sizeof(std::string_view) + sizeof(std::uint32_t) + 2 * sizeof(void*));
     return bytes;
 }
@@ -437,6 +442,7 @@ void InvertedIndex::save(const std::string& path) const {
     w.column(impact_norms_.span());
     w.column(term_impact_tfs_.span());
     w.column(term_impact_norms_.span());
+    doc_blocks_.save(w);
     w.seal();
     detail::write_atomic(path, w.buffer());
 }
@@ -470,7 +476,8 @@ std::optional<InvertedIndex> InvertedIndex::load(const std::string& path, std::o
          r.column(index.block_offset_, file) && r.column(index.words_, file) &&
          r.column(index.block_impacts_, file) && r.column(index.term_impacts_, file) &&
          r.column(index.impact_tfs_, file) && r.column(index.impact_norms_, file) &&
-         r.column(index.term_impact_tfs_, file) && r.column(index.term_impact_norms_, file) && r.at_end();
+         r.column(index.term_impact_tfs_, file) && r.column(index.term_impact_norms_, file) &&
+         index.doc_blocks_.load(r, file) && r.at_end();
     ok = ok && index.check_loaded(pool);  // shapes, and every block's documents on every core
     if (!ok) {
         log::warn("{}: malformed lexical index; rebuilding", path);

@@ -28,6 +28,7 @@
 #include "lexical/analyzer.h"
 #include "lexical/bm25.h"
 #include "lexical/column.h"
+#include "lexical/doc_blocks.h"
 #include "lexical/query.h"
 
 namespace winnow {
@@ -210,6 +211,9 @@ public:
     std::uint64_t term_impacts_end(std::uint32_t term_id) const noexcept { return term_impacts_[term_id + 1]; }
     std::uint32_t term_impact_tf(std::uint64_t i) const noexcept { return term_impact_tfs_[i]; }
     std::uint8_t term_impact_norm(std::uint64_t i) const noexcept { return term_impact_norms_[i]; }
+    // The documents in blocks of 8 with per-term block bounds (doc_blocks.h); empty when the
+    // segment is too large for them.
+    const DocBlocks& doc_blocks() const noexcept { return doc_blocks_; }
 
 private:
     friend class SegmentSearcher;
@@ -263,6 +267,7 @@ private:
     Column<std::uint8_t> impact_norms_;
     Column<std::uint32_t> term_impact_tfs_;
     Column<std::uint8_t> term_impact_norms_;
+    DocBlocks doc_blocks_;
     std::uint64_t posting_count_ = 0;
     std::uint64_t docs_with_terms_ = 0;
     std::uint64_t sum_ttf_ = 0;

@@ -1,6 +1,7 @@
 #include "lexical/segment_searcher.h"
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cmath>
 #include <cstring>
@@ -44,6 +45,7 @@ private:
 class TopK {
 public:
     TopK(std::size_t k, const HitOrder& order) : k_(k), order_(order) {}
+    std::size_t k() const { return k_; }
     bool full() const { return heap_.size() == k_; }
     // The score a document must beat (or equal with a lower chunk id) to enter; -1 while not full.
     double threshold() const { return full() ? heap_.front().score : -1.0; }
@@ -106,6 +108,208 @@ double padded(float bound) { return static_cast<double>(bound) * (1.0 + 1e-6) + 
 // As much below a score as the rounding of a sum of float scores (in another order) can reach.
 double padding(double score) { return std::abs(score) * 1e-5 + 1e-9; }
 
+
+// The block path (doc_blocks.h), for one segment of a snapshot:
+//  1. every query term adds its bound to each of its blocks (one float per block: a table lookup
+//     of the block's key, the term's weight and the snapshot's statistics);
+//  2. the blocks are bucketed by their bound (a histogram over 1024 buckets);
+//  3. blocks are scored best bucket first: a first round takes the top buckets holding a few
+//     times k documents, which sets a k-th score close to the final one; a second takes every
+//     bucket that may still reach it. A block is scored only while its bound reaches the k-th
+//     score, and the rounds stop at the first bucket entirely below it.
+// Scoring a block reads its documents' (term, tf) pairs, keeps the query terms' (a byte per
+// segment term says which query term it is), and sums each document's terms in query-term order,
+// as every other path does, so the scores are the same to the bit.
+class BlockSearch {
+public:
+    static constexpr int kBuckets = 1024;
+
+    BlockSearch(std::uint32_t segment, const InvertedIndex& ix, const LiveDocs* live,
+                const std::vector<WeightedTerm>& weighted, const Bm25Similarity& sim, TopK& top)
+        : segment_(segment), ix_(ix), blocks_(ix.doc_blocks()), live_(live), sim_(sim), top_(top) {
+        scratch_.slot.resize(std::max(scratch_.slot.size(), ix.term_count()), 0);
+        for (std::size_t q = 0; q < weighted.size(); ++q) {
+            weights_[q] = weighted[q].weight;
+            const std::int64_t id = ix.term_id(weighted[q].term);
+            if (id < 0) continue;
+            terms_.push_back(static_cast<std::uint32_t>(id));
+            scratch_.slot[static_cast<std::size_t>(id)] = static_cast<std::uint8_t>(q + 1);
+        }
+    }
+    ~BlockSearch() {  // the slots go back to zero (an exception included)
+        for (const std::uint32_t t : terms_) scratch_.slot[t] = 0;
+    }
+    BlockSearch(const BlockSearch&) = delete;
+    BlockSearch& operator=(const BlockSearch&) = delete;
+
+    void run() {
+        if (terms_.empty()) return;
+        const std::uint32_t nb = blocks_.block_count();
+        std::vector<float>& bound = scratch_.bound;
+        bound.assign(nb, 0.0f);
+        double total = 0.0;
+        float table[256];
+        for (const std::uint32_t t : terms_) {
+            const float weight = weights_[scratch_.slot[t] - 1];
+            for (int key = 0; key < 256; ++key) {
+                const auto k8 = static_cast<std::uint8_t>(key);
+                const std::uint32_t tf = DocBlocks::key_tf(k8);
+                const float b = tf == 0 ? weight
+                                        : Bm25Similarity::score(weight, static_cast<float>(tf),
+                                                                sim_.norm_inverse(blocks_.key_norm(k8)));
+                table[key] = static_cast<float>(padded(b));
+            }
+            total += padded(weight);
+            const std::uint32_t* entry_block = blocks_.entry_blocks();
+            const std::uint8_t* entry_key = blocks_.entry_keys();
+            float* out = bound.data();
+            for (std::uint64_t e = blocks_.entries_begin(t), end = blocks_.entries_end(t); e < end; ++e) {
+                out[entry_block[e]] += table[entry_key[e]];
+            }
+        }
+        scale_ = static_cast<float>((kBuckets - 1) / total);
+        // The histogram, in four parts (one counter incremented back to back stalls on itself).
+        std::array<std::array<std::uint32_t, kBuckets>, 4> parts{};
+        std::uint32_t b = 0;
+        for (; b + 4 <= nb; b += 4) {
+            ++parts[0][bucket(bound[b])];
+            ++parts[1][bucket(bound[b + 1])];
+            ++parts[2][bucket(bound[b + 2])];
+            ++parts[3][bucket(bound[b + 3])];
+        }
+        for (; b < nb; ++b) ++parts[0][bucket(bound[b])];
+        std::array<std::uint32_t, kBuckets> hist{};
+        for (int x = 0; x < kBuckets; ++x) hist[x] = parts[0][x] + parts[1][x] + parts[2][x] + parts[3][x];
+
+        const std::size_t first_round = std::max<std::size_t>(32, 4 * top_.k() / DocBlocks::kBlockDocs);
+        std::array<std::uint32_t, kBuckets> next{};
+        std::vector<std::uint32_t>& order = scratch_.order;
+        int hi = kBuckets;  // buckets >= hi are done
+        while (hi > 0) {
+            const int need = lowest_bucket();
+            if (need >= hi) break;
+            int lo = hi;
+            std::size_t count = 0;
+            while (lo > need) {
+                count += hist[--lo];
+                if (hi == kBuckets && count >= first_round) break;
+            }
+            // Counting sort of the blocks in buckets [lo, hi): best bucket first, document order
+            // within one.
+            std::uint32_t at = 0;
+            for (int x = hi - 1; x >= lo; --x) {
+                next[x] = at;
+                at += hist[x];
+            }
+            order.resize(at);
+            for (std::uint32_t i = 0; i < nb; ++i) {
+                const int x = bucket(bound[i]);
+                if (x >= lo && x < hi) order[next[x]++] = i;
+            }
+            constexpr std::size_t kAhead = 8;
+            for (std::size_t i = 0; i < std::min<std::size_t>(kAhead, order.size()); ++i) {
+                __builtin_prefetch(blocks_.block(order[i]));
+            }
+            bool below = false;
+            for (std::size_t i = 0; i < order.size(); ++i) {
+                if (i + kAhead < order.size()) __builtin_prefetch(blocks_.block(order[i + kAhead]));
+                const std::uint32_t blk = order[i];
+                const float u = bound[blk];
+                const double limit = this->limit();
+                // Every block from here on lies in this bucket or a lower one: below the limit when
+                // the bucket's upper edge is (one bucket of slack for the rounding of u * scale).
+                if (static_cast<double>(bucket(u) + 2) <= limit * scale_) {
+                    below = true;
+                    break;
+                }
+                if (u > 0.0f && static_cast<double>(u) >= limit) score_block(blk);
+            }
+            hi = lo;
+            if (below) break;
+        }
+    }
+
+private:
+    struct Scratch {
+        std::vector<float> bound;          // per block of the segment
+        std::vector<std::uint8_t> slot;    // per term of the segment: its query index + 1, or 0
+        std::vector<std::uint32_t> order;  // the blocks of a round
+        std::vector<std::uint32_t> hits;   // a block's pairs of query terms
+    };
+
+    int bucket(float u) const { return std::min(kBuckets - 1, static_cast<int>(u * scale_)); }
+    // The least bound a block needs to be scored (its documents may tie the k-th score).
+    double limit() const {
+        const double th = top_.threshold();
+        return th < 0 ? 0.0 : th - padding(th);
+    }
+    int lowest_bucket() const {
+        const double l = limit();
+        return std::max(0, static_cast<int>(l * scale_) - 1);
+    }
+
+    void score_block(std::uint32_t blk) {
+        const std::uint32_t* words = blocks_.block(blk);
+        const std::uint32_t* pairs = words + DocBlocks::kHeaderWords;
+        const auto n = static_cast<std::size_t>(blocks_.block_end(blk) - pairs);
+        if (scratch_.hits.size() < n) scratch_.hits.resize(n);
+        std::uint32_t* hits = scratch_.hits.data();
+        const std::uint8_t* slot = scratch_.slot.data();
+        std::size_t m = 0;
+        for (std::size_t i = 0; i < n; ++i) {  // branch-free: most pairs are not query terms
+            hits[m] = static_cast<std::uint32_t>(i);
+            m += slot[pairs[i] >> 8] != 0 ? 1 : 0;
+        }
+        std::size_t h = 0;
+        std::uint32_t end = 0;
+        const std::uint32_t first_doc = blk * DocBlocks::kBlockDocs;
+        for (std::uint32_t i = 0; i < DocBlocks::kBlockDocs && h < m; ++i) {
+            end += DocBlocks::pair_count(words, i);
+            if (hits[h] >= end) continue;
+            const std::uint32_t doc = first_doc + i;
+            if (live_ != nullptr && !live_->is_live(doc)) {
+                while (h < m && hits[h] < end) ++h;
+                continue;
+            }
+            const float norm_inverse = sim_.norm_inverse(DocBlocks::block_norm(words, i));
+            std::uint64_t mask = 0;
+            for (; h < m && hits[h] < end; ++h) {
+                const std::uint32_t pair = pairs[hits[h]];
+                const int q = slot[pair >> 8] - 1;
+                std::uint32_t tf = pair & 0xff;
+                if (tf == DocBlocks::kTfSaturated) tf = ix_.term_freq(pair >> 8, doc);
+                parts_[q] = Bm25Similarity::score(weights_[q], static_cast<float>(tf), norm_inverse);
+                mask |= 1ULL << q;
+            }
+            double sum = 0.0;
+            for (; mask != 0; mask &= mask - 1) sum += parts_[std::countr_zero(mask)];
+            const auto score = static_cast<float>(sum);
+            if (score >= top_.threshold()) top_.offer({score, segment_, doc});
+        }
+    }
+
+    static thread_local Scratch scratch_;
+    std::uint32_t segment_;
+    const InvertedIndex& ix_;
+    const DocBlocks& blocks_;
+    const LiveDocs* live_;
+    const Bm25Similarity& sim_;
+    TopK& top_;
+    std::vector<std::uint32_t> terms_;  // the segment's ids of the query terms it holds
+    float weights_[64] = {};            // per query index
+    double parts_[64] = {};             // a document's term scores, per query index
+    float scale_ = 0.0f;
+};
+
+thread_local BlockSearch::Scratch BlockSearch::scratch_;
+
+// The block path applies to queries of at most 64 terms (a document's terms are a 64-bit mask)
+// with positive weights (the bounds assume scores >= 0).
+bool blocks_apply(const InvertedIndex& ix, const std::vector<WeightedTerm>& weighted) {
+    if (ix.doc_blocks().empty() || weighted.size() > 64) return false;
+    return std::all_of(weighted.begin(), weighted.end(), [](const WeightedTerm& t) { return t.weight > 0.0f; });
+}
+
 }  // namespace
 
 SegmentSearcher::SegmentSearcher(std::vector<Segment> segments) : segments_(std::move(segments)) {
@@ -160,7 +364,8 @@ std::vector<LexicalHit> SegmentSearcher::search(std::string_view query_text, std
 //    (reading its window term at a time, or seeking per candidate when few remain).
 // Bounds are padded (see padded()) and compared strictly, so a document tying the k-th score
 // is always scored (it may win on the lower chunk id).
-std::vector<LexicalHit> SegmentSearcher::search(const Bm25Query& query, std::size_t k, const Bm25Params& params) const {
+std::vector<LexicalHit> SegmentSearcher::search(const Bm25Query& query, std::size_t k, const Bm25Params& params,
+                                                Pruning pruning) const {
     using Cursor = InvertedIndex::PostingCursor;
     constexpr std::uint32_t kEnd = Cursor::kEnd;
     if (k == 0 || segments_.empty() || query.terms.empty() || live_count_ == 0) return {};
@@ -230,6 +435,12 @@ std::vector<LexicalHit> SegmentSearcher::search(const Bm25Query& query, std::siz
         const InvertedIndex& ix = *segments_[seg].index;
         const LiveDocs* live = segments_[seg].live_docs.get();
         if (live != nullptr && live->live_count() == 0) continue;
+        const bool use_blocks = pruning == Pruning::doc_blocks ||
+                                (pruning == Pruning::automatic && k <= kDocBlocksMaxK);
+        if (use_blocks && blocks_apply(ix, weighted)) {
+            BlockSearch(seg, ix, live, weighted, sim, top).run();
+            continue;
+        }
         const std::uint8_t* norms = ix.norms_.data();
         // The padded bound of a score over the impacts [i0, i1) of `ix`.
         auto bound_of = [&](float weight, std::uint64_t i0, std::uint64_t i1, bool term_level) {

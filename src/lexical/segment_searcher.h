@@ -27,8 +27,15 @@
 
 namespace winnow::lexical {
 
+// How search() prunes: automatic picks per segment and query (block bounds for k <= 100 on
+// segments that have them, MaxScore otherwise); the others force one method (tests, benchmarks).
+enum class Pruning { automatic, max_score, doc_blocks };
+
 class SegmentSearcher {
 public:
+    // Queries of at most this many results use the document blocks' bounds when automatic.
+    static constexpr std::size_t kDocBlocksMaxK = 100;
+
     SegmentSearcher() = default;  // an empty snapshot: every search returns nothing
     // Throws Error(InvalidArgument) when an index is null, the segments' analyzers differ or a
     // LiveDocs does not have its segment's document count.
@@ -47,7 +54,8 @@ public:
     Bm25Query parse(std::string_view query_text) const;
 
     std::vector<LexicalHit> search(std::string_view query_text, std::size_t k, const Bm25Params& params = {}) const;
-    std::vector<LexicalHit> search(const Bm25Query& query, std::size_t k, const Bm25Params& params = {}) const;
+    std::vector<LexicalHit> search(const Bm25Query& query, std::size_t k, const Bm25Params& params = {},
+                                   Pruning pruning = Pruning::automatic) const;
     // Reference implementation (tests, benchmarks): scores every posting of every query term.
     std::vector<LexicalHit> search_exhaustive(const Bm25Query& query, std::size_t k,
                                               const Bm25Params& params = {}) const;

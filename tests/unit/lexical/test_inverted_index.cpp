@@ -124,12 +124,15 @@ TEST(InvertedIndex, MaxScoreEqualsExhaustive) {
         const int nterms = 1 + q % 6;
         for (int t = 0; t < nterms; ++t) query += vocab[zipf(rng)] + " ";
         for (std::size_t k : {1u, 5u, 10u, 100u, 1000u}) {
-            const auto fast = ix->search(query, k);
             const auto slow = searcher.search_exhaustive(ix->parse(query), k);
-            ASSERT_EQ(fast.size(), slow.size()) << query << " k=" << k;
-            for (std::size_t i = 0; i < fast.size(); ++i) {
-                EXPECT_EQ(fast[i].chunk_id, slow[i].chunk_id) << query << " k=" << k << " i=" << i;
-                EXPECT_EQ(fast[i].score, slow[i].score);  // one summation order: bit-identical
+            for (const Pruning pruning : {Pruning::automatic, Pruning::max_score, Pruning::doc_blocks}) {
+                const auto fast = searcher.search(ix->parse(query), k, {}, pruning);
+                ASSERT_EQ(fast.size(), slow.size()) << query << " k=" << k;
+                for (std::size_t i = 0; i < fast.size(); ++i) {
+                    EXPECT_EQ(fast[i].chunk_id, slow[i].chunk_id)
+                        << query << " k=" << k << " i=" << i << " pruning=" << static_cast<int>(pruning);
+                    EXPECT_EQ(fast[i].score, slow[i].score);  // one summation order: bit-identical
+                }
             }
         }
     }

@@ -329,8 +329,13 @@ TEST(SegmentSearcher, NplEqualsExhaustiveWithSegmentsAndDeletes) {
     const SegmentSearcher rebuilt({Segment{build(live_docs), nullptr}});
     for (const auto& q : queries) {
         for (std::size_t k : {10u, 100u, 1000u}) {
-            expect_same(one.search(q, k), one.search_exhaustive(one.parse(q), k), "one " + q);
-            expect_same(three.search(q, k), three.search_exhaustive(three.parse(q), k), "three " + q);
+            for (const Pruning pruning : {Pruning::max_score, Pruning::doc_blocks}) {
+                const std::string how = pruning == Pruning::max_score ? " (max_score) " : " (doc_blocks) ";
+                expect_same(one.search(one.parse(q), k, {}, pruning), one.search_exhaustive(one.parse(q), k),
+                            "one" + how + q);
+                expect_same(three.search(three.parse(q), k, {}, pruning),
+                            three.search_exhaustive(three.parse(q), k), "three" + how + q);
+            }
             expect_same(merged.search(q, k), rebuilt.search(q, k), "merged " + q);
         }
     }
