@@ -112,17 +112,19 @@ double padding(double score) { return std::abs(score) * 1e-5 + 1e-9; }
 // The block path (doc_blocks.h), for one segment of a snapshot:
 //  1. every query term adds its bound to each of its blocks (one float per block: a table lookup
 //     of the block's key, the term's weight and the snapshot's statistics);
-//  2. the blocks are bucketed by their bound (a histogram over 1024 buckets);
-//  3. blocks are scored best bucket first: a first round takes the top buckets holding a few
-//     times k documents, which sets a k-th score close to the final one; a second takes every
-//     bucket that may still reach it. A block is scored only while its bound reaches the k-th
-//     score, and the rounds stop at the first bucket entirely below it.
+//  2. per group of 64 blocks, the largest bound (so that collecting the blocks above a bound reads
+//     only the groups that hold one);
+//  3. blocks are scored best bound first, in two rounds: the first takes the blocks above a cut
+//     that about 4k documents' blocks reach (a histogram of the groups' maxima), which sets a k-th
+//     score close to the final one; the second takes every block between that score and the cut.
+//     Each round stops at its first block whose bound is below the k-th score.
 // Scoring a block reads its documents' (term, tf) pairs, keeps the query terms' (a byte per
 // segment term says which query term it is), and sums each document's terms in query-term order,
 // as every other path does, so the scores are the same to the bit.
 class BlockSearch {
 public:
     static constexpr int kBuckets = 1024;
+    static constexpr std::uint32_t kGroup = 64;  // blocks per group (bound maxima)
 
     BlockSearch(std::uint32_t segment, const InvertedIndex& ix, const LiveDocs* live,
                 const std::vector<WeightedTerm>& weighted, const Bm25Similarity& sim, TopK& top)
@@ -167,65 +169,66 @@ public:
                 out[entry_block[e]] += table[entry_key[e]];
             }
         }
-        scale_ = static_cast<float>((kBuckets - 1) / total);
-        // The histogram, in four parts (one counter incremented back to back stalls on itself).
-        std::array<std::array<std::uint32_t, kBuckets>, 4> parts{};
-        std::uint32_t b = 0;
-        for (; b + 4 <= nb; b += 4) {
-            ++parts[0][bucket(bound[b])];
-            ++parts[1][bucket(bound[b + 1])];
-            ++parts[2][bucket(bound[b + 2])];
-            ++parts[3][bucket(bound[b + 3])];
+        // Per group of 64 blocks, the largest bound (as bits: bounds are >= 0, so their bit patterns
+        // order as their values, and the maximum vectorizes).
+        const std::uint32_t ng = (nb + kGroup - 1) / kGroup;
+        std::vector<std::uint32_t>& group_max = scratch_.group_max;
+        group_max.resize(ng);
+        for (std::uint32_t g = 0; g < ng; ++g) {
+            std::uint32_t m = 0;
+            for (std::uint32_t i = g * kGroup, end = std::min(nb, i + kGroup); i < end; ++i) {
+                m = std::max(m, std::bit_cast<std::uint32_t>(bound[i]));
+            }
+            group_max[g] = m;
         }
-        for (; b < nb; ++b) ++parts[0][bucket(bound[b])];
+        // The groups' maxima bucketed over [0, total] (the rounds' cuts below).
+        const double scale = (kBuckets - 1) / total;
         std::array<std::uint32_t, kBuckets> hist{};
-        for (int x = 0; x < kBuckets; ++x) hist[x] = parts[0][x] + parts[1][x] + parts[2][x] + parts[3][x];
-
-        const std::size_t first_round = std::max<std::size_t>(32, 4 * top_.k() / DocBlocks::kBlockDocs);
-        std::array<std::uint32_t, kBuckets> next{};
-        std::vector<std::uint32_t>& order = scratch_.order;
-        int hi = kBuckets;  // buckets >= hi are done
-        while (hi > 0) {
-            const int need = lowest_bucket();
-            if (need >= hi) break;
-            int lo = hi;
-            std::size_t count = 0;
-            while (lo > need) {
-                count += hist[--lo];
-                if (hi == kBuckets && count >= first_round) break;
-            }
-            // Counting sort of the blocks in buckets [lo, hi): best bucket first, document order
-            // within one.
-            std::uint32_t at = 0;
-            for (int x = hi - 1; x >= lo; --x) {
-                next[x] = at;
-                at += hist[x];
-            }
-            order.resize(at);
-            for (std::uint32_t i = 0; i < nb; ++i) {
-                const int x = bucket(bound[i]);
-                if (x >= lo && x < hi) order[next[x]++] = i;
-            }
-            constexpr std::size_t kAhead = 8;
-            for (std::size_t i = 0; i < std::min<std::size_t>(kAhead, order.size()); ++i) {
-                __builtin_prefetch(blocks_.block(order[i]));
-            }
-            bool below = false;
-            for (std::size_t i = 0; i < order.size(); ++i) {
-                if (i + kAhead < order.size()) __builtin_prefetch(blocks_.block(order[i + kAhead]));
-                const std::uint32_t blk = order[i];
-                const float u = bound[blk];
-                const double limit = this->limit();
-                // Every block from here on lies in this bucket or a lower one: below the limit when
-                // the bucket's upper edge is (one bucket of slack for the rounding of u * scale).
-                if (static_cast<double>(bucket(u) + 2) <= limit * scale_) {
-                    below = true;
-                    break;
+        for (const std::uint32_t m : group_max) {
+            ++hist[std::min(kBuckets - 1, static_cast<int>(std::bit_cast<float>(m) * scale))];
+        }
+        // Rounds: each scores the blocks of bound in [cut, upper), best first, where the cut is the
+        // highest edge of the histogram reached by 4x more groups than the last round's (the first:
+        // about 4k documents' worth), and never below the k-th score. A round stops at its first
+        // block whose bound is below the k-th score; the search ends when that score reaches the
+        // round's cut (every block left lies below it).
+        std::size_t target = std::max<std::size_t>(32, 4 * top_.k() / DocBlocks::kBlockDocs);
+        std::size_t reached = 0;
+        int x = kBuckets;
+        double upper = std::numeric_limits<double>::infinity();
+        std::vector<std::uint64_t>& order = scratch_.order;
+        for (;;) {
+            while (x > 0 && reached < target) reached += hist[--x];
+            const double cut = std::max(static_cast<double>(x) / scale, limit());
+            order.clear();
+            float cut_float = static_cast<float>(cut);  // rounded down: no group at or above cut is skipped
+            if (static_cast<double>(cut_float) > cut) cut_float = std::nextafter(cut_float, 0.0f);
+            const auto cut_bits = std::bit_cast<std::uint32_t>(cut_float);
+            for (std::uint32_t g = 0; g < ng; ++g) {
+                if (group_max[g] < cut_bits) continue;
+                for (std::uint32_t i = g * kGroup, end = std::min(nb, i + kGroup); i < end; ++i) {
+                    const float u = bound[i];
+                    // Blocks without a query term (0) are never scored.
+                    if (u > 0.0f && static_cast<double>(u) >= cut && static_cast<double>(u) < upper) {
+                        // Best bound first, then the lower block: one key.
+                        order.push_back(static_cast<std::uint64_t>(std::bit_cast<std::uint32_t>(u)) << 32 |
+                                        (0xffffffffU - i));
+                    }
                 }
-                if (u > 0.0f && static_cast<double>(u) >= limit) score_block(blk);
             }
-            hi = lo;
-            if (below) break;
+            std::sort(order.begin(), order.end(), std::greater<>());
+            constexpr std::size_t kAhead = 8;
+            auto block_of = [&](std::size_t i) { return 0xffffffffU - static_cast<std::uint32_t>(order[i]); };
+            for (std::size_t i = 0; i < std::min(kAhead, order.size()); ++i) __builtin_prefetch(blocks_.block(block_of(i)));
+            for (std::size_t i = 0; i < order.size(); ++i) {
+                if (i + kAhead < order.size()) __builtin_prefetch(blocks_.block(block_of(i + kAhead)));
+                const std::uint32_t blk = block_of(i);
+                if (static_cast<double>(bound[blk]) < limit()) break;
+                score_block(blk);
+            }
+            if (limit() >= cut) break;
+            upper = cut;
+            target *= 4;
         }
     }
 
@@ -233,21 +236,16 @@ private:
     struct Scratch {
         std::vector<float> bound;          // per block of the segment
         std::vector<std::uint8_t> slot;    // per term of the segment: its query index + 1, or 0
-        std::vector<std::uint32_t> order;  // the blocks of a round
+        std::vector<std::uint32_t> group_max;  // per group of kGroup blocks: the largest bound's bits
+        std::vector<std::uint64_t> order;      // the blocks of a round (bound bits, then ~block)
         std::vector<std::uint32_t> hits;   // a block's pairs of query terms
     };
 
-    int bucket(float u) const { return std::min(kBuckets - 1, static_cast<int>(u * scale_)); }
     // The least bound a block needs to be scored (its documents may tie the k-th score).
     double limit() const {
         const double th = top_.threshold();
         return th < 0 ? 0.0 : th - padding(th);
     }
-    int lowest_bucket() const {
-        const double l = limit();
-        return std::max(0, static_cast<int>(l * scale_) - 1);
-    }
-
     void score_block(std::uint32_t blk) {
         const std::uint32_t* words = blocks_.block(blk);
         const std::uint32_t* pairs = words + DocBlocks::kHeaderWords;
@@ -298,7 +296,6 @@ private:
     std::vector<std::uint32_t> terms_;  // the segment's ids of the query terms it holds
     float weights_[64] = {};            // per query index
     double parts_[64] = {};             // a document's term scores, per query index
-    float scale_ = 0.0f;
 };
 
 thread_local BlockSearch::Scratch BlockSearch::scratch_;

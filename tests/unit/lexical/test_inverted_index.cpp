@@ -138,6 +138,43 @@ TEST(InvertedIndex, MaxScoreEqualsExhaustive) {
     }
 }
 
+// The document blocks' corner cases, each against exhaustive scoring: a tf of 255 or more (the
+// forward index saturates it and reads the postings), a query of more than 64 terms (MaxScore
+// instead), a segment's last block partly filled, and blocks of one document's deleted neighbours.
+TEST(InvertedIndex, DocBlocksCornerCasesEqualExhaustive) {
+    InvertedIndex::Builder b;
+    std::mt19937 rng(7);
+    for (int d = 0; d < 1003; ++d) {  // 125 full blocks and one of 3 documents
+        std::string text;
+        for (int n = 0; n < 12; ++n) text += fmt::format("t{}x ", rng() % 90);
+        if (d % 97 == 5) {
+            for (int n = 0; n < 300 + d; ++n) text += "echo ";  // tf >= 255
+        }
+        b.add(d + 1, text);
+    }
+    const auto ix = std::make_shared<const InvertedIndex>(b.finish(1, "english"));
+    ASSERT_FALSE(ix->doc_blocks().empty());
+    EXPECT_EQ(ix->doc_blocks().block_count(), 126u);
+    std::vector<std::uint32_t> deleted;
+    for (std::uint32_t d = 0; d < 1003; d += 3) deleted.push_back(d);
+    const auto live = LiveDocs(1003).with_deleted(deleted);
+    std::string long_query;
+    for (int t = 0; t < 80; ++t) long_query += fmt::format("t{}x ", t);
+    for (const std::string query : {"echo", "echo t3x t4x", "t1x t2x t3x t4x t5x t6x t7x t8x", long_query.c_str()}) {
+        for (const auto& searcher : {SegmentSearcher({Segment{ix, nullptr}}), SegmentSearcher({Segment{ix, live}})}) {
+            for (std::size_t k : {1u, 10u, 1000u}) {
+                const auto slow = searcher.search_exhaustive(searcher.parse(query), k);
+                const auto fast = searcher.search(searcher.parse(query), k, {}, Pruning::doc_blocks);
+                ASSERT_EQ(fast.size(), slow.size()) << query << " k=" << k;
+                for (std::size_t i = 0; i < fast.size(); ++i) {
+                    EXPECT_EQ(fast[i].chunk_id, slow[i].chunk_id) << query << " k=" << k << " i=" << i;
+                    EXPECT_EQ(fast[i].score, slow[i].score);
+                }
+            }
+        }
+    }
+}
+
 TEST(InvertedIndex, SaveLoadRoundTrip) {
     const auto dir = std::filesystem::temp_directory_path() / ("winnow_lex_" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir);
@@ -248,7 +285,7 @@ TEST(InvertedIndex, LoadRejectsMalformedBlocksBehindAValidChecksum) {
     }
     // The columns' offsets, read as load() reads them (file_format.h; the order of save()).
     struct Offsets {
-        std::size_t chunk_ids = 0, block_last = 0, words = 0;
+        std::size_t chunk_ids = 0, block_last = 0, words = 0, entry_blocks = 0, block_words = 0;
     } at;
     {
         detail::BufferReader r(std::string_view(original).substr(0, original.size() - 8), 8);
@@ -268,6 +305,14 @@ TEST(InvertedIndex, LoadRejectsMalformedBlocksBehindAValidChecksum) {
         at.block_last = static_cast<std::size_t>(reinterpret_cast<const char*>(u32.data()) - original.data());
         ASSERT_TRUE(r.column(u64, keep) && r.column(u64, keep));
         at.words = static_cast<std::size_t>(reinterpret_cast<const char*>(u64.data()) - original.data());
+        // The impacts (6 columns), then the document blocks (doc_blocks.h: norm levels, term ends,
+        // entry blocks, entry keys, block offsets, words).
+        ASSERT_TRUE(r.column(u64, keep) && r.column(u64, keep) && r.column(u32, keep) && r.column(u8, keep) &&
+                    r.column(u32, keep) && r.column(u8, keep));
+        ASSERT_TRUE(r.column(u8, keep) && r.column(u64, keep) && r.column(u32, keep));
+        at.entry_blocks = static_cast<std::size_t>(reinterpret_cast<const char*>(u32.data()) - original.data());
+        ASSERT_TRUE(r.column(u8, keep) && r.column(u64, keep) && r.column(u32, keep) && r.at_end());
+        at.block_words = static_cast<std::size_t>(reinterpret_cast<const char*>(u32.data()) - original.data());
     }
     auto write_with_checksum = [&](std::string contents) {
         const std::uint64_t crc = detail::checksum(std::string_view(contents).substr(0, contents.size() - 8));
@@ -286,6 +331,19 @@ TEST(InvertedIndex, LoadRejectsMalformedBlocksBehindAValidChecksum) {
     EXPECT_FALSE(InvertedIndex::load(path, 1, "english").has_value());
     bad = original;
     std::memcpy(bad.data() + at.chunk_ids + 8, bad.data() + at.chunk_ids, 8);  // document 1 of document 0's chunk
+    write_with_checksum(bad);
+    EXPECT_FALSE(InvertedIndex::load(path, 1, "english").has_value());
+    const std::uint32_t huge = 0xffffff00U;
+    bad = original;
+    std::memcpy(bad.data() + at.entry_blocks, &huge, 4);  // a term's first block past the last block
+    write_with_checksum(bad);
+    EXPECT_FALSE(InvertedIndex::load(path, 1, "english").has_value());
+    bad = original;
+    std::memcpy(bad.data() + at.block_words + 4 * DocBlocks::kHeaderWords, &huge, 4);  // a pair of term 2^24 - 1
+    write_with_checksum(bad);
+    EXPECT_FALSE(InvertedIndex::load(path, 1, "english").has_value());
+    bad = original;
+    bad[at.block_words] = static_cast<char>(bad[at.block_words] + 1);  // document 0's pair count
     write_with_checksum(bad);
     EXPECT_FALSE(InvertedIndex::load(path, 1, "english").has_value());
     std::filesystem::remove_all(dir);
