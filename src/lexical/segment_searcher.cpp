@@ -187,57 +187,70 @@ public:
         for (const std::uint32_t m : group_max) {
             ++hist[std::min(kBuckets - 1, static_cast<int>(std::bit_cast<float>(m) * scale))];
         }
-        // Rounds: each scores the blocks of bound in [cut, upper), best first, where the cut is the
-        // highest edge of the histogram reached by 4x more groups than the last round's (the first:
-        // about 4k documents' worth), and never below the k-th score. A round stops at its first
-        // block whose bound is below the k-th score; the search ends when that score reaches the
-        // round's cut (every block left lies below it).
+        // Rounds: each scores the blocks of bound in [cut, upper), where the cut is the highest edge
+        // of the histogram reached by 4x more groups than the last round's (the first: about 4k
+        // documents' worth), and never above the k-th score's limit once known. The first round
+        // goes best bound first and stops at its first block below the limit; the later ones
+        // (their limit already close to the final one) go in block order, which reads the blocks'
+        // words in address order, and skip the blocks below the limit. The search ends when the
+        // limit reaches the round's cut: every block left lies below it. Bounds are compared as
+        // bits (>= 0: their bit patterns order as their values), so the rounds' ranges never overlap.
         std::size_t target = std::max<std::size_t>(32, 4 * top_.k() / DocBlocks::kBlockDocs);
         std::size_t reached = 0;
         int x = kBuckets;
-        double upper = std::numeric_limits<double>::infinity();
-        std::vector<std::uint64_t>& order = scratch_.order;
-        for (;;) {
+        std::uint32_t upper_bits = 0xffffffffU;
+        std::vector<Candidate>& order = scratch_.order;
+        const float* bounds = bound.data();
+        const std::uint32_t* maxima = group_max.data();
+        for (bool first = true;; first = false) {
             while (x > 0 && reached < target) reached += hist[--x];
             const double cut = std::max(static_cast<double>(x) / scale, limit());
-            order.clear();
-            float cut_float = static_cast<float>(cut);  // rounded down: no group at or above cut is skipped
+            float cut_float = static_cast<float>(cut);  // rounded down: no block at or above cut is missed
             if (static_cast<double>(cut_float) > cut) cut_float = std::nextafter(cut_float, 0.0f);
-            const auto cut_bits = std::bit_cast<std::uint32_t>(cut_float);
+            const std::uint32_t cut_bits = std::max(std::bit_cast<std::uint32_t>(cut_float), 1U);  // 0: no term
+            order.clear();
             for (std::uint32_t g = 0; g < ng; ++g) {
-                if (group_max[g] < cut_bits) continue;
+                if (maxima[g] < cut_bits) continue;
                 for (std::uint32_t i = g * kGroup, end = std::min(nb, i + kGroup); i < end; ++i) {
-                    const float u = bound[i];
-                    // Blocks without a query term (0) are never scored.
-                    if (u > 0.0f && static_cast<double>(u) >= cut && static_cast<double>(u) < upper) {
-                        // Best bound first, then the lower block: one key.
-                        order.push_back(static_cast<std::uint64_t>(std::bit_cast<std::uint32_t>(u)) << 32 |
-                                        (0xffffffffU - i));
-                    }
+                    const auto u = std::bit_cast<std::uint32_t>(bounds[i]);
+                    if (u >= cut_bits && u < upper_bits) order.push_back({u, i, blocks_.block_offset(i)});
                 }
             }
-            std::sort(order.begin(), order.end(), std::greater<>());
-            constexpr std::size_t kAhead = 8;
-            auto block_of = [&](std::size_t i) { return 0xffffffffU - static_cast<std::uint32_t>(order[i]); };
-            for (std::size_t i = 0; i < std::min(kAhead, order.size()); ++i) __builtin_prefetch(blocks_.block(block_of(i)));
-            for (std::size_t i = 0; i < order.size(); ++i) {
-                if (i + kAhead < order.size()) __builtin_prefetch(blocks_.block(block_of(i + kAhead)));
-                const std::uint32_t blk = block_of(i);
-                if (static_cast<double>(bound[blk]) < limit()) break;
-                score_block(blk);
+            if (first) {
+                std::sort(order.begin(), order.end(), [](const Candidate& a, const Candidate& b) {
+                    return a.bound_bits != b.bound_bits ? a.bound_bits > b.bound_bits : a.block < b.block;
+                });
             }
-            if (limit() >= cut) break;
-            upper = cut;
+            // Blocks lie far apart: their words are prefetched 8 blocks ahead.
+            constexpr std::size_t kAhead = 8;
+            const std::uint32_t* words = blocks_.words();
+            const std::size_t n = order.size();
+            for (std::size_t i = 0; i < std::min(kAhead, n); ++i) __builtin_prefetch(words + order[i].offset);
+            for (std::size_t i = 0; i < n; ++i) {
+                if (i + kAhead < n) __builtin_prefetch(words + order[i + kAhead].offset);
+                if (static_cast<double>(std::bit_cast<float>(order[i].bound_bits)) < limit()) {
+                    if (first) break;
+                    continue;
+                }
+                score_block(order[i].block, words + order[i].offset);
+            }
+            if (limit() >= static_cast<double>(std::bit_cast<float>(cut_bits)) || cut_bits == 1U) break;
+            upper_bits = cut_bits;
             target *= 4;
         }
     }
 
 private:
+    struct Candidate {
+        std::uint32_t bound_bits;  // the block's bound (>= 0: its bits order as its value)
+        std::uint32_t block;
+        std::uint64_t offset;  // of its words
+    };
     struct Scratch {
         std::vector<float> bound;          // per block of the segment
         std::vector<std::uint8_t> slot;    // per term of the segment: its query index + 1, or 0
         std::vector<std::uint32_t> group_max;  // per group of kGroup blocks: the largest bound's bits
-        std::vector<std::uint64_t> order;      // the blocks of a round (bound bits, then ~block)
+        std::vector<Candidate> order;          // the blocks of a round
         std::vector<std::uint32_t> hits;   // a block's pairs of query terms
     };
 
@@ -246,10 +259,10 @@ private:
         const double th = top_.threshold();
         return th < 0 ? 0.0 : th - padding(th);
     }
-    void score_block(std::uint32_t blk) {
-        const std::uint32_t* words = blocks_.block(blk);
+    [[gnu::noinline]] void score_block(std::uint32_t blk, const std::uint32_t* words) {
         const std::uint32_t* pairs = words + DocBlocks::kHeaderWords;
-        const auto n = static_cast<std::size_t>(blocks_.block_end(blk) - pairs);
+        std::size_t n = 0;  // the block's pairs: the sum of its documents' counts
+        for (std::uint32_t i = 0; i < DocBlocks::kBlockDocs; ++i) n += DocBlocks::pair_count(words, i);
         if (scratch_.hits.size() < n) scratch_.hits.resize(n);
         std::uint32_t* hits = scratch_.hits.data();
         const std::uint8_t* slot = scratch_.slot.data();
@@ -433,7 +446,8 @@ std::vector<LexicalHit> SegmentSearcher::search(const Bm25Query& query, std::siz
         const LiveDocs* live = segments_[seg].live_docs.get();
         if (live != nullptr && live->live_count() == 0) continue;
         const bool use_blocks = pruning == Pruning::doc_blocks ||
-                                (pruning == Pruning::automatic && k <= kDocBlocksMaxK);
+                                (pruning == Pruning::automatic &&
+                                 (k <= kDocBlocksMaxK || k <= ix.doc_count() / kDocBlocksDocsPerK));
         if (use_blocks && blocks_apply(ix, weighted)) {
             BlockSearch(seg, ix, live, weighted, sim, top).run();
             continue;
