@@ -75,8 +75,16 @@ private:
         for (;;) {
             std::size_t c = 2 * i + 1;
             if (c >= n) break;
-            if (c + 1 < n && order_.better(heap_[c], heap_[c + 1])) ++c;  // the worse child
-            if (!order_.better(e, heap_[c])) break;
+            if (c + 1 < n) {  // the worse child; scores rarely tie, so a compare picks it without a branch
+                const float s0 = heap_[c].score;
+                const float s1 = heap_[c + 1].score;
+                if (s0 != s1) {
+                    c += s0 > s1 ? 1 : 0;
+                } else if (order_.better(heap_[c], heap_[c + 1])) {
+                    ++c;
+                }
+            }
+            if (e.score < heap_[c].score || (e.score == heap_[c].score && !order_.better(e, heap_[c]))) break;
             heap_[i] = heap_[c];
             i = c;
         }
