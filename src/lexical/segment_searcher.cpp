@@ -122,10 +122,8 @@ double padding(double score) { return std::abs(score) * 1e-5 + 1e-9; }
 //     of the block's key, the term's weight and the snapshot's statistics);
 //  2. per group of 64 blocks, the largest bound (so that collecting the blocks above a bound reads
 //     only the groups that hold one);
-//  3. blocks are scored best bound first, in two rounds: the first takes the blocks above a cut
-//     that about 4k documents' blocks reach (a histogram of the groups' maxima), which sets a k-th
-//     score close to the final one; the second takes every block between that score and the cut.
-//     Each round stops at its first block whose bound is below the k-th score.
+//  3. blocks are scored in rounds of growing size, the first best bound first, until no block
+//     left can reach the k-th score (see the rounds below).
 // Scoring a block reads its documents' (term, tf) pairs, keeps the query terms' (a byte per
 // segment term says which query term it is), and sums each document's terms in query-term order,
 // as every other path does, so the scores are the same to the bit.
@@ -267,6 +265,7 @@ private:
         const double th = top_.threshold();
         return th < 0 ? 0.0 : th - padding(th);
     }
+    // Out of line: profiles then tell scoring blocks from collecting them (no slower, measured).
     [[gnu::noinline]] void score_block(std::uint32_t blk, const std::uint32_t* words) {
         const std::uint32_t* pairs = words + DocBlocks::kHeaderWords;
         std::size_t n = 0;  // the block's pairs: the sum of its documents' counts
@@ -321,11 +320,19 @@ private:
 
 thread_local BlockSearch::Scratch BlockSearch::scratch_;
 
-// The block path applies to queries of at most 64 terms (a document's terms are a 64-bit mask)
-// with positive weights (the bounds assume scores >= 0).
+// The block path applies to queries of at most 64 distinct terms (a document's terms are a 64-bit
+// mask, a segment term maps to one query term) with positive finite weights (the bounds assume
+// scores >= 0, and their sums must stay finite). Parsed queries are always distinct; a Bm25Query
+// built by hand may repeat a term, which MaxScore scores twice, as exhaustive scoring does.
 bool blocks_apply(const InvertedIndex& ix, const std::vector<WeightedTerm>& weighted) {
     if (ix.doc_blocks().empty() || weighted.size() > 64) return false;
-    return std::all_of(weighted.begin(), weighted.end(), [](const WeightedTerm& t) { return t.weight > 0.0f; });
+    for (std::size_t i = 0; i < weighted.size(); ++i) {
+        if (!(weighted[i].weight > 0.0f && weighted[i].weight < 1e30f)) return false;
+        for (std::size_t j = 0; j < i; ++j) {
+            if (weighted[j].term == weighted[i].term) return false;
+        }
+    }
+    return true;
 }
 
 }  // namespace
