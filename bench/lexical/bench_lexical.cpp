@@ -84,6 +84,17 @@ const char* pruning_name(lexical::Pruning p) {
     return "?";
 }
 
+// "a,b,c" -> {"a", "b", "c"} (the --k and --pruning lists).
+std::vector<std::string> split_list(const std::string& list) {
+    std::vector<std::string> items;
+    for (std::size_t p = 0; p < list.size();) {
+        const std::size_t comma = std::min(list.find(',', p), list.size());
+        items.push_back(list.substr(p, comma - p));
+        p = comma + 1;
+    }
+    return items;
+}
+
 Latency measure(const lexical::SegmentSearcher& s, const std::vector<lexical::Bm25Query>& queries, std::size_t k,
                 int repeat, lexical::Pruning pruning) {
     std::vector<double> ms;
@@ -287,28 +298,15 @@ int main(int argc, char** argv) try {
             load_path = next();
         } else if (a == "--k") {
             ks.clear();
-            const std::string list = next();
-            for (std::size_t p = 0; p < list.size();) {
-                const std::size_t comma = std::min(list.find(',', p), list.size());
-                ks.push_back(std::stoull(list.substr(p, comma - p)));
-                p = comma + 1;
-            }
+            for (const auto& item : split_list(next())) ks.push_back(std::stoull(item));
         } else if (a == "--pruning") {
             g_prunings.clear();
-            const std::string list = next();
-            for (std::size_t p = 0; p < list.size();) {
-                const std::size_t comma = std::min(list.find(',', p), list.size());
-                const std::string name = list.substr(p, comma - p);
-                if (name == "automatic") {
-                    g_prunings.push_back(lexical::Pruning::automatic);
-                } else if (name == "max_score") {
-                    g_prunings.push_back(lexical::Pruning::max_score);
-                } else if (name == "doc_blocks") {
-                    g_prunings.push_back(lexical::Pruning::doc_blocks);
-                } else {
-                    WINNOW_CHECK(false, Errc::InvalidArgument, "--pruning {}: automatic, max_score or doc_blocks", name);
-                }
-                p = comma + 1;
+            for (const auto& name : split_list(next())) {
+                const auto all = {lexical::Pruning::automatic, lexical::Pruning::max_score, lexical::Pruning::doc_blocks};
+                const auto it = std::find_if(all.begin(), all.end(), [&](auto p) { return name == pruning_name(p); });
+                WINNOW_CHECK(it != all.end(), Errc::InvalidArgument, "--pruning {}: automatic, max_score or doc_blocks",
+                             name);
+                g_prunings.push_back(*it);
             }
         } else if (a == "--sources") {
             sources = true;

@@ -1,6 +1,7 @@
 #include "lexical/doc_blocks.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <vector>
 
@@ -18,21 +19,16 @@ std::uint32_t tf_level(std::uint32_t tf, std::span<const std::uint32_t> levels) 
     return static_cast<std::uint32_t>(levels.size() - 1);  // unbounded
 }
 
-// Runs fn(begin, end) over [0, n) in parts on `pool` (all at once without one); true when every
-// part returned true.
+// Runs fn(begin, end) over [0, n) in ranges on `pool` (ThreadPool::parallel_for; all at once
+// without a pool or for small n); true when every range returned true.
 template <typename Fn>
-bool all_parts(std::size_t n, ThreadPool* pool, Fn&& fn) {
-    const std::size_t parts = pool != nullptr && n >= 65536 ? pool->size() + 1 : 1;
-    std::vector<char> ok(parts, 0);
-    auto run = [&](std::size_t p) { ok[p] = fn(n * p / parts, n * (p + 1) / parts) ? 1 : 0; };
-    if (parts == 1) {
-        run(0);
-    } else {
-        pool->parallel_for(parts, [&](std::size_t begin, std::size_t end) {
-            for (std::size_t p = begin; p < end; ++p) run(p);
-        });
-    }
-    return std::find(ok.begin(), ok.end(), 0) == ok.end();
+bool all_ranges(std::size_t n, ThreadPool* pool, Fn&& fn) {
+    if (pool == nullptr || n < 65536) return fn(std::size_t{0}, n);
+    std::atomic<bool> ok{true};
+    pool->parallel_for(n, [&](std::size_t begin, std::size_t end) {
+        if (!fn(begin, end)) ok = false;
+    });
+    return ok;
 }
 
 }  // namespace
@@ -157,7 +153,7 @@ bool DocBlocks::check(const InvertedIndex& index, ThreadPool* pool) const {
         return false;
     }
     // Each term's blocks ascend and exist.
-    const bool terms_ok = all_parts(n_terms, pool, [&](std::size_t t0, std::size_t t1) {
+    const bool terms_ok = all_ranges(n_terms, pool, [&](std::size_t t0, std::size_t t1) {
         for (std::size_t t = t0; t < t1; ++t) {
             std::uint64_t prev = 0;
             for (std::uint64_t e = term_ends_[t]; e < term_ends_[t + 1]; ++e) {
@@ -169,7 +165,7 @@ bool DocBlocks::check(const InvertedIndex& index, ThreadPool* pool) const {
         return true;
     });
     // Each block holds its header and exactly its documents' pairs, of existing terms, tf >= 1.
-    const bool blocks_ok = terms_ok && all_parts(n_blocks, pool, [&](std::size_t b0, std::size_t b1) {
+    const bool blocks_ok = terms_ok && all_ranges(n_blocks, pool, [&](std::size_t b0, std::size_t b1) {
         for (std::size_t b = b0; b < b1; ++b) {
             const std::uint64_t w0 = block_offsets_[b];
             const std::uint64_t w1 = block_offsets_[b + 1];

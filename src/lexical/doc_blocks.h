@@ -68,11 +68,9 @@ public:
     static std::uint32_t key_tf(std::uint8_t key) noexcept { return kTfLevel[key >> 4]; }
     std::uint8_t key_norm(std::uint8_t key) const noexcept { return norm_levels_[key & 15]; }
 
-    // Block `b`'s words: the header, then its documents' pairs, document after document.
-    const std::uint32_t* block(std::uint32_t b) const noexcept { return words_.data() + block_offsets_[b]; }
-    const std::uint32_t* block_end(std::uint32_t b) const noexcept { return words_.data() + block_offsets_[b + 1]; }
-    // Where block `b`'s words start in words(): the offset, read while collecting blocks in
-    // order, saves a dependent load when the blocks are later read in another order.
+    // Block `b`'s words start at words() + block_offset(b): the header, then its documents'
+    // pairs, document after document. The searcher reads the offset while collecting blocks in
+    // order, which saves a dependent load when the blocks are later read in another order.
     std::uint64_t block_offset(std::uint32_t b) const noexcept { return block_offsets_[b]; }
     const std::uint32_t* words() const noexcept { return words_.data(); }
     static std::uint16_t pair_count(const std::uint32_t* block, std::uint32_t i) noexcept {
