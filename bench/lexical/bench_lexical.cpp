@@ -80,6 +80,8 @@ const char* pruning_name(lexical::Pruning p) {
         case lexical::Pruning::automatic: return "automatic";
         case lexical::Pruning::max_score: return "max_score";
         case lexical::Pruning::doc_blocks: return "doc_blocks";
+        case lexical::Pruning::doc_blocks_blockwise: return "doc_blocks_blockwise";
+        case lexical::Pruning::doc_blocks_termwise: return "doc_blocks_termwise";
     }
     return "?";
 }
@@ -302,9 +304,10 @@ int main(int argc, char** argv) try {
         } else if (a == "--pruning") {
             g_prunings.clear();
             for (const auto& name : split_list(next())) {
-                const auto all = {lexical::Pruning::automatic, lexical::Pruning::max_score, lexical::Pruning::doc_blocks};
+                const auto all = {lexical::Pruning::automatic, lexical::Pruning::max_score, lexical::Pruning::doc_blocks,
+                                  lexical::Pruning::doc_blocks_blockwise, lexical::Pruning::doc_blocks_termwise};
                 const auto it = std::find_if(all.begin(), all.end(), [&](auto p) { return name == pruning_name(p); });
-                WINNOW_CHECK(it != all.end(), Errc::InvalidArgument, "--pruning {}: automatic, max_score or doc_blocks",
+                WINNOW_CHECK(it != all.end(), Errc::InvalidArgument, "--pruning {}: automatic, max_score, doc_blocks, doc_blocks_blockwise or doc_blocks_termwise",
                              name);
                 g_prunings.push_back(*it);
             }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <cstring>
 #include <vector>
 
@@ -37,7 +38,8 @@ DocBlocks DocBlocks::build(const InvertedIndex& index) {
     DocBlocks out;
     const std::size_t n_docs = index.doc_count();
     const std::size_t n_terms = index.term_count();
-    if (n_docs == 0 || n_terms >= kMaxTerms) return out;
+    const std::size_t n_blocks = (n_docs + kBlockDocs - 1) / kBlockDocs;
+    if (n_docs == 0 || n_terms >= kMaxTerms || n_blocks >= kMaxBlocks) return out;
     // Norm levels: 16 quantiles of the documents' norms (a key rounds a norm down to one).
     std::array<std::uint64_t, 256> norm_count{};
     for (std::size_t d = 0; d < n_docs; ++d) ++norm_count[index.norm(static_cast<std::uint32_t>(d))];
@@ -56,20 +58,24 @@ DocBlocks DocBlocks::build(const InvertedIndex& index) {
         while (l + 1 < 16 && levels[l + 1] <= n) ++l;
         level_of[n] = static_cast<std::uint8_t>(l);
     }
-    // Pass 1: each term's blocks and keys, each document's pair count.
+    // Pass 1: each term's entries, keys and frequencies, each document's pair count.
     std::vector<std::uint32_t> pairs(n_docs, 0);
     std::vector<std::uint64_t> term_ends{0};
-    std::vector<std::uint32_t> entry_blocks;
+    std::vector<std::uint32_t> entries;
     std::vector<std::uint8_t> entry_keys;
+    std::vector<std::uint64_t> tf_ends{0};
+    std::vector<std::uint8_t> tfs;
     term_ends.reserve(n_terms + 1);
-    entry_blocks.reserve(index.posting_count());
+    tf_ends.reserve(n_terms + 1);
+    entries.reserve(index.posting_count());
     entry_keys.reserve(index.posting_count());
+    tfs.reserve(index.posting_count());
     for (std::uint32_t t = 0; t < n_terms; ++t) {
-        std::uint32_t block = ~0U, max_tf = 0;
+        std::uint32_t block = ~0U, max_tf = 0, mask = 0;
         std::uint8_t min_norm = 255;
         auto flush = [&] {
             if (block == ~0U) return;
-            entry_blocks.push_back(block);
+            entries.push_back(block << 8 | mask);
             entry_keys.push_back(static_cast<std::uint8_t>(tf_level(max_tf, kTfLevel) << 4 | level_of[min_norm]));
         };
         for (auto c = index.postings(t); c.doc() != InvertedIndex::PostingCursor::kEnd; c.next()) {
@@ -78,18 +84,21 @@ DocBlocks DocBlocks::build(const InvertedIndex& index) {
                 flush();
                 block = d / kBlockDocs;
                 max_tf = 0;
+                mask = 0;
                 min_norm = 255;
             }
             max_tf = std::max(max_tf, c.tf());
+            mask |= 1U << (d % kBlockDocs);
             min_norm = std::min(min_norm, index.norm(d));
+            tfs.push_back(static_cast<std::uint8_t>(std::min(c.tf(), kTfSaturated)));
             ++pairs[d];
         }
         flush();
-        term_ends.push_back(entry_blocks.size());
+        term_ends.push_back(entries.size());
+        tf_ends.push_back(tfs.size());
     }
     if (*std::max_element(pairs.begin(), pairs.end()) > 0xffff) return out;
     // Pass 2: the blocks' words, each document's pairs in term order.
-    const std::size_t n_blocks = (n_docs + kBlockDocs - 1) / kBlockDocs;
     std::vector<std::uint64_t> offsets(n_blocks + 1, 0);
     std::vector<std::uint64_t> next(n_docs);  // where each document's next pair goes
     for (std::size_t b = 0; b < n_blocks; ++b) {
@@ -115,8 +124,10 @@ DocBlocks DocBlocks::build(const InvertedIndex& index) {
     }
     out.norm_levels_ = std::move(levels);
     out.term_ends_ = std::move(term_ends);
-    out.entry_blocks_ = std::move(entry_blocks);
+    out.entries_ = std::move(entries);
     out.entry_keys_ = std::move(entry_keys);
+    out.tf_ends_ = std::move(tf_ends);
+    out.tfs_ = std::move(tfs);
     out.block_offsets_ = std::move(offsets);
     out.words_ = std::move(words);
     return out;
@@ -125,41 +136,54 @@ DocBlocks DocBlocks::build(const InvertedIndex& index) {
 void DocBlocks::save(detail::BufferWriter& w) const {
     w.column(norm_levels_.span());
     w.column(term_ends_.span());
-    w.column(entry_blocks_.span());
+    w.column(entries_.span());
     w.column(entry_keys_.span());
+    w.column(tf_ends_.span());
+    w.column(tfs_.span());
     w.column(block_offsets_.span());
     w.column(words_.span());
 }
 
 bool DocBlocks::load(detail::BufferReader& r, const std::shared_ptr<const void>& keep) {
-    return r.column(norm_levels_, keep) && r.column(term_ends_, keep) && r.column(entry_blocks_, keep) &&
-           r.column(entry_keys_, keep) && r.column(block_offsets_, keep) && r.column(words_, keep);
+    return r.column(norm_levels_, keep) && r.column(term_ends_, keep) && r.column(entries_, keep) &&
+           r.column(entry_keys_, keep) && r.column(tf_ends_, keep) && r.column(tfs_, keep) &&
+           r.column(block_offsets_, keep) && r.column(words_, keep);
 }
 
 bool DocBlocks::check(const InvertedIndex& index, ThreadPool* pool) const {
     if (empty()) {  // a segment without blocks stores every column empty
-        return norm_levels_.empty() && term_ends_.empty() && entry_blocks_.empty() && entry_keys_.empty() &&
-               words_.empty();
+        return norm_levels_.empty() && term_ends_.empty() && entries_.empty() && entry_keys_.empty() &&
+               tf_ends_.empty() && tfs_.empty() && words_.empty();
     }
     const std::size_t n_docs = index.doc_count();
     const std::size_t n_terms = index.term_count();
     const std::size_t n_blocks = (n_docs + kBlockDocs - 1) / kBlockDocs;
-    if (n_terms >= kMaxTerms || norm_levels_.size() != 16 || norm_levels_[0] != 0 ||
+    if (n_terms >= kMaxTerms || n_blocks >= kMaxBlocks || norm_levels_.size() != 16 || norm_levels_[0] != 0 ||
         !std::is_sorted(norm_levels_.begin(), norm_levels_.end()) || term_ends_.size() != n_terms + 1 ||
-        term_ends_.front() != 0 || term_ends_.back() != entry_blocks_.size() ||
-        entry_keys_.size() != entry_blocks_.size() || !std::is_sorted(term_ends_.begin(), term_ends_.end()) ||
+        term_ends_.front() != 0 || term_ends_.back() != entries_.size() ||
+        entry_keys_.size() != entries_.size() || !std::is_sorted(term_ends_.begin(), term_ends_.end()) ||
+        tf_ends_.size() != n_terms + 1 || tf_ends_.front() != 0 || tf_ends_.back() != tfs_.size() ||
+        !std::is_sorted(tf_ends_.begin(), tf_ends_.end()) ||
         block_offsets_.size() != n_blocks + 1 || block_offsets_.front() != 0 ||
         block_offsets_.back() != words_.size()) {
         return false;
     }
-    // Each term's blocks ascend and exist.
+    // Each term's blocks ascend and exist, its masks name existing documents, and its frequencies
+    // are one per mask bit, each >= 1.
     const bool terms_ok = all_ranges(n_terms, pool, [&](std::size_t t0, std::size_t t1) {
         for (std::size_t t = t0; t < t1; ++t) {
-            std::uint64_t prev = 0;
+            std::uint64_t prev = 0, postings = 0;
             for (std::uint64_t e = term_ends_[t]; e < term_ends_[t + 1]; ++e) {
-                const std::uint64_t b = std::uint64_t{entry_blocks_[e]} + 1;
-                if (b <= prev || b > n_blocks) return false;
+                const std::uint64_t b = std::uint64_t{entry_block(entries_[e])} + 1;
+                const std::uint32_t mask = entry_mask(entries_[e]);
+                if (b <= prev || b > n_blocks || mask == 0) return false;
+                if ((b - 1) * kBlockDocs + (std::bit_width(mask) - 1) >= n_docs) return false;
                 prev = b;
+                postings += static_cast<std::uint64_t>(std::popcount(mask));
+            }
+            if (tf_ends_[t + 1] - tf_ends_[t] != postings) return false;
+            for (std::uint64_t i = tf_ends_[t]; i < tf_ends_[t + 1]; ++i) {
+                if (tfs_[i] == 0) return false;
             }
         }
         return true;
@@ -187,8 +211,8 @@ bool DocBlocks::check(const InvertedIndex& index, ThreadPool* pool) const {
 }
 
 std::size_t DocBlocks::memory_bytes() const noexcept {
-    return norm_levels_.size() + term_ends_.size() * 8 + entry_blocks_.size() * 4 + entry_keys_.size() +
-           block_offsets_.size() * 8 + words_.size() * 4;
+    return norm_levels_.size() + term_ends_.size() * 8 + entries_.size() * 4 + entry_keys_.size() +
+           tf_ends_.size() * 8 + tfs_.size() + block_offsets_.size() * 8 + words_.size() * 4;
 }
 
 }  // namespace winnow::lexical

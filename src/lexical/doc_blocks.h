@@ -43,6 +43,8 @@ public:
     static constexpr std::uint32_t kHeaderWords = (kBlockDocs * 3 + 3) / 4;
     // A pair is (term << 8 | min(tf, 255)): terms below 2^24; tf 255 means "255 or more".
     static constexpr std::uint32_t kMaxTerms = 1U << 24;
+    // An entry is (block << 8 | mask): blocks below 2^24 (segments below 2^27 documents).
+    static constexpr std::uint32_t kMaxBlocks = 1U << 24;
     static constexpr std::uint32_t kTfSaturated = 255;
 
     DocBlocks() = default;
@@ -50,7 +52,8 @@ public:
     DocBlocks& operator=(DocBlocks&&) noexcept = default;
 
     // From a finished segment's postings and norms. Empty (and unused) when the segment has
-    // kMaxTerms terms or more, or a document with 65,536 distinct terms or more.
+    // kMaxTerms terms or more, kMaxBlocks blocks or more, or a document with 65,536 distinct
+    // terms or more.
     static DocBlocks build(const InvertedIndex& index);
 
     bool empty() const noexcept { return block_offsets_.empty(); }
@@ -58,21 +61,31 @@ public:
         return empty() ? 0 : static_cast<std::uint32_t>(block_offsets_.size() - 1);
     }
 
-    // A term's blocks (ascending) and their keys: [entries_begin, entries_end).
+    // A term's entries, one per block that holds it, blocks ascending: [entries_begin, entries_end).
+    // An entry is (block << 8 | mask): the mask's bit i says the block's document i holds the term.
     std::uint64_t entries_begin(std::uint32_t term) const noexcept { return term_ends_[term]; }
     std::uint64_t entries_end(std::uint32_t term) const noexcept { return term_ends_[term + 1]; }
-    const std::uint32_t* entry_blocks() const noexcept { return entry_blocks_.data(); }
+    const std::uint32_t* entries() const noexcept { return entries_.data(); }
+    static std::uint32_t entry_block(std::uint32_t entry) noexcept { return entry >> 8; }
+    static std::uint8_t entry_mask(std::uint32_t entry) noexcept { return static_cast<std::uint8_t>(entry); }
     const std::uint8_t* entry_keys() const noexcept { return entry_keys_.data(); }
+    // A term's frequencies, min(tf, 255), one per posting in document order (its entries' mask
+    // bits in order) from tfs() + tfs_begin(term): what a pass over the entries scores from.
+    std::uint64_t tfs_begin(std::uint32_t term) const noexcept { return tf_ends_[term]; }
+    const std::uint8_t* tfs() const noexcept { return tfs_.data(); }
     // The (tf, norm) a key stands for: tf at least the block's largest (0 for "unbounded"), norm
     // at most its smallest.
     static std::uint32_t key_tf(std::uint8_t key) noexcept { return kTfLevel[key >> 4]; }
     std::uint8_t key_norm(std::uint8_t key) const noexcept { return norm_levels_[key & 15]; }
 
-    // Block `b`'s words start at words() + block_offset(b): the header, then its documents'
-    // pairs, document after document. The searcher reads the offset while collecting blocks in
-    // order, which saves a dependent load when the blocks are later read in another order.
-    std::uint64_t block_offset(std::uint32_t b) const noexcept { return block_offsets_[b]; }
+    // Block `b`'s words start at words() + block_offsets()[b]: the header, then its documents'
+    // pairs, document after document.
+    const std::uint64_t* block_offsets() const noexcept { return block_offsets_.data(); }
     const std::uint32_t* words() const noexcept { return words_.data(); }
+    // The blocks' words on average (what scoring a block reads).
+    double words_per_block() const noexcept {
+        return empty() ? 0.0 : static_cast<double>(words_.size()) / static_cast<double>(block_count());
+    }
     static std::uint16_t pair_count(const std::uint32_t* block, std::uint32_t i) noexcept {
         const auto* bytes = reinterpret_cast<const std::uint8_t*>(block);
         return static_cast<std::uint16_t>(bytes[2 * i] | (bytes[2 * i + 1] << 8));
@@ -93,8 +106,10 @@ private:
 
     Column<std::uint8_t> norm_levels_;     // 16, ascending, the first 0
     Column<std::uint64_t> term_ends_;      // term count + 1 (leading 0): each term's entries
-    Column<std::uint32_t> entry_blocks_;   // per entry: the block
+    Column<std::uint32_t> entries_;        // per entry: block << 8 | mask
     Column<std::uint8_t> entry_keys_;      // per entry: the key
+    Column<std::uint64_t> tf_ends_;        // term count + 1 (leading 0): each term's frequencies
+    Column<std::uint8_t> tfs_;             // per posting, term by term: min(tf, 255)
     Column<std::uint64_t> block_offsets_;  // block count + 1: each block's words
     Column<std::uint32_t> words_;
 };

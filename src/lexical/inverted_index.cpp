@@ -18,11 +18,12 @@
 namespace winnow::lexical {
 namespace {
 
+// 06: the documents' blocks also hold each entry's documents (a mask) and each posting's tf.
 // 05: the documents' blocks and their bounds (doc_blocks.h) stored after the postings.
 // 04: every array stored as a column aligned to 64 bytes and used in place once mapped (the
 // impacts and norms included, so loading derives nothing per posting); CRC-32 footer.
 // 03 (older): impacts recomputed on load, FNV-1a footer. An older file is rebuilt.
-constexpr std::string_view kMagic{"WNWLEX05", 8};
+constexpr std::string_view kMagic{"WNWLEX06", 8};
 
 Analyzer& thread_analyzer(const std::string& spec) {
     thread_local std::unordered_map<std::string, std::unique_ptr<Analyzer>> analyzers;

@@ -105,6 +105,7 @@ public:
     std::optional<std::uint32_t> doc_of_chunk(std::int64_t chunk_id) const;
     std::uint32_t doc_length(std::uint32_t doc) const noexcept { return lengths_[doc]; }
     std::uint8_t norm(std::uint32_t doc) const noexcept { return norms_[doc]; }
+    std::span<const std::uint8_t> norms() const noexcept { return norms_.span(); }
 
     std::int64_t term_id(std::string_view term) const;  // -1 when absent
     std::string_view term(std::uint32_t term_id) const noexcept {

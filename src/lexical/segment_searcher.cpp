@@ -131,6 +131,12 @@ class BlockSearch {
 public:
     static constexpr int kBuckets = 1024;
     static constexpr std::uint32_t kGroup = 64;  // blocks per group (bound maxima)
+    // Round 2 goes term at a time when its blocks' pairs (forward, each block a cache miss) cost
+    // more than the query terms' entries (in order): measured costs, per pair and per entry.
+    static constexpr double kPairCost = 2.3;
+    static constexpr double kEntryCost = 2.5;
+    static constexpr double kCandidateCost = 15.0;
+    static constexpr std::uint32_t kWindowBlocks = 16384;  // score_by_terms: blocks per window
 
     BlockSearch(std::uint32_t segment, const InvertedIndex& ix, const LiveDocs* live,
                 const std::vector<WeightedTerm>& weighted, const Bm25Similarity& sim, TopK& top)
@@ -150,7 +156,7 @@ public:
     BlockSearch(const BlockSearch&) = delete;
     BlockSearch& operator=(const BlockSearch&) = delete;
 
-    void run() {
+    void run(Pruning pruning) {
         if (terms_.empty()) return;
         const std::uint32_t nb = blocks_.block_count();
         std::vector<float>& bound = scratch_.bound;
@@ -168,12 +174,12 @@ public:
                 table[key] = static_cast<float>(padded(b));
             }
             total += padded(weight);
-            const std::uint32_t* entry_block = blocks_.entry_blocks();
-            const std::uint8_t* entry_key = blocks_.entry_keys();
+            const std::uint32_t* entries = blocks_.entries();
+            const std::uint8_t* keys = blocks_.entry_keys();
             float* out = bound.data();
-            for (std::uint64_t e = blocks_.entries_begin(t), end = blocks_.entries_end(t); e < end; ++e) {
-                out[entry_block[e]] += table[entry_key[e]];
-            }
+            const std::uint64_t begin = blocks_.entries_begin(t), end = blocks_.entries_end(t);
+            for (std::uint64_t e = begin; e < end; ++e) out[DocBlocks::entry_block(entries[e])] += table[keys[e]];
+            entries_ += end - begin;
         }
         // Per group of 64 blocks, the largest bound (as bits: bounds are >= 0, so their bit patterns
         // order as their values, and the maximum vectorizes).
@@ -199,48 +205,60 @@ public:
         // goes best bound first and stops at its first block below the limit; the later ones
         // (their limit already close to the final one) go in block order, which reads the blocks'
         // words in address order, and skip the blocks below the limit. The search ends when the
-        // limit reaches the round's cut: every block left lies below it. Bounds are compared as
-        // bits (>= 0: their bit patterns order as their values), so the rounds' ranges never overlap.
+        // limit reaches the round's cut: every block left lies below it. A later round whose
+        // blocks' pairs cost more to read (each block a cache miss) than the query terms' entries
+        // (read in order) instead scores every block left at or above the limit term at a time
+        // (score_by_terms), and ends the search. Bounds are compared as bits (>= 0: their bit
+        // patterns order as their values), so the rounds' ranges never overlap.
         std::size_t target = std::max<std::size_t>(32, 4 * top_.k() / DocBlocks::kBlockDocs);
         std::size_t reached = 0;
         int x = kBuckets;
         std::uint32_t upper_bits = 0xffffffffU;
         std::vector<Candidate>& order = scratch_.order;
-        const float* bounds = bound.data();
-        const std::uint32_t* maxima = group_max.data();
-        for (bool first = true;; first = false) {
-            while (x > 0 && reached < target) reached += hist[--x];
-            const double cut = std::max(static_cast<double>(x) / scale, limit());
-            float cut_float = static_cast<float>(cut);  // rounded down: no block at or above cut is missed
-            if (static_cast<double>(cut_float) > cut) cut_float = std::nextafter(cut_float, 0.0f);
-            const std::uint32_t cut_bits = std::max(std::bit_cast<std::uint32_t>(cut_float), 1U);  // 0: no term
+        auto collect = [&](std::uint32_t cut_bits) {
             order.clear();
+            const float* bounds = bound.data();
+            const std::uint32_t* maxima = group_max.data();
             for (std::uint32_t g = 0; g < ng; ++g) {
                 if (maxima[g] < cut_bits) continue;
                 for (std::uint32_t i = g * kGroup, end = std::min(nb, i + kGroup); i < end; ++i) {
                     const auto u = std::bit_cast<std::uint32_t>(bounds[i]);
-                    if (u >= cut_bits && u < upper_bits) order.push_back({u, i, blocks_.block_offset(i)});
+                    if (u >= cut_bits && u < upper_bits) order.push_back({u, i});
                 }
             }
+        };
+        const double pair_cost = blocks_.words_per_block() * kPairCost;
+        const double term_cost = static_cast<double>(entries_) * kEntryCost;
+        for (bool first = true;; first = false) {
+            while (x > 0 && reached < target) reached += hist[--x];
+            const std::uint32_t cut_bits = bits_below(std::max(static_cast<double>(x) / scale, limit()));
             if (first) {
+                collect(cut_bits);
                 std::sort(order.begin(), order.end(), [](const Candidate& a, const Candidate& b) {
                     return a.bound_bits != b.bound_bits ? a.bound_bits > b.bound_bits : a.block < b.block;
                 });
-            }
-            // Blocks lie far apart: their words are prefetched 8 blocks ahead.
-            constexpr std::size_t kAhead = 8;
-            const std::uint32_t* words = blocks_.words();
-            const std::size_t n = order.size();
-            for (std::size_t i = 0; i < std::min(kAhead, n); ++i) __builtin_prefetch(words + order[i].offset);
-            for (std::size_t i = 0; i < n; ++i) {
-                if (i + kAhead < n) __builtin_prefetch(words + order[i + kAhead].offset);
-                if (static_cast<double>(std::bit_cast<float>(order[i].bound_bits)) < limit()) {
-                    if (first) break;
-                    continue;
+            } else {
+                collect(cut_bits);
+                // Term at a time would score every block left at or above the limit: the round's
+                // blocks, and more when its cut lies above the limit.
+                const double round_blocks = static_cast<double>(order.size());
+                const std::uint32_t low_bits = bits_below(limit());
+                bool termwise = pruning == Pruning::doc_blocks_termwise ||
+                                (pruning != Pruning::doc_blocks_blockwise &&
+                                 round_blocks * pair_cost > term_cost + round_blocks * kCandidateCost);
+                if (termwise && low_bits < cut_bits) {
+                    collect(low_bits);
+                    termwise = pruning == Pruning::doc_blocks_termwise ||
+                               round_blocks * pair_cost > term_cost + static_cast<double>(order.size()) * kCandidateCost;
+                    if (!termwise) collect(cut_bits);
                 }
-                score_block(order[i].block, words + order[i].offset);
+                if (termwise) {
+                    score_by_terms();
+                    return;
+                }
             }
-            if (limit() >= static_cast<double>(std::bit_cast<float>(cut_bits)) || cut_bits == 1U) break;
+            score_blocks(first);
+            if (limit() >= static_cast<double>(std::bit_cast<float>(cut_bits)) || cut_bits == 1U) return;
             upper_bits = cut_bits;
             target *= 4;
         }
@@ -250,7 +268,10 @@ private:
     struct Candidate {
         std::uint32_t bound_bits;  // the block's bound (>= 0: its bits order as its value)
         std::uint32_t block;
-        std::uint64_t offset;  // of its words
+    };
+    struct TermCursor {
+        std::uint64_t entry = 0, end = 0;
+        const std::uint8_t* tf = nullptr;
     };
     struct Scratch {
         std::vector<float> bound;          // per block of the segment
@@ -258,12 +279,176 @@ private:
         std::vector<std::uint32_t> group_max;  // per group of kGroup blocks: the largest bound's bits
         std::vector<Candidate> order;          // the blocks of a round
         std::vector<std::uint32_t> hits;   // a block's pairs of query terms
+        // score_by_terms: a bit per block (is it a candidate), each candidate's slot, per candidate
+        // document its score sum, and per candidate its documents' norms (a byte each) and the
+        // documents a term was summed for.
+        std::vector<std::uint64_t> is_candidate;
+        std::vector<std::uint32_t> slot_of;
+        std::vector<double> sums;
+        std::vector<std::uint64_t> norms;
+        std::vector<std::uint8_t> held;
+        std::vector<float> tf1;               // per query term, 256 scores
+        std::vector<TermCursor> cursors;      // per query term
+        std::vector<std::uint32_t> window_hits;  // a term's entries of candidates in a window
     };
 
     // The least bound a block needs to be scored (its documents may tie the k-th score).
     double limit() const {
         const double th = top_.threshold();
         return th < 0 ? 0.0 : th - padding(th);
+    }
+    // The bits of the largest float <= x (no block at or above x is missed), at least 1 (a bound
+    // of 0 bits is a block without a query term).
+    static std::uint32_t bits_below(double x) {
+        float f = static_cast<float>(x);
+        if (static_cast<double>(f) > x) f = std::nextafter(f, 0.0f);
+        return std::max(std::bit_cast<std::uint32_t>(f), 1U);
+    }
+
+    // Scores the blocks in `order` in its order (round 1: best bound first, stopping at the first
+    // below the limit; round 2: block order, skipping those below it).
+    void score_blocks(bool first) {
+        const std::vector<Candidate>& order = scratch_.order;
+        // Blocks lie far apart: their offsets are prefetched 16 blocks ahead, their words 8.
+        constexpr std::size_t kAhead = 8;
+        const std::uint32_t* words = blocks_.words();
+        const std::uint64_t* offsets = blocks_.block_offsets();
+        const std::size_t n = order.size();
+        for (std::size_t i = 0; i < std::min(2 * kAhead, n); ++i) __builtin_prefetch(offsets + order[i].block);
+        for (std::size_t i = 0; i < std::min(kAhead, n); ++i) __builtin_prefetch(words + offsets[order[i].block]);
+        for (std::size_t i = 0; i < n; ++i) {
+            if (i + 2 * kAhead < n) __builtin_prefetch(offsets + order[i + 2 * kAhead].block);
+            if (i + kAhead < n) __builtin_prefetch(words + offsets[order[i + kAhead].block]);
+            if (static_cast<double>(std::bit_cast<float>(order[i].bound_bits)) < limit()) {
+                if (first) break;
+                continue;
+            }
+            score_block(order[i].block, words + offsets[order[i].block]);
+        }
+    }
+
+    // Scores the blocks in `order` (block order) term at a time: each query term, in query-term
+    // order, walks its entries and tfs in order, and adds its score to the documents of the
+    // candidate blocks it holds (one bit per block says which are). Each document's terms are
+    // summed in query-term order, as score_block does, so the scores are the same to the bit; the
+    // documents are offered once every term is summed.
+    [[gnu::noinline]] void score_by_terms() {
+        const std::vector<Candidate>& order = scratch_.order;
+        const std::size_t n = order.size();
+        constexpr std::uint32_t kDocs = DocBlocks::kBlockDocs;
+        std::vector<std::uint64_t>& is_candidate = scratch_.is_candidate;
+        std::vector<std::uint32_t>& slot_of = scratch_.slot_of;
+        std::vector<double>& sums = scratch_.sums;
+        std::vector<std::uint64_t>& norms = scratch_.norms;
+        std::vector<std::uint8_t>& held = scratch_.held;
+        const std::uint32_t nb = blocks_.block_count();
+        is_candidate.assign((nb + 63) / 64, 0);
+        if (slot_of.size() < nb) slot_of.resize(nb);
+        if (sums.size() < n * kDocs) sums.resize(n * kDocs);  // a document's first term assigns its sum
+        norms.resize(n);
+        held.assign(n, 0);
+        const std::span<const std::uint8_t> doc_norms = ix_.norms();
+        // Per query term: its score at tf 1 per norm (most postings; the same computation, looked
+        // up), and where it is in its entries and tfs.
+        const std::size_t nt = terms_.size();
+        std::vector<float>& tf1 = scratch_.tf1;
+        tf1.resize(nt * 256);
+        std::vector<TermCursor>& cursors = scratch_.cursors;
+        cursors.resize(nt);
+        for (std::size_t j = 0; j < nt; ++j) {
+            const std::uint32_t t = terms_[j];
+            const float weight = weights_[scratch_.slot[t] - 1];
+            for (int nm = 0; nm < 256; ++nm) {
+                tf1[j * 256 + nm] = Bm25Similarity::score(weight, 1.0f, sim_.norm_inverse(static_cast<std::uint8_t>(nm)));
+            }
+            cursors[j] = {blocks_.entries_begin(t), blocks_.entries_end(t), blocks_.tfs() + blocks_.tfs_begin(t)};
+        }
+        const std::uint32_t* entries = blocks_.entries();
+        const std::uint64_t* candidate_words = is_candidate.data();
+        std::vector<std::uint32_t>& window_hits = scratch_.window_hits;
+        // A term has one entry per block: at most kWindowBlocks of a window's candidates, and the
+        // listing writes one pair past the last found.
+        window_hits.resize(2 * (kWindowBlocks + 1));
+        // Window by window of kWindowBlocks blocks from a candidate on, so that the candidates'
+        // sums, norms and slots stay in cache while every term adds to them.
+        for (std::size_t c0 = 0; c0 < n;) {
+            const std::uint32_t window_end = std::min(nb, order[c0].block + kWindowBlocks);
+            std::size_t c1 = c0;
+            // The window's candidates still at or above the limit (it rose with the last window's).
+            const double floor = limit();
+            for (; c1 < n && order[c1].block < window_end; ++c1) {
+                if (static_cast<double>(std::bit_cast<float>(order[c1].bound_bits)) < floor) continue;
+                const std::uint32_t b = order[c1].block;
+                is_candidate[b / 64] |= 1ULL << (b % 64);
+                slot_of[b] = static_cast<std::uint32_t>(c1);
+                const std::size_t first_doc = std::size_t{b} * kDocs;
+                std::uint64_t eight = 0;
+                std::memcpy(&eight, doc_norms.data() + first_doc,
+                            std::min<std::size_t>(kDocs, doc_norms.size() - first_doc));
+                norms[c1] = eight;
+            }
+            for (std::size_t j = 0; j < nt; ++j) {  // in query-term order
+                const std::uint32_t t = terms_[j];
+                const float weight = weights_[scratch_.slot[t] - 1];
+                const float* tf1_scores = tf1.data() + j * 256;
+                TermCursor& cur = cursors[j];
+                // The term's entries in the window: those of candidates listed without a branch
+                // (most are not), as (entry, tf offset) pairs, then scored.
+                const std::uint32_t* term_entries = entries + cur.entry;
+                const std::uint64_t left = cur.end - cur.entry;
+                std::uint32_t* found = window_hits.data();
+                std::uint64_t e = 0, tf_offset = 0;
+                std::size_t m = 0;
+                for (; e < left; ++e) {
+                    const std::uint32_t entry = term_entries[e];
+                    const std::uint32_t b = DocBlocks::entry_block(entry);
+                    if (b >= window_end) break;
+                    found[2 * m] = entry;
+                    found[2 * m + 1] = static_cast<std::uint32_t>(tf_offset);
+                    m += candidate_words[b / 64] >> (b % 64) & 1;
+                    tf_offset += static_cast<std::uint64_t>(std::popcount(DocBlocks::entry_mask(entry)));
+                }
+                for (std::size_t h = 0; h < m; ++h) {
+                    const std::uint32_t entry = found[2 * h];
+                    const std::uint32_t b = DocBlocks::entry_block(entry);
+                    const std::uint32_t mask = DocBlocks::entry_mask(entry);
+                    const std::uint32_t c = slot_of[b];
+                    const std::uint32_t before = held[c];
+                    held[c] = static_cast<std::uint8_t>(before | mask);
+                    const std::uint64_t eight = norms[c];
+                    const std::uint8_t* f = cur.tf + found[2 * h + 1];
+                    for (std::uint32_t bits = mask; bits != 0; bits &= bits - 1) {
+                        const auto i = static_cast<std::uint32_t>(std::countr_zero(bits));
+                        const auto nm = static_cast<std::uint8_t>(eight >> (8 * i));
+                        std::uint32_t freq = *f++;
+                        float score = 0.0f;
+                        if (freq == 1) {
+                            score = tf1_scores[nm];
+                        } else {
+                            if (freq == DocBlocks::kTfSaturated) freq = ix_.term_freq(t, b * kDocs + i);
+                            score = Bm25Similarity::score(weight, static_cast<float>(freq), sim_.norm_inverse(nm));
+                        }
+                        double& sum = sums[c * kDocs + i];
+                        sum = ((before >> i & 1) != 0 ? sum : 0.0) + static_cast<double>(score);
+                    }
+                }
+                const std::uint8_t* tf = cur.tf + tf_offset;
+                e += cur.entry;
+                cur.entry = e;
+                cur.tf = tf;
+            }
+            for (std::size_t c = c0; c < c1; ++c) {
+                const std::uint32_t first_doc = order[c].block * kDocs;
+                for (std::uint32_t m = held[c]; m != 0; m &= m - 1) {
+                    const auto i = static_cast<std::uint32_t>(std::countr_zero(m));
+                    const std::uint32_t doc = first_doc + i;
+                    if (live_ != nullptr && !live_->is_live(doc)) continue;
+                    const auto score = static_cast<float>(sums[c * kDocs + i]);
+                    if (score >= top_.threshold()) top_.offer({score, segment_, doc});
+                }
+            }
+            c0 = c1;
+        }
     }
     // Out of line: profiles then tell scoring blocks from collecting them (no slower, measured).
     [[gnu::noinline]] void score_block(std::uint32_t blk, const std::uint32_t* words) {
@@ -314,6 +499,7 @@ private:
     const Bm25Similarity& sim_;
     TopK& top_;
     std::vector<std::uint32_t> terms_;  // the segment's ids of the query terms it holds
+    std::uint64_t entries_ = 0;         // the query terms' entries in all
     float weights_[64] = {};            // per query index
     double parts_[64] = {};             // a document's term scores, per query index
 };
@@ -460,11 +646,11 @@ std::vector<LexicalHit> SegmentSearcher::search(const Bm25Query& query, std::siz
         const InvertedIndex& ix = *segments_[seg].index;
         const LiveDocs* live = segments_[seg].live_docs.get();
         if (live != nullptr && live->live_count() == 0) continue;
-        const bool use_blocks = pruning == Pruning::doc_blocks ||
-                                (pruning == Pruning::automatic &&
-                                 (k <= kDocBlocksMaxK || k <= ix.doc_count() / kDocBlocksDocsPerK));
+        const bool use_blocks = pruning != Pruning::max_score &&
+                                (pruning != Pruning::automatic || k <= kDocBlocksMaxK ||
+                                 k <= ix.doc_count() / kDocBlocksDocsPerK);
         if (use_blocks && blocks_apply(ix, weighted)) {
-            BlockSearch(seg, ix, live, weighted, sim, top).run();
+            BlockSearch(seg, ix, live, weighted, sim, top).run(pruning);
             continue;
         }
         const std::uint8_t* norms = ix.norms_.data();

@@ -125,7 +125,8 @@ TEST(InvertedIndex, MaxScoreEqualsExhaustive) {
         for (int t = 0; t < nterms; ++t) query += vocab[zipf(rng)] + " ";
         for (std::size_t k : {1u, 5u, 10u, 100u, 1000u}) {
             const auto slow = searcher.search_exhaustive(ix->parse(query), k);
-            for (const Pruning pruning : {Pruning::automatic, Pruning::max_score, Pruning::doc_blocks}) {
+            for (const Pruning pruning : {Pruning::automatic, Pruning::max_score, Pruning::doc_blocks,
+                                          Pruning::doc_blocks_blockwise, Pruning::doc_blocks_termwise}) {
                 const auto fast = searcher.search(ix->parse(query), k, {}, pruning);
                 ASSERT_EQ(fast.size(), slow.size()) << query << " k=" << k;
                 for (std::size_t i = 0; i < fast.size(); ++i) {
@@ -138,8 +139,9 @@ TEST(InvertedIndex, MaxScoreEqualsExhaustive) {
     }
 }
 
-// The document blocks' corner cases, each against exhaustive scoring: a tf of 255 or more (the
-// forward index saturates it and reads the postings), a query of more than 64 terms (MaxScore
+// The document blocks' corner cases, each against exhaustive scoring, with their second round
+// block at a time and term at a time: a tf of 255 or more (the blocks saturate it and read the
+// postings), a query of more than 64 terms (MaxScore
 // instead), a segment's last block partly filled, and blocks of one document's deleted neighbours.
 TEST(InvertedIndex, DocBlocksCornerCasesEqualExhaustive) {
     InvertedIndex::Builder b;
@@ -177,11 +179,14 @@ TEST(InvertedIndex, DocBlocksCornerCasesEqualExhaustive) {
         for (const auto& searcher : {SegmentSearcher({Segment{ix, nullptr}}), SegmentSearcher({Segment{ix, live}})}) {
             for (std::size_t k : {1u, 10u, 1000u}) {
                 const auto slow = searcher.search_exhaustive(searcher.parse(query), k);
-                const auto fast = searcher.search(searcher.parse(query), k, {}, Pruning::doc_blocks);
-                ASSERT_EQ(fast.size(), slow.size()) << query << " k=" << k;
-                for (std::size_t i = 0; i < fast.size(); ++i) {
-                    EXPECT_EQ(fast[i].chunk_id, slow[i].chunk_id) << query << " k=" << k << " i=" << i;
-                    EXPECT_EQ(fast[i].score, slow[i].score);
+                for (const Pruning pruning : {Pruning::doc_blocks_blockwise, Pruning::doc_blocks_termwise}) {
+                    const auto fast = searcher.search(searcher.parse(query), k, {}, pruning);
+                    ASSERT_EQ(fast.size(), slow.size()) << query << " k=" << k;
+                    for (std::size_t i = 0; i < fast.size(); ++i) {
+                        EXPECT_EQ(fast[i].chunk_id, slow[i].chunk_id)
+                            << query << " k=" << k << " i=" << i << " pruning=" << static_cast<int>(pruning);
+                        EXPECT_EQ(fast[i].score, slow[i].score);
+                    }
                 }
             }
         }
@@ -298,7 +303,7 @@ TEST(InvertedIndex, LoadRejectsMalformedBlocksBehindAValidChecksum) {
     }
     // The columns' offsets, read as load() reads them (file_format.h; the order of save()).
     struct Offsets {
-        std::size_t chunk_ids = 0, block_last = 0, words = 0, entry_blocks = 0, block_words = 0;
+        std::size_t chunk_ids = 0, block_last = 0, words = 0, entries = 0, tfs = 0, block_words = 0;
     } at;
     {
         detail::BufferReader r(std::string_view(original).substr(0, original.size() - 8), 8);
@@ -319,12 +324,14 @@ TEST(InvertedIndex, LoadRejectsMalformedBlocksBehindAValidChecksum) {
         ASSERT_TRUE(r.column(u64, keep) && r.column(u64, keep));
         at.words = static_cast<std::size_t>(reinterpret_cast<const char*>(u64.data()) - original.data());
         // The impacts (6 columns), then the document blocks (doc_blocks.h: norm levels, term ends,
-        // entry blocks, entry keys, block offsets, words).
+        // entries, entry keys, tf ends, tfs, block offsets, words).
         ASSERT_TRUE(r.column(u64, keep) && r.column(u64, keep) && r.column(u32, keep) && r.column(u8, keep) &&
                     r.column(u32, keep) && r.column(u8, keep));
         ASSERT_TRUE(r.column(u8, keep) && r.column(u64, keep) && r.column(u32, keep));
-        at.entry_blocks = static_cast<std::size_t>(reinterpret_cast<const char*>(u32.data()) - original.data());
-        ASSERT_TRUE(r.column(u8, keep) && r.column(u64, keep) && r.column(u32, keep) && r.at_end());
+        at.entries = static_cast<std::size_t>(reinterpret_cast<const char*>(u32.data()) - original.data());
+        ASSERT_TRUE(r.column(u8, keep) && r.column(u64, keep) && r.column(u8, keep));
+        at.tfs = static_cast<std::size_t>(reinterpret_cast<const char*>(u8.data()) - original.data());
+        ASSERT_TRUE(r.column(u64, keep) && r.column(u32, keep) && r.at_end());
         at.block_words = static_cast<std::size_t>(reinterpret_cast<const char*>(u32.data()) - original.data());
     }
     auto write_with_checksum = [&](std::string contents) {
@@ -346,9 +353,21 @@ TEST(InvertedIndex, LoadRejectsMalformedBlocksBehindAValidChecksum) {
     std::memcpy(bad.data() + at.chunk_ids + 8, bad.data() + at.chunk_ids, 8);  // document 1 of document 0's chunk
     write_with_checksum(bad);
     EXPECT_FALSE(InvertedIndex::load(path, 1, "english").has_value());
-    const std::uint32_t huge = 0xffffff00U;
+    const std::uint32_t huge = 0xffffff01U;
     bad = original;
-    std::memcpy(bad.data() + at.entry_blocks, &huge, 4);  // a term's first block past the last block
+    std::memcpy(bad.data() + at.entries, &huge, 4);  // a term's first block past the last block
+    write_with_checksum(bad);
+    EXPECT_FALSE(InvertedIndex::load(path, 1, "english").has_value());
+    bad = original;
+    bad[at.entries] = '\0';  // a term's first entry without a document
+    write_with_checksum(bad);
+    EXPECT_FALSE(InvertedIndex::load(path, 1, "english").has_value());
+    bad = original;
+    bad[at.entries] = static_cast<char>(bad[at.entries] ^ 0x80);  // a document more or less than its tfs
+    write_with_checksum(bad);
+    EXPECT_FALSE(InvertedIndex::load(path, 1, "english").has_value());
+    bad = original;
+    bad[at.tfs] = '\0';  // a posting of tf 0
     write_with_checksum(bad);
     EXPECT_FALSE(InvertedIndex::load(path, 1, "english").has_value());
     bad = original;
