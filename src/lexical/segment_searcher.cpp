@@ -210,7 +210,10 @@ public:
         // (read in order) instead scores every block left at or above the limit term at a time
         // (score_by_terms), and ends the search. Bounds are compared as bits (>= 0: their bit
         // patterns order as their values), so the rounds' ranges never overlap.
-        std::size_t target = std::max<std::size_t>(32, 4 * top_.k() / DocBlocks::kBlockDocs);
+        // (A forced second round, Pruning::doc_blocks_blockwise or _termwise, makes the first round
+        // a single group's, so that even a small segment has later rounds: tests.)
+        const bool forced = pruning == Pruning::doc_blocks_blockwise || pruning == Pruning::doc_blocks_termwise;
+        std::size_t target = forced ? 1 : std::max<std::size_t>(32, 4 * top_.k() / DocBlocks::kBlockDocs);
         std::size_t reached = 0;
         int x = kBuckets;
         std::uint32_t upper_bits = 0xffffffffU;

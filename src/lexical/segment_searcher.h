@@ -33,8 +33,9 @@ namespace winnow::lexical {
 // (measured on the topical corpus: blocks are 3-5x faster at top-10 and still ahead at top-1000
 // on 10M chunks, MaxScore 3x faster at top-1000 on 1M), max_score otherwise and for segments or
 // queries the blocks do not cover (see blocks_apply in the .cpp).
-// doc_blocks_blockwise / doc_blocks_termwise: doc_blocks with its second round forced block at a
-// time or term at a time (tests, benchmarks; doc_blocks picks by cost).
+// doc_blocks_blockwise / doc_blocks_termwise: doc_blocks with its later rounds forced block at a
+// time or term at a time, after a first round of a single group of blocks (tests: a small segment
+// then has later rounds too; doc_blocks picks by cost).
 enum class Pruning { automatic, max_score, doc_blocks, doc_blocks_blockwise, doc_blocks_termwise };
 
 class SegmentSearcher {
