@@ -14,7 +14,10 @@
 // largest tf of the term) and a norm level (the largest of the segment's 16 norm quantiles <= the
 // block's smallest norm of the term). The BM25 score grows with tf and falls with the norm, so the
 // key's score bounds every posting of the term in the block under any BM25 parameters and
-// statistics. Built for every segment (built or merged) and stored with it.
+// statistics. Each (term, block) entry also says which of the block's documents hold the term, and
+// each posting keeps its tf in a byte, so that a round of many blocks can be scored term at a
+// time, reading the query terms' entries in order instead of each block's pairs far apart. Built
+// for every segment (built or merged) and stored with it.
 #pragma once
 
 #include <array>

@@ -30,8 +30,8 @@ namespace winnow::lexical {
 // How search() prunes, both exact. doc_blocks: the segment's blocks of 8 documents, best bound
 // first (doc_blocks.h); max_score: block-max MaxScore over the posting lists, document at a time.
 // automatic picks per segment: doc_blocks for k <= 100, or k <= the segment's documents / 10,000
-// (measured on the topical corpus: blocks are 3-5x faster at top-10 and still ahead at top-1000
-// on 10M chunks, MaxScore 3x faster at top-1000 on 1M), max_score otherwise and for segments or
+// (measured on the topical corpus: blocks are 5-6x faster at top-10 and 1.7x at top-1000 on 10M
+// chunks, MaxScore 1.1x faster at top-1000 on 1M), max_score otherwise and for segments or
 // queries the blocks do not cover (see blocks_apply in the .cpp).
 // doc_blocks_blockwise / doc_blocks_termwise: doc_blocks with its later rounds forced block at a
 // time or term at a time, after a first round of a single group of blocks (tests: a small segment
