@@ -284,8 +284,8 @@ private:
         std::vector<std::uint32_t> group_max;  // per group of kGroup blocks: the largest bound's bits
         std::vector<Candidate> order;          // the blocks of a round
         std::vector<std::uint32_t> hits;   // a block's pairs of query terms
-        // score_by_terms: a bit per block (is it a candidate), each candidate's slot, per candidate
-        // document its score sum, and per candidate its documents' norms (a byte each) and the
+        // score_by_terms: a bit per block (is it a candidate), each candidate's slot in its window,
+        // and per candidate of a window its documents' score sums, norms (a byte each) and the
         // documents a term was summed for.
         std::vector<std::uint64_t> is_candidate;
         std::vector<std::uint32_t> slot_of;
@@ -350,9 +350,12 @@ private:
         const std::uint32_t nb = blocks_.block_count();
         is_candidate.assign((nb + 63) / 64, 0);
         if (slot_of.size() < nb) slot_of.resize(nb);
-        if (sums.size() < n * kDocs) sums.resize(n * kDocs);  // a document's first term assigns its sum
-        norms.resize(n);
-        held.assign(n, 0);
+        // Per candidate of a window (at most kWindowBlocks: distinct blocks of the window), so a
+        // thread's buffers stay within 1.2 MiB whatever the candidates' count.
+        const std::size_t per_window = std::min<std::size_t>(n, kWindowBlocks);
+        if (sums.size() < per_window * kDocs) sums.resize(per_window * kDocs);  // a first term assigns
+        norms.resize(per_window);
+        held.resize(per_window);
         const std::span<const std::uint8_t> doc_norms = ix_.norms();
         // Per query term: its score at tf 1 per norm (most postings; the same computation, looked
         // up), and where it is in its entries and tfs.
@@ -386,13 +389,14 @@ private:
                 if (static_cast<double>(std::bit_cast<float>(order[c1].bound_bits)) < floor) continue;
                 const std::uint32_t b = order[c1].block;
                 is_candidate[b / 64] |= 1ULL << (b % 64);
-                slot_of[b] = static_cast<std::uint32_t>(c1);
+                slot_of[b] = static_cast<std::uint32_t>(c1 - c0);
                 const std::size_t first_doc = std::size_t{b} * kDocs;
                 std::uint64_t eight = 0;
                 std::memcpy(&eight, doc_norms.data() + first_doc,
                             std::min<std::size_t>(kDocs, doc_norms.size() - first_doc));
-                norms[c1] = eight;
+                norms[c1 - c0] = eight;
             }
+            std::fill_n(held.begin(), c1 - c0, std::uint8_t{0});
             for (std::size_t j = 0; j < nt; ++j) {  // in query-term order
                 const std::uint32_t t = terms_[j];
                 const float weight = weights_[scratch_.slot[t] - 1];
@@ -445,11 +449,11 @@ private:
             }
             for (std::size_t c = c0; c < c1; ++c) {
                 const std::uint32_t first_doc = order[c].block * kDocs;
-                for (std::uint32_t m = held[c]; m != 0; m &= m - 1) {
+                for (std::uint32_t m = held[c - c0]; m != 0; m &= m - 1) {
                     const auto i = static_cast<std::uint32_t>(std::countr_zero(m));
                     const std::uint32_t doc = first_doc + i;
                     if (live_ != nullptr && !live_->is_live(doc)) continue;
-                    const auto score = static_cast<float>(sums[c * kDocs + i]);
+                    const auto score = static_cast<float>(sums[(c - c0) * kDocs + i]);
                     if (score >= top_.threshold()) top_.offer({score, segment_, doc});
                 }
             }
