@@ -108,6 +108,13 @@ std::vector<WeightedTerm> weigh(const Bm25Query& query, const SegmentSearcher& s
     return out;
 }
 
+// A term's score at tf 1 for each norm (most postings): the same float computation, looked up.
+void fill_tf1_scores(float weight, const Bm25Similarity& sim, float* out) {
+    for (int nm = 0; nm < 256; ++nm) {
+        out[nm] = Bm25Similarity::score(weight, 1.0f, sim.norm_inverse(static_cast<std::uint8_t>(nm)));
+    }
+}
+
 // A seek in a posting list (PostingCursor::advance) costs about this many postings read in order.
 constexpr double kSeekCost = 4.0;
 
@@ -237,25 +244,27 @@ public:
         for (bool first = true;; first = false) {
             while (x > 0 && reached < target) reached += hist[--x];
             const std::uint32_t cut_bits = bits_below(std::max(static_cast<double>(x) / scale, limit()));
+            collect(cut_bits);
             if (first) {
-                collect(cut_bits);
                 std::sort(order.begin(), order.end(), [](const Candidate& a, const Candidate& b) {
                     return a.bound_bits != b.bound_bits ? a.bound_bits > b.bound_bits : a.block < b.block;
                 });
-            } else {
-                collect(cut_bits);
+            } else if (pruning != Pruning::doc_blocks_blockwise) {
                 // Term at a time would score every block left at or above the limit: the round's
                 // blocks, and more when its cut lies above the limit.
                 const double round_blocks = static_cast<double>(order.size());
+                auto termwise_pays = [&](double candidates) {
+                    return pruning == Pruning::doc_blocks_termwise ||
+                           round_blocks * pair_cost > term_cost + candidates * kCandidateCost;
+                };
+                bool termwise = termwise_pays(round_blocks);
                 const std::uint32_t low_bits = bits_below(limit());
-                bool termwise = pruning == Pruning::doc_blocks_termwise ||
-                                (pruning != Pruning::doc_blocks_blockwise &&
-                                 round_blocks * pair_cost > term_cost + round_blocks * kCandidateCost);
                 if (termwise && low_bits < cut_bits) {
                     collect(low_bits);
-                    termwise = pruning == Pruning::doc_blocks_termwise ||
-                               round_blocks * pair_cost > term_cost + static_cast<double>(order.size()) * kCandidateCost;
-                    if (!termwise) collect(cut_bits);
+                    termwise = termwise_pays(static_cast<double>(order.size()));
+                    if (!termwise) {  // back to the round's blocks, still in block order
+                        std::erase_if(order, [&](const Candidate& c) { return c.bound_bits < cut_bits; });
+                    }
                 }
                 if (termwise) {
                     score_by_terms();
@@ -367,9 +376,7 @@ private:
         for (std::size_t j = 0; j < nt; ++j) {
             const std::uint32_t t = terms_[j];
             const float weight = weights_[scratch_.slot[t] - 1];
-            for (int nm = 0; nm < 256; ++nm) {
-                tf1[j * 256 + nm] = Bm25Similarity::score(weight, 1.0f, sim_.norm_inverse(static_cast<std::uint8_t>(nm)));
-            }
+            fill_tf1_scores(weight, sim_, tf1.data() + j * 256);
             cursors[j] = {blocks_.entries_begin(t), blocks_.entries_end(t), blocks_.tfs() + blocks_.tfs_begin(t)};
         }
         const std::uint32_t* entries = blocks_.entries();
@@ -442,10 +449,8 @@ private:
                         sum = ((before >> i & 1) != 0 ? sum : 0.0) + static_cast<double>(score);
                     }
                 }
-                const std::uint8_t* tf = cur.tf + tf_offset;
-                e += cur.entry;
-                cur.entry = e;
-                cur.tf = tf;
+                cur.entry += e;
+                cur.tf += tf_offset;
             }
             for (std::size_t c = c0; c < c1; ++c) {
                 const std::uint32_t first_doc = order[c].block * kDocs;
@@ -610,9 +615,7 @@ std::vector<LexicalHit> SegmentSearcher::search(const Bm25Query& query, std::siz
         const float* tf1_scores(const Bm25Similarity& sim) {
             if (tf1.empty()) {
                 tf1.resize(256);
-                for (int nm = 0; nm < 256; ++nm) {
-                    tf1[nm] = Bm25Similarity::score(weight, 1.0f, sim.norm_inverse(static_cast<std::uint8_t>(nm)));
-                }
+                fill_tf1_scores(weight, sim, tf1.data());
             }
             return tf1.data();
         }
