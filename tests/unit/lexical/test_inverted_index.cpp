@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "expect_same_hits.h"
 #include "lexical/file_format.h"
 #include "lexical/inverted_index.h"
 #include "lexical/segment_searcher.h"
@@ -127,22 +128,17 @@ TEST(InvertedIndex, MaxScoreEqualsExhaustive) {
             const auto slow = searcher.search_exhaustive(ix->parse(query), k);
             for (const Pruning pruning : {Pruning::automatic, Pruning::max_score, Pruning::doc_blocks,
                                           Pruning::doc_blocks_blockwise, Pruning::doc_blocks_termwise}) {
-                const auto fast = searcher.search(ix->parse(query), k, {}, pruning);
-                ASSERT_EQ(fast.size(), slow.size()) << query << " k=" << k;
-                for (std::size_t i = 0; i < fast.size(); ++i) {
-                    EXPECT_EQ(fast[i].chunk_id, slow[i].chunk_id)
-                        << query << " k=" << k << " i=" << i << " pruning=" << static_cast<int>(pruning);
-                    EXPECT_EQ(fast[i].score, slow[i].score);  // one summation order: bit-identical
-                }
+                expect_same(searcher.search(ix->parse(query), k, {}, pruning), slow,
+                            fmt::format("{} k={} pruning={}", query, k, static_cast<int>(pruning)));
             }
         }
     }
 }
 
-// The document blocks' corner cases, each against exhaustive scoring, with their second round
+// The document blocks' corner cases, each against exhaustive scoring, with their later rounds
 // block at a time and term at a time: a tf of 255 or more (the blocks saturate it and read the
-// postings), a query of more than 64 terms (MaxScore
-// instead), a segment's last block partly filled, and blocks of one document's deleted neighbours.
+// postings), a query of more than 64 terms (MaxScore instead), a segment's last block partly
+// filled, and blocks of one document's deleted neighbours.
 TEST(InvertedIndex, DocBlocksCornerCasesEqualExhaustive) {
     InvertedIndex::Builder b;
     std::mt19937 rng(7);
@@ -167,26 +163,16 @@ TEST(InvertedIndex, DocBlocksCornerCasesEqualExhaustive) {
     Bm25Query odd;
     odd.terms = {{"t1x", 1.0f}, {"t2x", 1.0f}, {"t1x", 2.0f}, {"t3x", 0.0f}};
     for (const auto& searcher : {SegmentSearcher({Segment{ix, nullptr}}), SegmentSearcher({Segment{ix, live}})}) {
-        const auto slow = searcher.search_exhaustive(odd, 10);
-        const auto fast = searcher.search(odd, 10, {}, Pruning::doc_blocks);
-        ASSERT_EQ(fast.size(), slow.size());
-        for (std::size_t i = 0; i < fast.size(); ++i) {
-            EXPECT_EQ(fast[i].chunk_id, slow[i].chunk_id) << i;
-            EXPECT_EQ(fast[i].score, slow[i].score);
-        }
+        expect_same(searcher.search(odd, 10, {}, Pruning::doc_blocks), searcher.search_exhaustive(odd, 10),
+                    "repeated and 0-weight terms");
     }
     for (const std::string query : {"echo", "echo t3x t4x", "t1x t2x t3x t4x t5x t6x t7x t8x", long_query.c_str()}) {
         for (const auto& searcher : {SegmentSearcher({Segment{ix, nullptr}}), SegmentSearcher({Segment{ix, live}})}) {
             for (std::size_t k : {1u, 10u, 1000u}) {
                 const auto slow = searcher.search_exhaustive(searcher.parse(query), k);
                 for (const Pruning pruning : {Pruning::doc_blocks_blockwise, Pruning::doc_blocks_termwise}) {
-                    const auto fast = searcher.search(searcher.parse(query), k, {}, pruning);
-                    ASSERT_EQ(fast.size(), slow.size()) << query << " k=" << k;
-                    for (std::size_t i = 0; i < fast.size(); ++i) {
-                        EXPECT_EQ(fast[i].chunk_id, slow[i].chunk_id)
-                            << query << " k=" << k << " i=" << i << " pruning=" << static_cast<int>(pruning);
-                        EXPECT_EQ(fast[i].score, slow[i].score);
-                    }
+                    expect_same(searcher.search(searcher.parse(query), k, {}, pruning), slow,
+                                fmt::format("{} k={} pruning={}", query, k, static_cast<int>(pruning)));
                 }
             }
         }

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "expect_same_hits.h"
 #include "lexical/inverted_index.h"
 #include "lexical/live_docs.h"
 #include "lexical/segment_searcher.h"
@@ -69,14 +70,6 @@ std::vector<std::string> random_queries(std::size_t n, std::uint32_t seed) {
         out.push_back(query);
     }
     return out;
-}
-
-void expect_same(const std::vector<LexicalHit>& a, const std::vector<LexicalHit>& b, const std::string& what) {
-    ASSERT_EQ(a.size(), b.size()) << what;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        ASSERT_EQ(a[i].chunk_id, b[i].chunk_id) << what << " rank " << i;
-        ASSERT_EQ(a[i].score, b[i].score) << what << " rank " << i;  // bit-identical
-    }
 }
 
 TEST(LiveDocs, DeletesMakeNewVersions) {
