@@ -75,17 +75,6 @@ struct Latency {
 // The pruning methods to measure and check (--pruning).
 std::vector<lexical::Pruning> g_prunings{lexical::Pruning::automatic};
 
-const char* pruning_name(lexical::Pruning p) {
-    switch (p) {
-        case lexical::Pruning::automatic: return "automatic";
-        case lexical::Pruning::max_score: return "max_score";
-        case lexical::Pruning::doc_blocks: return "doc_blocks";
-        case lexical::Pruning::doc_blocks_blockwise: return "doc_blocks_blockwise";
-        case lexical::Pruning::doc_blocks_termwise: return "doc_blocks_termwise";
-    }
-    return "?";
-}
-
 // "a,b,c" -> {"a", "b", "c"} (the --k and --pruning lists).
 std::vector<std::string> split_list(const std::string& list) {
     std::vector<std::string> items;
@@ -131,7 +120,7 @@ void report(const char* what, const lexical::SegmentSearcher& s, const std::vect
             int repeat, const std::vector<std::size_t>& ks) {
     for (const auto pruning : g_prunings) for (const std::size_t k : ks) {
         const auto l = measure(s, queries, k, repeat, pruning);
-        if (g_prunings.size() > 1) std::printf("[%s] ", pruning_name(pruning));
+        if (g_prunings.size() > 1) std::printf("[%s] ", std::string(lexical::pruning_name(pruning)).c_str());
         std::printf("%-24s top-%-5zu p50 %7.3f ms  p99 %7.3f ms  mean %7.3f ms | cpu p50 %7.3f mean %7.3f ms  "
                     "(%zu queries x %d, %.0f hits)\n",
                     what, k, l.p50, l.p99, l.mean, l.cpu_p50, l.cpu_mean, queries.size(), repeat, l.mean_hits);
@@ -305,9 +294,12 @@ int main(int argc, char** argv) try {
             g_prunings.clear();
             for (const auto& name : split_list(next())) {
                 const auto all = {lexical::Pruning::automatic, lexical::Pruning::max_score, lexical::Pruning::doc_blocks,
-                                  lexical::Pruning::doc_blocks_blockwise, lexical::Pruning::doc_blocks_termwise};
-                const auto it = std::find_if(all.begin(), all.end(), [&](auto p) { return name == pruning_name(p); });
-                WINNOW_CHECK(it != all.end(), Errc::InvalidArgument, "--pruning {}: automatic, max_score, doc_blocks, doc_blocks_blockwise or doc_blocks_termwise",
+                                  lexical::Pruning::doc_blocks_blockwise, lexical::Pruning::doc_blocks_termwise,
+                                  lexical::Pruning::doc_blocks_banded};
+                const auto it = std::find_if(all.begin(), all.end(), [&](auto p) { return name == lexical::pruning_name(p); });
+                WINNOW_CHECK(it != all.end(), Errc::InvalidArgument,
+                             "--pruning {}: automatic, max_score, doc_blocks, doc_blocks_blockwise, doc_blocks_termwise "
+                             "or doc_blocks_banded",
                              name);
                 g_prunings.push_back(*it);
             }

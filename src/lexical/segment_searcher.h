@@ -29,21 +29,26 @@ namespace winnow::lexical {
 
 // How search() prunes, both exact. doc_blocks: the segment's blocks of 8 documents, best bound
 // first (doc_blocks.h); max_score: block-max MaxScore over the posting lists, document at a time.
-// automatic picks per segment: doc_blocks for k <= 100, or k <= the segment's documents / 10,000
+// automatic picks per segment: doc_blocks for k <= 100, or k <= the segment's documents / 100
 // (measured on the topical corpus: blocks are 5-6x faster at top-10 and 1.7x at top-1000 on 10M
-// chunks, MaxScore 1.1x faster at top-1000 on 1M), max_score otherwise and for segments or
-// queries the blocks do not cover (see blocks_apply in the .cpp).
+// chunks, 1.7x at top-1000 on 1M, 1.4x on 300k, even on 100k), max_score otherwise and for
+// segments or queries the blocks do not cover (see blocks_apply in the .cpp).
 // doc_blocks_blockwise / doc_blocks_termwise: doc_blocks with its later rounds forced block at a
-// time or term at a time, after a first round of a single group of blocks (tests: a small segment
-// then has later rounds too; doc_blocks picks by cost).
-enum class Pruning { automatic, max_score, doc_blocks, doc_blocks_blockwise, doc_blocks_termwise };
+// time or term at a time, after a first round of a single group of blocks; doc_blocks_banded: a
+// first round term at a time over the band of one group's worth of best bounds, later rounds block
+// at a time (tests: a small segment then has later rounds too, and each way of scoring them is
+// run; doc_blocks picks by cost).
+enum class Pruning { automatic, max_score, doc_blocks, doc_blocks_blockwise, doc_blocks_termwise, doc_blocks_banded };
+
+// The enumerator's name ("doc_blocks_banded"), for benchmarks and test messages.
+std::string_view pruning_name(Pruning pruning) noexcept;
 
 class SegmentSearcher {
 public:
     // Pruning::automatic uses the document blocks for k <= kDocBlocksMaxK, or when the segment
     // holds at least kDocBlocksDocsPerK documents per result asked for.
     static constexpr std::size_t kDocBlocksMaxK = 100;
-    static constexpr std::size_t kDocBlocksDocsPerK = 10000;
+    static constexpr std::size_t kDocBlocksDocsPerK = 100;
 
     SegmentSearcher() = default;  // an empty snapshot: every search returns nothing
     // Throws Error(InvalidArgument) when an index is null, the segments' analyzers differ or a

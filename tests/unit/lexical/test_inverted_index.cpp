@@ -127,9 +127,10 @@ TEST(InvertedIndex, MaxScoreEqualsExhaustive) {
         for (std::size_t k : {1u, 5u, 10u, 100u, 1000u}) {
             const auto slow = searcher.search_exhaustive(ix->parse(query), k);
             for (const Pruning pruning : {Pruning::automatic, Pruning::max_score, Pruning::doc_blocks,
-                                          Pruning::doc_blocks_blockwise, Pruning::doc_blocks_termwise}) {
+                                          Pruning::doc_blocks_blockwise, Pruning::doc_blocks_termwise,
+                                          Pruning::doc_blocks_banded}) {
                 expect_same(searcher.search(ix->parse(query), k, {}, pruning), slow,
-                            fmt::format("{} k={} pruning={}", query, k, static_cast<int>(pruning)));
+                            fmt::format("{} k={} pruning={}", query, k, pruning_name(pruning)));
             }
         }
     }
@@ -170,9 +171,10 @@ TEST(InvertedIndex, DocBlocksCornerCasesEqualExhaustive) {
         for (const auto& searcher : {SegmentSearcher({Segment{ix, nullptr}}), SegmentSearcher({Segment{ix, live}})}) {
             for (std::size_t k : {1u, 10u, 1000u}) {
                 const auto slow = searcher.search_exhaustive(searcher.parse(query), k);
-                for (const Pruning pruning : {Pruning::doc_blocks_blockwise, Pruning::doc_blocks_termwise}) {
+                for (const Pruning pruning :
+                     {Pruning::doc_blocks_blockwise, Pruning::doc_blocks_termwise, Pruning::doc_blocks_banded}) {
                     expect_same(searcher.search(searcher.parse(query), k, {}, pruning), slow,
-                                fmt::format("{} k={} pruning={}", query, k, static_cast<int>(pruning)));
+                                fmt::format("{} k={} pruning={}", query, k, pruning_name(pruning)));
                 }
             }
         }

@@ -322,9 +322,9 @@ TEST(SegmentSearcher, NplEqualsExhaustiveWithSegmentsAndDeletes) {
     const SegmentSearcher rebuilt({Segment{build(live_docs), nullptr}});
     for (const auto& q : queries) {
         for (std::size_t k : {10u, 100u, 1000u}) {
-            for (const Pruning pruning :
-                 {Pruning::max_score, Pruning::doc_blocks_blockwise, Pruning::doc_blocks_termwise}) {
-                const std::string how = " (pruning " + std::to_string(static_cast<int>(pruning)) + ") ";
+            for (const Pruning pruning : {Pruning::max_score, Pruning::doc_blocks_blockwise,
+                                          Pruning::doc_blocks_termwise, Pruning::doc_blocks_banded}) {
+                const std::string how = " (pruning " + std::string(pruning_name(pruning)) + ") ";
                 expect_same(one.search(one.parse(q), k, {}, pruning), one.search_exhaustive(one.parse(q), k),
                             "one" + how + q);
                 expect_same(three.search(three.parse(q), k, {}, pruning),
