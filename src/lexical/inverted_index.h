@@ -81,7 +81,9 @@ public:
     static InvertedIndex build(const store::DocumentStore& store, std::string_view analyzer_spec);
     // Reads a saved segment; nullopt when missing, unreadable, corrupt, of an older file format,
     // not of `generation` (when given) or of another analyzer. Never throws for a bad file: the
-    // caller rebuilds.
+    // caller rebuilds. A file of kResidentBytes or more is read into huge-page memory, a smaller
+    // one mapped (see load in the .cpp).
+    static constexpr std::uint64_t kResidentBytes = std::uint64_t{1} << 30;
     static std::optional<InvertedIndex> load(const std::string& path, std::optional<std::int64_t> generation,
                                              std::string_view analyzer_spec);
     // Writes atomically (temporary file, fsync, rename); throws Error(Io).
