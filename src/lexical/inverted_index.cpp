@@ -8,7 +8,6 @@
 
 #include "core/log.h"
 #include "core/mmap_file.h"
-#include "core/resident_file.h"
 #include "core/thread_pool.h"
 #include "lexical/file_format.h"
 #include "lexical/live_docs.h"
@@ -453,28 +452,20 @@ void InvertedIndex::save(const std::string& path) const {
 std::optional<InvertedIndex> InvertedIndex::load(const std::string& path, std::optional<std::int64_t> generation,
                                                  std::string_view analyzer_spec) {
     // Every array is used in place (the columns keep the file's memory alive). A segment of
-    // kResidentBytes or more is read whole into huge-page memory (core/resident_file.h: measured
-    // 15-20% faster searches on a 3.4 GB segment); a smaller one is mapped (at 350 MB huge pages
-    // measured no faster, and a cold `winnow search` took 50 ms longer to read the file).
-    std::shared_ptr<const void> file;
-    std::string_view bytes;
+    // kResidentBytes or more is read whole into huge-page memory (MmapFile::Mode::resident:
+    // measured 15-20% faster searches on a 3.4 GB segment); a smaller one is mapped (at 350 MB huge
+    // pages measured no faster, and a cold `winnow search` took 50 ms longer to read the file).
+    std::shared_ptr<const MmapFile> file;
     try {
         std::error_code ec;
         const auto size = std::filesystem::file_size(path, ec);
-        if (!ec && size >= kResidentBytes) {
-            auto resident = std::make_shared<const ResidentFile>(path);
-            bytes = resident->view();
-            file = std::move(resident);
-        } else {
-            auto mapped = std::make_shared<const MmapFile>(path);
-            bytes = mapped->view();
-            file = std::move(mapped);
-        }
+        const auto mode = !ec && size >= kResidentBytes ? MmapFile::Mode::resident : MmapFile::Mode::mapped;
+        file = std::make_shared<const MmapFile>(path, mode);
     } catch (const Error&) {
         return std::nullopt;
     }
     ThreadPool* pool = &ThreadPool::global();
-    const auto contents = detail::checked_file(bytes, kMagic, pool);
+    const auto contents = detail::checked_file(file->view(), kMagic, pool);
     if (!contents) {
         log::warn("{}: not a winnow lexical index of this version, or corrupt; rebuilding", path);
         return std::nullopt;
