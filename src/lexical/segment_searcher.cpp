@@ -147,9 +147,9 @@ public:
     static constexpr double kEntryCost = 2.5;
     static constexpr double kCandidateCost = 15.0;
     static constexpr std::uint32_t kWindowBlocks = 16384;  // score_by_terms: blocks per window
-    // A first round of many results: the blocks holding this many documents per result asked for,
-    // best bounds first (measured on the topical corpus, 1M chunks, top-1000: 32 / 48 / 64 gave
-    // 1.39-1.77 / 1.32-1.62 / 1.67-1.70 ms p50).
+    // The band (a first round for many results): the best bounds' blocks, this many documents'
+    // worth per result asked for (measured on the topical corpus, 1M chunks, top-1000: 32 / 48 /
+    // 64 gave 1.39-1.77 / 1.32-1.62 / 1.67-1.70 ms p50).
     static constexpr double kBandDocsPerK = 48.0;
 
     BlockSearch(std::uint32_t segment, const InvertedIndex& ix, const LiveDocs* live,
